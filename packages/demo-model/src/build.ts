@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
+import { buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "./flights.js";
+import { type BinaryEvaluation, evaluateBinary } from "./metrics.js";
+import { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js";
+import { trainFlightDelayModel } from "./train.js";
+
+export interface DemoModelReport {
+  trainRows: number;
+  heldOutRows: number;
+  vocabulary: { origin: number; destination: number };
+  train: BinaryEvaluation;
+  heldOut: BinaryEvaluation;
+  sha256: string;
+  bytes: number;
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const DEFAULT_MODEL_REPOSITORY = join(repoRoot, ".vigil", "models");
+
+/** Scores rows through the exported ONNX file, so the report describes the artefact that is served. */
+async function scoreWithOnnx(model: Uint8Array, rows: number[][]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(model);
+  try {
+    const data = Float32Array.from(rows.flat());
+    const out = await session.run({ [FLIGHTS_INPUT]: new ort.Tensor("float32", data, [rows.length, rows[0]!.length]) });
+    const probabilities = out[FLIGHTS_OUTPUT]!.data as Float32Array;
+    return Float32Array.from({ length: rows.length }, (_, i) => probabilities[2 * i + 1]!);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Trains the flight-delay classifier and writes it as version 1 of the "flights" model in a repository. */
+export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Promise<DemoModelReport> {
+  const { train, heldOut } = splitByMonth(loadFlights());
+  const vocabulary = buildVocabulary(train);
+  const weights = trainFlightDelayModel(train, vocabulary);
+  const onnx = buildFlightDelayOnnx(weights);
+  const encode = createFlightEncoder(vocabulary);
+
+  const modelDir = join(repository, DEMO_MODEL_NAME);
+  await mkdir(join(modelDir, "1"), { recursive: true });
+  const sha256 = createHash("sha256").update(onnx).digest("hex");
+  await writeFile(join(modelDir, "1", "model.onnx"), onnx);
+  await writeFile(join(modelDir, "1", "model.onnx.sha256"), `${sha256}  model.onnx\n`);
+  await writeFile(join(modelDir, "config.json"), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
+
+  const evaluate = async (records: typeof train) =>
+    evaluateBinary(await scoreWithOnnx(onnx, records.map(encode)), records.map(isDelayed));
+  const report: DemoModelReport = {
+    trainRows: train.length,
+    heldOutRows: heldOut.length,
+    vocabulary: { origin: vocabulary.origin.length, destination: vocabulary.destination.length },
+    train: await evaluate(train),
+    heldOut: await evaluate(heldOut),
+    sha256,
+    bytes: onnx.byteLength,
+  };
+  await writeFile(join(modelDir, "training-report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const target = process.argv[2] ? resolve(process.argv[2]) : DEFAULT_MODEL_REPOSITORY;
+  const report = await buildDemoModel(target);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const h = report.heldOut;
+  console.log(
+    `demo model "${DEMO_MODEL_NAME}" written to ${target} (${report.bytes} bytes, trained on ${report.trainRows} Jan-Feb flights)\n` +
+      `  held-out March (${h.rows} flights, ${pct(h.positiveShare)} delayed): accuracy ${pct(h.accuracy)} ` +
+      `(majority class ${pct(h.majorityAccuracy)}), precision ${h.precision.toFixed(3)}, recall ${h.recall.toFixed(3)}, ` +
+      `F1 ${h.f1.toFixed(3)}, ROC AUC ${h.rocAuc.toFixed(3)}, log loss ${h.logLoss.toFixed(3)}`,
+  );
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { formatZodIssues } from "./validation-format.js";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const serverConfigSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  /** 8001 is Triton's gRPC port, so clients' defaults work; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(8001),
+  model_repository: z.string().min(1).default(".vigil/models"),
+  /** When non-empty, every RPC but health needs `authorization: Bearer <one of these>`. */
+  auth_tokens: z.array(z.string().min(1)).default([]),
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  /** Largest request or response message; larger ones are refused with RESOURCE_EXHAUSTED. */
+  max_message_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** How long a graceful shutdown waits for in-flight work before cutting connections. */
+  shutdown_grace_ms: z.number().int().min(0).default(15_000),
+  log_level: z.enum(LOG_LEVELS).default("info"),
+});
+
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+
+/** Environment variables and the config fields they set. */
+export const SERVER_ENV: Record<string, { field: keyof ServerConfig; parse: (v: string) => unknown }> = {
+  VIGIL_GRPC_HOST: { field: "host", parse: (v) => v },
+  VIGIL_GRPC_PORT: { field: "port", parse: Number },
+  VIGIL_MODEL_REPOSITORY: { field: "model_repository", parse: (v) => v },
+  VIGIL_AUTH_TOKENS: { field: "auth_tokens", parse: (v) => v.split(",").map((t) => t.trim()).filter(Boolean) },
+  VIGIL_MAX_MESSAGE_BYTES: { field: "max_message_bytes", parse: Number },
+  VIGIL_SHUTDOWN_GRACE_MS: { field: "shutdown_grace_ms", parse: Number },
+  VIGIL_LOG_LEVEL: { field: "log_level", parse: (v) => v },
+};
+
+export interface ConfigSources {
+  /** A JSON file with any of the fields; missing ones take defaults. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest precedence: command-line flags, test harnesses. */
+  overrides?: ServerConfigInput;
+}
+
+/** Merges file < environment < overrides and validates the result, naming every wrong field. */
+export function loadServerConfig({ file, env = process.env, overrides = {} }: ConfigSources = {}): ServerConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`cannot read server config ${file}: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, { field, parse }] of Object.entries(SERVER_ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") fromEnv[field] = parse(value);
+  }
+  const tlsCert = env.VIGIL_TLS_CERT_FILE;
+  const tlsKey = env.VIGIL_TLS_KEY_FILE;
+  if (tlsCert || tlsKey) fromEnv.tls = { cert_file: tlsCert, key_file: tlsKey };
+  const merged = { ...fromFile, ...fromEnv, ...overrides };
+  const result = serverConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const sources = [file && `file ${file}`, Object.keys(fromEnv).length > 0 && "VIGIL_* environment", "flags"].filter(Boolean).join(" + ");
+    throw new Error(formatZodIssues(`server config (${sources})`, result.error));
+  }
+  return result.data;
+}

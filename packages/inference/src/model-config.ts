@@ -1,0 +1,132 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { DATATYPES } from "./datatypes.js";
+import { formatZodIssues } from "./validation-format.js";
+
+const positiveInt = z.number().int().positive();
+
+const tensorSpec = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.enum(DATATYPES),
+  /** Dimensions after the batch dimension when max_batch_size > 0 (Triton's convention); -1 is variable. */
+  dims: z.array(z.number().int().min(-1)),
+});
+
+const monitoredFeature = z.strictObject({
+  name: z.string().min(1),
+  /** The input tensor holding this feature, and its column in the last dimension. */
+  input: z.string().min(1),
+  column: z.number().int().min(0),
+  kind: z.enum(["numerical", "categorical"]),
+  /** For categorical features: the meaning of each integer code, code i -> categories[i]. */
+  categories: z.array(z.string()).optional(),
+});
+
+const versionPolicy = z.union([
+  z.strictObject({ latest: positiveInt }),
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ specific: z.array(positiveInt).min(1) }),
+]);
+
+export const EXECUTION_PROVIDERS = ["cuda", "cpu"] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+const execution = z.strictObject({
+  /** Tried in order; a provider that fails to initialise is logged and the next one is used. */
+  providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).default(["cuda", "cpu"]),
+  cuda_device_id: z.number().int().min(0).default(0),
+  intra_op_threads: z.number().int().min(0).default(0),
+  inter_op_threads: z.number().int().min(0).default(0),
+  graph_optimization_level: z.enum(["disabled", "basic", "extended", "all"]).default("all"),
+  /** How many batches may run at once on this version (Triton's instance count). */
+  instances: positiveInt.default(1),
+});
+
+const dynamicBatching = z.strictObject({
+  max_queue_delay_us: z.number().int().min(0).default(500),
+  preferred_batch_sizes: z.array(positiveInt).default([]),
+});
+
+export const modelConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    max_batch_size: z.number().int().min(0).default(0),
+    inputs: z.array(tensorSpec).min(1),
+    outputs: z.array(tensorSpec).min(1),
+    dynamic_batching: dynamicBatching.optional(),
+    /** Requests allowed to wait for execution before new ones get RESOURCE_EXHAUSTED. */
+    max_queue_size: positiveInt.default(1024),
+    labels: z.array(z.string().min(1)).optional(),
+    monitored_features: z.array(monitoredFeature).default([]),
+    version_policy: versionPolicy.default({ latest: 1 }),
+    execution: execution.default(() => execution.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    const unique = (kind: "inputs" | "outputs") => {
+      const seen = new Set<string>();
+      config[kind].forEach((t, i) => {
+        if (seen.has(t.name)) ctx.addIssue({ code: "custom", path: [kind, i, "name"], message: `duplicate ${kind.slice(0, -1)} name "${t.name}"` });
+        seen.add(t.name);
+      });
+    };
+    unique("inputs");
+    unique("outputs");
+    if (config.dynamic_batching && config.max_batch_size === 0) {
+      ctx.addIssue({ code: "custom", path: ["dynamic_batching"], message: "dynamic batching needs max_batch_size > 0" });
+    }
+    config.dynamic_batching?.preferred_batch_sizes.forEach((size, i) => {
+      if (size > config.max_batch_size) {
+        ctx.addIssue({ code: "custom", path: ["dynamic_batching", "preferred_batch_sizes", i], message: `${size} exceeds max_batch_size ${config.max_batch_size}` });
+      }
+    });
+    config.monitored_features.forEach((feature, i) => {
+      const input = config.inputs.find((t) => t.name === feature.input);
+      if (!input) {
+        ctx.addIssue({ code: "custom", path: ["monitored_features", i, "input"], message: `no input named "${feature.input}"` });
+        return;
+      }
+      const width = input.dims.at(-1);
+      if (width !== undefined && width >= 0 && feature.column >= width) {
+        ctx.addIssue({ code: "custom", path: ["monitored_features", i, "column"], message: `column ${feature.column} is outside input "${input.name}" of width ${width}` });
+      }
+      if (feature.kind === "categorical" && !feature.categories?.length) {
+        ctx.addIssue({ code: "custom", path: ["monitored_features", i, "categories"], message: "a categorical feature needs its categories" });
+      }
+    });
+    const first = config.outputs[0];
+    const classes = first?.dims.at(-1);
+    if (config.labels && classes !== undefined && classes >= 0 && classes !== config.labels.length) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: `${config.labels.length} labels for output "${first?.name}" with ${classes} classes` });
+    }
+  });
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type TensorSpec = z.infer<typeof tensorSpec>;
+export type MonitoredFeature = z.infer<typeof monitoredFeature>;
+
+/** The full shape a request must match: the batch dimension (-1) first when the model batches. */
+export function fullShape(config: ModelConfig, spec: TensorSpec): number[] {
+  return config.max_batch_size > 0 ? [-1, ...spec.dims] : [...spec.dims];
+}
+
+export function parseModelConfig(source: string, raw: unknown): ModelConfig {
+  const result = modelConfigSchema.safeParse(raw);
+  if (!result.success) throw new Error(formatZodIssues(source, result.error));
+  return result.data;
+}
+
+export async function readModelConfig(path: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read model config ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`model config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseModelConfig(path, raw);
+}

@@ -1,0 +1,246 @@
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { readFile, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { invalidArgument, notFound, unavailable } from "./errors.js";
+import { type ModelConfig, readModelConfig } from "./model-config.js";
+import { ModelVersion } from "./model-version.js";
+
+/** Triton's model states, as RepositoryIndex reports them. */
+export type ModelState = "LOADING" | "READY" | "UNLOADING" | "UNAVAILABLE";
+
+export interface ModelIndexEntry {
+  name: string;
+  version: string;
+  state: ModelState;
+  reason: string;
+}
+
+interface ModelEntry {
+  state: ModelState;
+  reason: string;
+  config?: ModelConfig;
+  versions: Map<number, ModelVersion>;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+async function listDirectories(path: string): Promise<string[]> {
+  const entries = await readdir(path, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") throw new Error(`model repository ${path} does not exist`);
+    throw error;
+  });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+function choosePolicyVersions(config: ModelConfig, available: number[]): number[] {
+  const sorted = [...available].sort((a, b) => b - a);
+  const policy = config.version_policy;
+  if ("all" in policy) return sorted;
+  if ("latest" in policy) return sorted.slice(0, policy.latest);
+  return sorted.filter((v) => policy.specific.includes(v));
+}
+
+/** Reads model.onnx and, when model.onnx.sha256 is present, refuses bytes that do not match it. */
+async function readVerifiedModel(dir: string, log: Logger): Promise<Uint8Array> {
+  const path = join(dir, "model.onnx");
+  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${path}: ${error.message}`);
+  });
+  const digestFile = `${path}.sha256`;
+  const expected = await readFile(digestFile, "utf8").then(
+    (text) => text.trim().split(/\s+/)[0]!.toLowerCase(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    },
+  );
+  if (expected === undefined) {
+    log.warn({ path }, `${path} has no model.onnx.sha256; loading it unverified`);
+    return bytes;
+  }
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== expected) {
+    throw new Error(`checksum mismatch for ${path}: file has sha256 ${actual}, ${digestFile} says ${expected}; refusing to load a model that is not the one published`);
+  }
+  return bytes;
+}
+
+/**
+ * The models on disk and the versions loaded from them. Loading a model that is already
+ * serving builds the new versions first and swaps them in, so a reload never drops traffic.
+ */
+export class ModelRepository extends EventEmitter<{ change: [name: string, state: ModelState] }> {
+  private readonly models = new Map<string, ModelEntry>();
+  /** Serialises load and unload of one model. */
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly root: string,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  /** Every model directory on disk, with its state and the versions loaded. */
+  async index(readyOnly = false): Promise<ModelIndexEntry[]> {
+    const names = new Set([...(await listDirectories(this.root)), ...this.models.keys()]);
+    const rows: ModelIndexEntry[] = [];
+    for (const name of [...names].sort()) {
+      const entry = this.models.get(name);
+      if (!entry) {
+        if (!readyOnly) rows.push({ name, version: "", state: "UNAVAILABLE", reason: "not loaded" });
+        continue;
+      }
+      if (entry.versions.size === 0) {
+        if (!readyOnly || entry.state === "READY") rows.push({ name, version: "", state: entry.state, reason: entry.reason });
+        continue;
+      }
+      for (const version of [...entry.versions.keys()].sort((a, b) => a - b)) {
+        if (!readyOnly || entry.state === "READY") rows.push({ name, version: String(version), state: entry.state, reason: entry.reason });
+      }
+    }
+    return rows;
+  }
+
+  async loadAll(): Promise<void> {
+    const names = await listDirectories(this.root);
+    const results = await Promise.allSettled(names.map((name) => this.load(name)));
+    results.forEach((r, i) => {
+      if (r.status === "rejected") this.log.error({ model: names[i], err: r.reason }, `model ${names[i]} failed to load`);
+    });
+  }
+
+  load(name: string): Promise<void> {
+    if (!MODEL_NAME.test(name)) return Promise.reject(invalidArgument(`"${name}" is not a valid model name (letters, digits, '_', '.', '-')`));
+    return this.exclusive(name, () => this.loadNow(name));
+  }
+
+  unload(name: string): Promise<void> {
+    return this.exclusive(name, async () => {
+      const entry = this.models.get(name);
+      if (!entry || entry.state === "UNAVAILABLE") throw notFound(`model "${name}" is not loaded`);
+      this.setState(name, entry, "UNLOADING", "unloading");
+      const versions = [...entry.versions.values()];
+      entry.versions = new Map();
+      await Promise.all(versions.map((v) => v.unload()));
+      this.setState(name, entry, "UNAVAILABLE", "unloaded");
+      this.log.info({ model: name }, `model ${name} unloaded`);
+    });
+  }
+
+  /** The version that serves a request: the named one, or the highest loaded. */
+  resolve(name: string, version: string): ModelVersion {
+    const entry = this.models.get(name);
+    if (!entry) {
+      const known = [...this.models.keys()].join(", ") || "none";
+      throw notFound(`model "${name}" is not in the repository (loaded models: ${known})`);
+    }
+    if (entry.versions.size === 0) {
+      if (entry.state === "LOADING") throw unavailable(`model "${name}" is loading; retry shortly`);
+      throw unavailable(`model "${name}" is not available: ${entry.reason}`);
+    }
+    if (version === "") {
+      const highest = Math.max(...entry.versions.keys());
+      return entry.versions.get(highest)!;
+    }
+    if (!/^[1-9][0-9]*$/.test(version)) throw invalidArgument(`model version "${version}" is not a positive integer`);
+    const found = entry.versions.get(Number(version));
+    if (!found) {
+      throw notFound(`model "${name}" has no version ${version} loaded (loaded: ${[...entry.versions.keys()].join(", ")})`);
+    }
+    return found;
+  }
+
+  /** Loaded versions of a model, highest first; empty for an unknown or unloaded model. */
+  versions(name: string): ModelVersion[] {
+    return [...(this.models.get(name)?.versions.values() ?? [])].sort((a, b) => b.version - a.version);
+  }
+
+  state(name: string): ModelState | undefined {
+    return this.models.get(name)?.state;
+  }
+
+  modelNames(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  /** True when every model that was asked to load is serving. */
+  allReady(): boolean {
+    return [...this.models.values()].every((e) => e.state === "READY" || e.reason === "unloaded");
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.models.entries()].map(([name, entry]) =>
+        this.exclusive(name, async () => {
+          const versions = [...entry.versions.values()];
+          entry.versions = new Map();
+          await Promise.all(versions.map((v) => v.unload()));
+        }),
+      ),
+    );
+  }
+
+  private async loadNow(name: string): Promise<void> {
+    const dir = join(this.root, name);
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir) throw notFound(`model "${name}" has no directory in the repository ${this.root}`);
+
+    let entry = this.models.get(name);
+    if (!entry) {
+      entry = { state: "LOADING", reason: "loading", versions: new Map() };
+      this.models.set(name, entry);
+    }
+    const serving = entry.versions.size > 0;
+    if (!serving) this.setState(name, entry, "LOADING", "loading");
+    const started = Date.now();
+    const loaded: ModelVersion[] = [];
+    try {
+      const config = await readModelConfig(join(dir, "config.json"));
+      if (config.name !== undefined && config.name !== name) {
+        throw new Error(`config.json of model directory "${name}" names the model "${config.name}"; they must agree`);
+      }
+      const onDisk = (await listDirectories(dir)).filter((d) => /^[1-9][0-9]*$/.test(d)).map(Number);
+      const chosen = choosePolicyVersions(config, onDisk);
+      if (chosen.length === 0) throw new Error(`model "${name}" has no version directories matching its version_policy in ${dir}`);
+      for (const version of chosen) {
+        const bytes = await readVerifiedModel(join(dir, String(version)), this.log);
+        loaded.push(await ModelVersion.load(name, version, config, bytes, this.log));
+      }
+      const previous = [...entry.versions.values()];
+      entry.versions = new Map(loaded.map((v) => [v.version, v]));
+      entry.config = config;
+      this.setState(name, entry, "READY", "");
+      for (const v of loaded) {
+        this.log.info(
+          { model: name, version: v.version, provider: v.provider.provider, fallbacks: v.provider.fallbacks, ms: Date.now() - started },
+          `model ${v.label} ready on ${v.provider.provider}`,
+        );
+      }
+      await Promise.all(previous.map((v) => v.unload()));
+    } catch (error) {
+      await Promise.all(loaded.map((v) => v.unload()));
+      const message = (error as Error).message;
+      if (serving) {
+        this.log.error({ model: name, err: error }, `reload of model ${name} failed; the loaded versions keep serving`);
+      } else {
+        this.setState(name, entry, "UNAVAILABLE", message);
+      }
+      throw error;
+    }
+  }
+
+  private setState(name: string, entry: ModelEntry, state: ModelState, reason: string): void {
+    entry.state = state;
+    entry.reason = reason;
+    this.emit("change", name, state);
+  }
+
+  private exclusive(name: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.locks.get(name) ?? Promise.resolve()).then(work);
+    this.locks.set(name, next.catch(() => undefined));
+    return next;
+  }
+}

@@ -1,0 +1,14 @@
+export * from "./gen/inference/grpc_service.js";
+export {
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthCheckResponse_ServingStatus,
+  HealthClient,
+  HealthService,
+  type HealthServer,
+} from "./gen/grpc/health/v1/health.js";
+
+import { fileURLToPath } from "node:url";
+
+/** Directory holding the .proto sources, for tools that compile their own stubs (other languages, reflection). */
+export const protoRoot = fileURLToPath(new URL("../proto", import.meta.url));

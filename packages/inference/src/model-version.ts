@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Logger } from "pino";
 import { DATATYPE_INFO, type Datatype, datatypeFromOrt } from "./datatypes.js";
@@ -71,6 +74,20 @@ export interface ProviderChoice {
 
 const now = () => process.hrtime.bigint();
 
+/**
+ * onnxruntime-node loads the CUDA provider from a library beside its binding, installed only
+ * with ONNXRUNTIME_NODE_INSTALL=cuda12. Checking for it first gives a reason a person can act
+ * on instead of onnxruntime's native load error.
+ */
+function cudaProviderMissing(): string | undefined {
+  const binding = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch);
+  const library = join(binding, "libonnxruntime_providers_cuda.so");
+  if (process.platform === "linux" && !existsSync(library)) {
+    return `CUDA provider library not installed (${library}); install with ONNXRUNTIME_NODE_INSTALL=cuda12 on a host with CUDA 12`;
+  }
+  return undefined;
+}
+
 async function createSession(
   label: string,
   bytes: Uint8Array,
@@ -80,6 +97,12 @@ async function createSession(
   const fallbacks: string[] = [];
   const exec = config.execution;
   for (const provider of exec.providers) {
+    const missing = provider === "cuda" ? cudaProviderMissing() : undefined;
+    if (missing) {
+      fallbacks.push(`cuda: ${missing}`);
+      log.warn({ model: label, provider, reason: missing }, `execution provider cuda unavailable for model ${label}`);
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: [provider === "cuda" ? { name: "cuda", deviceId: exec.cuda_device_id } : "cpu"],

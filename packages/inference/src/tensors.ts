@@ -99,8 +99,9 @@ function decodeRaw(input: TensorSignature, where: string, shape: number[], raw: 
   if (raw.byteLength !== expected) {
     throw invalidArgument(`${where}: raw_input_contents has ${raw.byteLength} bytes but shape ${formatShape(shape)} of ${input.datatype} needs ${expected} (${count} x ${info.size})`);
   }
-  // Copy into a fresh, aligned buffer: protobuf slices can start at any byte offset.
-  const aligned = raw.slice().buffer;
+  // Copy into a fresh, aligned buffer: protobuf slices can start at any byte offset, and
+  // Buffer#slice would return a view into grpc's pooled memory rather than a copy.
+  const aligned = new Uint8Array(raw).buffer;
   return info.fromBytes!(aligned);
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the test suite talks to: Python's gRPC stack, which drives the server
+# from a second, independent gRPC implementation. Installed only when missing.
+set -euo pipefail
+packages=(python3-grpcio python3-grpc-tools openssl)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "==> installing Debian packages: ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,42 @@
+import { Writable } from "node:stream";
+import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
+import type { GRPCInferenceServiceClient, HealthClient } from "@vigil/proto";
+import { healthClient, inferenceClient } from "./grpc.js";
+
+export interface TestServer {
+  server: InferenceServer;
+  address: string;
+  client: GRPCInferenceServiceClient;
+  health: HealthClient;
+  /** JSON log lines the server wrote, for assertions on what it reported. */
+  logs: Array<Record<string, unknown>>;
+  stop: () => Promise<void>;
+}
+
+/** Starts a real gRPC server on 127.0.0.1 with a free port; environment variables are ignored. */
+export async function startTestServer(overrides: ServerConfigInput): Promise<TestServer> {
+  const config = loadServerConfig({ env: {}, overrides: { host: "127.0.0.1", port: 0, log_level: "debug", shutdown_grace_ms: 5000, ...overrides } });
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const server = await startInferenceServer(config, createLogger(config.log_level, sink));
+  const address = `127.0.0.1:${server.port}`;
+  const client = inferenceClient(address);
+  const health = healthClient(address);
+  return {
+    server,
+    address,
+    client,
+    health,
+    logs,
+    stop: async () => {
+      client.close();
+      health.close();
+      await server.shutdown();
+    },
+  };
+}

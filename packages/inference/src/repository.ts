@@ -134,7 +134,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
   resolve(name: string, version: string): ModelVersion {
     const entry = this.models.get(name);
     if (!entry) {
-      const known = [...this.models.keys()].join(", ") || "none";
+      const known = this.modelNames().join(", ") || "none";
       throw notFound(`model "${name}" is not in the repository (loaded models: ${known})`);
     }
     if (entry.versions.size === 0) {
@@ -148,7 +148,8 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     if (!/^[1-9][0-9]*$/.test(version)) throw invalidArgument(`model version "${version}" is not a positive integer`);
     const found = entry.versions.get(Number(version));
     if (!found) {
-      throw notFound(`model "${name}" has no version ${version} loaded (loaded: ${[...entry.versions.keys()].join(", ")})`);
+      const loaded = [...entry.versions.keys()].sort((a, b) => a - b).join(", ");
+      throw notFound(`model "${name}" has no version ${version} loaded (loaded: ${loaded})`);
     }
     return found;
   }

@@ -1,0 +1,2 @@
+export { runLoadgen, formatSummary, type LoadgenOptions, type LoadgenSummary, type LoadgenProgress } from "./loadgen.js";
+export { LatencyRecorder, type LatencySummary } from "./latency.js";

@@ -41,14 +41,24 @@ function requestSignal(call: { getDeadline(): Date | number; on(event: "cancelle
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   let timer: NodeJS.Timeout | undefined;
+  let finished = false;
   const expire = () => controller.abort(deadlineExceeded(`deadline passed before ${label} ran; the request was dropped`));
   if (Number.isFinite(deadlineMs)) {
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) expire();
     else timer = setTimeout(expire, remaining);
   }
-  call.on("cancelled", () => controller.abort());
-  return { signal: controller.signal, done: () => clearTimeout(timer) };
+  // grpc-js may report a call as cancelled after it has been answered; only an unanswered one matters.
+  call.on("cancelled", () => {
+    if (!finished) controller.abort();
+  });
+  return {
+    signal: controller.signal,
+    done: () => {
+      finished = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Decodes, validates, queues and encodes one inference request; shared by unary and streaming calls. */

@@ -1,0 +1,141 @@
+/**
+ * Serving benchmark: the demo model through Vigil's gRPC server versus raw in-process
+ * onnxruntime on the same inputs, in the same run. The server runs in its own process so
+ * the load generator does not share its event loop. Writes docs/benchmarks.md.
+ *
+ *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 8])
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { credentials } from "@grpc/grpc-js";
+import * as ort from "onnxruntime-node";
+import { LatencyRecorder, type LatencySummary, runLoadgen } from "@vigil/cli";
+import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { GRPCInferenceServiceClient } from "@vigil/proto";
+import { writeBenchmarkSection } from "./report.js";
+
+const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 8;
+const root = join(import.meta.dirname, "..");
+
+interface Row {
+  scenario: string;
+  qps: number;
+  latency: LatencySummary;
+  note: string;
+}
+
+async function rawSequential(session: ort.InferenceSession, rows: Float32Array[]): Promise<Row> {
+  const recorder = new LatencyRecorder();
+  const deadline = performance.now() + seconds * 1000;
+  let i = 0;
+  const started = performance.now();
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    await session.run({ features: new ort.Tensor("float32", rows[i++ % rows.length]!, [1, 5]) });
+    recorder.record(performance.now() - t0);
+  }
+  return { scenario: "raw onnxruntime, batch 1, sequential", qps: (i / (performance.now() - started)) * 1000, latency: recorder.summary(), note: "session.run in this process" };
+}
+
+async function rawConcurrent(session: ort.InferenceSession, rows: Float32Array[], inFlight: number): Promise<Row> {
+  const recorder = new LatencyRecorder();
+  const deadline = performance.now() + seconds * 1000;
+  let i = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await session.run({ features: new ort.Tensor("float32", rows[i++ % rows.length]!, [1, 5]) });
+        recorder.record(performance.now() - t0);
+      }
+    }),
+  );
+  return { scenario: `raw onnxruntime, batch 1, ${inFlight} in flight`, qps: (i / (performance.now() - started)) * 1000, latency: recorder.summary(), note: "concurrent session.run calls" };
+}
+
+/** Starts `vigil serve` in a child process and resolves with its port once models are loaded. */
+async function startServer(repository: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "packages/cli/src/main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--models", repository, "--log-level", "info"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  let port = 0;
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as { msg: string; address?: string };
+    if (entry.msg === "gRPC server listening") port = Number(entry.address!.split(":").pop());
+    if (entry.msg.startsWith(`model ${DEMO_MODEL_NAME}_unbatched:1 ready`)) break;
+  }
+  child.stdout!.resume();
+  return { child, port };
+}
+
+async function averageBatch(port: number, model: string): Promise<number> {
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const stats = await new Promise<{ inferenceCount: bigint; executionCount: bigint }>((resolve, reject) =>
+    client.modelStatistics({ name: model, version: "" }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))),
+  );
+  client.close();
+  return Number(stats.inferenceCount) / Number(stats.executionCount);
+}
+
+async function served(port: number, model: string, concurrency: number, label: string): Promise<Row> {
+  const summary = await runLoadgen({ target: `127.0.0.1:${port}`, model, rate: 0, concurrency, requests: 0, durationMs: seconds * 1000, batch: 1 });
+  if (summary.failed > 0) throw new Error(`${label}: ${summary.failed} requests failed: ${JSON.stringify(summary.errors)}`);
+  const batch = await averageBatch(port, model);
+  return { scenario: label, qps: summary.achievedQps, latency: summary.latency, note: `mean executed batch ${batch.toFixed(1)} (cumulative)` };
+}
+
+const fmt = (x: number, digits = 2) => x.toFixed(digits);
+
+async function main(): Promise<void> {
+  const repository = await mkdtemp(join(tmpdir(), "vigil-bench-"));
+  const source = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME);
+  await cp(source, join(repository, DEMO_MODEL_NAME), { recursive: true });
+  // The same model with dynamic batching off, to show what batching buys under concurrency.
+  const unbatched = join(repository, `${DEMO_MODEL_NAME}_unbatched`);
+  await cp(source, unbatched, { recursive: true });
+  const config = JSON.parse(await readFile(join(unbatched, "config.json"), "utf8")) as Record<string, unknown>;
+  delete config.dynamic_batching;
+  config.name = `${DEMO_MODEL_NAME}_unbatched`;
+  await writeFile(join(unbatched, "config.json"), JSON.stringify(config));
+
+  const { train, heldOut } = splitByMonth(loadFlights());
+  const encode = createFlightEncoder(buildVocabulary(train));
+  const rows = heldOut.map((f) => Float32Array.from(encode(f)));
+  const session = await ort.InferenceSession.create(await readFile(join(source, "1", "model.onnx")), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+
+  const results: Row[] = [];
+  results.push(await rawSequential(session, rows));
+  results.push(await rawConcurrent(session, rows, 64));
+  await session.release();
+
+  const { child, port } = await startServer(repository);
+  try {
+    results.push(await served(port, DEMO_MODEL_NAME, 1, "Vigil gRPC, batch 1, 1 client"));
+    results.push(await served(port, `${DEMO_MODEL_NAME}_unbatched`, 64, "Vigil gRPC, 64 clients, batching off"));
+    results.push(await served(port, DEMO_MODEL_NAME, 64, "Vigil gRPC, 64 clients, dynamic batching"));
+  } finally {
+    child.kill("SIGTERM");
+    await rm(repository, { recursive: true, force: true });
+  }
+
+  const [rawSeq, rawConc] = results;
+  const table = [
+    "| scenario | throughput (req/s) | p50 (ms) | p99 (ms) | vs raw sequential | vs raw 64 in flight | note |",
+    "|---|---:|---:|---:|---:|---:|---|",
+    ...results.map(
+      (r) => `| ${r.scenario} | ${fmt(r.qps, 0)} | ${fmt(r.latency.p50Ms, 3)} | ${fmt(r.latency.p99Ms, 3)} | ${fmt(r.qps / rawSeq!.qps)}x | ${fmt(r.qps / rawConc!.qps)}x | ${r.note} |`,
+    ),
+  ].join("\n");
+  const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, CPU execution provider, ${seconds} s per scenario, ${new Date().toISOString().slice(0, 10)}`;
+  const body = `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds}\`).\n\nMachine: ${machine}.\n\n${table}\n\n` +
+    "Clients are Vigil's own load generator (grpc-js, raw tensors, closed loop) in a separate process from the server; the raw baselines call `session.run` on the same held-out rows with the same thread settings (1 intra-op thread). Latency is measured at the client.\n";
+  await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Serving the demo model", body);
+  console.log(table);
+}
+
+await main();

@@ -103,7 +103,7 @@ describe("request validation: every bad input gets the right status and an actio
 
   test("raw form: entry count not matching the inputs", () =>
     expectError(
-      ModelInferRequest.fromPartial({ modelName: "flights", inputs: [{ name: "features", datatype: "FP32", shape: [1n, 5n] }], rawInputContents: [new Uint8Array(20), new Uint8Array(20)] }),
+      ModelInferRequest.fromPartial({ modelName: "flights", inputs: [{ name: "features", datatype: "FP32", shape: [1n, 5n] }], rawInputContents: [Buffer.alloc(20), Buffer.alloc(20)] }),
       status.INVALID_ARGUMENT,
       /raw_input_contents has 2 entries but the request has 1 inputs/,
     ));
@@ -140,7 +140,7 @@ describe("request validation: every bad input gets the right status and an actio
     await expectError(send(Uint8Array.from([1, 0, 0, 0, 65]), 2), status.INVALID_ARGUMENT, /raw BYTES data holds 1 elements, the shape needs 2/);
     await expectError(send(Uint8Array.from([2, 0, 0, 0, 0xc3, 0x28])), status.INVALID_ARGUMENT, /BYTES element 0 is not valid UTF-8/);
     await expectError(
-      contentsRequest("text", [{ name: "text", datatype: "BYTES", shape: [1, 1], contents: { bytesContents: [Uint8Array.from([0xff])] } }]),
+      contentsRequest("text", [{ name: "text", datatype: "BYTES", shape: [1, 1], contents: { bytesContents: [Buffer.from([0xff])] } }]),
       status.INVALID_ARGUMENT,
       /BYTES element 0 is not valid UTF-8/,
     );

@@ -29,12 +29,12 @@ export function rawRequest(
   return ModelInferRequest.fromPartial({
     modelName,
     inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape.map(BigInt) })),
-    rawInputContents: inputs.map((i) => i.bytes),
+    rawInputContents: inputs.map((i) => Buffer.from(i.bytes.buffer, i.bytes.byteOffset, i.bytes.byteLength)),
     ...extra,
   });
 }
 
-export const bytesOf = (view: ArrayBufferView) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+export const bytesOf = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 
 /** Reads raw output `index` as Float32 values (copying, since protobuf slices may be unaligned). */
 export function rawFloat32(response: ModelInferResponse, index = 0): Float32Array {

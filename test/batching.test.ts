@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import * as ort from "onnxruntime-node";
 import { unary, rejection } from "./support/grpc.js";
-import { addDemoModel, tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
+import { addDemoModel, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { bytesOf, contentsRequest, rawFloat32, rawRequest, referenceRun } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { type TestServer, serveRepository } from "./support/server.js";
 
 /** Deterministic pseudo-random numbers, so a failure reproduces. */
 function lcg(seed: number) {
@@ -18,20 +18,15 @@ function lcg(seed: number) {
 }
 
 describe("dynamic batching", () => {
-  let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
-
-  before(async () => {
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 20_000 } }));
-    await writeModel(repo.path, "tiny_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 300_000 }, max_queue_size: 2 }));
-    await writeModel(repo.path, "slow_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 1_000_000 } }));
-    t = await startTestServer({ model_repository: repo.path });
+  const served = serveRepository(async (repository) => {
+    await addDemoModel(repository);
+    await writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 20_000 } }));
+    await writeModel(repository, "tiny_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 300_000 }, max_queue_size: 2 }));
+    await writeModel(repository, "slow_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 1_000_000 } }));
   });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
+  let t: TestServer;
+  before(() => {
+    t = served.server;
   });
 
   const stats = async (name: string) => (await unary(t.client.modelStatistics, t.client, { name, version: "" })).modelStats[0]!;
@@ -39,7 +34,7 @@ describe("dynamic batching", () => {
   test("64 concurrent demo-model requests are merged and each result is bit-identical to an unbatched run", async () => {
     const random = lcg(7);
     const rows = Array.from({ length: 64 }, () => [Math.floor(random() * 24), Math.floor(random() * 7), 50 + random() * 3000, Math.floor(random() * 60), Math.floor(random() * 60)]);
-    const modelFile = join(repo.path, "flights", "1", "model.onnx");
+    const modelFile = join(served.repository, "flights", "1", "model.onnx");
     const unbatched: Float32Array[] = [];
     for (const row of rows) {
       const out = await referenceRun(modelFile, { features: new ort.Tensor("float32", Float32Array.from(row), [1, 5]) });

@@ -3,29 +3,22 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { runLoadgen } from "@vigil/cli";
 import { buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { referenceRun } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { type TestServer, serveRepository } from "./support/server.js";
 
 const run = promisify(execFile);
 const vigil = join(import.meta.dirname, "..", "packages", "cli", "bin", "vigil.js");
 
 describe("vigil loadgen", () => {
+  const served = serveRepository(addDemoModel, { log_level: "warn" });
   let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
-
-  before(async () => {
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    t = await startTestServer({ model_repository: repo.path, log_level: "warn" });
-  });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
+  before(() => {
+    t = served.server;
   });
 
   test("replays held-out flights; its accuracy equals onnxruntime's on the same flights", async () => {
@@ -40,7 +33,7 @@ describe("vigil loadgen", () => {
     const { train, heldOut } = splitByMonth(loadFlights());
     const flights = heldOut.slice(0, requests * 2);
     const encode = createFlightEncoder(buildVocabulary(train));
-    const out = await referenceRun(join(repo.path, "flights", "1", "model.onnx"), {
+    const out = await referenceRun(join(served.repository, "flights", "1", "model.onnx"), {
       features: new ort.Tensor("float32", Float32Array.from(flights.flatMap(encode)), [flights.length, 5]),
     });
     const p = out.probabilities!.data as Float32Array;

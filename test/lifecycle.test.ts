@@ -3,13 +3,13 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { credentials, status } from "@grpc/grpc-js";
 import { GRPCInferenceServiceClient, type ModelInferRequest } from "@vigil/proto";
 import { bearer, rejection, unary } from "./support/grpc.js";
 import { tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { contentsRequest } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { type TestServer, serveRepository, startTestServer } from "./support/server.js";
 
 const typedRequest = (model: string, x = [1, 2, 3]): ModelInferRequest =>
   contentsRequest(model, [
@@ -18,24 +18,18 @@ const typedRequest = (model: string, x = [1, 2, 3]): ModelInferRequest =>
   ]);
 
 describe("model repository control: load, unload, reload without a restart", () => {
+  const served = serveRepository((repository) => writeModel(repository, "typed", 1, typedModelOnnx(2), typedModelConfig()));
   let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
   const load = (modelName: string) => unary(t.client.repositoryModelLoad, t.client, { repositoryName: "", modelName, parameters: {} });
   const unload = (modelName: string) => unary(t.client.repositoryModelUnload, t.client, { repositoryName: "", modelName, parameters: {} });
   const infer = (request: ModelInferRequest) => unary(t.client.modelInfer, t.client, request);
 
-  before(async () => {
-    repo = await tempRepository();
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(2), typedModelConfig());
-    t = await startTestServer({ model_repository: repo.path });
-  });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
+  before(() => {
+    t = served.server;
   });
 
   test("a model added to the repository after start loads on request", async () => {
-    await writeModel(repo.path, "added", 1, typedModelOnnx(5), typedModelConfig());
+    await writeModel(served.repository, "added", 1, typedModelOnnx(5), typedModelConfig());
     assert.equal((await unary(t.client.modelReady, t.client, { name: "added", version: "" })).ready, false);
     const err = await rejection(infer(typedRequest("added")));
     assert.equal(err.code, status.NOT_FOUND);
@@ -60,13 +54,13 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("reload to a new version swaps it in while traffic keeps flowing", async () => {
-    await writeModel(repo.path, "typed", 2, typedModelOnnx(3), typedModelConfig());
+    await writeModel(served.repository, "typed", 2, typedModelOnnx(3), typedModelConfig());
     let stop = false;
     const failures: unknown[] = [];
-    let served = 0;
+    let answered = 0;
     const traffic = (async () => {
       while (!stop) {
-        await infer(typedRequest("typed")).then(() => served++, (e: unknown) => failures.push(e));
+        await infer(typedRequest("typed")).then(() => answered++, (e: unknown) => failures.push(e));
       }
     })();
     await new Promise((r) => setTimeout(r, 30));
@@ -75,7 +69,7 @@ describe("model repository control: load, unload, reload without a restart", () 
     stop = true;
     await traffic;
     assert.deepEqual(failures, [], "no request failed during the reload");
-    assert.ok(served > 0);
+    assert.ok(answered > 0);
     const meta = await unary(t.client.modelMetadata, t.client, { name: "typed", version: "" });
     assert.deepEqual(meta.versions, ["2"], "version_policy latest:1 serves only the newest");
     assert.deepEqual((await infer(typedRequest("typed"))).outputs[0]!.contents!.fp32Contents, [3, 6, 9]);
@@ -83,8 +77,8 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("a checksum mismatch refuses the load with a clear error and the model stays unavailable", async () => {
-    await writeModel(repo.path, "tampered", 1, typedModelOnnx(), typedModelConfig());
-    await writeFile(join(repo.path, "tampered", "1", "model.onnx.sha256"), "0".repeat(64));
+    await writeModel(served.repository, "tampered", 1, typedModelOnnx(), typedModelConfig());
+    await writeFile(join(served.repository, "tampered", "1", "model.onnx.sha256"), "0".repeat(64));
     const err = await rejection(load("tampered"));
     assert.equal(err.code, status.FAILED_PRECONDITION);
     assert.match(err.details, /checksum mismatch for .*tampered\/1\/model.onnx: file has sha256 [0-9a-f]{64}, .*says 0{64}/);
@@ -94,7 +88,7 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("an invalid config names every wrong field", async () => {
-    await writeModel(repo.path, "misconfigured", 1, typedModelOnnx(), {
+    await writeModel(served.repository, "misconfigured", 1, typedModelOnnx(), {
       max_batch_size: -1,
       inputs: [{ name: "x", datatype: "FLOAT32", dims: [3] }],
       outputs: [],
@@ -108,7 +102,7 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("a config that disagrees with the model file is refused", async () => {
-    await writeModel(repo.path, "mismatched", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP64", dims: [3] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    await writeModel(served.repository, "mismatched", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP64", dims: [3] }, { name: "k", datatype: "INT64", dims: [2] }] }));
     const err = await rejection(load("mismatched"));
     assert.match(err.details, /input "x" is FP32 in the model file, FP64 in config/);
   });
@@ -120,7 +114,7 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("a model being loaded answers UNAVAILABLE", async () => {
-    await writeModel(repo.path, "late", 1, typedModelOnnx(), typedModelConfig());
+    await writeModel(served.repository, "late", 1, typedModelOnnx(), typedModelConfig());
     let duringLoad: unknown;
     const onChange = (name: string, state: string) => {
       if (name !== "late" || state !== "LOADING") return;
@@ -139,18 +133,11 @@ describe("model repository control: load, unload, reload without a restart", () 
 });
 
 describe("authentication", () => {
-  let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
   const token = "test-token-0123456789";
-
-  before(async () => {
-    repo = await tempRepository();
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig());
-    t = await startTestServer({ model_repository: repo.path, auth_tokens: [token, "second-token"] });
-  });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
+  const served = serveRepository((repository) => writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig()), { auth_tokens: [token, "second-token"] });
+  let t: TestServer;
+  before(() => {
+    t = served.server;
   });
 
   test("every inference RPC needs a bearer token: missing, malformed and wrong ones are UNAUTHENTICATED", async () => {

@@ -7,39 +7,31 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { protoRoot } from "@vigil/proto";
-import { addDemoModel, tempRepository } from "./support/models.js";
+import { addDemoModel } from "./support/models.js";
 import { FLIGHT_ROWS, referenceRun } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { serveRepository } from "./support/server.js";
 
 /** Debian's python3, which has the python3-grpcio packages (the pyenv one on PATH does not). */
 const PYTHON = "/usr/bin/python3";
 
-let t: TestServer;
-let repo: Awaited<ReturnType<typeof tempRepository>>;
+const served = serveRepository(addDemoModel);
 let stubs: string;
 
 before(async () => {
-  repo = await tempRepository();
-  await addDemoModel(repo.path);
-  t = await startTestServer({ model_repository: repo.path });
   stubs = await mkdtemp(join(tmpdir(), "vigil-pystubs-"));
   // Stubs compiled from the project's own .proto: the wire contract, not a copy of it.
   execFileSync(PYTHON, ["-m", "grpc_tools.protoc", `-I${protoRoot}`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, "inference/grpc_service.proto"]);
 });
-after(async () => {
-  await t.stop();
-  await repo.remove();
-  await rm(stubs, { recursive: true, force: true });
-});
+after(() => rm(stubs, { recursive: true, force: true }));
 
 test("a Python grpcio client calls ModelInfer with raw_input_contents and gets onnxruntime's result", async () => {
   const script = join(import.meta.dirname, "python", "infer_raw.py");
   // Asynchronous: the server runs on this process's event loop and must keep answering.
-  const { stdout: output } = await promisify(execFile)(PYTHON, [script, stubs, t.address, "flights", JSON.stringify(FLIGHT_ROWS)], { encoding: "utf8" });
+  const { stdout: output } = await promisify(execFile)(PYTHON, [script, stubs, served.server.address, "flights", JSON.stringify(FLIGHT_ROWS)], { encoding: "utf8" });
   const result = JSON.parse(output) as {
     live: boolean; id: string; model: string; version: string; output: string; shape: number[]; values: number[]; bad: { code: string; details: string };
   };
-  const reference = await referenceRun(join(repo.path, "flights", "1", "model.onnx"), {
+  const reference = await referenceRun(join(served.repository, "flights", "1", "model.onnx"), {
     features: new ort.Tensor("float32", Float32Array.from(FLIGHT_ROWS.flat()), [FLIGHT_ROWS.length, 5]),
   });
   assert.equal(result.live, true);

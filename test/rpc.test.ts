@@ -1,35 +1,29 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { HealthCheckResponse_ServingStatus, ModelInferRequest, type ModelStreamInferResponse } from "@vigil/proto";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME } from "@vigil/demo-model";
 import { SERVER_EXTENSIONS } from "@vigil/inference";
 import { status } from "@grpc/grpc-js";
 import { rejection, unary } from "./support/grpc.js";
-import { addDemoModel, tempRepository } from "./support/models.js";
+import { addDemoModel } from "./support/models.js";
 import { FLIGHT_ROWS, bytesOf, contentsRequest, rawFloat32, rawRequest, referenceRun } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { type TestServer, serveRepository } from "./support/server.js";
 
 const demoModelFile = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, "1", "model.onnx");
 
 describe("Open Inference Protocol RPCs against the demo model", () => {
+  const served = serveRepository(addDemoModel);
   let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
   let expected: Float32Array;
 
   before(async () => {
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    t = await startTestServer({ model_repository: repo.path });
+    t = served.server;
     const reference = await referenceRun(demoModelFile, {
       features: new ort.Tensor("float32", Float32Array.from(FLIGHT_ROWS.flat()), [FLIGHT_ROWS.length, 5]),
     });
     expected = reference.probabilities!.data as Float32Array;
-  });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
   });
 
   test("ServerLive and ServerReady report a live, ready server", async () => {

@@ -1,31 +1,25 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { ModelInferRequest } from "@vigil/proto";
 import { rejection, unary } from "./support/grpc.js";
-import { addDemoModel, fixedModelConfig, fixedModelOnnx, tempRepository, textModelConfig, textModelOnnx, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
+import { addDemoModel, fixedModelConfig, fixedModelOnnx, textModelConfig, textModelOnnx, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { bytesOf, contentsRequest, rawRequest } from "./support/requests.js";
-import { type TestServer, startTestServer } from "./support/server.js";
+import { serveRepository } from "./support/server.js";
 
 /** Each malformed request, the status it must get, and what the message must say. */
 describe("request validation: every bad input gets the right status and an actionable message", () => {
-  let t: TestServer;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  const served = serveRepository(
+    async (repository) => {
+      await addDemoModel(repository);
+      await writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig());
+      await writeModel(repository, "text", 1, textModelOnnx(), textModelConfig);
+      await writeModel(repository, "fixed", 1, fixedModelOnnx(), fixedModelConfig);
+    },
+    { max_message_bytes: 64 * 1024 },
+  );
 
-  before(async () => {
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig());
-    await writeModel(repo.path, "text", 1, textModelOnnx(), textModelConfig);
-    await writeModel(repo.path, "fixed", 1, fixedModelOnnx(), fixedModelConfig);
-    t = await startTestServer({ model_repository: repo.path, max_message_bytes: 64 * 1024 });
-  });
-  after(async () => {
-    await t.stop();
-    await repo.remove();
-  });
-
-  const infer = (request: ModelInferRequest) => unary(t.client.modelInfer, t.client, request);
+  const infer = (request: ModelInferRequest) => unary(served.server.client.modelInfer, served.server.client, request);
   const expectError = async (request: ModelInferRequest, code: status, message: RegExp) => {
     const err = await rejection(infer(request));
     assert.equal(err.code, code, `status for: ${err.details}`);

@@ -1,7 +1,9 @@
 import { Writable } from "node:stream";
+import { after, before } from "node:test";
 import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
 import type { GRPCInferenceServiceClient, HealthClient } from "@vigil/proto";
 import { healthClient, inferenceClient } from "./grpc.js";
+import { tempRepository } from "./models.js";
 
 export interface TestServer {
   server: InferenceServer;
@@ -37,6 +39,41 @@ export async function startTestServer(overrides: ServerConfigInput): Promise<Tes
       client.close();
       health.close();
       await server.shutdown();
+    },
+  };
+}
+
+export interface ServedRepository {
+  /** The running server; set once the suite's before hook has run. */
+  readonly server: TestServer;
+  /** The temporary model repository it serves. */
+  readonly repository: string;
+}
+
+/**
+ * Registers before/after hooks in the current suite: a temporary repository filled by
+ * `populate`, a server over it, and their removal afterwards.
+ */
+export function serveRepository(populate: (repository: string) => Promise<void>, overrides: ServerConfigInput = {}): ServedRepository {
+  let server: TestServer | undefined;
+  let repository: Awaited<ReturnType<typeof tempRepository>> | undefined;
+  before(async () => {
+    repository = await tempRepository();
+    await populate(repository.path);
+    server = await startTestServer({ model_repository: repository.path, ...overrides });
+  });
+  after(async () => {
+    await server?.stop();
+    await repository?.remove();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error("the test server starts in a before hook; use it inside tests");
+      return server;
+    },
+    get repository() {
+      if (!repository) throw new Error("the repository is created in a before hook; use it inside tests");
+      return repository.path;
     },
   };
 }

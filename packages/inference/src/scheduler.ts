@@ -1,6 +1,6 @@
-import { type NumericArray } from "./datatypes.js";
-import { deadlineExceeded, resourceExhausted, unavailable, InferenceError } from "./errors.js";
 import { status } from "@grpc/grpc-js";
+import type { NumericArray } from "./datatypes.js";
+import { InferenceError, deadlineExceeded, resourceExhausted, unavailable } from "./errors.js";
 import type { HostTensor } from "./tensors.js";
 
 export interface BatchingPolicy {

@@ -49,6 +49,9 @@ export interface SchedulerObserver {
 
 const now = () => process.hrtime.bigint();
 
+/** Below this, the batching window is timed by polling on setImmediate rather than by a timer. */
+const SHORT_WAIT_US = 2000;
+
 function concat(parts: HostTensor[]): HostTensor {
   const first = parts[0]!;
   const rows = parts.reduce((a, p) => a + p.shape[0]!, 0);
@@ -86,6 +89,7 @@ export class Scheduler {
   private readonly queue: Job[] = [];
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -189,21 +193,36 @@ export class Scheduler {
     const waitedUs = Number(now() - head.enqueuedAt) / 1000;
     const remainingUs = maxQueueDelayUs - waitedUs;
     if (!preferredReached && remainingUs > 0 && !this.draining) {
-      if (!this.timer) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          this.schedule();
-        }, Math.ceil(remainingUs / 1000));
-      }
+      this.wakeAfter(remainingUs);
       return undefined;
     }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.cancelWake();
     const taken = new Set(batch);
     for (let i = this.queue.length - 1; i >= 0; i--) if (taken.has(this.queue[i]!)) this.queue.splice(i, 1);
     return batch;
+  }
+
+  /**
+   * Node timers have millisecond granularity, so a 500 us window would really wait 1-2 ms.
+   * Short waits re-check on setImmediate instead: each turn still polls for I/O, so arriving
+   * requests join the batch, and the window closes on time at the cost of a busy event loop.
+   */
+  private wakeAfter(remainingUs: number): void {
+    if (this.timer || this.immediate) return;
+    const wake = () => {
+      this.timer = undefined;
+      this.immediate = undefined;
+      this.schedule();
+    };
+    if (remainingUs < SHORT_WAIT_US) this.immediate = setImmediate(wake);
+    else this.timer = setTimeout(wake, Math.ceil(remainingUs / 1000));
+  }
+
+  private cancelWake(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
   }
 
   private async run(batch: Job[]): Promise<void> {

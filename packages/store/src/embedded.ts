@@ -1,0 +1,81 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { Session } from "chdb";
+import { type InsertOptions, type QueryParams, type StoreEngine, StoreQueryError, parseJsonLines } from "./engine.js";
+
+/**
+ * ClickHouse in-process through chDB. Facts that shape this class (measured, see README):
+ * - libchdb binds one data directory per process; opening a second path throws. So the
+ *   session is shared per process and a different path is refused with a clear error.
+ * - The async API runs queries off the event loop, but one session executes one query at a
+ *   time: concurrent calls queue. Long selects therefore delay inserts; the batched writer
+ *   absorbs that latency, and nothing here uses the blocking sync API.
+ */
+let shared: { path: string; session: Session; users: number } | undefined;
+
+function toStoreError(error: unknown): Error {
+  const e = error as { message?: string; clickhouseCode?: number };
+  return new StoreQueryError(e.message ?? String(error), e.clickhouseCode);
+}
+
+export class EmbeddedEngine implements StoreEngine {
+  readonly kind = "embedded" as const;
+  readonly location: string;
+  private closed = false;
+
+  constructor(dataDir: string) {
+    const path = resolve(dataDir);
+    if (shared && shared.path !== path) {
+      throw new Error(`the embedded ClickHouse (chDB) is already open on ${shared.path} in this process; it serves one data directory per process, so ${path} cannot be opened too`);
+    }
+    if (!shared) {
+      mkdirSync(path, { recursive: true });
+      shared = { path, session: new Session(path), users: 0 };
+    }
+    shared.users++;
+    this.location = `embedded chDB at ${path}`;
+  }
+
+  private get session(): Session {
+    if (this.closed || !shared) throw new Error(`${this.location} is closed`);
+    return shared.session;
+  }
+
+  async command(sql: string, params: QueryParams = {}): Promise<void> {
+    await this.session.queryBindAsync(sql, params).catch((e: unknown) => Promise.reject(toStoreError(e)));
+  }
+
+  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    const result = await this.session.queryBindAsync(sql, params, { format: "JSONEachRow" }).catch((e: unknown) => Promise.reject(toStoreError(e)));
+    return parseJsonLines<T>(result.text());
+  }
+
+  async *stream<T>(sql: string, params: QueryParams = {}): AsyncIterable<T[]> {
+    const chunks = this.session.queryStreamBind(sql, params, { format: "JSONEachRow" });
+    try {
+      for await (const chunk of chunks) yield chunk.rows<T>();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  async insertJsonLines(table: string, body: Buffer, options: InsertOptions = {}): Promise<void> {
+    const settings: Record<string, string | number> = { deduplicate_blocks_in_dependent_materialized_views: 1 };
+    if (options.deduplicationToken) settings.insert_deduplication_token = options.deduplicationToken;
+    await this.session.insert({ table, values: body, format: "JSONEachRow", settings }).catch((e: unknown) => Promise.reject(toStoreError(e)));
+  }
+
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || !shared) return;
+    this.closed = true;
+    shared.users--;
+    if (shared.users === 0) {
+      shared.session.close();
+      shared = undefined;
+    }
+  }
+}

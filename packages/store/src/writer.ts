@@ -1,0 +1,293 @@
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { type StoreEngine, StoreQueryError } from "./engine.js";
+import { type Batch, Spool, type SpooledBatch } from "./spool.js";
+
+export interface WriterOptions<T> {
+  engine: StoreEngine;
+  table: string;
+  /** Turns a record into the JSON object of one row. */
+  encode: (record: T) => Record<string, unknown>;
+  /** Directory for this table's spool (created if missing). */
+  spoolDir: string;
+  log: Logger;
+  /** Flush when this many rows are pending... */
+  maxBatchRows?: number;
+  /** ...or when the oldest pending row is this old. */
+  maxBatchAgeMs?: number;
+  /** Rows held in memory (pending and cut batches); beyond this, batches spill to the spool. */
+  maxMemoryRows?: number;
+  /** Disk the spool may use; when full, appends wait (backpressure) instead of dropping rows. */
+  spoolBudgetBytes?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  /** A batch ClickHouse rejects this many times is moved aside to `<spool>/rejected`, loudly. */
+  maxRejections?: number;
+}
+
+export interface WriterStats {
+  table: string;
+  pendingRows: number;
+  memoryRows: number;
+  spoolBatches: number;
+  spoolBytes: number;
+  insertedRows: number;
+  insertedBatches: number;
+  failedInserts: number;
+  lastFlushMs: number;
+  engineAvailable: boolean;
+  backpressure: boolean;
+}
+
+/** Appending would exceed both the memory queue and the spool budget, and the caller gave up waiting. */
+export class WriterFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WriterFullError";
+  }
+}
+
+/**
+ * The one path every table write takes. Rows are batched by size or age and inserted with a
+ * deduplication token; when the engine is down or slow the batches go to an append-only disk
+ * spool and are replayed oldest first when it recovers and at the next start. Replays reuse
+ * the token, so a batch is never counted twice. Nothing is dropped: when memory and spool are
+ * both full, append() waits, and says so loudly.
+ */
+export class BatchedWriter<T> {
+  private readonly opts: Required<Omit<WriterOptions<T>, "encode" | "engine" | "log" | "table" | "spoolDir">>;
+  private readonly spool: Spool;
+  private pending: string[] = [];
+  private readonly memory: Batch[] = [];
+  private memoryRowCount = 0;
+  private nextSeq = 1;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private pumping: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private engineAvailable = true;
+  private closed = false;
+  /** Until start(), rows are held (and spilled) but nothing is sent: the tables may not exist yet. */
+  private started = false;
+  private spaceWaiters: Array<() => void> = [];
+  private readonly rejections = new Map<string, number>();
+  private readonly counters = { insertedRows: 0, insertedBatches: 0, failedInserts: 0, lastFlushMs: 0 };
+  private backpressureSince = 0;
+
+  private constructor(private readonly options: WriterOptions<T>) {
+    this.opts = {
+      maxBatchRows: options.maxBatchRows ?? 5000,
+      maxBatchAgeMs: options.maxBatchAgeMs ?? 1000,
+      maxMemoryRows: options.maxMemoryRows ?? 100_000,
+      spoolBudgetBytes: options.spoolBudgetBytes ?? 1024 ** 3,
+      retryInitialMs: options.retryInitialMs ?? 200,
+      retryMaxMs: options.retryMaxMs ?? 10_000,
+      maxRejections: options.maxRejections ?? 5,
+    };
+    this.retryDelay = this.opts.retryInitialMs;
+    this.spool = new Spool(options.spoolDir);
+  }
+
+  /** Creates a writer over its spool directory, loading what a previous run left there. */
+  static async open<T>(options: WriterOptions<T>): Promise<BatchedWriter<T>> {
+    const writer = new BatchedWriter(options);
+    writer.nextSeq = await writer.spool.open();
+    return writer;
+  }
+
+  /** Starts delivering, oldest spooled batch first. Call once the tables exist. */
+  start(): void {
+    this.started = true;
+    if (this.spool.batches > 0) {
+      this.options.log.warn({ table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes }, `replaying ${this.spool.batches} spooled batches into ${this.options.table}`);
+    }
+    this.kick();
+  }
+
+  stats(): WriterStats {
+    return {
+      table: this.options.table,
+      pendingRows: this.pending.length,
+      memoryRows: this.memoryRowCount + this.pending.length,
+      spoolBatches: this.spool.batches,
+      spoolBytes: this.spool.bytes,
+      ...this.counters,
+      engineAvailable: this.engineAvailable,
+      backpressure: this.backpressureSince > 0,
+    };
+  }
+
+  /**
+   * Accepts a record; resolves once it is held by the writer (memory or spool). Waits while
+   * both are full; `signal` bounds the wait, and then the record is refused, not dropped.
+   */
+  async append(record: T, signal?: AbortSignal): Promise<void> {
+    if (this.closed) throw new Error(`writer for ${this.options.table} is closed`);
+    while (this.memoryRowCount + this.pending.length >= this.opts.maxMemoryRows) {
+      if (await this.spillOldest()) continue;
+      await this.waitForSpace(signal);
+    }
+    this.pending.push(JSON.stringify(this.options.encode(record)));
+    if (this.pending.length >= this.opts.maxBatchRows) this.cut();
+    else this.ageTimer ??= setTimeout(() => this.cut(), this.opts.maxBatchAgeMs);
+  }
+
+  /** Sends everything pending now and resolves when memory is empty (delivered or spooled). */
+  async flush(): Promise<void> {
+    this.cut();
+    if (!this.started) return;
+    while (this.memory.length > 0 || this.pumping) {
+      this.kick();
+      await this.pumping;
+      if (!this.engineAvailable) break;
+    }
+  }
+
+  /**
+   * Flushes what it can; whatever the engine does not take in `timeoutMs` is spooled for the
+   * next start. Spooling at close ignores the budget: overrunning disk beats losing rows.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cut();
+    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, timeoutMs))]);
+    clearTimeout(this.retryTimer);
+    await this.pumping;
+    while (this.memory.length > 0) await this.moveToSpool(this.memory[0]!, true);
+    clearTimeout(this.ageTimer);
+    if (this.spool.batches > 0) {
+      this.options.log.warn({ table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes }, `${this.spool.batches} batches for ${this.options.table} stay spooled for the next start`);
+    }
+  }
+
+  private cut(): void {
+    clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+    if (this.pending.length === 0) return;
+    const lines = this.pending;
+    this.pending = [];
+    const batch: Batch = { seq: this.nextSeq++, token: randomUUID(), rows: lines.length, body: Buffer.from(`${lines.join("\n")}\n`) };
+    this.memory.push(batch);
+    this.memoryRowCount += batch.rows;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.started || this.pumping || this.retryTimer) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+    });
+  }
+
+  /** Delivers batches oldest first, one insert at a time, until none are left or the engine fails. */
+  private async pump(): Promise<void> {
+    for (;;) {
+      const spooled = this.spool.oldest();
+      const inMemory = this.memory[0];
+      if (!spooled && !inMemory) return;
+      const fromSpool = spooled !== undefined && (inMemory === undefined || spooled.seq < inMemory.seq);
+      const batch = fromSpool ? await this.spool.read(spooled) : inMemory!;
+      const started = performance.now();
+      try {
+        await this.options.engine.insertJsonLines(this.options.table, batch.body, { deduplicationToken: batch.token });
+      } catch (error) {
+        this.counters.failedInserts++;
+        if (await this.handleFailure(error, batch, fromSpool ? spooled : undefined)) continue;
+        return;
+      }
+      this.counters.lastFlushMs = performance.now() - started;
+      this.counters.insertedRows += batch.rows;
+      this.counters.insertedBatches++;
+      if (fromSpool) await this.spool.remove(spooled);
+      else this.dropFromMemory(batch);
+      if (!this.engineAvailable) {
+        this.engineAvailable = true;
+        this.options.log.info({ table: this.options.table, spooled: this.spool.batches }, `${this.options.engine.location} is back; replaying the spool into ${this.options.table}`);
+      }
+      this.retryDelay = this.opts.retryInitialMs;
+      this.wakeWaiters();
+    }
+  }
+
+  /** Returns true to continue pumping (the batch was set aside), false to back off and retry. */
+  private async handleFailure(error: unknown, batch: Batch, spooled: SpooledBatch | undefined): Promise<boolean> {
+    const message = (error as Error).message;
+    if (error instanceof StoreQueryError) {
+      const count = (this.rejections.get(batch.token) ?? 0) + 1;
+      this.rejections.set(batch.token, count);
+      if (count >= this.opts.maxRejections) {
+        const aside = new Spool(join(this.options.spoolDir, "rejected"));
+        await aside.open();
+        await aside.write(batch);
+        if (spooled) await this.spool.remove(spooled);
+        else this.dropFromMemory(batch);
+        this.rejections.delete(batch.token);
+        this.options.log.error({ table: this.options.table, rows: batch.rows, dir: aside.dir, err: message }, `ClickHouse rejected a batch of ${batch.rows} rows for ${this.options.table} ${count} times; kept in ${aside.dir} for inspection`);
+        return true;
+      }
+    }
+    if (this.engineAvailable) {
+      this.engineAvailable = false;
+      this.options.log.error({ table: this.options.table, err: message }, `insert into ${this.options.table} failed; spooling to disk and retrying`);
+    }
+    while (this.memory.length > 0) if (!(await this.moveToSpool(this.memory[0]!, false))) break;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.opts.retryMaxMs, this.retryDelay * 2);
+    return false;
+  }
+
+  private async spillOldest(): Promise<boolean> {
+    if (this.memory.length === 0) this.cut();
+    const batch = this.memory[0];
+    return batch ? this.moveToSpool(batch, false) : false;
+  }
+
+  private async moveToSpool(batch: Batch, ignoreBudget: boolean): Promise<boolean> {
+    if (!ignoreBudget && this.spool.bytes + batch.body.length > this.opts.spoolBudgetBytes) return false;
+    this.dropFromMemory(batch);
+    await this.spool.write(batch);
+    return true;
+  }
+
+  private dropFromMemory(batch: Batch): void {
+    const index = this.memory.indexOf(batch);
+    if (index < 0) return;
+    this.memory.splice(index, 1);
+    this.memoryRowCount -= batch.rows;
+  }
+
+  private waitForSpace(signal?: AbortSignal): Promise<void> {
+    if (this.backpressureSince === 0) {
+      this.backpressureSince = Date.now();
+      this.options.log.error(
+        { table: this.options.table, memoryRows: this.memoryRowCount, spoolBytes: this.spool.bytes, budget: this.opts.spoolBudgetBytes },
+        `writer for ${this.options.table} is full (memory and spool budget); holding new rows until ${this.options.engine.location} takes some`,
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new WriterFullError(`the ${this.options.table} log is full (engine unavailable and spool budget used); the record was not accepted`));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.spaceWaiters.push(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  private wakeWaiters(): void {
+    if (this.spaceWaiters.length === 0) return;
+    if (this.backpressureSince > 0) {
+      this.options.log.warn({ table: this.options.table, ms: Date.now() - this.backpressureSince }, `writer for ${this.options.table} accepts rows again`);
+      this.backpressureSince = 0;
+    }
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

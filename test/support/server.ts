@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { after, before } from "node:test";
 import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
 import type { GRPCInferenceServiceClient, HealthClient } from "@vigil/proto";
+import type { Store } from "@vigil/store";
 import { healthClient, inferenceClient } from "./grpc.js";
 import { tempRepository } from "./models.js";
 
@@ -15,9 +16,16 @@ export interface TestServer {
   stop: () => Promise<void>;
 }
 
-/** Starts a real gRPC server on 127.0.0.1 with a free port; environment variables are ignored. */
-export async function startTestServer(overrides: ServerConfigInput): Promise<TestServer> {
-  const config = loadServerConfig({ env: {}, overrides: { host: "127.0.0.1", port: 0, log_level: "debug", shutdown_grace_ms: 5000, ...overrides } });
+/**
+ * Starts a real gRPC server on 127.0.0.1 with a free port; environment variables are ignored.
+ * Recording is off unless the test turns it on (or passes a store), so suites that are not
+ * about the prediction log do not share one.
+ */
+export async function startTestServer(overrides: ServerConfigInput, store?: Store): Promise<TestServer> {
+  const config = loadServerConfig({
+    env: {},
+    overrides: { host: "127.0.0.1", port: 0, log_level: "debug", shutdown_grace_ms: 5000, record_predictions: store !== undefined, ...overrides },
+  });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -25,7 +33,7 @@ export async function startTestServer(overrides: ServerConfigInput): Promise<Tes
       done();
     },
   });
-  const server = await startInferenceServer(config, createLogger(config.log_level, sink));
+  const server = await startInferenceServer(config, { log: createLogger(config.log_level, sink), store });
   const address = `127.0.0.1:${server.port}`;
   const client = inferenceClient(address);
   const health = healthClient(address);

@@ -1,6 +1,7 @@
 import { Metadata, type ServiceError, credentials, status } from "@grpc/grpc-js";
 import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
-import { GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse, type ModelMetadataResponse } from "@vigil/proto";
+import { FeedbackClient, GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse, type ModelMetadataResponse } from "@vigil/proto";
+import { LabelSender } from "./labels.js";
 import { type LatencySummary, LatencyRecorder } from "./latency.js";
 
 export interface LoadgenOptions {
@@ -20,6 +21,10 @@ export interface LoadgenOptions {
   /** PEM root certificate to trust, for a TLS server. */
   tlsCa?: Buffer;
   signal?: AbortSignal;
+  /** Share of answered requests whose true outcome is sent back through Feedback/SubmitLabels (0 to 1). */
+  labelFraction?: number;
+  /** How long after the answer the label is sent. */
+  labelDelayMs?: number;
   /** Called about every `progressEveryMs` with the running totals. */
   onProgress?: (progress: LoadgenProgress) => void;
   progressEveryMs?: number;
@@ -44,6 +49,8 @@ export interface LoadgenSummary {
   latency: LatencySummary;
   /** Share of answered rows whose predicted class matches the flight's real outcome. */
   accuracy: number;
+  labelsSent: number;
+  labelsFailed: number;
 }
 
 function vocabularyFrom(metadata: ModelMetadataResponse): AirportVocabulary {
@@ -74,6 +81,7 @@ function call<Req, Res>(
 export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummary> {
   const creds = options.tlsCa ? credentials.createSsl(options.tlsCa) : credentials.createInsecure();
   const client = new GRPCInferenceServiceClient(options.target, creds);
+  const feedback = new FeedbackClient(options.target, creds);
   const metadata = new Metadata();
   if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
   try {
@@ -92,6 +100,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
       return { request, truth: rows.map(isDelayed) };
     };
 
+    const labels = new LabelSender(feedback, metadata, options.model, options.labelFraction ?? 0, options.labelDelayMs ?? 0);
     const total = new LatencyRecorder();
     const window = new LatencyRecorder();
     const errors: Record<string, number> = {};
@@ -128,7 +137,9 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
         const { request, truth } = requestFor(index);
         const t0 = performance.now();
         try {
-          score(await call(client.modelInfer, client, request, metadata), truth);
+          const response = await call(client.modelInfer, client, request, metadata);
+          score(response, truth);
+          labels.add(index, response.id, truth.map((delayed) => (delayed ? "delayed" : "on_time")));
           ok++;
         } catch (error) {
           failed++;
@@ -149,8 +160,11 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
       : undefined;
     try {
       await Promise.all(Array.from({ length: options.concurrency }, worker));
+      if (options.signal?.aborted) labels.stop();
+      else await labels.finish();
     } finally {
       clearInterval(progressTimer);
+      labels.stop();
     }
     const elapsedMs = elapsed();
     return {
@@ -162,9 +176,12 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
       achievedQps: ((ok + failed) / elapsedMs) * 1000,
       latency: total.summary(),
       accuracy: answeredRows === 0 ? 0 : correct / answeredRows,
+      labelsSent: labels.sent,
+      labelsFailed: labels.failed,
     };
   } finally {
     client.close();
+    feedback.close();
   }
 }
 
@@ -176,5 +193,6 @@ export function formatSummary(s: LoadgenSummary): string {
     `qps       ${s.achievedQps.toFixed(1)}`,
     `latency   p50 ${l.p50Ms.toFixed(2)} ms  p90 ${l.p90Ms.toFixed(2)} ms  p99 ${l.p99Ms.toFixed(2)} ms  max ${l.maxMs.toFixed(2)} ms`,
     `accuracy  ${(100 * s.accuracy).toFixed(1)}% of answered held-out flights`,
+    ...(s.labelsSent + s.labelsFailed > 0 ? [`labels    ${s.labelsSent} sent, ${s.labelsFailed} failed`] : []),
   ].join("\n");
 }

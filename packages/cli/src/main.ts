@@ -38,7 +38,7 @@ function stopOnSignals(stop: () => Promise<void>): void {
 
 async function serve(overrides: ServerConfigInput, configFile?: string): Promise<InferenceServer> {
   const config = loadServerConfig({ file: configFile, overrides });
-  return startInferenceServer(config, createLogger(config.log_level));
+  return startInferenceServer(config, { log: createLogger(config.log_level) });
 }
 
 const program = new Command()
@@ -76,7 +76,9 @@ program
   .option("--batch <rows>", "rows per request", integer("batch", 1), 1)
   .option("--token <token>", "bearer token, when the server requires one (or VIGIL_TOKEN)")
   .option("--tls-ca <file>", "PEM certificate to trust, for a TLS server")
-  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string }) => {
+  .option("--label-fraction <share>", "share of answered requests whose true outcome is sent back as a label (0-1)", number("label-fraction"), 0)
+  .option("--label-delay <seconds>", "how long after the answer a label is sent", number("label-delay"), 2)
+  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string; labelFraction: number; labelDelay: number }) => {
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
     const interactive = process.stdout.isTTY && opts.requests > 0;
@@ -93,6 +95,8 @@ program
       token: opts.token ?? process.env.VIGIL_TOKEN,
       tlsCa: opts.tlsCa ? readFileSync(opts.tlsCa) : undefined,
       signal: abort.signal,
+      labelFraction: Math.min(1, opts.labelFraction),
+      labelDelayMs: opts.labelDelay * 1000,
       progressEveryMs: interactive ? 250 : 2000,
       onProgress: (p) => {
         const qps = ((p.ok + p.failed) / p.elapsedMs) * 1000;
@@ -121,7 +125,8 @@ program
     const server = await serve({ host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...(process.env.VIGIL_LOG_LEVEL ? {} : { log_level: "warn" }) });
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
-        `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s\nPress Ctrl-C to stop.`,
+        `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
+        `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later\nPress Ctrl-C to stop.`,
     );
     const abort = new AbortController();
     const traffic = runLoadgen({
@@ -133,6 +138,8 @@ program
       durationMs: 0,
       batch: 1,
       signal: abort.signal,
+      labelFraction: 0.5,
+      labelDelayMs: 3000,
       progressEveryMs: 5000,
       onProgress: (p) =>
         console.log(

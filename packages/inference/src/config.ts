@@ -17,6 +17,18 @@ export const serverConfigSchema = z.strictObject({
   /** How long a graceful shutdown waits for in-flight work before cutting connections. */
   shutdown_grace_ms: z.number().int().min(0).default(15_000),
   log_level: z.enum(LOG_LEVELS).default("info"),
+  /** Write a predictions row for every request (the prediction log the monitor reads). */
+  record_predictions: z.boolean().default(true),
+  /** ClickHouse server URL; the embedded engine (data_dir) when absent. */
+  clickhouse_url: z.string().url().optional(),
+  data_dir: z.string().min(1).default(".vigil/data"),
+  /** Where batches the engine has not taken wait on disk. */
+  spool_dir: z.string().min(1).default(".vigil/spool"),
+  /** Disk the spool may use before new records wait (and, past record_wait_ms, requests fail). */
+  spool_budget_bytes: z.number().int().positive().default(1024 ** 3),
+  /** How long a request may wait for room in a full prediction log before it fails with UNAVAILABLE. */
+  record_wait_ms: z.number().int().min(0).default(5000),
+  retention_days: z.strictObject({ predictions: z.number().int().min(1).max(36_500), traces: z.number().int().min(1).max(36_500) }).default({ predictions: 30, traces: 7 }),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -31,6 +43,10 @@ export const SERVER_ENV: Record<string, { field: keyof ServerConfig; parse: (v: 
   VIGIL_MAX_MESSAGE_BYTES: { field: "max_message_bytes", parse: Number },
   VIGIL_SHUTDOWN_GRACE_MS: { field: "shutdown_grace_ms", parse: Number },
   VIGIL_LOG_LEVEL: { field: "log_level", parse: (v) => v },
+  VIGIL_CLICKHOUSE_URL: { field: "clickhouse_url", parse: (v) => v },
+  VIGIL_DATA_DIR: { field: "data_dir", parse: (v) => v },
+  VIGIL_SPOOL_DIR: { field: "spool_dir", parse: (v) => v },
+  VIGIL_RECORD_PREDICTIONS: { field: "record_predictions", parse: (v) => ({ true: true, "1": true, false: false, "0": false })[v] ?? v },
 };
 
 export interface ConfigSources {

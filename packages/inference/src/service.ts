@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type ServerUnaryCall, type ServerDuplexStream, type handleUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
+import { type Metadata, type ServerUnaryCall, type ServerDuplexStream, type handleUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import {
   type GRPCInferenceServiceServer,
   type ModelInferRequest,
@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import type { BearerAuth } from "./auth.js";
 import { InferenceError, asInferenceError, deadlineExceeded } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
+import type { PredictionRecorder, RequestFacts } from "./recorder.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
 import { decodeInputs, encodeOutputs, selectOutputs } from "./tensors.js";
@@ -31,6 +32,8 @@ export interface ServiceContext {
   auth: BearerAuth;
   state: ServerState;
   log: Logger;
+  /** Absent when recording is off. */
+  recorder?: PredictionRecorder;
 }
 
 const now = () => process.hrtime.bigint();
@@ -61,27 +64,52 @@ function requestSignal(call: { getDeadline(): Date | number; on(event: "cancelle
   };
 }
 
-/** Decodes, validates, queues and encodes one inference request; shared by unary and streaming calls. */
-export async function infer(ctx: ServiceContext, request: ModelInferRequest, signal: AbortSignal): Promise<ModelInferResponse> {
-  const model = ctx.repository.resolve(request.modelName, request.modelVersion);
-  const started = now();
-  const id = request.id || randomUUID();
+/** Where a request came from and when it arrived. */
+export interface RequestOrigin {
+  client: string;
+  arrivedUs: number;
+  arrivedNs: bigint;
+}
+
+/** The client's name: `x-client-id` metadata when sent, else the peer's address without its port. */
+export function originOf(call: { getPeer(): string; metadata: Metadata }): RequestOrigin {
+  const named = call.metadata.get("x-client-id")[0];
+  const peer = call.getPeer().replace(/^ipv[46]:/, "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return {
+    client: named ? String(named).slice(0, 64) : peer,
+    arrivedUs: Date.now() * 1000,
+    arrivedNs: now(),
+  };
+}
+
+/**
+ * Decodes, validates, queues, records and encodes one inference request; shared by unary and
+ * streaming calls. Every outcome, answer or refusal, is in the prediction log before the reply.
+ */
+export async function infer(ctx: ServiceContext, request: ModelInferRequest, signal: AbortSignal, origin: RequestOrigin): Promise<ModelInferResponse> {
+  const facts: RequestFacts = { requestId: request.id || randomUUID(), modelName: request.modelName, traceId: "", spanId: "", ...origin };
+  let model: ModelVersion | undefined;
   try {
+    model = ctx.repository.resolve(request.modelName, request.modelVersion);
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
     const inputs = decodeInputs(request, model.signature);
     const wanted = selectOutputs(request, model.signature);
     const result = await model.infer(inputs, signal);
     const selected = wanted.map((name) => result.outputs.find((o) => o.name === name)!);
     const { outputs, rawOutputContents } = encodeOutputs(selected, request.rawInputContents.length > 0);
+    await ctx.recorder?.success(facts, model, inputs, result.outputs, result);
     const rows = model.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
-    model.stats.recordSuccess(rows, Number(now() - started), result);
-    return { modelName: model.name, modelVersion: String(model.version), id, parameters: {}, outputs, rawOutputContents };
+    model.stats.recordSuccess(rows, Number(now() - origin.arrivedNs), result);
+    return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
-    model.stats.recordFailure(Number(now() - started));
     const failure = asInferenceError(error);
-    const fields = { request_id: id, model: model.label, code: status[failure.code], err: failure.message };
+    model?.stats.recordFailure(Number(now() - origin.arrivedNs));
+    const fields = { request_id: facts.requestId, model: model?.label ?? request.modelName, code: status[failure.code], err: failure.message };
     if (failure.code === status.INTERNAL) ctx.log.error(fields, "inference failed");
     else ctx.log.debug(fields, "inference refused");
+    await ctx.recorder?.failure(facts, failure, model, request.modelVersion).catch((e: unknown) =>
+      ctx.log.error({ ...fields, recordError: (e as Error).message }, "a refused request could not be written to the prediction log"),
+    );
     throw failure;
   }
 }
@@ -172,7 +200,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
     modelInfer: unary(async (request, call) => {
       const { signal, done } = requestSignal(call, `model ${request.modelName}`);
       try {
-        return await infer(ctx, request, signal);
+        return await infer(ctx, request, signal, originOf(call));
       } finally {
         done();
       }
@@ -197,7 +225,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       call.on("cancelled", () => stream.abort());
       call.on("data", (request: ModelInferRequest) => {
         if (ended) return;
-        const work = infer(ctx, request, stream.signal).then(
+        const work = infer(ctx, request, stream.signal, originOf(call)).then(
           (response) => {
             call.write({ errorMessage: "", inferResponse: response });
           },

@@ -8,6 +8,15 @@ export {
   type HealthServer,
 } from "./gen/grpc/health/v1/health.js";
 
+export {
+  Label,
+  SubmitLabelsRequest,
+  SubmitLabelsResponse,
+  FeedbackClient,
+  FeedbackService,
+  type FeedbackServer,
+} from "./gen/vigil/v1/feedback.js";
+
 import { fileURLToPath } from "node:url";
 
 /** Directory holding the .proto sources, for tools that compile their own stubs (other languages, reflection). */

@@ -1,0 +1,157 @@
+import { status } from "@grpc/grpc-js";
+import type { BatchedWriter, PredictionRecord } from "@vigil/store";
+import { WriterFullError } from "@vigil/store";
+import type { NumericArray } from "./datatypes.js";
+import { InferenceError } from "./errors.js";
+import type { ModelVersion } from "./model-version.js";
+import type { JobResult } from "./scheduler.js";
+import type { HostTensor } from "./tensors.js";
+
+/** What is known about a request before and while it runs. */
+export interface RequestFacts {
+  requestId: string;
+  modelName: string;
+  /** Epoch microseconds at arrival. */
+  arrivedUs: number;
+  arrivedNs: bigint;
+  client: string;
+  traceId: string;
+  spanId: string;
+}
+
+const SUMMARY_FEATURES = ["mean", "std", "min", "max"];
+/** Wider outputs are not copied into the log row (a detector's maps, an embedding). */
+const MAX_SCORES = 1024;
+
+function rowsOf(model: ModelVersion, inputs: HostTensor[]): number {
+  return model.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
+}
+
+function rowValues(tensor: HostTensor, rows: number, row: number): ArrayLike<number | bigint> | undefined {
+  if (Array.isArray(tensor.data)) return undefined;
+  const width = tensor.data.length / rows;
+  return (tensor.data as NumericArray).subarray(row * width, (row + 1) * width) as ArrayLike<number | bigint>;
+}
+
+/** The monitored features of one row, in config order; summary statistics when none are configured. */
+function featuresOf(model: ModelVersion, inputs: HostTensor[], rows: number, row: number): number[] {
+  const configured = model.config.monitored_features;
+  if (configured.length > 0) {
+    return configured.map((f) => {
+      const values = rowValues(inputs.find((t) => t.name === f.input)!, rows, row);
+      return values ? Number(values[f.column]) : Number.NaN;
+    });
+  }
+  const values = inputs.map((t) => rowValues(t, rows, row)).find((v) => v !== undefined);
+  if (!values || values.length === 0) return [];
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    sum += v;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  const mean = sum / values.length;
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) squares += (Number(values[i]) - mean) ** 2;
+  return [mean, Math.sqrt(squares / values.length), min, max];
+}
+
+/** Names of the recorded features, for model metadata and the monitor. */
+export function recordedFeatureNames(model: ModelVersion): string[] {
+  const configured = model.config.monitored_features;
+  return configured.length > 0 ? configured.map((f) => f.name) : SUMMARY_FEATURES.map((s) => `${model.signature.inputs[0]!.name}.${s}`);
+}
+
+/** Predicted class (argmax over the labels) or value, the scores, and the winning score. */
+function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, row: number): Pick<PredictionRecord, "prediction" | "scores" | "confidence"> {
+  const first = outputs[0];
+  const values = first ? rowValues(first, rows, row) : undefined;
+  if (!values) return { prediction: "", scores: [], confidence: 0 };
+  const scores = Array.from({ length: Math.min(values.length, MAX_SCORES) }, (_, i) => Number(values[i]));
+  const labels = model.config.labels;
+  if (labels && labels.length === values.length) {
+    let best = 0;
+    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+    return { prediction: labels[best]!, scores, confidence: scores[best]! };
+  }
+  return { prediction: scores.length === 1 ? String(scores[0]) : "", scores, confidence: 0 };
+}
+
+/**
+ * Turns every request, answered or refused, into prediction-log rows (one per request row) and
+ * hands them to the store's writer before the response leaves: a request the log cannot take
+ * within `waitMs` fails with UNAVAILABLE rather than being answered unlogged.
+ */
+export class PredictionRecorder {
+  constructor(
+    private readonly writer: BatchedWriter<PredictionRecord>,
+    private readonly waitMs: number,
+  ) {}
+
+  async success(facts: RequestFacts, model: ModelVersion, inputs: HostTensor[], outputs: HostTensor[], result: JobResult): Promise<void> {
+    const rows = rowsOf(model, inputs);
+    const latencyUs = Number(process.hrtime.bigint() - facts.arrivedNs) / 1000;
+    const t = result.timing;
+    const computeUs = (t.computeInputNs + t.computeInferNs + t.computeOutputNs) / 1000;
+    const records: PredictionRecord[] = [];
+    for (let row = 0; row < rows; row++) {
+      records.push({
+        ...this.base(facts, model.name, String(model.version), rows, row),
+        status: "OK",
+        error: "",
+        latencyUs,
+        queueUs: result.queueNs / 1000,
+        computeUs,
+        features: featuresOf(model, inputs, rows, row),
+        ...predictionOf(model, outputs, rows, row),
+      });
+    }
+    await this.append(records);
+  }
+
+  async failure(facts: RequestFacts, error: InferenceError, model: ModelVersion | undefined, requestedVersion: string): Promise<void> {
+    await this.append([
+      {
+        ...this.base(facts, model?.name ?? facts.modelName, model ? String(model.version) : requestedVersion, 1, 0),
+        status: status[error.code] ?? "UNKNOWN",
+        error: error.message,
+        latencyUs: Number(process.hrtime.bigint() - facts.arrivedNs) / 1000,
+        queueUs: 0,
+        computeUs: 0,
+        features: [],
+        prediction: "",
+        scores: [],
+        confidence: 0,
+      },
+    ]);
+  }
+
+  private base(facts: RequestFacts, modelName: string, modelVersion: string, rows: number, row: number) {
+    return {
+      timestampUs: facts.arrivedUs,
+      requestId: facts.requestId,
+      rowIndex: row,
+      traceId: facts.traceId,
+      spanId: facts.spanId,
+      modelName,
+      modelVersion,
+      batchSize: rows,
+      client: facts.client,
+    };
+  }
+
+  private async append(records: PredictionRecord[]): Promise<void> {
+    const signal = AbortSignal.timeout(this.waitMs);
+    try {
+      for (const record of records) await this.writer.append(record, signal);
+    } catch (error) {
+      if (error instanceof WriterFullError) {
+        throw new InferenceError(status.UNAVAILABLE, `${error.message}; the request was not answered so that every answered request stays logged — retry later`);
+      }
+      throw error;
+    }
+  }
+}

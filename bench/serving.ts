@@ -58,9 +58,16 @@ async function rawConcurrent(session: ort.InferenceSession, rows: Float32Array[]
 }
 
 /** Starts `vigil serve` in a child process and resolves with its port once models are loaded. */
-async function startServer(repository: string): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(repository: string, record: boolean): Promise<{ child: ChildProcess; port: number }> {
+  const env = {
+    ...process.env,
+    VIGIL_RECORD_PREDICTIONS: record ? "1" : "0",
+    VIGIL_DATA_DIR: join(repository, ".data"),
+    VIGIL_SPOOL_DIR: join(repository, ".spool"),
+  };
   const child = spawn(process.execPath, ["--import", "tsx", join(root, "packages/cli/src/main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--models", repository, "--log-level", "info"], {
     stdio: ["ignore", "pipe", "inherit"],
+    env,
   });
   const lines = createInterface({ input: child.stdout! });
   let port = 0;
@@ -74,6 +81,12 @@ async function startServer(repository: string): Promise<{ child: ChildProcess; p
 }
 
 /** The transport floor: an empty unary RPC (ServerLive) from the same client stack, one at a time. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
 async function emptyRpc(port: number): Promise<Row> {
   const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const live = () => new Promise<void>((resolve, reject) => client.serverLive({}, (e) => (e ? reject(e) : resolve())));
@@ -156,14 +169,24 @@ async function main(): Promise<void> {
   results.push(await rawConcurrent(session, rows, 64));
   await session.release();
 
-  const { child, port } = await startServer(repository);
   try {
-    results.push(await emptyRpc(port));
-    results.push(await served(port, DEMO_MODEL_NAME, 1, "Vigil gRPC, batch 1, 1 client"));
-    results.push(await served(port, `${DEMO_MODEL_NAME}_unbatched`, 64, "Vigil gRPC, 64 clients, batching off"));
-    results.push(await served(port, DEMO_MODEL_NAME, 64, "Vigil gRPC, 64 clients, dynamic batching"));
+    const off = await startServer(repository, false);
+    try {
+      results.push(await emptyRpc(off.port));
+      results.push(await served(off.port, DEMO_MODEL_NAME, 1, "Vigil gRPC, batch 1, 1 client"));
+      results.push(await served(off.port, `${DEMO_MODEL_NAME}_unbatched`, 64, "Vigil gRPC, 64 clients, batching off"));
+      results.push(await served(off.port, DEMO_MODEL_NAME, 64, "Vigil gRPC, 64 clients, dynamic batching"));
+    } finally {
+      await stopServer(off.child);
+    }
+    const on = await startServer(repository, true);
+    try {
+      results.push(await served(on.port, DEMO_MODEL_NAME, 1, "Vigil gRPC, batch 1, 1 client, prediction log on"));
+      results.push(await served(on.port, DEMO_MODEL_NAME, 64, "Vigil gRPC, 64 clients, dynamic batching, prediction log on"));
+    } finally {
+      await stopServer(on.child);
+    }
   } finally {
-    child.kill("SIGTERM");
     await rm(repository, { recursive: true, force: true });
   }
 
@@ -179,7 +202,8 @@ async function main(): Promise<void> {
   const body = `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds}\`).\n\nMachine: ${machine}.\n\n${table}\n\n` +
     "Clients are Vigil's own load generator (grpc-js, raw tensors, closed loop) in a separate process from the server; the raw baselines call `session.run` on the same held-out rows with the same thread settings (1 intra-op thread). Latency is measured at the client. " +
     "The demo model computes in about 0.1 ms, so per-request cost (HTTP/2 framing, protobuf, the event loop) decides serving throughput, not the model; the empty-RPC row is that floor. " +
-    "Client and server share the machine's cores, so on a small machine the served rows measure both.\n";
+    "Client and server share the machine's cores, so on a small machine the served rows measure both. " +
+    "Rows above the last two run with the prediction log off; the last two write every request to the embedded engine through the batched writer (compare each with its log-off twin).\n";
   await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Serving the demo model", body);
   console.log(table);
 }

@@ -1,0 +1,101 @@
+/**
+ * Ingest benchmark: prediction rows through Vigil's batched writer against a raw bulk insert
+ * of the same rows into the same engine, in the same run, on both engines (embedded chDB in
+ * this process; @clickhouse/client against the test harness's ClickHouse HTTP interface).
+ *
+ *   node --import tsx bench/ingest.ts [--rows 200000]
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { BatchedWriter, EmbeddedEngine, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
+import { startClickHouseHttp } from "../test/support/clickhouse-http.js";
+import { writeBenchmarkSection } from "./report.js";
+
+const rows = Number(process.argv[process.argv.indexOf("--rows") + 1]) || 200_000;
+const BATCH = 5000;
+
+function record(i: number, run: string): PredictionRecord {
+  return {
+    timestampUs: Date.now() * 1000 + i,
+    requestId: `${run}-${i}`,
+    rowIndex: 0,
+    traceId: "",
+    spanId: "",
+    modelName: run,
+    modelVersion: "1",
+    status: i % 50 === 0 ? "INVALID_ARGUMENT" : "OK",
+    error: "",
+    latencyUs: 900 + (i % 400),
+    queueUs: 100,
+    computeUs: 150,
+    batchSize: 1,
+    features: [i % 24, i % 7, 200 + (i % 2500), i % 80, (i * 7) % 80],
+    prediction: i % 4 === 0 ? "delayed" : "on_time",
+    scores: [0.3, 0.7],
+    confidence: 0.7,
+    client: "127.0.0.1",
+  };
+}
+
+async function count(engine: StoreEngine, model: string): Promise<number> {
+  const [row] = await engine.query<{ n: string }>("SELECT count() AS n FROM predictions WHERE model_name = {model:String}", { model });
+  return Number(row!.n);
+}
+
+/** One INSERT of every row (JSON encoding included), the fastest the engine takes them. */
+async function rawBulk(engine: StoreEngine, run: string): Promise<number> {
+  const started = performance.now();
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++) lines.push(JSON.stringify(predictionRow(record(i, run))));
+  await engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
+  return performance.now() - started;
+}
+
+async function throughWriter(engine: StoreEngine, run: string, spoolDir: string): Promise<number> {
+  const writer = await BatchedWriter.open<PredictionRecord>({ engine, table: "predictions", encode: predictionRow, spoolDir, log: pino({ level: "silent" }), maxBatchRows: BATCH });
+  writer.start();
+  const started = performance.now();
+  for (let i = 0; i < rows; i++) await writer.append(record(i, run));
+  await writer.flush();
+  const ms = performance.now() - started;
+  await writer.close();
+  return ms;
+}
+
+async function measure(name: string, engine: StoreEngine, dir: string): Promise<string> {
+  await migrate(engine);
+  const rawMs = await rawBulk(engine, `raw-${name}`);
+  const writerMs = await throughWriter(engine, `writer-${name}`, join(dir, `spool-${name}`));
+  for (const run of [`raw-${name}`, `writer-${name}`]) {
+    const landed = await count(engine, run);
+    if (landed !== rows) throw new Error(`${run}: ${landed} rows landed, expected ${rows}`);
+  }
+  const rate = (ms: number) => Math.round((rows / ms) * 1000);
+  return `| ${name} | ${rate(rawMs).toLocaleString("en")} | ${rate(writerMs).toLocaleString("en")} | ${(rawMs / writerMs).toFixed(2)}x |`;
+}
+
+const dir = await mkdtemp(join(tmpdir(), "vigil-bench-ingest-"));
+try {
+  const lines: string[] = [];
+  const embedded = new EmbeddedEngine(join(dir, "embedded"));
+  lines.push(await measure("embedded chDB", embedded, dir));
+  await embedded.close();
+  const http = await startClickHouseHttp(join(dir, "server"));
+  const server = new ServerEngine({ url: http.url });
+  lines.push(await measure("ClickHouse HTTP (@clickhouse/client, gzip)", server, dir));
+  await server.close();
+  await http.stop();
+  const table = ["| engine | raw bulk insert (rows/s) | batched writer (rows/s) | writer / raw |", "|---|---:|---:|---:|", ...lines].join("\n");
+  await writeBenchmarkSection(
+    join(import.meta.dirname, "..", "docs", "benchmarks.md"),
+    "Prediction-log ingest",
+    `Command: \`node --import tsx bench/ingest.ts --rows ${rows}\` (part of \`npm run bench\`).\n\n${table}\n\n` +
+      `${rows.toLocaleString("en")} prediction rows each way, JSON encoding included. The raw baseline is one INSERT of all rows; the writer appends row by row and inserts batches of ${BATCH} with a deduplication token, one insert at a time. ` +
+      "The server engine runs against the test harness's HTTP interface over chDB in a child process, so its figures include HTTP, gzip and that harness, not a production ClickHouse server.\n",
+  );
+  console.log(table);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -6,6 +6,8 @@ import * as ort from "onnxruntime-node";
 import { FeedbackClient, ModelInferRequest, type SubmitLabelsRequest } from "@vigil/proto";
 import { type Store, labelledPredictions } from "@vigil/store";
 import { credentials } from "@grpc/grpc-js";
+import { runLoadgen } from "@vigil/cli";
+import { isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { rejection, unary } from "./support/grpc.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { countRows, openTestStore } from "./support/recording.js";
@@ -133,6 +135,23 @@ describe("every request is written to the prediction log (embedded engine)", () 
     const pairs = await labelledPredictions(store.engine, "flights", { fromUs: before, toUs: Date.now() * 1000 + 60e6 });
     const byId = Object.fromEntries(pairs.map((p) => [`${p.request_id}/${p.row_index}`, p.label]));
     assert.deepEqual(byId, { "r-0/0": "on_time", "r-1/0": "delayed", "r-2/0": "delayed", "batch-1/2": "on_time" });
+  });
+
+  test("loadgen sends the true outcome of a share of its requests, after a delay", async () => {
+    const summary = await runLoadgen({ target: t.address, model: "flights", rate: 0, concurrency: 4, requests: 60, durationMs: 0, batch: 1, labelFraction: 0.5, labelDelayMs: 200 });
+    assert.equal(summary.ok, 60);
+    assert.equal(summary.labelsFailed, 0);
+    assert.ok(summary.labelsSent > 15 && summary.labelsSent < 45, `about half labelled: ${summary.labelsSent}`);
+    await store.labels.flush();
+    await store.predictions.flush();
+    const pairs = await labelledPredictions(store.engine, "flights", { fromUs: 0, toUs: Date.now() * 1000 + 60e6 });
+    const fromLoadgen = pairs.filter((p) => p.request_id.startsWith("loadgen-"));
+    assert.equal(fromLoadgen.length, summary.labelsSent);
+    const { heldOut } = splitByMonth(loadFlights());
+    for (const pair of fromLoadgen) {
+      const index = Number(pair.request_id.split("-").at(-1));
+      assert.equal(pair.label, isDelayed(heldOut[index]!) ? "delayed" : "on_time", `label of ${pair.request_id}`);
+    }
   });
 
   test("a graceful stop with rows still queued writes all of them", async () => {

@@ -144,3 +144,21 @@ storeSuite("a ClickHouse HTTP server (@clickhouse/client)", async () => {
   const engine = new ServerEngine({ url: server.url });
   return { engine, close: async () => { await engine.close(); await server.stop(); await dir.remove(); } };
 });
+
+test("two processes migrating a fresh database at once converge on one schema", async () => {
+  const dir = await tempDir("vigil-migrate-race-");
+  const server = await startClickHouseHttp(dir.path);
+  const [a, b] = [new ServerEngine({ url: server.url }), new ServerEngine({ url: server.url })];
+  try {
+    await Promise.all([migrate(a), migrate(b)]);
+    const versions = await a.query<{ version: number; copies: string }>("SELECT version, count() AS copies FROM schema_migrations FINAL GROUP BY version ORDER BY version");
+    assert.deepEqual(versions.map((v) => [Number(v.version), Number(v.copies)]), (await readMigrations()).map((m) => [m.version, 1]));
+    const [tables] = await b.query<{ n: string }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name IN ('predictions', 'labels', 'otel_traces', 'monitor_results')");
+    assert.equal(Number(tables!.n), 4);
+  } finally {
+    await a.close();
+    await b.close();
+    await server.stop();
+    await dir.remove();
+  }
+});

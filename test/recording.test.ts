@@ -9,7 +9,7 @@ import { credentials } from "@grpc/grpc-js";
 import { runLoadgen } from "@vigil/cli";
 import { isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { rejection, unary } from "./support/grpc.js";
-import { addDemoModel, tempRepository } from "./support/models.js";
+import { addDemoModel, tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { countRows, openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest, referenceRun } from "./support/requests.js";
 import { type TestServer, startTestServer } from "./support/server.js";
@@ -42,6 +42,7 @@ describe("every request is written to the prediction log (embedded engine)", () 
   before(async () => {
     repo = await tempRepository();
     await addDemoModel(repo.path);
+    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig());
     dirs = await tempDir("vigil-recording-");
     store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
     await store.ready();
@@ -98,6 +99,17 @@ describe("every request is written to the prediction log (embedded engine)", () 
       assert.equal(r.batch_size, 3);
       assert.deepEqual(r.features, FLIGHT_ROWS[i]);
     }
+  });
+
+  test("a model without monitored features logs summary statistics of its first input", async () => {
+    await unary(t.client.modelInfer, t.client, contentsRequest("typed", [
+      { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 6] } },
+      { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [5n, 7n] } },
+    ], { id: "summary-1" }));
+    const r = await row("summary-1");
+    assert.deepEqual(r.features, [3, Math.sqrt(14 / 3), 1, 6], "mean, std, min, max of x");
+    assert.equal(r.prediction, "", "no class labels");
+    assert.deepEqual(r.scores, [2, 4, 12]);
   });
 
   test("refused requests are logged with their status and message, unknown models included", async () => {

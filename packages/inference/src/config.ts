@@ -28,6 +28,15 @@ export const serverConfigSchema = z.strictObject({
   spool_budget_bytes: z.number().int().positive().default(1024 ** 3),
   /** How long a request may wait for room in a full prediction log before it fails with UNAVAILABLE. */
   record_wait_ms: z.number().int().min(0).default(5000),
+  /** Prometheus /metrics port (8002 is Triton's); null turns the endpoint off, 0 picks a free port. */
+  metrics_port: z.number().int().min(0).max(65535).nullable().default(8002),
+  tracing: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Share of traces kept when the caller sent no sampling decision; traces with an error are always kept. */
+      sample_ratio: z.number().min(0).max(1).default(1),
+    })
+    .default({ enabled: true, sample_ratio: 1 }),
   retention_days: z.strictObject({ predictions: z.number().int().min(1).max(36_500), traces: z.number().int().min(1).max(36_500) }).default({ predictions: 30, traces: 7 }),
 });
 
@@ -46,6 +55,7 @@ export const SERVER_ENV: Record<string, { field: keyof ServerConfig; parse: (v: 
   VIGIL_CLICKHOUSE_URL: { field: "clickhouse_url", parse: (v) => v },
   VIGIL_DATA_DIR: { field: "data_dir", parse: (v) => v },
   VIGIL_SPOOL_DIR: { field: "spool_dir", parse: (v) => v },
+  VIGIL_METRICS_PORT: { field: "metrics_port", parse: (v) => (v === "off" ? null : Number(v)) },
   VIGIL_RECORD_PREDICTIONS: { field: "record_predictions", parse: (v) => ({ true: true, "1": true, false: false, "0": false })[v] ?? v },
 };
 
@@ -75,6 +85,14 @@ export function loadServerConfig({ file, env = process.env, overrides = {} }: Co
   const tlsCert = env.VIGIL_TLS_CERT_FILE;
   const tlsKey = env.VIGIL_TLS_KEY_FILE;
   if (tlsCert || tlsKey) fromEnv.tls = { cert_file: tlsCert, key_file: tlsKey };
+  if (env.VIGIL_TRACING !== undefined || env.VIGIL_TRACE_SAMPLE_RATIO !== undefined) {
+    const fileTracing = (fromFile.tracing ?? {}) as Record<string, unknown>;
+    fromEnv.tracing = {
+      ...fileTracing,
+      ...(env.VIGIL_TRACING !== undefined ? { enabled: ({ true: true, "1": true, false: false, "0": false } as Record<string, boolean>)[env.VIGIL_TRACING] ?? env.VIGIL_TRACING } : {}),
+      ...(env.VIGIL_TRACE_SAMPLE_RATIO !== undefined ? { sample_ratio: Number(env.VIGIL_TRACE_SAMPLE_RATIO) } : {}),
+    };
+  }
   const merged = { ...fromFile, ...fromEnv, ...overrides };
   const result = serverConfigSchema.safeParse(merged);
   if (!result.success) {

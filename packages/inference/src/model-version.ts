@@ -159,6 +159,9 @@ export function signatureOf(name: string, config: ModelConfig): ModelSignature {
   return { name, maxBatchSize: config.max_batch_size, inputs: config.inputs.map(tensor), outputs: config.outputs.map(tensor) };
 }
 
+/** Told about every execution, for metrics. */
+export type ExecutionListener = (version: ModelVersion, rows: number) => void;
+
 /** One version of a model, loaded into onnxruntime with its own request queue and statistics. */
 export class ModelVersion {
   readonly stats = new VersionStatistics();
@@ -171,6 +174,7 @@ export class ModelVersion {
     readonly config: ModelConfig,
     private readonly session: ort.InferenceSession,
     readonly provider: ProviderChoice,
+    onExecution?: ExecutionListener,
   ) {
     this.signature = signatureOf(name, config);
     const batching = config.dynamic_batching;
@@ -182,11 +186,14 @@ export class ModelVersion {
       instances: config.execution.instances,
     };
     this.scheduler = new Scheduler(this.label, policy, (inputs) => this.execute(inputs), {
-      onExecution: (rows, _requests, timing) => this.stats.recordExecution(rows, timing),
+      onExecution: (rows, _requests, timing) => {
+        this.stats.recordExecution(rows, timing);
+        onExecution?.(this, rows);
+      },
     });
   }
 
-  static async load(name: string, version: number, config: ModelConfig, bytes: Uint8Array, log: Logger): Promise<ModelVersion> {
+  static async load(name: string, version: number, config: ModelConfig, bytes: Uint8Array, log: Logger, onExecution?: ExecutionListener): Promise<ModelVersion> {
     const label = `${name}:${version}`;
     const { session, choice } = await createSession(label, bytes, config, log);
     try {
@@ -195,7 +202,7 @@ export class ModelVersion {
       await session.release();
       throw error;
     }
-    return new ModelVersion(name, version, config, session, choice);
+    return new ModelVersion(name, version, config, session, choice, onExecution);
   }
 
   get label(): string {

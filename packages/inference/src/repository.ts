@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { invalidArgument, notFound, unavailable } from "./errors.js";
 import { type ModelConfig, readModelConfig } from "./model-config.js";
-import { ModelVersion } from "./model-version.js";
+import { type ExecutionListener, ModelVersion } from "./model-version.js";
 
 /** Triton's model states, as RepositoryIndex reports them. */
 export type ModelState = "LOADING" | "READY" | "UNLOADING" | "UNAVAILABLE";
@@ -79,6 +79,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
   constructor(
     readonly root: string,
     private readonly log: Logger,
+    private readonly onExecution?: ExecutionListener,
   ) {
     super();
   }
@@ -208,7 +209,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       if (chosen.length === 0) throw new Error(`model "${name}" has no version directories matching its version_policy in ${dir}`);
       for (const version of chosen) {
         const bytes = await readVerifiedModel(join(dir, String(version)), this.log);
-        loaded.push(await ModelVersion.load(name, version, config, bytes, this.log));
+        loaded.push(await ModelVersion.load(name, version, config, bytes, this.log, this.onExecution));
       }
       const previous = [...entry.versions.values()];
       entry.versions = new Map(loaded.map((v) => [v.version, v]));

@@ -25,6 +25,8 @@ export type ExecuteBatch = (inputs: HostTensor[]) => Promise<{ outputs: HostTens
 export interface JobResult {
   outputs: HostTensor[];
   queueNs: number;
+  /** process.hrtime.bigint() when the batch left the queue. */
+  dispatchedNs: bigint;
   /** Rows in the execution this request was part of. */
   executedBatchSize: number;
   /** Requests merged into that execution. */
@@ -241,6 +243,7 @@ export class Scheduler {
         job.resolve({
           outputs: own,
           queueNs: Number(dispatchedAt - job.enqueuedAt),
+          dispatchedNs: dispatchedAt,
           executedBatchSize: rows,
           executedRequests: batch.length,
           timing,

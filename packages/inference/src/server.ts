@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { type Server as HttpServer, createServer } from "node:http";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { FeedbackService, GRPCInferenceServiceService, HealthService } from "@vigil/proto";
 import { Store } from "@vigil/store";
@@ -8,7 +9,9 @@ import type { ServerConfig } from "./config.js";
 import { createFeedbackHandlers } from "./feedback.js";
 import { createHealthHandlers } from "./health.js";
 import { createLogger } from "./logger.js";
+import { ServerMetrics } from "./metrics.js";
 import { PredictionRecorder } from "./recorder.js";
+import { Tracing } from "./tracing.js";
 import { ModelRepository } from "./repository.js";
 import { ServerState } from "./server-state.js";
 import { createInferenceHandlers } from "./service.js";
@@ -17,6 +20,8 @@ export interface InferenceServer {
   /** host:port the server listens on. */
   readonly address: string;
   readonly port: number;
+  /** Port of the Prometheus /metrics endpoint, when it is on. */
+  readonly metricsPort: number | undefined;
   readonly repository: ModelRepository;
   /** The prediction log, when recording is on. */
   readonly store: Store | undefined;
@@ -57,6 +62,23 @@ export function openStoreFor(config: ServerConfig, log: Logger): Promise<Store> 
   });
 }
 
+function serveMetrics(metrics: ServerMetrics, host: string, port: number): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found: metrics are at GET /metrics\n");
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { "Content-Type": metrics.registry.contentType }).end(body),
+      (error: unknown) => res.writeHead(500, { "Content-Type": "text/plain" }).end(`metrics collection failed: ${(error as Error).message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (error) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${error.message}`)));
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
 /**
  * Binds the gRPC port first, so liveness answers and requests to loading models get UNAVAILABLE,
  * then loads every model in the repository and resolves once that is done.
@@ -66,7 +88,12 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   const ownsStore = config.record_predictions && !dependencies.store;
   const store = config.record_predictions ? (dependencies.store ?? (await openStoreFor(config, log))) : undefined;
   if (store) log.info({ store: store.engine.location, spool: config.spool_dir }, "recording every request in the prediction log");
-  const repository = new ModelRepository(config.model_repository, log);
+  let metrics: ServerMetrics | undefined;
+  const repository = new ModelRepository(config.model_repository, log, (version, rows) => metrics?.observeExecution(version.name, String(version.version), rows));
+  if (config.metrics_port !== null) metrics = new ServerMetrics(repository, store);
+  const otlp = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  // Spans go to otel_traces through the store, or over OTLP; with neither, nothing would keep them.
+  const tracing = config.tracing.enabled && (store || otlp) ? new Tracing({ sampleRatio: config.tracing.sample_ratio, writer: store?.spans, log }) : undefined;
   const state = new ServerState();
   const server = new Server({
     "grpc.max_receive_message_length": config.max_message_bytes,
@@ -74,7 +101,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   });
   const auth = new BearerAuth(config.auth_tokens);
   const recorder = store ? new PredictionRecorder(store.predictions, config.record_wait_ms) : undefined;
-  server.addService(GRPCInferenceServiceService, createInferenceHandlers({ repository, auth, state, log, recorder }));
+  server.addService(GRPCInferenceServiceService, createInferenceHandlers({ repository, auth, state, log, recorder, tracing, metrics }));
   server.addService(HealthService, createHealthHandlers(repository, state));
   server.addService(FeedbackService, createFeedbackHandlers({ repository, auth, labels: store?.labels, waitMs: config.record_wait_ms }));
 
@@ -85,6 +112,9 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     ),
   );
   const address = `${config.host}:${port}`;
+  const metricsServer = metrics ? await serveMetrics(metrics, config.host, config.metrics_port!) : undefined;
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
+  if (metricsPort !== undefined) log.info({ url: `http://${config.host}:${metricsPort}/metrics` }, "Prometheus metrics endpoint listening");
   log.info({ address, tls: Boolean(config.tls), auth: auth.enabled, repository: config.model_repository }, "gRPC server listening");
   await repository.loadAll();
 
@@ -105,10 +135,12 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
         server.forceShutdown();
       }
       clearTimeout(timer);
+      await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
+      await tracing?.shutdown();
       if (ownsStore) await store?.close();
       log.info("server stopped");
     })();
     return stopping;
   };
-  return { address, port, repository, store, shutdown };
+  return { address, port, metricsPort, repository, store, shutdown };
 }

@@ -11,17 +11,20 @@ import {
   RepositoryIndexResponse,
   type StatisticDuration,
 } from "@vigil/proto";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { BearerAuth } from "./auth.js";
 import { InferenceError, asInferenceError, deadlineExceeded } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
+import type { ServerMetrics } from "./metrics.js";
 import type { PredictionRecorder, RequestFacts } from "./recorder.js";
+import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
 import { decodeInputs, encodeOutputs, selectOutputs } from "./tensors.js";
+import { SERVER_NAME, SERVER_VERSION } from "./version.js";
 
-export const SERVER_NAME = "vigil";
-export const SERVER_VERSION = "0.1.0";
+export { SERVER_NAME, SERVER_VERSION } from "./version.js";
 /** Triton extension names for what this server implements beyond the base protocol. */
 export const SERVER_EXTENSIONS = ["model_repository", "statistics"];
 /** KServe's platform name for ONNX models. */
@@ -34,6 +37,26 @@ export interface ServiceContext {
   log: Logger;
   /** Absent when recording is off. */
   recorder?: PredictionRecorder;
+  tracing?: Tracing;
+  metrics?: ServerMetrics;
+}
+
+const SERVICE = "inference.GRPCInferenceService";
+
+/** Opens the server span of one RPC (following the RPC semantic conventions) and returns how to close it. */
+export function startRpc(ctx: ServiceContext, method: string, metadata: Metadata, startNs: bigint): { span: Span | undefined; finish: (code: status, message?: string) => void } {
+  const span = ctx.tracing?.startServerSpan(`${SERVICE}/${method}`, ctx.tracing.extract(metadata), startNs);
+  span?.setAttributes({ "rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": method });
+  return {
+    span,
+    finish: (code, message) => {
+      ctx.metrics?.observeRpc(method, status[code] ?? "UNKNOWN");
+      if (!span) return;
+      span.setAttributes({ "rpc.grpc.status_code": code, "vigil.grpc_status": status[code] ?? "UNKNOWN" });
+      if (code !== status.OK) span.setStatus({ code: SpanStatusCode.ERROR, message });
+      span.end();
+    },
+  };
 }
 
 const now = () => process.hrtime.bigint();
@@ -86,25 +109,48 @@ export function originOf(call: { getPeer(): string; metadata: Metadata }): Reque
  * Decodes, validates, queues, records and encodes one inference request; shared by unary and
  * streaming calls. Every outcome, answer or refusal, is in the prediction log before the reply.
  */
-export async function infer(ctx: ServiceContext, request: ModelInferRequest, signal: AbortSignal, origin: RequestOrigin): Promise<ModelInferResponse> {
-  const facts: RequestFacts = { requestId: request.id || randomUUID(), modelName: request.modelName, traceId: "", spanId: "", ...origin };
+export async function infer(ctx: ServiceContext, request: ModelInferRequest, signal: AbortSignal, origin: RequestOrigin, span?: Span): Promise<ModelInferResponse> {
+  const ids = span?.spanContext();
+  const facts: RequestFacts = { requestId: request.id || randomUUID(), modelName: request.modelName, traceId: ids?.traceId ?? "", spanId: ids?.spanId ?? "", ...origin };
+  span?.setAttributes({ "vigil.request_id": facts.requestId, "vigil.model": request.modelName });
   let model: ModelVersion | undefined;
   try {
     model = ctx.repository.resolve(request.modelName, request.modelVersion);
+    span?.setAttribute("vigil.model_version", String(model.version));
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
+    const validateStart = now();
     const inputs = decodeInputs(request, model.signature);
     const wanted = selectOutputs(request, model.signature);
+    const queuedAt = now();
+    if (span) ctx.tracing!.childSpan(span, "validate", validateStart, queuedAt, { "vigil.inputs": inputs.length });
     const result = await model.infer(inputs, signal);
     const selected = wanted.map((name) => result.outputs.find((o) => o.name === name)!);
     const { outputs, rawOutputContents } = encodeOutputs(selected, request.rawInputContents.length > 0);
+    const t = result.timing;
+    const computeNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
+    const recordStart = now();
     await ctx.recorder?.success(facts, model, inputs, result.outputs, result);
+    if (span) {
+      const tracing = ctx.tracing!;
+      tracing.childSpan(span, "queue", queuedAt, result.dispatchedNs);
+      tracing.childSpan(span, "execute", result.dispatchedNs, result.dispatchedNs + BigInt(Math.round(computeNs)), {
+        "vigil.batch_size": result.executedBatchSize,
+        "vigil.batch_requests": result.executedRequests,
+        "vigil.execution_provider": model.provider.provider,
+        "vigil.compute_infer_us": Math.round(t.computeInferNs / 1000),
+      });
+      if (ctx.recorder) tracing.childSpan(span, "record", recordStart, now());
+    }
     const rows = model.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
-    model.stats.recordSuccess(rows, Number(now() - origin.arrivedNs), result);
+    const totalNs = Number(now() - origin.arrivedNs);
+    model.stats.recordSuccess(rows, totalNs, result);
+    ctx.metrics?.observeRequest(model.name, String(model.version), "OK", { total: totalNs / 1e9, queue: result.queueNs / 1e9, compute: computeNs / 1e9 });
     return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
     const failure = asInferenceError(error);
     model?.stats.recordFailure(Number(now() - origin.arrivedNs));
-    const fields = { request_id: facts.requestId, model: model?.label ?? request.modelName, code: status[failure.code], err: failure.message };
+    ctx.metrics?.observeRequest(model?.name ?? request.modelName, model ? String(model.version) : request.modelVersion, status[failure.code] ?? "UNKNOWN");
+    const fields = { request_id: facts.requestId, trace_id: facts.traceId, model: model?.label ?? request.modelName, code: status[failure.code], err: failure.message };
     if (failure.code === status.INTERNAL) ctx.log.error(fields, "inference failed");
     else ctx.log.debug(fields, "inference refused");
     await ctx.recorder?.failure(facts, failure, model, request.modelVersion).catch((e: unknown) =>
@@ -149,24 +195,35 @@ function statisticsOf(v: ModelVersion): ModelStatistics {
 }
 
 export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServiceServer {
-  /** Wraps an async handler with the auth check and error-to-status mapping every unary RPC shares. */
-  function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
+  /** Wraps an async handler with its server span, the auth check and the error-to-status mapping every unary RPC shares. */
+  function unary<Req, Res>(method: string, handler: (request: Req, call: ServerUnaryCall<Req, Res>, span: Span | undefined) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      const rpc = startRpc(ctx, method, call.metadata, now());
       const denied = ctx.auth.check(call.metadata);
-      if (denied) return callback(denied.toServiceError());
+      if (denied) {
+        rpc.finish(denied.code, denied.message);
+        return callback(denied.toServiceError());
+      }
       Promise.resolve()
-        .then(() => handler(call.request, call))
+        .then(() => handler(call.request, call, rpc.span))
         .then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(asInferenceError(error).toServiceError()),
+          (response) => {
+            rpc.finish(status.OK);
+            callback(null, response);
+          },
+          (error: unknown) => {
+            const failure = asInferenceError(error);
+            rpc.finish(failure.code, failure.message);
+            callback(failure.toServiceError());
+          },
         );
     };
   }
 
   return {
-    serverLive: unary(() => ({ live: true })),
-    serverReady: unary(() => ({ ready: !ctx.state.draining && ctx.repository.allReady() })),
-    modelReady: unary((request) => {
+    serverLive: unary("ServerLive", () => ({ live: true })),
+    serverReady: unary("ServerReady", () => ({ ready: !ctx.state.draining && ctx.repository.allReady() })),
+    modelReady: unary("ModelReady", (request) => {
       try {
         ctx.repository.resolve(request.name, request.version);
         return { ready: !ctx.state.draining };
@@ -175,8 +232,8 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
         return { ready: false };
       }
     }),
-    serverMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: SERVER_EXTENSIONS })),
-    modelMetadata: unary((request) => {
+    serverMetadata: unary("ServerMetadata", () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: SERVER_EXTENSIONS })),
+    modelMetadata: unary("ModelMetadata", (request) => {
       const model = ctx.repository.resolve(request.name, request.version);
       const config = model.config;
       const properties: Record<string, string> = {
@@ -197,10 +254,10 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
         properties,
       });
     }),
-    modelInfer: unary(async (request, call) => {
+    modelInfer: unary("ModelInfer", async (request, call, span) => {
       const { signal, done } = requestSignal(call, `model ${request.modelName}`);
       try {
-        return await infer(ctx, request, signal, originOf(call));
+        return await infer(ctx, request, signal, originOf(call), span);
       } finally {
         done();
       }
@@ -225,12 +282,16 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       call.on("cancelled", () => stream.abort());
       call.on("data", (request: ModelInferRequest) => {
         if (ended) return;
-        const work = infer(ctx, request, stream.signal, originOf(call)).then(
+        const origin = originOf(call);
+        const rpc = startRpc(ctx, "ModelStreamInfer", call.metadata, origin.arrivedNs);
+        const work = infer(ctx, request, stream.signal, origin, rpc.span).then(
           (response) => {
+            rpc.finish(status.OK);
             call.write({ errorMessage: "", inferResponse: response });
           },
           (error: unknown) => {
             const failure = asInferenceError(error);
+            rpc.finish(failure.code, failure.message);
             call.write({
               errorMessage: `${status[failure.code]}: ${failure.message}`,
               inferResponse: ModelInferResponse.fromPartial({ modelName: request.modelName, modelVersion: request.modelVersion, id: request.id }),
@@ -242,15 +303,15 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       });
       call.on("end", finish);
     },
-    modelStatistics: unary((request) => {
+    modelStatistics: unary("ModelStatistics", (request) => {
       const names = request.name === "" ? ctx.repository.modelNames() : [request.name];
       const versions =
         request.version === "" ? names.flatMap((n) => ctx.repository.versions(n)) : [ctx.repository.resolve(request.name, request.version)];
       if (request.name !== "" && versions.length === 0) ctx.repository.resolve(request.name, "");
       return ModelStatisticsResponse.fromPartial({ modelStats: versions.map(statisticsOf) });
     }),
-    repositoryIndex: unary(async (request) => RepositoryIndexResponse.fromPartial({ models: await ctx.repository.index(request.ready) })),
-    repositoryModelLoad: unary(async (request) => {
+    repositoryIndex: unary("RepositoryIndex", async (request) => RepositoryIndexResponse.fromPartial({ models: await ctx.repository.index(request.ready) })),
+    repositoryModelLoad: unary("RepositoryModelLoad", async (request) => {
       try {
         await ctx.repository.load(request.modelName);
       } catch (error) {
@@ -259,7 +320,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       }
       return {};
     }),
-    repositoryModelUnload: unary(async (request) => {
+    repositoryModelUnload: unary("RepositoryModelUnload", async (request) => {
       await ctx.repository.unload(request.modelName);
       return {};
     }),

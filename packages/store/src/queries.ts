@@ -53,3 +53,78 @@ export async function duplicatedPredictions(engine: StoreEngine): Promise<number
   );
   return Number(row?.duplicates ?? 0);
 }
+
+export interface TraceSpan {
+  span_id: string;
+  parent_span_id: string;
+  name: string;
+  kind: string;
+  start: string;
+  duration_ns: number;
+  status_code: string;
+  status_message: string;
+  attributes: Record<string, string>;
+  children: TraceSpan[];
+}
+
+/** One trace as a tree of spans (roots are spans whose parent is not in the trace), children by start time. */
+export async function traceTree(engine: StoreEngine, traceId: string): Promise<TraceSpan[]> {
+  const rows = await engine.query<Omit<TraceSpan, "children" | "duration_ns"> & { duration_ns: string | number }>(
+    `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM otel_traces_trace_id_ts WHERE TraceId = {trace:String})
+     SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, SpanName AS name, SpanKind AS kind,
+            toString(Timestamp) AS start, Duration AS duration_ns, StatusCode AS status_code,
+            StatusMessage AS status_message, SpanAttributes AS attributes
+     FROM otel_traces
+     WHERE TraceId = {trace:String}
+       AND Timestamp >= (SELECT s FROM bounds) - INTERVAL 1 SECOND
+       AND Timestamp <= (SELECT e FROM bounds) + INTERVAL 1 SECOND
+     ORDER BY Timestamp, SpanId`,
+    { trace: traceId },
+  );
+  const spans = new Map(rows.map((r) => [r.span_id, { ...r, duration_ns: Number(r.duration_ns), children: [] as TraceSpan[] }]));
+  const roots: TraceSpan[] = [];
+  for (const span of spans.values()) {
+    const parent = spans.get(span.parent_span_id);
+    if (parent) parent.children.push(span);
+    else roots.push(span);
+  }
+  return roots;
+}
+
+export interface TraceSummary {
+  trace_id: string;
+  start: string;
+  duration_ns: number;
+  model: string;
+  status: string;
+  spans: number;
+}
+
+export interface TraceFilter {
+  model?: string;
+  /** gRPC status name of the root span, e.g. OK or INVALID_ARGUMENT. */
+  status?: string;
+  minDurationNs?: number;
+  limit?: number;
+}
+
+/** Recent traces of inference calls, newest first, by model, status and duration. */
+export async function recentTraces(engine: StoreEngine, filter: TraceFilter = {}): Promise<TraceSummary[]> {
+  const rows = await engine.query<TraceSummary & { duration_ns: string | number; spans: string | number }>(
+    `SELECT TraceId AS trace_id, toString(min(Timestamp)) AS start,
+            argMin(Duration, Timestamp) AS duration_ns,
+            argMinIf(SpanAttributes['vigil.model'], Timestamp, SpanKind = 'Server') AS model,
+            argMinIf(SpanAttributes['vigil.grpc_status'], Timestamp, SpanKind = 'Server') AS status,
+            count() AS spans
+     FROM otel_traces
+     WHERE Timestamp >= now64(9) - INTERVAL 1 DAY
+     GROUP BY TraceId
+     HAVING ({model:String} = '' OR model = {model:String})
+        AND ({status:String} = '' OR status = {status:String})
+        AND duration_ns >= {min:UInt64}
+     ORDER BY start DESC
+     LIMIT {limit:UInt32}`,
+    { model: filter.model ?? "", status: filter.status ?? "", min: filter.minDurationNs ?? 0, limit: filter.limit ?? 100 },
+  );
+  return rows.map((r) => ({ ...r, duration_ns: Number(r.duration_ns), spans: Number(r.spans) }));
+}

@@ -74,3 +74,61 @@ export function labelRow(r: LabelRecord): Record<string, unknown> {
     source: r.source,
   };
 }
+
+/** One span in the OpenTelemetry Collector ClickHouse exporter's `otel_traces` shape. */
+export interface SpanRecord {
+  /** Span start, nanoseconds since the epoch (as a bigint: DateTime64(9) needs all of them). */
+  startNs: bigint;
+  durationNs: bigint;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  name: string;
+  /** Server, Client, Internal, Producer, Consumer (the exporter's spelling). */
+  kind: string;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  scopeName: string;
+  scopeVersion: string;
+  attributes: Record<string, string>;
+  /** Unset, Ok or Error. */
+  statusCode: string;
+  statusMessage: string;
+  events: Array<{ timeNs: bigint; name: string; attributes: Record<string, string> }>;
+  links: Array<{ traceId: string; spanId: string; traceState: string; attributes: Record<string, string> }>;
+}
+
+/** ClickHouse's DateTime64(9) text form, in UTC. */
+export function formatDateTime64Nanos(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const nanos = String(ns % 1_000_000_000n).padStart(9, "0");
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${nanos}`;
+}
+
+export function spanRow(s: SpanRecord): Record<string, unknown> {
+  return {
+    Timestamp: formatDateTime64Nanos(s.startNs),
+    TraceId: s.traceId,
+    SpanId: s.spanId,
+    ParentSpanId: s.parentSpanId,
+    TraceState: s.traceState,
+    SpanName: s.name,
+    SpanKind: s.kind,
+    ServiceName: s.serviceName,
+    ResourceAttributes: s.resourceAttributes,
+    ScopeName: s.scopeName,
+    ScopeVersion: s.scopeVersion,
+    SpanAttributes: s.attributes,
+    Duration: s.durationNs.toString(),
+    StatusCode: s.statusCode,
+    StatusMessage: s.statusMessage,
+    "Events.Timestamp": s.events.map((e) => formatDateTime64Nanos(e.timeNs)),
+    "Events.Name": s.events.map((e) => e.name),
+    "Events.Attributes": s.events.map((e) => e.attributes),
+    "Links.TraceId": s.links.map((l) => l.traceId),
+    "Links.SpanId": s.links.map((l) => l.spanId),
+    "Links.TraceState": s.links.map((l) => l.traceState),
+    "Links.Attributes": s.links.map((l) => l.attributes),
+  };
+}

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { StoreUnavailableError, type StoreEngine } from "./engine.js";
 import { applyRetention, migrate, type Retention } from "./migrations.js";
 import { openEngine } from "./open.js";
-import { type LabelRecord, type PredictionRecord, labelRow, predictionRow } from "./records.js";
+import { type LabelRecord, type PredictionRecord, type SpanRecord, labelRow, predictionRow, spanRow } from "./records.js";
 import { BatchedWriter, type WriterOptions, type WriterStats } from "./writer.js";
 
 export interface StoreOptions {
@@ -34,6 +34,7 @@ export class Store {
     readonly engine: StoreEngine,
     readonly predictions: BatchedWriter<PredictionRecord>,
     readonly labels: BatchedWriter<LabelRecord>,
+    readonly spans: BatchedWriter<SpanRecord>,
     private readonly options: StoreOptions,
   ) {
     this.migrated = this.prepare();
@@ -43,7 +44,7 @@ export class Store {
     const engine = options.engine ?? openEngine({ clickhouseUrl: options.clickhouseUrl, dataDir: options.dataDir });
     const writer = <T>(table: string, encode: (r: T) => Record<string, unknown>) =>
       BatchedWriter.open<T>({ engine, table, encode, spoolDir: join(options.spoolDir, table), log: options.log, ...options.writer });
-    const store = new Store(engine, await writer("predictions", predictionRow), await writer("labels", labelRow), options);
+    const store = new Store(engine, await writer("predictions", predictionRow), await writer("labels", labelRow), await writer("otel_traces", spanRow), options);
     return store;
   }
 
@@ -53,13 +54,13 @@ export class Store {
   }
 
   writerStats(): WriterStats[] {
-    return [this.predictions.stats(), this.labels.stats()];
+    return [this.predictions.stats(), this.labels.stats(), this.spans.stats()];
   }
 
   /** Flushes writers (spooling what the engine does not take) and closes the engine. */
   async close(): Promise<void> {
     this.stopped = true;
-    await Promise.all([this.predictions.close(), this.labels.close()]);
+    await Promise.all([this.predictions.close(), this.labels.close(), this.spans.close()]);
     await this.engine.close();
   }
 
@@ -70,8 +71,7 @@ export class Store {
         const applied = await migrate(this.engine);
         await applyRetention(this.engine, this.options.retention);
         if (applied.length > 0) log.info({ applied, store: this.engine.location }, `applied migrations ${applied.join(", ")}`);
-        this.predictions.start();
-        this.labels.start();
+        for (const writer of [this.predictions, this.labels, this.spans]) writer.start();
         return;
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;

@@ -1,0 +1,134 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Store } from "@vigil/store";
+import type { ModelRepository, ModelState } from "./repository.js";
+
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const STATES: ModelState[] = ["LOADING", "READY", "UNLOADING", "UNAVAILABLE"];
+
+/**
+ * The server's Prometheus metrics (names and their Triton equivalents are in the README).
+ * Counters and histograms move per request; gauges are read from the server's state when
+ * Prometheus scrapes, so they cost nothing between scrapes.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<"model" | "version" | "status">;
+  private readonly requestSeconds: Histogram<"model" | "version">;
+  private readonly queueSeconds: Histogram<"model" | "version">;
+  private readonly computeSeconds: Histogram<"model" | "version">;
+  private readonly batchRows: Histogram<"model" | "version">;
+  private readonly rpcs: Counter<"method" | "code">;
+
+  constructor(repository: ModelRepository, store: Store | undefined) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "vigil_" });
+    this.requests = new Counter({ name: "vigil_inference_requests_total", help: "Inference requests by model, version and gRPC status", labelNames: ["model", "version", "status"], registers });
+    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ["model", "version"], buckets, registers });
+    this.requestSeconds = histogram("vigil_inference_request_duration_seconds", "Time from arrival to reply of answered requests", LATENCY_BUCKETS);
+    this.queueSeconds = histogram("vigil_inference_queue_duration_seconds", "Time answered requests waited in the batching queue", LATENCY_BUCKETS);
+    this.computeSeconds = histogram("vigil_inference_compute_duration_seconds", "Execution time of the batch each answered request ran in (input, infer, output)", LATENCY_BUCKETS);
+    this.batchRows = histogram("vigil_inference_batch_size", "Rows per model execution", BATCH_BUCKETS);
+    this.rpcs = new Counter({ name: "vigil_grpc_server_handled_total", help: "RPCs completed, by method and gRPC status", labelNames: ["method", "code"], registers });
+
+    new Gauge({
+      name: "vigil_inference_queue_depth",
+      help: "Requests waiting in a model version's queue",
+      labelNames: ["model", "version"],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version) }, v.scheduler.queueDepth);
+      },
+    });
+    new Gauge({
+      name: "vigil_inference_executions_in_flight",
+      help: "Batches running on a model version now",
+      labelNames: ["model", "version"],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version) }, v.scheduler.inFlight);
+      },
+    });
+    new Gauge({
+      name: "vigil_model_state",
+      help: "1 for the state each model is in (LOADING, READY, UNLOADING, UNAVAILABLE)",
+      labelNames: ["model", "state"],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of repository.modelNames()) for (const state of STATES) this.set({ model: name, state }, repository.state(name) === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "vigil_model_execution_provider",
+      help: "1 for the execution provider each loaded model version runs on",
+      labelNames: ["model", "version", "provider"],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version), provider: v.provider.provider }, 1);
+      },
+    });
+    if (store) this.registerWriterMetrics(store);
+  }
+
+  /** An answered or refused inference request. */
+  observeRequest(model: string, version: string, status: string, seconds?: { total: number; queue: number; compute: number }): void {
+    this.requests.inc({ model, version, status });
+    if (!seconds) return;
+    const labels = { model, version };
+    this.requestSeconds.observe(labels, seconds.total);
+    this.queueSeconds.observe(labels, seconds.queue);
+    this.computeSeconds.observe(labels, seconds.compute);
+  }
+
+  observeExecution(model: string, version: string, rows: number): void {
+    this.batchRows.observe({ model, version }, rows);
+  }
+
+  observeRpc(method: string, code: string): void {
+    this.rpcs.inc({ method, code });
+  }
+
+  private registerWriterMetrics(store: Store): void {
+    const registers = [this.registry];
+    const stats = () => store.writerStats();
+    const gauge = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["table"],
+        registers,
+        collect() {
+          for (const s of stats()) this.set({ table: s.table }, read(s));
+        },
+      });
+    /** A counter that follows a cumulative figure kept elsewhere. */
+    const cumulative = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number) => {
+      const seen = new Map<string, number>();
+      return new Counter({
+        name,
+        help,
+        labelNames: ["table"],
+        registers,
+        collect() {
+          for (const s of stats()) {
+            const delta = read(s) - (seen.get(s.table) ?? 0);
+            if (delta > 0) this.inc({ table: s.table }, delta);
+            seen.set(s.table, read(s));
+          }
+        },
+      });
+    };
+    gauge("vigil_store_writer_memory_rows", "Rows held in memory by the writer (pending and cut batches)", (s) => s.memoryRows);
+    gauge("vigil_store_writer_spool_bytes", "Bytes of batches waiting in the disk spool", (s) => s.spoolBytes);
+    gauge("vigil_store_writer_spool_batches", "Batches waiting in the disk spool", (s) => s.spoolBatches);
+    gauge("vigil_store_writer_last_flush_seconds", "Duration of the last successful insert", (s) => s.lastFlushMs / 1000);
+    gauge("vigil_store_writer_engine_available", "1 while the last insert succeeded", (s) => (s.engineAvailable ? 1 : 0));
+    gauge("vigil_store_writer_backpressure", "1 while memory and spool are full and appends wait", (s) => (s.backpressure ? 1 : 0));
+    cumulative("vigil_store_writer_inserted_rows_total", "Rows inserted into ClickHouse", (s) => s.insertedRows);
+    cumulative("vigil_store_writer_failed_inserts_total", "Inserts that failed and were retried or spooled", (s) => s.failedInserts);
+  }
+}

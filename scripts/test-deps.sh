@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite talks to: Python's gRPC stack, which drives the server
 # from a second, independent gRPC implementation, and scikit-learn, the independent
-# reference for the metrics Vigil computes. Installed only when missing.
+# reference for the metrics Vigil computes, and Prometheus, which scrapes the server.
+# Installed only when missing.
 set -euo pipefail
-packages=(python3-grpcio python3-grpc-tools python3-sklearn openssl)
+packages=(python3-grpcio python3-grpc-tools python3-sklearn openssl prometheus)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Metadata, status } from "@grpc/grpc-js";
+import { type Store, recentTraces, traceTree } from "@vigil/store";
+import { rejection, unary } from "./support/grpc.js";
+import { addDemoModel, tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
+import { openTestStore } from "./support/recording.js";
+import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
+import { type TestServer, startTestServer } from "./support/server.js";
+import { eventually, tempDir } from "./support/store.js";
+
+const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, "0")).join("");
+const traceparent = (traceId: string, parentId: string, sampled = true) => {
+  const m = new Metadata();
+  m.set("traceparent", `00-${traceId}-${parentId}-${sampled ? "01" : "00"}`);
+  return m;
+};
+const flightRequest = (id: string, row = FLIGHT_ROWS[0]!) => contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
+
+interface SpanRow {
+  SpanId: string;
+  ParentSpanId: string;
+  SpanName: string;
+  SpanKind: string;
+  ServiceName: string;
+  StatusCode: string;
+  StatusMessage: string;
+  SpanAttributes: Record<string, string>;
+}
+
+describe("telemetry", () => {
+  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let store: Store;
+  let t: TestServer;
+  let sampledOut: TestServer;
+
+  before(async () => {
+    repo = await tempRepository();
+    await addDemoModel(repo.path);
+    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 50_000 } }));
+    dirs = await tempDir("vigil-telemetry-");
+    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
+    await store.ready();
+    t = await startTestServer({ model_repository: repo.path }, store);
+    sampledOut = await startTestServer({ model_repository: repo.path, tracing: { enabled: true, sample_ratio: 0 } }, store);
+  });
+  after(async () => {
+    await t.stop();
+    await sampledOut.stop();
+    await store.close();
+    await repo.remove();
+    await dirs.remove();
+  });
+
+  const spansOf = async (traceId: string): Promise<SpanRow[]> => {
+    await store.spans.flush();
+    return store.engine.query<SpanRow>("SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, StatusCode, StatusMessage, SpanAttributes FROM otel_traces WHERE TraceId = {id:String} ORDER BY Timestamp", { id: traceId });
+  };
+
+  test("a client's traceparent continues through the server into the span rows and the prediction row", async () => {
+    const traceId = hex(16);
+    const clientSpan = hex(8);
+    const response = await unary(t.client.modelInfer, t.client, flightRequest("traced-1"), traceparent(traceId, clientSpan));
+    const spans = await spansOf(traceId);
+    const root = spans.find((s) => s.SpanKind === "Server")!;
+    assert.equal(root.SpanName, "inference.GRPCInferenceService/ModelInfer");
+    assert.equal(root.ParentSpanId, clientSpan);
+    assert.equal(root.ServiceName, "vigil-inference");
+    assert.equal(root.StatusCode, "Unset");
+    assert.deepEqual(
+      { system: root.SpanAttributes["rpc.system"], service: root.SpanAttributes["rpc.service"], method: root.SpanAttributes["rpc.method"], code: root.SpanAttributes["rpc.grpc.status_code"] },
+      { system: "grpc", service: "inference.GRPCInferenceService", method: "ModelInfer", code: "0" },
+    );
+    assert.equal(root.SpanAttributes["vigil.request_id"], response.id);
+    assert.deepEqual(spans.filter((s) => s !== root).map((s) => [s.SpanName, s.ParentSpanId]), [
+      ["validate", root.SpanId],
+      ["queue", root.SpanId],
+      ["execute", root.SpanId],
+      ["record", root.SpanId],
+    ]);
+    const execute = spans.find((s) => s.SpanName === "execute")!;
+    assert.equal(execute.SpanAttributes["vigil.execution_provider"], "cpu");
+    await store.predictions.flush();
+    const [row] = await store.engine.query<{ trace_id: string; span_id: string }>("SELECT trace_id, span_id FROM predictions WHERE request_id = 'traced-1'");
+    assert.deepEqual(row, { trace_id: traceId, span_id: root.SpanId });
+    const tree = await traceTree(store.engine, traceId);
+    assert.equal(tree.length, 1);
+    assert.deepEqual(tree[0]!.children.map((c) => c.name), ["validate", "queue", "execute", "record"]);
+  });
+
+  test("requests merged into one batch each get a trace whose execute span shows the batch", async () => {
+    const traces = Array.from({ length: 6 }, () => hex(16));
+    await Promise.all(traces.map((traceId, i) =>
+      unary(t.client.modelInfer, t.client, contentsRequest("typed", [
+        { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [i, i, i] } },
+        { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
+      ]), traceparent(traceId, hex(8))),
+    ));
+    const executes = await Promise.all(traces.map(async (id) => (await spansOf(id)).find((s) => s.SpanName === "execute")!));
+    assert.ok(executes.every((e) => e !== undefined), "every trace has an execute span");
+    assert.ok(executes.some((e) => Number(e.SpanAttributes["vigil.batch_requests"]) > 1), "some requests shared an execution");
+    for (const e of executes) assert.equal(Number(e.SpanAttributes["vigil.batch_size"]), Number(e.SpanAttributes["vigil.batch_requests"]));
+  });
+
+  test("a failed request produces an error span with the status and message", async () => {
+    const traceId = hex(16);
+    await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }]), traceparent(traceId, hex(8))));
+    const [root] = (await spansOf(traceId)).filter((s) => s.SpanKind === "Server");
+    assert.equal(root!.StatusCode, "Error");
+    assert.match(root!.StatusMessage, /datatype FP64 but model "flights" expects FP32/);
+    assert.equal(root!.SpanAttributes["rpc.grpc.status_code"], String(status.INVALID_ARGUMENT));
+    const failed = await recentTraces(store.engine, { model: "flights", status: "INVALID_ARGUMENT" });
+    assert.ok(failed.some((r) => r.trace_id === traceId), "listed among recent failed traces");
+  });
+
+  test("sampling: ratio 0 drops ordinary traces, keeps errors, and follows a sampled caller", async () => {
+    const quiet = hex(16);
+    const unsampledParent = hex(16);
+    const sampledParent = hex(16);
+    const failing = hex(16);
+    const metadataWith = (id: string, sampled: boolean) => traceparent(id, hex(8), sampled);
+    await unary(sampledOut.client.modelInfer, sampledOut.client, flightRequest("s-1"), metadataWith(quiet, false));
+    await unary(sampledOut.client.modelInfer, sampledOut.client, flightRequest("s-2"), metadataWith(unsampledParent, false));
+    await unary(sampledOut.client.modelInfer, sampledOut.client, flightRequest("s-3"), metadataWith(sampledParent, true));
+    await rejection(unary(sampledOut.client.modelInfer, sampledOut.client, flightRequest("s-4", [1, 2, 3, 4]), metadataWith(failing, false)));
+    assert.equal((await spansOf(quiet)).length, 0);
+    assert.equal((await spansOf(unsampledParent)).length, 0);
+    assert.equal((await spansOf(sampledParent)).length, 5);
+    assert.equal((await spansOf(failing)).filter((s) => s.StatusCode === "Error").length, 1);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("metrics scraped by a real Prometheus", () => {
+  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let t: TestServer;
+  let prometheus: ChildProcess;
+  let api: string;
+
+  before(async () => {
+    repo = await tempRepository();
+    await addDemoModel(repo.path);
+    dirs = await tempDir("vigil-prometheus-");
+    t = await startTestServer({ model_repository: repo.path, log_level: "warn" });
+    const config = join(dirs.path, "prometheus.yml");
+    await writeFile(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ["127.0.0.1:${t.server.metricsPort}"]\n`);
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    prometheus = spawn("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dirs.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+  });
+  after(async () => {
+    const exited = new Promise((resolve) => prometheus.once("exit", resolve));
+    prometheus.kill("SIGTERM");
+    await exited;
+    await t.stop();
+    await repo.remove();
+    await dirs.remove();
+  });
+
+  const query = async (promql: string): Promise<number | undefined> => {
+    const response = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined);
+    if (!response?.ok) return undefined;
+    const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
+    const value = body.data.result[0]?.value[1];
+    return value === undefined ? undefined : Number(value);
+  };
+
+  test("request counters, latency and batch histograms, model state and process metrics arrive in Prometheus", { timeout: 90_000 }, async () => {
+    for (let i = 0; i < 25; i++) await unary(t.client.modelInfer, t.client, flightRequest(`m-${i}`, FLIGHT_ROWS[i % 4]));
+    for (let i = 0; i < 3; i++) await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 4] }])));
+    const expectations: Array<[string, (v: number | undefined) => boolean]> = [
+      ['sum(vigil_inference_requests_total{model="flights",version="1",status="OK"})', (v) => v === 25],
+      ['sum(vigil_inference_requests_total{model="flights",status="INVALID_ARGUMENT"})', (v) => v === 3],
+      ['sum(vigil_inference_request_duration_seconds_count{model="flights"})', (v) => v === 25],
+      ['sum(vigil_inference_queue_duration_seconds_count{model="flights"})', (v) => v === 25],
+      ['sum(vigil_inference_batch_size_sum{model="flights"})', (v) => v === 25],
+      ['sum(vigil_grpc_server_handled_total{method="ModelInfer"})', (v) => v === 28],
+      ['vigil_model_state{model="flights",state="READY"}', (v) => v === 1],
+      ['vigil_model_execution_provider{model="flights",version="1",provider="cpu"}', (v) => v === 1],
+      ["vigil_process_resident_memory_bytes", (v) => v !== undefined && v > 0],
+    ];
+    for (const [promql, accept] of expectations) await eventually(() => query(promql), accept, promql, 60_000);
+  });
+});
+
+describe("OTLP export", () => {
+  test("with OTEL_EXPORTER_OTLP_ENDPOINT set, kept spans are also sent over OTLP/HTTP", { timeout: 60_000 }, async () => {
+    const received: Array<{ path: string; type: string; body: Buffer }> = [];
+    const { createServer: createHttpServer } = await import("node:http");
+    const collector = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received.push({ path: req.url ?? "", type: String(req.headers["content-type"]), body: Buffer.concat(chunks) });
+        res.writeHead(200, { "Content-Type": "application/x-protobuf" }).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const repo = await tempRepository();
+    await addDemoModel(repo.path);
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
+    const server = await startTestServer({ model_repository: repo.path, log_level: "warn" });
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    try {
+      const traceId = hex(16);
+      await unary(server.client.modelInfer, server.client, flightRequest("otlp-1"), traceparent(traceId, hex(8)));
+      await server.stop();
+      const traces = received.filter((r) => r.path === "/v1/traces");
+      assert.ok(traces.length > 0, "the collector received a trace export");
+      // OTLP/HTTP carries ids as hex in JSON and as raw bytes in protobuf.
+      const carries = (r: { type: string; body: Buffer }) => (r.type.includes("json") ? r.body.toString("utf8").includes(traceId) : r.body.includes(Buffer.from(traceId, "hex")));
+      assert.ok(traces.some(carries), `the export carries the request's trace id (${traces.map((r) => r.type).join(", ")})`);
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+      await repo.remove();
+    }
+  });
+});

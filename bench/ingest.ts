@@ -9,7 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { BatchedWriter, EmbeddedEngine, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
+import { SpanKind } from "@opentelemetry/api";
+import { Tracing } from "@vigil/inference";
+import { BatchedWriter, EmbeddedEngine, type SpanRecord, spanRow, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
 import { startClickHouseHttp } from "../test/support/clickhouse-http.js";
 import { writeBenchmarkSection } from "./report.js";
 
@@ -76,11 +78,32 @@ async function measure(name: string, engine: StoreEngine, dir: string): Promise<
   return `| ${name} | ${rate(rawMs).toLocaleString("en")} | ${rate(writerMs).toLocaleString("en")} | ${(rawMs / writerMs).toFixed(2)}x |`;
 }
 
+/** Spans through Vigil's span path: tracer, keep-errors processor, span rows, batched writer, otel_traces. */
+async function spanExport(engine: StoreEngine, dir: string, spans: number): Promise<string> {
+  const writer = await BatchedWriter.open<SpanRecord>({ engine, table: "otel_traces", encode: spanRow, spoolDir: join(dir, "spool-spans"), log: pino({ level: "silent" }), maxBatchRows: BATCH });
+  writer.start();
+  const tracing = new Tracing({ sampleRatio: 1, writer, log: pino({ level: "silent" }) });
+  const started = performance.now();
+  for (let i = 0; i < spans; i++) {
+    const span = tracing.tracer.startSpan("inference.GRPCInferenceService/ModelInfer", { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "vigil.request_id": `bench-${i}`, "vigil.model": "flights" } });
+    span.end();
+    if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+  }
+  await writer.flush();
+  const ms = performance.now() - started;
+  await writer.close();
+  await tracing.shutdown();
+  const [row] = await engine.query<{ n: string }>("SELECT count() AS n FROM otel_traces WHERE SpanAttributes['vigil.request_id'] LIKE 'bench-%'");
+  if (Number(row!.n) !== spans) throw new Error(`${row!.n} span rows landed, expected ${spans}`);
+  return `| spans through the exporter into otel_traces (embedded chDB) | ${Math.round((spans / ms) * 1000).toLocaleString("en")} spans/s |`;
+}
+
 const dir = await mkdtemp(join(tmpdir(), "vigil-bench-ingest-"));
 try {
   const lines: string[] = [];
   const embedded = new EmbeddedEngine(join(dir, "embedded"));
   lines.push(await measure("embedded chDB", embedded, dir));
+  const spanLine = await spanExport(embedded, dir, rows / 2);
   await embedded.close();
   const http = await startClickHouseHttp(join(dir, "server"));
   const server = new ServerEngine({ url: http.url });
@@ -88,14 +111,17 @@ try {
   await server.close();
   await http.stop();
   const table = ["| engine | raw bulk insert (rows/s) | batched writer (rows/s) | writer / raw |", "|---|---:|---:|---:|", ...lines].join("\n");
+  const spanTable = ["| path | sustained |", "|---|---:|", spanLine].join("\n");
   await writeBenchmarkSection(
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),
     "Prediction-log ingest",
     `Command: \`node --import tsx bench/ingest.ts --rows ${rows}\` (part of \`npm run bench\`).\n\n${table}\n\n` +
       `${rows.toLocaleString("en")} prediction rows each way, JSON encoding included. The raw baseline is one INSERT of all rows; the writer appends row by row and inserts batches of ${BATCH} with a deduplication token, one insert at a time. ` +
-      "The server engine runs against the test harness's HTTP interface over chDB in a child process, so its figures include HTTP, gzip and that harness, not a production ClickHouse server.\n",
+      "The server engine runs against the test harness's HTTP interface over chDB in a child process, so its figures include HTTP, gzip and that harness, not a production ClickHouse server.\n\n" +
+      `${spanTable}\n\n${(rows / 2).toLocaleString("en")} server spans created, ended, kept, converted to otel_traces rows and inserted through the batched writer, until all are in the table.\n`,
   );
   console.log(table);
+  console.log(spanTable);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

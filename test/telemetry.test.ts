@@ -118,6 +118,17 @@ describe("telemetry", () => {
     assert.ok(failed.some((r) => r.trace_id === traceId), "listed among recent failed traces");
   });
 
+  test("every log line about a request carries its request_id and trace_id", async () => {
+    const traceId = hex(16);
+    await unary(t.client.modelInfer, t.client, flightRequest("logged-ok"), traceparent(traceId, hex(8)));
+    await rejection(unary(t.client.modelInfer, t.client, flightRequest("logged-bad", [1, 2]), traceparent(traceId, hex(8))));
+    const lines = t.logs.filter((l) => l.request_id === "logged-ok" || l.request_id === "logged-bad");
+    assert.deepEqual(lines.map((l) => [l.msg, l.request_id, l.trace_id]), [
+      ["inference answered", "logged-ok", traceId],
+      ["inference refused", "logged-bad", traceId],
+    ]);
+  });
+
   test("sampling: ratio 0 drops ordinary traces, keeps errors, and follows a sampled caller", async () => {
     const quiet = hex(16);
     const unsampledParent = hex(16);

@@ -46,10 +46,11 @@ export function createFeedbackHandlers(ctx: FeedbackContext): FeedbackServer {
         const request = call.request;
         validate(request, ctx.repository);
         const nowUs = Date.now() * 1000;
-        const signal = AbortSignal.timeout(ctx.waitMs);
+        const deadline = Date.now() + ctx.waitMs;
         try {
           for (const item of request.labels) {
-            await labels.append({ requestId: item.requestId, rowIndex: item.rowIndex, modelName: request.modelName, label: item.label, timestampUs: nowUs, source: request.source || "api" }, signal);
+            const label = { requestId: item.requestId, rowIndex: item.rowIndex, modelName: request.modelName, label: item.label, timestampUs: nowUs, source: request.source || "api" };
+            await labels.append(label, Math.max(0, deadline - Date.now()));
           }
         } catch (error) {
           if (error instanceof WriterFullError) throw new InferenceError(status.UNAVAILABLE, `${error.message}; retry later`);

@@ -6,3 +6,5 @@ export { startInferenceServer, openStoreFor, type InferenceServer, type ServerDe
 export { MAX_LABELS_PER_CALL } from "./feedback.js";
 export { SERVER_NAME, SERVER_VERSION, SERVER_EXTENSIONS, ONNX_PLATFORM } from "./service.js";
 export type { ModelState, ModelIndexEntry } from "./repository.js";
+export { Tracing, KeepErrorsProcessor, SERVICE_NAME } from "./tracing.js";
+export { ServerMetrics } from "./metrics.js";

@@ -144,9 +144,9 @@ export class PredictionRecorder {
   }
 
   private async append(records: PredictionRecord[]): Promise<void> {
-    const signal = AbortSignal.timeout(this.waitMs);
+    const deadline = Date.now() + this.waitMs;
     try {
-      for (const record of records) await this.writer.append(record, signal);
+      for (const record of records) await this.writer.append(record, Math.max(0, deadline - Date.now()));
     } catch (error) {
       if (error instanceof WriterFullError) {
         throw new InferenceError(status.UNAVAILABLE, `${error.message}; the request was not answered so that every answered request stays logged — retry later`);

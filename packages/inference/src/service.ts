@@ -145,6 +145,9 @@ export async function infer(ctx: ServiceContext, request: ModelInferRequest, sig
     const totalNs = Number(now() - origin.arrivedNs);
     model.stats.recordSuccess(rows, totalNs, result);
     ctx.metrics?.observeRequest(model.name, String(model.version), "OK", { total: totalNs / 1e9, queue: result.queueNs / 1e9, compute: computeNs / 1e9 });
+    if (ctx.log.isLevelEnabled("debug")) {
+      ctx.log.debug({ request_id: facts.requestId, trace_id: facts.traceId, model: model.label, rows, latency_us: Math.round(totalNs / 1000), batch: result.executedBatchSize }, "inference answered");
+    }
     return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
     const failure = asInferenceError(error);

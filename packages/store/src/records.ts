@@ -31,11 +31,21 @@ export interface LabelRecord {
   source: string;
 }
 
+/** "YYYY-MM-DD hh:mm:ss" of an epoch second, remembered for the last second asked: rows arrive in bursts within one. */
+let cachedSecond = Number.NaN;
+let cachedText = "";
+function secondText(second: number): string {
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedText = new Date(second * 1000).toISOString().slice(0, 19).replace("T", " ");
+  }
+  return cachedText;
+}
+
 /** ClickHouse's DateTime64(6) text form, in UTC: 2026-11-23 08:30:00.123456 */
 export function formatDateTime64(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = String(Math.floor(us % 1_000_000)).padStart(6, "0");
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${micros}`;
+  const second = Math.floor(us / 1_000_000);
+  return `${secondText(second)}.${String(us - second * 1_000_000).padStart(6, "0")}`;
 }
 
 /** JSON has no NaN or Infinity; ClickHouse parses these spellings of them in float columns. */
@@ -101,9 +111,8 @@ export interface SpanRecord {
 
 /** ClickHouse's DateTime64(9) text form, in UTC. */
 export function formatDateTime64Nanos(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const nanos = String(ns % 1_000_000_000n).padStart(9, "0");
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${nanos}`;
+  const second = ns / 1_000_000_000n;
+  return `${secondText(Number(second))}.${String(ns - second * 1_000_000_000n).padStart(9, "0")}`;
 }
 
 export function spanRow(s: SpanRecord): Record<string, unknown> {

@@ -120,13 +120,17 @@ export class BatchedWriter<T> {
 
   /**
    * Accepts a record; resolves once it is held by the writer (memory or spool). Waits while
-   * both are full; `signal` bounds the wait, and then the record is refused, not dropped.
+   * both are full, at most `maxWaitMs` (default: as long as it takes); then the record is
+   * refused with WriterFullError, never dropped.
    */
-  async append(record: T, signal?: AbortSignal): Promise<void> {
+  async append(record: T, maxWaitMs?: number): Promise<void> {
     if (this.closed) throw new Error(`writer for ${this.options.table} is closed`);
+    let deadline: AbortSignal | undefined;
     while (this.memoryRowCount + this.pending.length >= this.opts.maxMemoryRows) {
       if (await this.spillOldest()) continue;
-      await this.waitForSpace(signal);
+      // Created only when the writer is full: a timer per append would cost every request.
+      if (maxWaitMs !== undefined) deadline ??= AbortSignal.timeout(maxWaitMs);
+      await this.waitForSpace(deadline);
     }
     this.pending.push(JSON.stringify(this.options.encode(record)));
     if (this.pending.length >= this.opts.maxBatchRows) this.cut();

@@ -126,6 +126,7 @@ program
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
+        `  Prometheus metrics: ${server.metricsPort === undefined ? "off" : `http://127.0.0.1:${server.metricsPort}/metrics`}\n` +
         `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later\nPress Ctrl-C to stop.`,
     );
     const abort = new AbortController();

@@ -191,25 +191,21 @@ async function main(): Promise<void> {
     } finally {
       await stopServer(off.child);
     }
-    const logged = await startServer(repository, { record: true, traces: false, metrics: false });
-    try {
-      results.push(await served(logged.port, DEMO_MODEL_NAME, 1, "... 1 client, prediction log on"));
-      results.push(await served(logged.port, DEMO_MODEL_NAME, 64, "... 64 clients, dynamic batching, prediction log on"));
-    } finally {
-      await stopServer(logged.child);
-    }
-    const observed = await startServer(repository, { record: true, traces: true, metrics: true });
-    try {
-      results.push(await served(observed.port, DEMO_MODEL_NAME, 1, "... 1 client, log + traces + metrics on"));
-      results.push(await served(observed.port, DEMO_MODEL_NAME, 64, "... 64 clients, dynamic batching, log + traces + metrics on"));
-    } finally {
-      await stopServer(observed.child);
-    }
-    const sampled = await startServer(repository, { record: true, traces: true, metrics: true, sampleRatio: 0.1 });
-    try {
-      results.push(await served(sampled.port, DEMO_MODEL_NAME, 64, "... 64 clients, dynamic batching, log + 10% of traces + metrics on"));
-    } finally {
-      await stopServer(sampled.child);
+    const observed: Array<[Observability, string, number[]]> = [
+      [{ record: true, traces: false, metrics: false }, "prediction log on", [1, 64]],
+      [{ record: true, traces: true, metrics: true }, "log + traces + metrics on", [1, 64]],
+      [{ record: true, traces: true, metrics: true, sampleRatio: 0.1 }, "log + 10% of traces + metrics on", [64]],
+    ];
+    for (const [observability, label, concurrencies] of observed) {
+      const server = await startServer(repository, observability);
+      try {
+        for (const clients of concurrencies) {
+          const shape = clients === 1 ? "1 client" : `${clients} clients, dynamic batching`;
+          results.push(await served(server.port, DEMO_MODEL_NAME, clients, `... ${shape}, ${label}`));
+        }
+      } finally {
+        await stopServer(server.child);
+      }
     }
   } finally {
     await rm(repository, { recursive: true, force: true });

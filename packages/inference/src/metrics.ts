@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Store } from "@vigil/store";
+import type { ModelVersion } from "./model-version.js";
 import type { ModelRepository, ModelState } from "./repository.js";
 
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -31,26 +32,19 @@ export class ServerMetrics {
     this.batchRows = histogram("vigil_inference_batch_size", "Rows per model execution", BATCH_BUCKETS);
     this.rpcs = new Counter({ name: "vigil_grpc_server_handled_total", help: "RPCs completed, by method and gRPC status", labelNames: ["method", "code"], registers });
 
-    new Gauge({
-      name: "vigil_inference_queue_depth",
-      help: "Requests waiting in a model version's queue",
-      labelNames: ["model", "version"],
-      registers,
-      collect() {
-        this.reset();
-        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version) }, v.scheduler.queueDepth);
-      },
-    });
-    new Gauge({
-      name: "vigil_inference_executions_in_flight",
-      help: "Batches running on a model version now",
-      labelNames: ["model", "version"],
-      registers,
-      collect() {
-        this.reset();
-        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version) }, v.scheduler.inFlight);
-      },
-    });
+    const perVersion = (name: string, help: string, read: (v: ModelVersion) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["model", "version"],
+        registers,
+        collect() {
+          this.reset();
+          for (const model of repository.modelNames()) for (const v of repository.versions(model)) this.set({ model, version: String(v.version) }, read(v));
+        },
+      });
+    perVersion("vigil_inference_queue_depth", "Requests waiting in a model version's queue", (v) => v.scheduler.queueDepth);
+    perVersion("vigil_inference_executions_in_flight", "Batches running on a model version now", (v) => v.scheduler.inFlight);
     new Gauge({
       name: "vigil_model_state",
       help: "1 for the state each model is in (LOADING, READY, UNLOADING, UNAVAILABLE)",

@@ -108,6 +108,8 @@ describe("every request is written to the prediction log (embedded engine)", () 
     ], { id: "summary-1" }));
     const r = await row("summary-1");
     assert.deepEqual(r.features, [3, Math.sqrt(14 / 3), 1, 6], "mean, std, min, max of x");
+    const meta = await unary(t.client.modelMetadata, t.client, { name: "typed", version: "" });
+    assert.deepEqual(JSON.parse(meta.properties.recorded_features!), ["x.mean", "x.std", "x.min", "x.max"]);
     assert.equal(r.prediction, "", "no class labels");
     assert.deepEqual(r.scores, [2, 4, 12]);
   });

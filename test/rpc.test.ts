@@ -55,6 +55,7 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
     assert.deepEqual(JSON.parse(meta.properties.labels!), ["on_time", "delayed"]);
     const features = JSON.parse(meta.properties.monitored_features!) as Array<{ name: string }>;
     assert.deepEqual(features.map((f) => f.name), ["hour", "weekday", "distance", "origin", "destination"]);
+    assert.deepEqual(JSON.parse(meta.properties.recorded_features!), ["hour", "weekday", "distance", "origin", "destination"], "names of the prediction rows' features array");
     // The demo config prefers CUDA; on a host without it the fallback must be visible, never silent.
     const fallbacks = JSON.parse(meta.properties.execution_provider_fallbacks!) as string[];
     if (meta.properties.execution_provider === "cpu") assert.match(fallbacks.join(" "), /^cuda: /);

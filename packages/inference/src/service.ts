@@ -17,7 +17,7 @@ import type { BearerAuth } from "./auth.js";
 import { InferenceError, asInferenceError, deadlineExceeded } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
 import type { ServerMetrics } from "./metrics.js";
-import type { PredictionRecorder, RequestFacts } from "./recorder.js";
+import { type PredictionRecorder, type RequestFacts, recordedFeatureNames } from "./recorder.js";
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
@@ -245,6 +245,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
         max_batch_size: String(config.max_batch_size),
         dynamic_batching: JSON.stringify(config.dynamic_batching ?? null),
         monitored_features: JSON.stringify(config.monitored_features),
+        recorded_features: JSON.stringify(recordedFeatureNames(model)),
       };
       if (config.labels) properties.labels = JSON.stringify(config.labels);
       const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) });

@@ -1,0 +1,89 @@
+/**
+ * The predictions of one model in one window joined to their newest label. Parameters: model,
+ * version ('' for all), from/to (Int64 microseconds), classes (Array(String)). Columns: label
+ * and prediction (strings), y and yhat (0-based class indices, -1 when not a class), scores,
+ * delay_s (seconds from prediction to its label).
+ */
+export const LABELLED = `
+  SELECT
+    l.label AS label,
+    p.prediction AS prediction,
+    indexOf({classes:Array(String)}, l.label) - 1 AS y,
+    indexOf({classes:Array(String)}, p.prediction) - 1 AS yhat,
+    arrayMap(x -> toFloat64(x), p.scores) AS scores,
+    dateDiff('microsecond', p.timestamp, l.labelled_at) / 1e6 AS delay_s
+  FROM predictions AS p
+  INNER JOIN (
+    SELECT request_id, row_index, argMax(label, timestamp) AS label, max(timestamp) AS labelled_at
+    FROM labels
+    WHERE model_name = {model:String}
+    GROUP BY request_id, row_index
+  ) AS l ON p.request_id = l.request_id AND p.row_index = l.row_index
+  WHERE p.model_name = {model:String}
+    AND ({version:String} = '' OR p.model_version = {version:String})
+    AND p.status = 'OK'
+    AND p.timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
+    AND p.timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+
+/** Counts per (true label, predicted label): the confusion matrix, from which JS derives per-class figures. */
+export const CONFUSION = `SELECT label, prediction, count() AS n FROM (${LABELLED}) GROUP BY label, prediction`;
+
+/** Rows whose label is a class and whose scores cover every class. */
+const SCORED = `SELECT y, yhat, scores FROM (${LABELLED}) WHERE y >= 0 AND length(scores) = length({classes:Array(String)})`;
+
+/**
+ * Log loss and Brier score in one pass. Log loss follows scikit-learn: probabilities clipped to
+ * [eps, 1 - eps] and each row renormalised to sum to 1. Brier takes the last class as the
+ * positive one (it is reported for binary models only).
+ */
+export const PROBABILISTIC = `
+  SELECT
+    count() AS n,
+    avg(-log(arrayElement(clipped, y + 1) / arraySum(clipped))) AS log_loss,
+    avg(pow(arrayElement(scores, length(scores)) - (y = length(scores) - 1), 2)) AS brier
+  FROM (SELECT y, scores, arrayMap(p -> least(greatest(p, {eps:Float64}), 1 - {eps:Float64}), scores) AS clipped FROM (${SCORED}))`;
+
+/**
+ * Expected calibration error over 10 equal-width bins of confidence (the top score), bin b
+ * holding [b/10, (b+1)/10) and the last one also 1.0: the sum over bins of
+ * |correct - total confidence| divided by the row count.
+ */
+export const CALIBRATION = `
+  SELECT sum(abs(correct - confidence)) / sum(n) AS ece, groupArray((bin, n, correct, confidence)) AS bins
+  FROM (
+    SELECT least(toUInt8(floor(arrayMax(scores) * 10)), 9) AS bin, count() AS n,
+           sum(toFloat64(y = yhat)) AS correct, sum(arrayMax(scores)) AS confidence
+    FROM (${SCORED})
+    GROUP BY bin
+    ORDER BY bin
+  )`;
+
+/**
+ * One-vs-rest ROC AUC per class as the Mann-Whitney statistic, exact: rows are grouped by score,
+ * and each positive counts the negatives below it plus half of those tied with it.
+ */
+export const ROC_AUC = `
+  SELECT c, sum(pos * (neg_below + neg / 2)) / (sum(pos) * sum(neg)) AS auc, sum(pos) AS positives, sum(neg) AS negatives
+  FROM (
+    SELECT c, s, pos, neg,
+           sum(neg) OVER (PARTITION BY c ORDER BY s ASC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS neg_below
+    FROM (
+      SELECT c, arrayElement(scores, c + 1) AS s, countIf(y = c) AS pos, countIf(y != c) AS neg
+      FROM (${SCORED})
+      ARRAY JOIN range(length({classes:Array(String)})) AS c
+      GROUP BY c, s
+    )
+  )
+  GROUP BY c
+  ORDER BY c`;
+
+/** Label coverage and delay: predictions in the window, how many have a label, and how late labels came. */
+export const COVERAGE = `
+  SELECT
+    (SELECT count() FROM predictions
+      WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
+        AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')) AS predictions,
+    count() AS labelled,
+    avg(delay_s) AS mean_delay_s,
+    quantileExact(0.5)(delay_s) AS median_delay_s
+  FROM (${LABELLED})`;

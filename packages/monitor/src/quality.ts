@@ -1,0 +1,123 @@
+import type { StoreEngine } from "@vigil/store";
+import { CALIBRATION, CONFUSION, COVERAGE, PROBABILISTIC, ROC_AUC } from "./quality-sql.js";
+import type { Window } from "./window.js";
+
+/** scikit-learn's clipping bound for float64 probabilities in log loss. */
+export const LOG_LOSS_EPS = 2.220446049250313e-16;
+
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface ClassificationQuality {
+  window: Window;
+  /** Labelled predictions in the window. */
+  rows: number;
+  /** null when the window has no labelled predictions. */
+  accuracy: number | null;
+  classes: string[];
+  perClass: Array<ClassScores & { class: string; support: number }>;
+  macro: ClassScores;
+  micro: ClassScores;
+  weighted: ClassScores;
+  /** matrix[t][p]: labelled t, predicted p, in `classes` order. */
+  confusion: number[][];
+  /** One-vs-rest ROC AUC per class; null where the class is absent or is every label. */
+  rocAucPerClass: Array<number | null>;
+  /** Binary models: AUC of the last class as positive. Multiclass: mean one-vs-rest AUC (null unless every class is defined). */
+  rocAuc: number | null;
+  logLoss: number | null;
+  /** Binary models only. */
+  brier: number | null;
+  expectedCalibrationError: number | null;
+  labelCoverage: { predictions: number; labelled: number; share: number | null; meanDelaySeconds: number | null; medianDelaySeconds: number | null };
+}
+
+export interface QualityQuery {
+  model: string;
+  /** '' for every version. */
+  version?: string;
+  classes: string[];
+  window: Window;
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r));
+
+/**
+ * Classification quality of one model over one window. ClickHouse does every pass over the rows
+ * (confusion counts, probability aggregates, rank sums); JS only turns those small results into
+ * the figures, with scikit-learn's conventions (a 0/0 precision or recall is 0, macro averages
+ * include every configured class).
+ */
+export async function classificationQuality(engine: StoreEngine, query: QualityQuery): Promise<ClassificationQuality> {
+  const { classes, window } = query;
+  const params = { model: query.model, version: query.version ?? "", from: Math.floor(window.fromUs), to: Math.floor(window.toUs), classes, eps: LOG_LOSS_EPS };
+  const [cells, [probabilistic], [calibration], auc, [coverage]] = await Promise.all([
+    engine.query<{ label: string; prediction: string; n: string | number }>(CONFUSION, params),
+    engine.query<{ n: string | number; log_loss: number; brier: number }>(PROBABILISTIC, params),
+    engine.query<{ ece: number | null }>(CALIBRATION, params),
+    engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(ROC_AUC, params),
+    engine.query<{ predictions: string | number; labelled: string | number; mean_delay_s: number; median_delay_s: number }>(COVERAGE, params),
+  ]);
+
+  const k = classes.length;
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let rows = 0;
+  for (const cell of cells) {
+    const n = Number(cell.n);
+    rows += n;
+    const t = classes.indexOf(cell.label);
+    const p = classes.indexOf(cell.prediction);
+    if (t >= 0 && p >= 0) confusion[t]![p]! += n;
+  }
+  const tp = classes.map((_, c) => confusion[c]![c]!);
+  const support = classes.map((_, c) => confusion[c]!.reduce((a, b) => a + b, 0));
+  const predicted = classes.map((_, c) => confusion.reduce((a, row) => a + row[c]!, 0));
+  const perClass = classes.map((name, c) => {
+    const precision = ratio(tp[c]!, predicted[c]!);
+    const recall = ratio(tp[c]!, support[c]!);
+    return { class: name, precision, recall, f1: f1Of(precision, recall), support: support[c]! };
+  });
+  const mean = (pick: (s: ClassScores) => number) => perClass.reduce((a, s) => a + pick(s), 0) / Math.max(1, k);
+  const totalSupport = support.reduce((a, b) => a + b, 0);
+  const weightedMean = (pick: (s: ClassScores) => number) => ratio(perClass.reduce((a, s) => a + pick(s) * s.support, 0), totalSupport);
+  const correct = tp.reduce((a, b) => a + b, 0);
+  const microPrecision = ratio(correct, predicted.reduce((a, b) => a + b, 0));
+  const microRecall = ratio(correct, totalSupport);
+
+  const perClassAuc = classes.map((_, c) => {
+    const row = auc.find((r) => Number(r.c) === c);
+    return row && Number(row.positives) > 0 && Number(row.negatives) > 0 ? Number(row.auc) : null;
+  });
+  const rocAuc = k === 2 ? perClassAuc[1]! : perClassAuc.every((v) => v !== null) ? perClassAuc.reduce<number>((a, v) => a + v!, 0) / k : null;
+  const scored = Number(probabilistic?.n ?? 0);
+  const predictions = Number(coverage?.predictions ?? 0);
+  const labelled = Number(coverage?.labelled ?? 0);
+
+  return {
+    window,
+    rows,
+    accuracy: rows === 0 ? null : correct / rows,
+    classes,
+    perClass,
+    macro: { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) },
+    micro: { precision: microPrecision, recall: microRecall, f1: f1Of(microPrecision, microRecall) },
+    weighted: { precision: weightedMean((s) => s.precision), recall: weightedMean((s) => s.recall), f1: weightedMean((s) => s.f1) },
+    confusion,
+    rocAucPerClass: perClassAuc,
+    rocAuc,
+    logLoss: scored === 0 ? null : probabilistic!.log_loss,
+    brier: scored === 0 || k !== 2 ? null : probabilistic!.brier,
+    expectedCalibrationError: scored === 0 ? null : (calibration?.ece ?? null),
+    labelCoverage: {
+      predictions,
+      labelled,
+      share: predictions === 0 ? null : labelled / predictions,
+      meanDelaySeconds: labelled === 0 ? null : coverage!.mean_delay_s,
+      medianDelaySeconds: labelled === 0 ? null : coverage!.median_delay_s,
+    },
+  };
+}

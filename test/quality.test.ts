@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { classificationQuality, windows } from "@vigil/monitor";
+import type { Store } from "@vigil/store";
+import { openTestStore } from "./support/recording.js";
+import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
+
+const TOLERANCE = 1e-9;
+
+function lcg(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+interface Scenario {
+  model: string;
+  classes: string[];
+  rows: Array<{ truth: string | undefined; prediction: string; scores: number[] }>;
+}
+
+/** Softmax of random logits leaning towards the true class, as Float32 the way the log stores them. */
+function scenario(model: string, classes: string[], n: number, seed: number, options: { truth?: (i: number, r: () => number) => number; predict?: (scores: number[]) => number; decimals?: number; labelShare?: number } = {}): Scenario {
+  const random = lcg(seed);
+  const rows = Array.from({ length: n }, (_, i) => {
+    const truth = options.truth ? options.truth(i, random) : Math.floor(random() * classes.length);
+    const logits = classes.map((_, c) => random() * 2 + (c === truth ? 1.2 : 0));
+    const exp = logits.map(Math.exp);
+    const sum = exp.reduce((a, b) => a + b, 0);
+    const scale = 10 ** (options.decimals ?? 7);
+    const scores = exp.map((e) => Math.fround(Math.round((e / sum) * scale) / scale));
+    const argmax = scores.indexOf(Math.max(...scores));
+    const prediction = options.predict ? options.predict(scores) : argmax;
+    const labelled = random() < (options.labelShare ?? 1);
+    return { truth: labelled ? classes[truth] : undefined, prediction: classes[prediction]!, scores };
+  });
+  return { model, classes, rows };
+}
+
+const binary = scenario("q-binary", ["on_time", "delayed"], 2000, 1, { decimals: 2, labelShare: 0.7 });
+const neverPredicted = scenario("q-never-predicted", ["a", "b", "c"], 1500, 2, { predict: (s) => (s[0]! >= s[1]! ? 0 : 1) });
+const neverPresent = scenario("q-never-present", ["a", "b", "c"], 1500, 3, { truth: (_, r) => (r() < 0.5 ? 0 : 1) });
+const oneClass = scenario("q-one-class", ["on_time", "delayed"], 500, 4, { truth: () => 0 });
+const ALL = [binary, neverPredicted, neverPresent, oneClass];
+
+async function sklearn(s: Scenario): Promise<Record<string, unknown>> {
+  const labelled = s.rows.filter((r) => r.truth !== undefined);
+  const input = JSON.stringify({ classes: s.classes, y_true: labelled.map((r) => r.truth), y_pred: labelled.map((r) => r.prediction), scores: labelled.map((r) => r.scores) });
+  const child = promisify(execFile)("/usr/bin/python3", [join(import.meta.dirname, "python", "classification_reference.py")], { encoding: "utf8" });
+  child.child.stdin!.end(input);
+  return JSON.parse((await child).stdout) as Record<string, unknown>;
+}
+
+function close(actual: number | null, expected: unknown, what: string): void {
+  if (expected === null) {
+    assert.equal(actual, null, `${what}: undefined in scikit-learn`);
+    return;
+  }
+  assert.ok(actual !== null && Math.abs(actual - Number(expected)) <= TOLERANCE, `${what}: vigil ${actual} vs scikit-learn ${String(expected)}`);
+}
+
+describe("classification quality in ClickHouse SQL agrees with scikit-learn", () => {
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let store: Store;
+  const window = { fromUs: FIXTURE_START_US - 60e6, toUs: FIXTURE_START_US + 600e6 };
+
+  before(async () => {
+    dirs = await tempDir("vigil-quality-");
+    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") }, { maxBatchRows: 5000 });
+    await store.ready();
+    for (const s of ALL) {
+      for (const [i, row] of s.rows.entries()) {
+        const requestId = `${s.model}-${i}`;
+        const at = FIXTURE_START_US + i * 1000;
+        await store.predictions.append(predictionRecord(i, { modelName: s.model, requestId, timestampUs: at, status: "OK", prediction: row.prediction, scores: row.scores, confidence: Math.max(...row.scores) }));
+        if (row.truth === undefined) continue;
+        // A stale label, older than the real one: the newest label must win.
+        if (i % 7 === 0) await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: s.classes[(s.classes.indexOf(row.truth) + 1) % s.classes.length]!, timestampUs: at + 1_000_000, source: "test" });
+        await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: row.truth, timestampUs: at + 5_000_000, source: "test" });
+      }
+    }
+    await store.predictions.flush();
+    await store.labels.flush();
+  });
+  after(async () => {
+    await store.close();
+    await dirs.remove();
+  });
+
+  for (const s of ALL) {
+    test(`${s.model}: every figure within ${TOLERANCE} of scikit-learn`, async () => {
+      const [vigil, reference] = await Promise.all([classificationQuality(store.engine, { model: s.model, classes: s.classes, window }), sklearn(s)]);
+      assert.equal(vigil.rows, reference.rows);
+      close(vigil.accuracy, reference.accuracy, "accuracy");
+      assert.deepEqual(vigil.confusion, reference.confusion);
+      const perClass = reference.per_class as Array<Record<string, number>>;
+      vigil.perClass.forEach((c, i) => {
+        for (const key of ["precision", "recall", "f1"] as const) close(c[key], perClass[i]![key], `${c.class} ${key}`);
+        assert.equal(c.support, perClass[i]!.support);
+      });
+      for (const avg of ["macro", "micro", "weighted"] as const) {
+        for (const key of ["precision", "recall", "f1"] as const) close(vigil[avg][key], (reference[avg] as Record<string, number>)[key], `${avg} ${key}`);
+      }
+      (reference.auc_per_class as Array<number | null>).forEach((v, i) => close(vigil.rocAucPerClass[i]!, v, `ROC AUC of ${s.classes[i]}`));
+      close(vigil.rocAuc, reference.auc, "ROC AUC");
+      close(vigil.logLoss, reference.log_loss, "log loss");
+      close(vigil.brier, reference.brier, "Brier score");
+      close(vigil.expectedCalibrationError, reference.ece, "expected calibration error");
+    });
+  }
+
+  test("label coverage and delay: 70% labelled, each label 5 s after its prediction", async () => {
+    const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });
+    const labelled = binary.rows.filter((r) => r.truth !== undefined).length;
+    assert.deepEqual([q.labelCoverage.predictions, q.labelCoverage.labelled], [2000, labelled]);
+    assert.ok(Math.abs(q.labelCoverage.share! - labelled / 2000) < 1e-12);
+    assert.equal(q.labelCoverage.meanDelaySeconds, 5);
+    assert.equal(q.labelCoverage.medianDelaySeconds, 5);
+  });
+
+  test("an empty window has no figures rather than zeros", async () => {
+    const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window: { fromUs: window.toUs, toUs: window.toUs + 60e6 } });
+    assert.equal(q.rows, 0);
+    assert.deepEqual([q.accuracy, q.rocAuc, q.logLoss, q.brier, q.expectedCalibrationError, q.labelCoverage.share], [null, null, null, null, null, null]);
+  });
+
+  test("windows tile a range: tumbling and sliding", () => {
+    assert.deepEqual(windows(0, 30, 10), [{ fromUs: 0, toUs: 10 }, { fromUs: 10, toUs: 20 }, { fromUs: 20, toUs: 30 }]);
+    assert.deepEqual(windows(0, 30, 20, 5).map((w) => w.fromUs), [0, 5, 10]);
+    assert.throws(() => windows(0, 10, 0), /must be positive/);
+  });
+});

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { classificationQuality, windows } from "@vigil/monitor";
+import { classificationQuality, regressionQuality, windows } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
@@ -48,6 +48,13 @@ const neverPresent = scenario("q-never-present", ["a", "b", "c"], 1500, 3, { tru
 const oneClass = scenario("q-one-class", ["on_time", "delayed"], 500, 4, { truth: () => 0 });
 const ALL = [binary, neverPredicted, neverPresent, oneClass];
 
+/** A regression model's log: value predictions against numeric labels, one pair a constant target. */
+const regressionRandom = lcg(9);
+const REGRESSION_ROWS = Array.from({ length: 800 }, () => {
+  const y = Math.round((regressionRandom() * 200 - 50) * 1000) / 1000;
+  return { y, yhat: Math.fround(y + (regressionRandom() - 0.5) * 20) };
+});
+
 async function sklearn(s: Scenario): Promise<Record<string, unknown>> {
   const labelled = s.rows.filter((r) => r.truth !== undefined);
   const input = JSON.stringify({ classes: s.classes, y_true: labelled.map((r) => r.truth), y_pred: labelled.map((r) => r.prediction), scores: labelled.map((r) => r.scores) });
@@ -84,6 +91,11 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
         await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: row.truth, timestampUs: at + 5_000_000, source: "test" });
       }
     }
+    for (const [i, row] of REGRESSION_ROWS.entries()) {
+      const requestId = `q-regression-${i}`;
+      await store.predictions.append(predictionRecord(i, { modelName: "q-regression", requestId, status: "OK", prediction: String(row.yhat), scores: [row.yhat], confidence: 0 }));
+      await store.labels.append({ requestId, rowIndex: 0, modelName: "q-regression", label: String(row.y), timestampUs: FIXTURE_START_US + 5e6, source: "test" });
+    }
     await store.predictions.flush();
     await store.labels.flush();
   });
@@ -113,6 +125,22 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       close(vigil.expectedCalibrationError, reference.ece, "expected calibration error");
     });
   }
+
+  test("regression: MAE, RMSE and R² within ${TOLERANCE} of scikit-learn", async () => {
+    const vigil = await regressionQuality(store.engine, { model: "q-regression", window });
+    const python = `
+import json, sys
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+d = json.load(sys.stdin)
+print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": mean_squared_error(d["y"], d["yhat"], squared=False), "r2": r2_score(d["y"], d["yhat"])}))`;
+    const child = promisify(execFile)("/usr/bin/python3", ["-c", python], { encoding: "utf8" });
+    child.child.stdin!.end(JSON.stringify({ y: REGRESSION_ROWS.map((r) => r.y), yhat: REGRESSION_ROWS.map((r) => r.yhat) }));
+    const reference = JSON.parse((await child).stdout) as { mae: number; rmse: number; r2: number };
+    assert.equal(vigil.rows, REGRESSION_ROWS.length);
+    close(vigil.mae, reference.mae, "MAE");
+    close(vigil.rmse, reference.rmse, "RMSE");
+    close(vigil.r2, reference.r2, "R²");
+  });
 
   test("label coverage and delay: 70% labelled, each label 5 s after its prediction", async () => {
     const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });

@@ -1,2 +1,5 @@
-export { classificationQuality, LOG_LOSS_EPS, type ClassificationQuality, type ClassScores, type QualityQuery } from "./quality.js";
+export {
+  classificationQuality, regressionQuality, LOG_LOSS_EPS,
+  type ClassificationQuality, type RegressionQuality, type ClassScores, type QualityQuery,
+} from "./quality.js";
 export { windows, type Window } from "./window.js";

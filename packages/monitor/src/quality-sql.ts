@@ -87,3 +87,16 @@ export const COVERAGE = `
     avg(delay_s) AS mean_delay_s,
     quantileExact(0.5)(delay_s) AS median_delay_s
   FROM (${LABELLED})`;
+
+/**
+ * Regression figures over rows whose prediction and label are numbers. R² uses the stable
+ * variance; with a constant target it is 1 for a perfect fit and 0 otherwise, as in scikit-learn.
+ */
+export const REGRESSION = `
+  SELECT count() AS n, avg(abs(yhat - y)) AS mae, sqrt(avg(pow(yhat - y, 2))) AS rmse,
+         sum(pow(y - yhat, 2)) AS residual, varPopStable(y) * count() AS total
+  FROM (
+    SELECT toFloat64OrNull(label) AS y, toFloat64OrNull(prediction) AS yhat
+    FROM (${LABELLED})
+    WHERE y IS NOT NULL AND yhat IS NOT NULL
+  )`;

@@ -1,5 +1,5 @@
 import type { StoreEngine } from "@vigil/store";
-import { CALIBRATION, CONFUSION, COVERAGE, PROBABILISTIC, ROC_AUC } from "./quality-sql.js";
+import { CALIBRATION, CONFUSION, COVERAGE, PROBABILISTIC, REGRESSION, ROC_AUC } from "./quality-sql.js";
 import type { Window } from "./window.js";
 
 /** scikit-learn's clipping bound for float64 probabilities in log loss. */
@@ -120,4 +120,22 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
       medianDelaySeconds: labelled === 0 ? null : coverage!.median_delay_s,
     },
   };
+}
+
+export interface RegressionQuality {
+  window: Window;
+  rows: number;
+  mae: number | null;
+  rmse: number | null;
+  r2: number | null;
+}
+
+/** Regression quality of one model over one window (predictions and labels that parse as numbers). */
+export async function regressionQuality(engine: StoreEngine, query: Omit<QualityQuery, "classes">): Promise<RegressionQuality> {
+  const params = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs), classes: [] as string[] };
+  const [row] = await engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number }>(REGRESSION, params);
+  const rows = Number(row?.n ?? 0);
+  if (!row || rows === 0) return { window: query.window, rows: 0, mae: null, rmse: null, r2: null };
+  const r2 = row.total === 0 ? (row.residual === 0 ? 1 : 0) : 1 - row.residual / row.total;
+  return { window: query.window, rows, mae: row.mae, rmse: row.rmse, r2 };
 }

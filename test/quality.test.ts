@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { classificationQuality, regressionQuality, windows } from "@vigil/monitor";
+import { classificationQuality, qualityResults, regressionQuality, saveResults, windows } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
@@ -155,6 +155,21 @@ print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": mean_sq
     const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window: { fromUs: window.toUs, toUs: window.toUs + 60e6 } });
     assert.equal(q.rows, 0);
     assert.deepEqual([q.accuracy, q.rocAuc, q.logLoss, q.brier, q.expectedCalibrationError, q.labelCoverage.share], [null, null, null, null, null, null]);
+  });
+
+  test("results land in monitor_results, and recomputing a window replaces them", async () => {
+    const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });
+    const results = qualityResults(q, "q-binary", "1");
+    await saveResults(store.engine, results, FIXTURE_START_US + 1e6);
+    await saveResults(store.engine, results.map((r) => (r.metric === "accuracy" ? { ...r, value: 0.5 } : r)), FIXTURE_START_US + 2e6);
+    const rows = await store.engine.query<{ metric: string; feature: string; value: number }>(
+      "SELECT metric, feature, value FROM monitor_results FINAL WHERE model_name = 'q-binary' AND kind = 'quality' ORDER BY metric, feature",
+    );
+    assert.equal(rows.length, results.length, "one row per figure after two runs");
+    assert.equal(rows.find((r) => r.metric === "accuracy")!.value, 0.5, "the newer run wins");
+    assert.deepEqual(rows.filter((r) => r.metric === "f1").map((r) => r.feature), ["delayed", "on_time"]);
+    const [matrix] = await store.engine.query<{ details: string }>("SELECT details FROM monitor_results FINAL WHERE model_name = 'q-binary' AND metric = 'confusion_matrix'");
+    assert.deepEqual(JSON.parse(matrix!.details), { classes: binary.classes, matrix: q.confusion });
   });
 
   test("windows tile a range: tumbling and sliding", () => {

@@ -3,3 +3,4 @@ export {
   type ClassificationQuality, type RegressionQuality, type ClassScores, type QualityQuery,
 } from "./quality.js";
 export { windows, type Window } from "./window.js";
+export { qualityResults, saveResults, type MonitorResult } from "./results.js";

@@ -1,0 +1,156 @@
+import type { StoreEngine } from "@vigil/store";
+
+/** Where a monitored feature sits in the prediction log's `features` array, and what it is. */
+export interface FeatureSpec {
+  name: string;
+  index: number;
+  kind: "numerical" | "categorical";
+  /** Categorical: the meaning of code i. */
+  categories?: string[];
+}
+
+export interface NumericalProfile {
+  kind: "numerical";
+  feature: string;
+  sampleSize: number;
+  /** Inner bin edges; bin b holds values with exactly b edges below them (right-closed bins). */
+  binEdges: number[];
+  binCounts: number[];
+  /** Quantiles at 0, 0.001, ..., 1 (linear interpolation), for statistics that need the shape. */
+  quantiles: number[];
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+export interface CategoricalProfile {
+  kind: "categorical";
+  feature: string;
+  sampleSize: number;
+  categories: string[];
+  counts: number[];
+}
+
+export type FeatureProfile = NumericalProfile | CategoricalProfile;
+
+/** numpy's default (linear) quantile of sorted values. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const position = (sorted.length - 1) * q;
+  const below = Math.floor(position);
+  const above = Math.min(sorted.length - 1, below + 1);
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (position - below);
+}
+
+/** The bin of a value: how many edges lie below it. */
+export function binOf(edges: number[], value: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (edges[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A feature's reference profile from a reference sample (training data, or a window of traffic
+ * read once). Numerical bins cut at the reference's deciles (duplicates merged), so each holds
+ * about a tenth of the reference; drift then costs a pass over current rows per window, whatever
+ * the reference's size.
+ */
+export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10): FeatureProfile {
+  const finite = values.filter(Number.isFinite);
+  if (spec.kind === "categorical") {
+    const categories = spec.categories ?? [];
+    const counts = new Array<number>(categories.length).fill(0);
+    for (const v of finite) {
+      const code = Math.round(v);
+      if (code >= 0 && code < categories.length) counts[code]!++;
+    }
+    return { kind: "categorical", feature: spec.name, sampleSize: counts.reduce((a, b) => a + b, 0), categories, counts };
+  }
+  if (finite.length === 0) throw new Error(`no finite reference values for feature "${spec.name}"`);
+  const sorted = Float64Array.from(finite).sort();
+  const binEdges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileSorted(sorted, (i + 1) / bins)))];
+  const binCounts = new Array<number>(binEdges.length + 1).fill(0);
+  for (const v of sorted) binCounts[binOf(binEdges, v)]!++;
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  const std = Math.sqrt(sorted.reduce((a, b) => a + (b - mean) ** 2, 0) / sorted.length);
+  return {
+    kind: "numerical",
+    feature: spec.name,
+    sampleSize: sorted.length,
+    binEdges,
+    binCounts,
+    quantiles: Array.from({ length: 1001 }, (_, i) => quantileSorted(sorted, i / 1000)),
+    mean,
+    std,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+  };
+}
+
+interface ProfileRow {
+  feature: string;
+  kind: string;
+  sample_size: string | number;
+  bin_edges: number[];
+  bin_counts: Array<string | number>;
+  quantiles: number[];
+  categories: string[];
+  category_counts: Array<string | number>;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** Stores profiles for a model version; saving again replaces them (newest created_at wins). */
+export async function saveProfiles(engine: StoreEngine, model: string, version: string, profiles: FeatureProfile[]): Promise<void> {
+  const now = new Date().toISOString().replace("T", " ").slice(0, 23);
+  const lines = profiles.map((p) =>
+    JSON.stringify({
+      model_name: model,
+      model_version: version,
+      feature: p.feature,
+      kind: p.kind,
+      created_at: now,
+      sample_size: p.sampleSize,
+      bin_edges: p.kind === "numerical" ? p.binEdges : [],
+      bin_counts: p.kind === "numerical" ? p.binCounts : [],
+      quantiles: p.kind === "numerical" ? p.quantiles : [],
+      categories: p.kind === "categorical" ? p.categories : [],
+      category_counts: p.kind === "categorical" ? p.counts : [],
+      mean: p.kind === "numerical" ? p.mean : 0,
+      std: p.kind === "numerical" ? p.std : 0,
+      min: p.kind === "numerical" ? p.min : 0,
+      max: p.kind === "numerical" ? p.max : 0,
+    }),
+  );
+  await engine.insertJsonLines("reference_profiles", Buffer.from(`${lines.join("\n")}\n`));
+}
+
+export async function loadProfiles(engine: StoreEngine, model: string, version: string): Promise<FeatureProfile[]> {
+  const rows = await engine.query<ProfileRow>(
+    "SELECT * FROM reference_profiles FINAL WHERE model_name = {model:String} AND model_version = {version:String} ORDER BY feature",
+    { model, version },
+  );
+  return rows.map((r): FeatureProfile =>
+    r.kind === "categorical"
+      ? { kind: "categorical", feature: r.feature, sampleSize: Number(r.sample_size), categories: r.categories, counts: r.category_counts.map(Number) }
+      : {
+          kind: "numerical",
+          feature: r.feature,
+          sampleSize: Number(r.sample_size),
+          binEdges: r.bin_edges,
+          binCounts: r.bin_counts.map(Number),
+          quantiles: r.quantiles,
+          mean: r.mean,
+          std: r.std,
+          min: r.min,
+          max: r.max,
+        },
+  );
+}

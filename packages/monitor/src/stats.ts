@@ -1,0 +1,108 @@
+/**
+ * Small numerical pieces drift needs, written from their definitions. Results are checked
+ * against scipy in the tests.
+ */
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9), relative error about 1e-15. */
+export function logGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0]!;
+  for (let i = 1; i < 9; i++) sum += c[i]! / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/**
+ * Regularised upper incomplete gamma Q(a, x): a series below a + 1, Lentz's continued fraction
+ * above it, each to full double precision.
+ */
+export function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const front = Math.exp(-x + a * Math.log(x) - logGamma(a));
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 10_000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-17) break;
+    }
+    return 1 - front * sum;
+  }
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-17) break;
+  }
+  return front * h;
+}
+
+/** P(X ≥ x) for a chi-square variable with k degrees of freedom. */
+export function chiSquareSurvival(x: number, k: number): number {
+  return gammaQ(k / 2, x / 2);
+}
+
+/** Counts as proportions; a distribution with no mass stays all zero. */
+export function proportions(counts: number[]): number[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((c) => (total === 0 ? 0 : c / total));
+}
+
+/** Floor for empty bins in PSI and chi-square expectations (Evidently uses the same 0.0001). */
+export const EMPTY_BIN_SHARE = 1e-4;
+
+const floored = (p: number[]) => p.map((v) => (v === 0 ? EMPTY_BIN_SHARE : v));
+
+/** Population stability index: Σ (current − reference) · ln(current / reference), empty bins floored. */
+export function populationStabilityIndex(reference: number[], current: number[]): number {
+  const r = floored(proportions(reference));
+  const c = floored(proportions(current));
+  return r.reduce((sum, ri, i) => sum + (c[i]! - ri) * Math.log(c[i]! / ri), 0);
+}
+
+/** Jensen-Shannon distance (natural log; the square root of the divergence), as scipy computes it. */
+export function jensenShannonDistance(reference: number[], current: number[]): number {
+  const p = proportions(reference);
+  const q = proportions(current);
+  let divergence = 0;
+  for (let i = 0; i < p.length; i++) {
+    const m = (p[i]! + q[i]!) / 2;
+    if (p[i]! > 0) divergence += p[i]! * Math.log(p[i]! / m);
+    if (q[i]! > 0) divergence += q[i]! * Math.log(q[i]! / m);
+  }
+  return Math.sqrt(Math.max(0, divergence / 2));
+}
+
+/**
+ * Chi-square goodness of fit of the current counts to the reference proportions (empty reference
+ * categories floored so a new category counts as drift rather than dividing by zero).
+ */
+export function chiSquareTest(reference: number[], current: number[]): { statistic: number; pValue: number; degreesOfFreedom: number } {
+  const p = floored(proportions(reference));
+  const pTotal = p.reduce((a, b) => a + b, 0);
+  const n = current.reduce((a, b) => a + b, 0);
+  let statistic = 0;
+  for (let i = 0; i < p.length; i++) {
+    const expected = (p[i]! / pTotal) * n;
+    statistic += (current[i]! - expected) ** 2 / expected;
+  }
+  const degreesOfFreedom = p.length - 1;
+  return { statistic, pValue: chiSquareSurvival(statistic, degreesOfFreedom), degreesOfFreedom };
+}

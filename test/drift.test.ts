@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { type FeatureSpec, type NumericalProfile, chiSquareSurvival, featureDrift, loadProfiles, profileFromValues, saveProfiles } from "@vigil/monitor";
+import { type Store, predictionRow } from "@vigil/store";
+import { openTestStore } from "./support/recording.js";
+import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
+
+const TOLERANCE = 1e-9;
+
+/** The demo model's monitored features as the prediction log holds them. */
+const { train, heldOut } = splitByMonth(loadFlights());
+const vocabulary = buildVocabulary(train);
+const encode = createFlightEncoder(vocabulary);
+const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({ name: f.name, index: f.column, kind: f.kind, categories: f.categories }));
+const column = (rows: number[][], i: number) => rows.map((r) => r[i]!);
+
+describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-February vs March flights)", () => {
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let store: Store;
+  const reference = train.map(encode);
+  const current = heldOut.map(encode);
+  const profiles = FEATURES.map((f) => profileFromValues(f, column(reference, f.index)));
+  const window = { fromUs: FIXTURE_START_US - 60e6, toUs: FIXTURE_START_US + 600e6 };
+  let python: { features: Record<string, { reference_counts: number[]; current_counts: number[]; psi: number; js: number; deciles: number[] | null; chi?: { statistic: number; p: number } }>; chi_sf: number[] };
+  const chiCases: Array<[number, number]> = [[0.5, 1], [3.84, 1], [10, 4], [30, 23], [250, 87], [1500, 200], [0, 3]];
+
+  before(async () => {
+    dirs = await tempDir("vigil-drift-");
+    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") }, { maxBatchRows: 5000 });
+    await store.ready();
+    for (const [i, features] of current.entries()) {
+      await store.predictions.append(predictionRecord(i, { modelName: "drift-flights", requestId: `drift-${i}`, status: "OK", features }));
+    }
+    await store.predictions.flush();
+    await saveProfiles(store.engine, "drift-flights", "1", profiles);
+    const input = {
+      features: profiles.map((p) => (p.kind === "numerical" ? { name: p.feature, kind: p.kind, edges: p.binEdges } : { name: p.feature, kind: p.kind, categories: p.categories })),
+      reference: Object.fromEntries(FEATURES.map((f) => [f.name, column(reference, f.index)])),
+      current: Object.fromEntries(FEATURES.map((f) => [f.name, column(current, f.index)])),
+      chi: chiCases,
+    };
+    const child = promisify(execFile)("/usr/bin/python3", [join(import.meta.dirname, "python", "drift_reference.py")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    child.child.stdin!.end(JSON.stringify(input));
+    python = JSON.parse((await child).stdout) as typeof python;
+  });
+  after(async () => {
+    await store.close();
+    await dirs.remove();
+  });
+
+  test("reference profiles: deciles as numpy computes them; a round trip through reference_profiles", async () => {
+    const distance = profiles.find((p) => p.feature === "distance") as NumericalProfile;
+    const deciles = python.features.distance!.deciles!;
+    assert.deepEqual(distance.binEdges, [...new Set(deciles)]);
+    assert.deepEqual(distance.binCounts, python.features.distance!.reference_counts);
+    assert.deepEqual(await loadProfiles(store.engine, "drift-flights", "1"), [...profiles].sort((a, b) => a.feature.localeCompare(b.feature)));
+  });
+
+  test("per feature: current counts exact; PSI, Jensen-Shannon and chi-square within 1e-9", async (t) => {
+    const drift = await featureDrift(store.engine, { model: "drift-flights", window, features: FEATURES, profiles: await loadProfiles(store.engine, "drift-flights", "1") });
+    t.diagnostic(`March vs January-February: ${drift.map((d) => `${d.feature} PSI ${d.psi.toFixed(4)} JS ${d.jensenShannon.toFixed(4)}${d.chiSquare ? ` chi2 p ${d.chiSquare.pValue.toExponential(2)}` : ""}`).join("; ")}`);
+    for (const d of drift) {
+      const ref = python.features[d.feature]!;
+      assert.deepEqual(d.referenceCounts, ref.reference_counts, `${d.feature} reference counts`);
+      assert.deepEqual(d.currentCounts, ref.current_counts, `${d.feature} current counts`);
+      assert.ok(Math.abs(d.psi - ref.psi) <= TOLERANCE, `${d.feature} PSI ${d.psi} vs ${ref.psi}`);
+      assert.ok(Math.abs(d.jensenShannon - ref.js) <= TOLERANCE, `${d.feature} JS ${d.jensenShannon} vs ${ref.js}`);
+      if (ref.chi) {
+        assert.ok(Math.abs(d.chiSquare!.statistic - ref.chi.statistic) <= TOLERANCE * Math.max(1, ref.chi.statistic), `${d.feature} chi-square ${d.chiSquare!.statistic} vs ${ref.chi.statistic}`);
+        assert.ok(Math.abs(d.chiSquare!.pValue - ref.chi.p) <= TOLERANCE, `${d.feature} p ${d.chiSquare!.pValue} vs ${ref.chi.p}`);
+      } else {
+        assert.equal(d.chiSquare, null);
+      }
+    }
+  });
+
+  test("chi-square survival function matches scipy across degrees of freedom", () => {
+    chiCases.forEach(([x, k], i) => {
+      const expected = python.chi_sf[i]!;
+      assert.ok(Math.abs(chiSquareSurvival(x, k) - expected) <= TOLERANCE * Math.max(1e-300, expected) + 1e-15, `chi2.sf(${x}, ${k}): ${chiSquareSurvival(x, k)} vs ${expected}`);
+    });
+  });
+
+  test("a window from the reference's own months shows no drift; an empty window has no figures", async () => {
+    const sameMonths = train.filter((_, i) => i % 2 === 0).map(encode);
+    const lines = sameMonths.map((features, i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-same", requestId: `same-${i}`, status: "OK", features }))));
+    await store.engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
+    const drift = await featureDrift(store.engine, { model: "drift-same", window, features: FEATURES, profiles });
+    for (const d of drift) assert.equal(d.drifted, false, `${d.feature} PSI ${d.psi}`);
+    const empty = await featureDrift(store.engine, { model: "nobody", window, features: FEATURES, profiles });
+    for (const d of empty) assert.deepEqual([d.drifted, Number.isNaN(d.psi), d.chiSquare], [false, true, null]);
+  });
+});

@@ -6,7 +6,10 @@ import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { type FeatureSpec, type NumericalProfile, chiSquareSurvival, featureDrift, loadProfiles, profileFromValues, saveProfiles } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
+import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
+import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
+import { startTestServer } from "./support/server.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
 const TOLERANCE = 1e-9;
@@ -83,6 +86,32 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       const expected = python.chi_sf[i]!;
       assert.ok(Math.abs(chiSquareSurvival(x, k) - expected) <= TOLERANCE * Math.max(1e-300, expected) + 1e-15, `chi2.sf(${x}, ${k}): ${chiSquareSurvival(x, k)} vs ${expected}`);
     });
+  });
+
+  test("loadgen's planted drift is caught; the same traffic unshifted is not", { timeout: 120_000 }, async () => {
+    const repo = await tempRepository();
+    await addDemoModel(repo.path);
+    const server = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
+    try {
+      const traffic = async (drift: FeatureShift[]) => {
+        const fromUs = Date.now() * 1000;
+        await runLoadgen({ target: server.address, model: "flights", rate: 0, concurrency: 8, requests: 600, durationMs: 0, batch: 1, drift, driftAfter: 0 });
+        await store.predictions.flush();
+        return featureDrift(store.engine, { model: "flights", window: { fromUs, toUs: Date.now() * 1000 + 1 }, features: FEATURES, profiles });
+      };
+      const byName = (drift: Awaited<ReturnType<typeof traffic>>) => Object.fromEntries(drift.map((d) => [d.feature, d]));
+      const calm = byName(await traffic([]));
+      const shifted = byName(await traffic([parseShift("distance*2.5"), parseShift("hour+8")]));
+      assert.deepEqual([calm.distance!.drifted, calm.hour!.drifted], [false, false], `calm PSI distance ${calm.distance!.psi}, hour ${calm.hour!.psi}`);
+      assert.deepEqual([shifted.distance!.drifted, shifted.hour!.drifted], [true, true], `shifted PSI distance ${shifted.distance!.psi}, hour ${shifted.hour!.psi}`);
+      assert.ok(shifted.hour!.chiSquare!.pValue < 1e-10, "chi-square rejects the shifted hours");
+      // Weekday is not asserted: loadgen replays March in time order, so 600 requests span two days
+      // and their weekday mix really does differ from January-February in both windows.
+      assert.equal(shifted.distance!.currentCounts.reduce((a, b) => a + b, 0), 600);
+    } finally {
+      await server.stop();
+      await repo.remove();
+    }
   });
 
   test("a window from the reference's own months shows no drift; an empty window has no figures", async () => {

@@ -1,2 +1,3 @@
 export { runLoadgen, formatSummary, type LoadgenOptions, type LoadgenSummary, type LoadgenProgress } from "./loadgen.js";
 export { LatencyRecorder, type LatencySummary } from "./latency.js";
+export { parseShift, compileShifts, type FeatureShift } from "./drift-plan.js";

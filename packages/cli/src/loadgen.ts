@@ -1,6 +1,7 @@
 import { Metadata, type ServiceError, credentials, status } from "@grpc/grpc-js";
 import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { FeedbackClient, GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse, type ModelMetadataResponse } from "@vigil/proto";
+import { type FeatureShift, compileShifts } from "./drift-plan.js";
 import { LabelSender } from "./labels.js";
 import { type LatencySummary, LatencyRecorder } from "./latency.js";
 
@@ -25,6 +26,9 @@ export interface LoadgenOptions {
   labelFraction?: number;
   /** How long after the answer the label is sent. */
   labelDelayMs?: number;
+  /** Shifts applied to the inputs of requests from number `driftAfter` on (planted drift). */
+  drift?: FeatureShift[];
+  driftAfter?: number;
   /** Called about every `progressEveryMs` with the running totals. */
   onProgress?: (progress: LoadgenProgress) => void;
   progressEveryMs?: number;
@@ -53,8 +57,18 @@ export interface LoadgenSummary {
   labelsFailed: number;
 }
 
+interface DescribedFeature {
+  name: string;
+  column: number;
+  categories?: string[];
+}
+
+function featuresOf(metadata: ModelMetadataResponse): DescribedFeature[] {
+  return JSON.parse(metadata.properties.monitored_features ?? "[]") as DescribedFeature[];
+}
+
 function vocabularyFrom(metadata: ModelMetadataResponse): AirportVocabulary {
-  const features = JSON.parse(metadata.properties.monitored_features ?? "[]") as Array<{ name: string; categories?: string[] }>;
+  const features = featuresOf(metadata);
   const categories = (name: string) => {
     const found = features.find((f) => f.name === name)?.categories;
     if (!found) throw new Error(`model ${metadata.name} does not describe a categorical feature "${name}"; loadgen drives the flights demo model`);
@@ -87,10 +101,13 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
   try {
     const modelMetadata = await call(client.modelMetadata, client, { name: options.model, version: "" }, metadata);
     const encode = createFlightEncoder(vocabularyFrom(modelMetadata));
+    const shift = compileShifts(options.drift ?? [], featuresOf(modelMetadata));
+    const driftAfter = options.driftAfter ?? 0;
     const flights: FlightRecord[] = splitByMonth(loadFlights()).heldOut;
     const requestFor = (index: number) => {
       const rows = Array.from({ length: options.batch }, (_, r) => flights[(index * options.batch + r) % flights.length]!);
-      const data = Float32Array.from(rows.flatMap(encode));
+      const drifting = (options.drift?.length ?? 0) > 0 && index >= driftAfter;
+      const data = Float32Array.from(rows.flatMap((row) => (drifting ? shift(encode(row)) : encode(row))));
       const request = ModelInferRequest.fromPartial({
         modelName: options.model,
         id: `loadgen-${process.pid}-${index}`,

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar } from "cli-progress";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
 import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
+import { type FeatureShift, parseShift } from "./drift-plan.js";
 import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
 
 const integer = (name: string, min: number) => (value: string) => {
@@ -78,7 +79,15 @@ program
   .option("--tls-ca <file>", "PEM certificate to trust, for a TLS server")
   .option("--label-fraction <share>", "share of answered requests whose true outcome is sent back as a label (0-1)", number("label-fraction"), 0)
   .option("--label-delay <seconds>", "how long after the answer a label is sent", number("label-delay"), 2)
-  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string; labelFraction: number; labelDelay: number }) => {
+  .option("--drift <shift>", "plant drift: FEATURE*FACTOR or FEATURE+OFFSET (repeatable), e.g. distance*1.5 hour+3", (v: string, all: FeatureShift[]) => {
+    try {
+      return [...all, parseShift(v)];
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  }, [] as FeatureShift[])
+  .option("--drift-after <requests>", "requests sent unchanged before the drift starts", integer("drift-after", 0), 0)
+  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string; labelFraction: number; labelDelay: number; drift: FeatureShift[]; driftAfter: number }) => {
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
     const interactive = process.stdout.isTTY && opts.requests > 0;
@@ -97,6 +106,8 @@ program
       signal: abort.signal,
       labelFraction: Math.min(1, opts.labelFraction),
       labelDelayMs: opts.labelDelay * 1000,
+      drift: opts.drift,
+      driftAfter: opts.driftAfter,
       progressEveryMs: interactive ? 250 : 2000,
       onProgress: (p) => {
         const qps = ((p.ok + p.failed) / p.elapsedMs) * 1000;

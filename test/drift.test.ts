@@ -28,7 +28,13 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
   const current = heldOut.map(encode);
   const profiles = FEATURES.map((f) => profileFromValues(f, column(reference, f.index)));
   const window = { fromUs: FIXTURE_START_US - 60e6, toUs: FIXTURE_START_US + 600e6 };
-  let python: { features: Record<string, { reference_counts: number[]; current_counts: number[]; psi: number; js: number; deciles: number[] | null; chi?: { statistic: number; p: number } }>; chi_sf: number[] };
+  let python: {
+    features: Record<string, {
+      reference_counts: number[]; current_counts: number[]; psi: number; js: number; deciles: number[] | null;
+      chi?: { statistic: number; p: number }; ks?: { statistic: number; p: number; p_asymp: number }; wasserstein?: number; std?: number;
+    }>;
+    chi_sf: number[];
+  };
   const chiCases: Array<[number, number]> = [[0.5, 1], [3.84, 1], [10, 4], [30, 23], [250, 87], [1500, 200], [0, 3]];
 
   before(async () => {
@@ -78,6 +84,18 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       } else {
         assert.equal(d.chiSquare, null);
       }
+      if (ref.ks) {
+        const ks = d.kolmogorovSmirnov!;
+        t.diagnostic(`${d.feature}: KS ${ks.statistic} (+${ks.statisticBound}) p ${ks.pValue} vs scipy ${ref.ks.statistic} p ${ref.ks.p}; W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`);
+        // Documented accuracy: the grid statistic never exceeds the true one and misses it by at most its bound;
+        // the p-value (Kolmogorov limit, Stephens' correction) within 0.005 of scipy; Wasserstein-1 within 2%.
+        assert.ok(ks.statistic <= ref.ks.statistic + 1e-12 && ref.ks.statistic <= ks.statistic + ks.statisticBound, `${d.feature} KS bounds`);
+        assert.ok(Math.abs(ks.pValue - ref.ks.p) <= 0.005, `${d.feature} KS p ${ks.pValue} vs ${ref.ks.p}`);
+        assert.ok(Math.abs(d.wasserstein!.distance - ref.wasserstein!) <= 0.02 * ref.wasserstein!, `${d.feature} W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`);
+        assert.ok(Math.abs(d.wasserstein!.normed - ref.wasserstein! / ref.std!) <= 0.02 * (ref.wasserstein! / ref.std!), `${d.feature} normed W1`);
+      } else {
+        assert.deepEqual([d.kolmogorovSmirnov, d.wasserstein], [null, null]);
+      }
     }
   });
 
@@ -105,6 +123,9 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       assert.deepEqual([calm.distance!.drifted, calm.hour!.drifted], [false, false], `calm PSI distance ${calm.distance!.psi}, hour ${calm.hour!.psi}`);
       assert.deepEqual([shifted.distance!.drifted, shifted.hour!.drifted], [true, true], `shifted PSI distance ${shifted.distance!.psi}, hour ${shifted.hour!.psi}`);
       assert.ok(shifted.hour!.chiSquare!.pValue < 1e-10, "chi-square rejects the shifted hours");
+      assert.ok(shifted.distance!.kolmogorovSmirnov!.pValue < 1e-10, "Kolmogorov-Smirnov rejects the scaled distances");
+      assert.ok(shifted.distance!.wasserstein!.normed > 0.1, `normed Wasserstein ${shifted.distance!.wasserstein!.normed}`);
+      assert.ok(calm.distance!.wasserstein!.normed < 0.1, `calm normed Wasserstein ${calm.distance!.wasserstein!.normed}`);
       // Weekday is not asserted: loadgen replays March in time order, so 600 requests span two days
       // and their weekday mix really does differ from January-February in both windows.
       assert.equal(shifted.distance!.currentCounts.reduce((a, b) => a + b, 0), 600);

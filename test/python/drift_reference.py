@@ -2,14 +2,15 @@
 
 Reads JSON {features: [{name, kind, edges?, categories?}], reference: {name: [values]},
 current: {name: [values]}, chi: [[x, k], ...]} on stdin; writes per-feature counts, PSI,
-Jensen-Shannon distance and chi-square results, deciles, and chi-square survival values.
+Jensen-Shannon distance, chi-square (categorical), Kolmogorov-Smirnov and Wasserstein-1
+(numerical), deciles, and chi-square survival values.
 """
 import json
 import sys
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2, chisquare
+from scipy.stats import chi2, chisquare, ks_2samp, wasserstein_distance
 
 FLOOR = 1e-4
 d = json.load(sys.stdin)
@@ -38,6 +39,12 @@ for f in d["features"]:
         "js": float(jensenshannon(p, q)),
         "deciles": deciles,
     }
+    if f["kind"] == "numerical":
+        auto = ks_2samp(ref, cur)
+        asymp = ks_2samp(ref, cur, method="asymp")
+        result["ks"] = {"statistic": float(auto.statistic), "p": float(auto.pvalue), "p_asymp": float(asymp.pvalue)}
+        result["wasserstein"] = float(wasserstein_distance(ref, cur))
+        result["std"] = float(np.std(ref))
     if f["kind"] == "categorical":
         expected = pf / pf.sum() * cur_counts.sum()
         stat, pvalue = chisquare(cur_counts, expected)

@@ -16,8 +16,14 @@ export interface NumericalProfile {
   /** Inner bin edges; bin b holds values with exactly b edges below them (right-closed bins). */
   binEdges: number[];
   binCounts: number[];
-  /** Quantiles at 0, 0.001, ..., 1 (linear interpolation), for statistics that need the shape. */
+  /**
+   * The empirical quantile function at the midpoints u = 0.0005, 0.0015, ..., 0.9995 (the
+   * ceil(u·n)-th smallest value), from which Wasserstein-1 is integrated.
+   */
   quantiles: number[];
+  /** Fine bins cut at the distinct inner quantiles, with the reference's counts (same bin rule). */
+  fineEdges: number[];
+  fineCounts: number[];
   mean: number;
   std: number;
   min: number;
@@ -33,6 +39,9 @@ export interface CategoricalProfile {
 }
 
 export type FeatureProfile = NumericalProfile | CategoricalProfile;
+
+/** Midpoints of 1,000 equal slices of [0, 1], where quantile functions are sampled. */
+export const QUANTILE_MIDPOINTS = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
 
 /** numpy's default (linear) quantile of sorted values. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
@@ -76,6 +85,10 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
   const binEdges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileSorted(sorted, (i + 1) / bins)))];
   const binCounts = new Array<number>(binEdges.length + 1).fill(0);
   for (const v of sorted) binCounts[binOf(binEdges, v)]!++;
+  const quantiles = QUANTILE_MIDPOINTS.map((u) => sorted[Math.max(0, Math.ceil(u * sorted.length) - 1)]!);
+  const fineEdges = [...new Set(Array.from({ length: 999 }, (_, i) => quantileSorted(sorted, (i + 1) / 1000)))];
+  const fineCounts = new Array<number>(fineEdges.length + 1).fill(0);
+  for (const v of sorted) fineCounts[binOf(fineEdges, v)]!++;
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
   const std = Math.sqrt(sorted.reduce((a, b) => a + (b - mean) ** 2, 0) / sorted.length);
   return {
@@ -84,7 +97,9 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
     sampleSize: sorted.length,
     binEdges,
     binCounts,
-    quantiles: Array.from({ length: 1001 }, (_, i) => quantileSorted(sorted, i / 1000)),
+    quantiles,
+    fineEdges,
+    fineCounts,
     mean,
     std,
     min: sorted[0]!,
@@ -99,6 +114,8 @@ interface ProfileRow {
   bin_edges: number[];
   bin_counts: Array<string | number>;
   quantiles: number[];
+  fine_edges: number[];
+  fine_counts: Array<string | number>;
   categories: string[];
   category_counts: Array<string | number>;
   mean: number;
@@ -121,6 +138,8 @@ export async function saveProfiles(engine: StoreEngine, model: string, version: 
       bin_edges: p.kind === "numerical" ? p.binEdges : [],
       bin_counts: p.kind === "numerical" ? p.binCounts : [],
       quantiles: p.kind === "numerical" ? p.quantiles : [],
+      fine_edges: p.kind === "numerical" ? p.fineEdges : [],
+      fine_counts: p.kind === "numerical" ? p.fineCounts : [],
       categories: p.kind === "categorical" ? p.categories : [],
       category_counts: p.kind === "categorical" ? p.counts : [],
       mean: p.kind === "numerical" ? p.mean : 0,
@@ -147,6 +166,8 @@ export async function loadProfiles(engine: StoreEngine, model: string, version: 
           binEdges: r.bin_edges,
           binCounts: r.bin_counts.map(Number),
           quantiles: r.quantiles,
+          fineEdges: r.fine_edges,
+          fineCounts: r.fine_counts.map(Number),
           mean: r.mean,
           std: r.std,
           min: r.min,

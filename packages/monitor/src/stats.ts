@@ -106,3 +106,20 @@ export function chiSquareTest(reference: number[], current: number[]): { statist
   const degreesOfFreedom = p.length - 1;
   return { statistic, pValue: chiSquareSurvival(statistic, degreesOfFreedom), degreesOfFreedom };
 }
+
+/**
+ * Kolmogorov's limiting distribution P(K > λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²), with Stephens'
+ * small-sample correction λ = (√n + 0.12 + 0.11/√n) · D for the effective size n.
+ */
+export function kolmogorovSmirnovPValue(statistic: number, effectiveSize: number): number {
+  const root = Math.sqrt(effectiveSize);
+  const lambda = (root + 0.12 + 0.11 / root) * statistic;
+  if (lambda < 1e-8) return 1;
+  let sum = 0;
+  for (let k = 1; k <= 100; k++) {
+    const term = (k % 2 === 1 ? 2 : -2) * Math.exp(-2 * k * k * lambda * lambda);
+    sum += term;
+    if (Math.abs(term) < 1e-16) break;
+  }
+  return Math.min(1, Math.max(0, sum));
+}

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
-import { type FeatureSpec, type NumericalProfile, chiSquareSurvival, featureDrift, loadProfiles, profileFromValues, saveProfiles } from "@vigil/monitor";
+import {
+  type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
+} from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
 import { addDemoModel, tempRepository } from "./support/models.js";
@@ -133,6 +135,27 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       await server.stop();
       await repo.remove();
     }
+  });
+
+  test("two-proportion z-test matches scipy's normal tail; sparse categories pool into one", async () => {
+    const cases: Array<[number[], number[]]> = [[[480, 520], [450, 550]], [[90, 10], [70, 30]], [[500, 500], [500, 500]], [[30, 970], [45, 955]]];
+    const python = `
+import json, sys, math
+from scipy.stats import norm
+out = []
+for ref, cur in json.load(sys.stdin):
+    n1, n2 = sum(ref), sum(cur)
+    pooled = (ref[1] + cur[1]) / (n1 + n2)
+    z = (ref[1] / n1 - cur[1] / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    out.append(2 * norm.sf(abs(z)))
+print(json.dumps(out))`;
+    const child = promisify(execFile)("/usr/bin/python3", ["-c", python], { encoding: "utf8" });
+    child.child.stdin!.end(JSON.stringify(cases));
+    const expected = JSON.parse((await child).stdout) as number[];
+    cases.forEach(([r, c], i) => assert.ok(Math.abs(twoProportionZTest(r, c) - expected[i]!) <= TOLERANCE, `z-test ${i}: ${twoProportionZTest(r, c)} vs ${expected[i]}`));
+    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 5), { reference: [500, 300, 150, 30, 15, 5], current: [480, 320, 140, 40, 12, 8] });
+    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 20), { reference: [500, 300, 150, 30, 20], current: [480, 320, 140, 40, 20] });
+    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 0, 3), { reference: [500, 300, 200], current: [480, 320, 200] });
   });
 
   test("a window from the reference's own months shows no drift; an empty window has no figures", async () => {

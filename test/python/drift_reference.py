@@ -2,7 +2,7 @@
 
 Reads JSON {features: [{name, kind, edges?, categories?}], reference: {name: [values]},
 current: {name: [values]}, chi: [[x, k], ...]} on stdin; writes per-feature counts, PSI,
-Jensen-Shannon distance, chi-square (categorical), Kolmogorov-Smirnov and Wasserstein-1
+Jensen-Shannon distance, chi-square test of homogeneity (categorical), Kolmogorov-Smirnov and Wasserstein-1
 (numerical), deciles, and chi-square survival values.
 """
 import json
@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2, chisquare, ks_2samp, wasserstein_distance
+from scipy.stats import chi2, chi2_contingency, ks_2samp, wasserstein_distance
 
 FLOOR = 1e-4
 d = json.load(sys.stdin)
@@ -46,8 +46,9 @@ for f in d["features"]:
         result["wasserstein"] = float(wasserstein_distance(ref, cur))
         result["std"] = float(np.std(ref))
     if f["kind"] == "categorical":
-        expected = pf / pf.sum() * cur_counts.sum()
-        stat, pvalue = chisquare(cur_counts, expected)
+        table = np.array([ref_counts, cur_counts])
+        table = table[:, table.sum(axis=0) > 0]
+        stat, pvalue, _, _ = chi2_contingency(table, correction=False)
         result["chi"] = {"statistic": float(stat), "p": float(pvalue)}
     out["features"][f["name"]] = result
 print(json.dumps(out))

@@ -1,5 +1,5 @@
 import type { StoreEngine } from "@vigil/store";
-import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS } from "./profiles.js";
+import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS, binOf } from "./profiles.js";
 import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovPValue, populationStabilityIndex } from "./stats.js";
 import type { Window } from "./window.js";
 
@@ -91,57 +91,97 @@ export interface DriftQuery {
   psiThreshold?: number;
 }
 
+/** What drift needs to know about the current values of one feature. */
+export interface CurrentSummary {
+  /** Counts in the profile's bins (numerical) or categories (categorical). */
+  counts: number[];
+  /** Numerical: counts in the profile's fine bins. */
+  fineCounts: number[];
+  /** Numerical: the empirical quantile function at QUANTILE_MIDPOINTS. */
+  quantiles: number[];
+  /** Categorical: values that are no category's code. */
+  outside: number;
+}
+
+/** The summary of current values held in memory (a dataset compared offline, or simulation). */
+export function summarizeValues(profile: FeatureProfile, values: number[]): CurrentSummary {
+  const finite = values.filter(Number.isFinite);
+  if (profile.kind === "categorical") {
+    const counts = new Array<number>(profile.categories.length).fill(0);
+    let outside = 0;
+    for (const v of finite) {
+      const code = Math.round(v);
+      if (code >= 0 && code < counts.length) counts[code]!++;
+      else outside++;
+    }
+    return { counts, fineCounts: [], quantiles: [], outside };
+  }
+  const counts = new Array<number>(profile.binEdges.length + 1).fill(0);
+  const fineCounts = new Array<number>(profile.fineEdges.length + 1).fill(0);
+  for (const v of finite) {
+    counts[binOf(profile.binEdges, v)]!++;
+    fineCounts[binOf(profile.fineEdges, v)]!++;
+  }
+  const sorted = Float64Array.from(finite).sort();
+  const quantiles = sorted.length === 0 ? [] : QUANTILE_MIDPOINTS.map((u) => sorted[Math.max(0, Math.ceil(u * sorted.length) - 1)]!);
+  return { counts, fineCounts, quantiles, outside: 0 };
+}
+
+/** Every drift figure of one feature from its profile and the current summary. */
+export function driftFromSummary(profile: FeatureProfile, current: CurrentSummary, psiThreshold = DEFAULT_PSI_THRESHOLD): FeatureDrift {
+  const referenceCounts = profile.kind === "numerical" ? profile.binCounts : profile.counts;
+  const empty = current.counts.every((c) => c === 0);
+  const psi = empty ? Number.NaN : populationStabilityIndex(referenceCounts, current.counts);
+  const numerical = profile.kind === "numerical" && !empty;
+  return {
+    feature: profile.feature,
+    kind: profile.kind,
+    referenceCounts,
+    currentCounts: current.counts,
+    outside: current.outside,
+    psi,
+    jensenShannon: empty ? Number.NaN : jensenShannonDistance(referenceCounts, current.counts),
+    chiSquare: profile.kind === "categorical" && !empty ? chiSquareTest(referenceCounts, current.counts) : null,
+    kolmogorovSmirnov: numerical ? kolmogorovSmirnov(profile.fineCounts, current.fineCounts) : null,
+    wasserstein: numerical ? wasserstein(profile.quantiles, current.quantiles, profile.std) : null,
+    psiThreshold,
+    drifted: !empty && psi >= psiThreshold,
+  };
+}
+
+/** The current summary of one feature in a window, counted by ClickHouse: a few small results, whatever the window's size. */
+async function summarizeWindow(engine: StoreEngine, query: DriftQuery, spec: FeatureSpec, profile: FeatureProfile): Promise<CurrentSummary> {
+  const base = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs), index: spec.index };
+  if (profile.kind === "categorical") {
+    const counts = new Array<number>(profile.categories.length).fill(0);
+    let outside = 0;
+    for (const r of await engine.query<{ code: string | number; n: string | number }>(CATEGORICAL_COUNTS, base)) {
+      const code = Number(r.code);
+      if (code >= 0 && code < counts.length) counts[code] = Number(r.n);
+      else outside += Number(r.n);
+    }
+    return { counts, fineCounts: [], quantiles: [], outside };
+  }
+  const binned = async (edges: number[]) => {
+    const out = new Array<number>(edges.length + 1).fill(0);
+    for (const r of await engine.query<{ bin: number; n: string | number }>(NUMERICAL_COUNTS, { ...base, edges })) out[Number(r.bin)] = Number(r.n);
+    return out;
+  };
+  const [counts, fineCounts, [quantiles]] = await Promise.all([
+    binned(profile.binEdges),
+    binned(profile.fineEdges),
+    engine.query<{ q: number[] }>(CURRENT_QUANTILES, { ...base, levels: QUANTILE_MIDPOINTS }),
+  ]);
+  return { counts, fineCounts, quantiles: quantiles?.q ?? [], outside: 0 };
+}
+
 /** Drift of each monitored feature in a window against its reference profile. */
 export async function featureDrift(engine: StoreEngine, query: DriftQuery): Promise<FeatureDrift[]> {
-  const threshold = query.psiThreshold ?? DEFAULT_PSI_THRESHOLD;
   return Promise.all(
     query.features.map(async (spec) => {
       const profile = query.profiles.find((p) => p.feature === spec.name);
       if (!profile) throw new Error(`no reference profile for feature "${spec.name}" of model ${query.model}`);
-      const base = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs), index: spec.index };
-      let referenceCounts: number[];
-      const currentCounts: number[] = [];
-      let outside = 0;
-      let ks: FeatureDrift["kolmogorovSmirnov"] = null;
-      let w1: FeatureDrift["wasserstein"] = null;
-      if (profile.kind === "numerical") {
-        referenceCounts = profile.binCounts;
-        const counts = async (edges: number[]) => {
-          const out = new Array<number>(edges.length + 1).fill(0);
-          for (const r of await engine.query<{ bin: number; n: string | number }>(NUMERICAL_COUNTS, { ...base, edges })) out[Number(r.bin)] = Number(r.n);
-          return out;
-        };
-        const [coarse, fine, [quantiles]] = await Promise.all([counts(profile.binEdges), counts(profile.fineEdges), engine.query<{ q: number[] }>(CURRENT_QUANTILES, { ...base, levels: QUANTILE_MIDPOINTS })]);
-        currentCounts.push(...coarse);
-        if (fine.some((c) => c > 0)) {
-          ks = kolmogorovSmirnov(profile.fineCounts, fine);
-          w1 = wasserstein(profile.quantiles, quantiles!.q, profile.std);
-        }
-      } else {
-        referenceCounts = profile.counts;
-        currentCounts.push(...new Array<number>(referenceCounts.length).fill(0));
-        for (const r of await engine.query<{ code: string | number; n: string | number }>(CATEGORICAL_COUNTS, base)) {
-          const code = Number(r.code);
-          if (code >= 0 && code < currentCounts.length) currentCounts[code] = Number(r.n);
-          else outside += Number(r.n);
-        }
-      }
-      const empty = currentCounts.every((c) => c === 0);
-      const psi = empty ? Number.NaN : populationStabilityIndex(referenceCounts, currentCounts);
-      return {
-        feature: spec.name,
-        kind: profile.kind,
-        referenceCounts,
-        currentCounts,
-        outside,
-        psi,
-        jensenShannon: empty ? Number.NaN : jensenShannonDistance(referenceCounts, currentCounts),
-        chiSquare: profile.kind === "categorical" && !empty ? chiSquareTest(referenceCounts, currentCounts) : null,
-        kolmogorovSmirnov: ks,
-        wasserstein: w1,
-        psiThreshold: threshold,
-        drifted: !empty && psi >= threshold,
-      };
+      return driftFromSummary(profile, await summarizeWindow(engine, query, spec, profile), query.psiThreshold);
     }),
   );
 }

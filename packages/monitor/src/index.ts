@@ -5,7 +5,8 @@ export {
 export { windows, type Window } from "./window.js";
 export { qualityResults, saveResults, type MonitorResult } from "./results.js";
 export { profileFromValues, saveProfiles, loadProfiles, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
-export { featureDrift, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery } from "./drift.js";
+export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";
 export {
-  populationStabilityIndex, jensenShannonDistance, chiSquareTest, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
+  populationStabilityIndex, jensenShannonDistance, chiSquareTest, coarsenCategories, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
 } from "./stats.js";
+export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";

@@ -91,20 +91,48 @@ export function jensenShannonDistance(reference: number[], current: number[]): n
 }
 
 /**
- * Chi-square goodness of fit of the current counts to the reference proportions (empty reference
- * categories floored so a new category counts as drift rather than dividing by zero).
+ * Chi-square test of homogeneity on the 2 × K table of reference and current counts: do the two
+ * samples come from one distribution? Both samples carry sampling error, which a goodness-of-fit
+ * test against the reference's shares would ignore (it alarms on samples of the same data).
+ * Categories empty in both samples are left out.
  */
 export function chiSquareTest(reference: number[], current: number[]): { statistic: number; pValue: number; degreesOfFreedom: number } {
-  const p = floored(proportions(reference));
-  const pTotal = p.reduce((a, b) => a + b, 0);
-  const n = current.reduce((a, b) => a + b, 0);
+  const columns = reference.map((r, i) => [r, current[i]!] as const).filter(([r, c]) => r + c > 0);
+  const n1 = columns.reduce((a, [r]) => a + r, 0);
+  const n2 = columns.reduce((a, [, c]) => a + c, 0);
+  const total = n1 + n2;
+  if (columns.length < 2 || n1 === 0 || n2 === 0) return { statistic: 0, pValue: 1, degreesOfFreedom: 0 };
   let statistic = 0;
-  for (let i = 0; i < p.length; i++) {
-    const expected = (p[i]! / pTotal) * n;
-    statistic += (current[i]! - expected) ** 2 / expected;
+  for (const [r, c] of columns) {
+    const columnTotal = r + c;
+    const expectedR = (n1 * columnTotal) / total;
+    const expectedC = (n2 * columnTotal) / total;
+    statistic += (r - expectedR) ** 2 / expectedR + (c - expectedC) ** 2 / expectedC;
   }
-  const degreesOfFreedom = p.length - 1;
+  const degreesOfFreedom = columns.length - 1;
   return { statistic, pValue: chiSquareSurvival(statistic, degreesOfFreedom), degreesOfFreedom };
+}
+
+/**
+ * Merges sparse categories so a test or distance on them is trustworthy. Categories are kept in
+ * order of reference frequency while each kept one expects at least `minExpected` rows in the
+ * smaller sample and there are at most `maxCategories`; the rest pool into one last category.
+ */
+export function coarsenCategories(reference: number[], current: number[], minExpected: number, maxCategories = Infinity): { reference: number[]; current: number[] } {
+  const n1 = reference.reduce((a, b) => a + b, 0);
+  const n2 = current.reduce((a, b) => a + b, 0);
+  const smaller = Math.min(n1, n2);
+  const order = reference.map((r, i) => i).sort((a, b) => reference[b]! + current[b]! - (reference[a]! + current[a]!));
+  const kept: number[] = [];
+  for (const i of order) {
+    const share = n1 + n2 === 0 ? 0 : (reference[i]! + current[i]!) / (n1 + n2);
+    if (share * smaller < minExpected || kept.length >= maxCategories - 1) break;
+    kept.push(i);
+  }
+  if (kept.length >= reference.length - 1) return { reference, current };
+  const keptSet = new Set(kept);
+  const rest = (counts: number[]) => counts.reduce((a, c, i) => a + (keptSet.has(i) ? 0 : c), 0);
+  return { reference: [...kept.map((i) => reference[i]!), rest(reference)], current: [...kept.map((i) => current[i]!), rest(current)] };
 }
 
 /**

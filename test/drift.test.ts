@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
-  type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
+  MonitorJob, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
 } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
@@ -135,6 +135,33 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       await server.stop();
       await repo.remove();
     }
+  });
+
+  test("the monitor job writes quality and drift results per window, once per window however often it runs", async () => {
+    let failNext = false;
+    const job = new MonitorJob(
+      store.engine,
+      () => {
+        if (failNext) throw new Error("model list unavailable");
+        return [{ name: "drift-flights", version: "", classes: ["on_time", "delayed"], features: FEATURES, profiles }];
+      },
+      { windowMs: 600_000, everyMs: 60_000, lagMs: 30_000 },
+    );
+    assert.deepEqual(job.windowAt(1_000_095_000), { fromUs: (1_000_020_000 - 600_000) * 1000, toUs: 1_000_020_000 * 1000 });
+    const results = await job.runOnce(window);
+    await job.runOnce(window);
+    const drift = results.filter((r) => r.kind === "drift");
+    assert.deepEqual(drift.map((r) => `${r.feature}:${r.metric}`).sort(), [":dataset_drift_share", "destination:jensenshannon", "distance:wasserstein", "hour:jensenshannon", "origin:jensenshannon", "weekday:jensenshannon"]);
+    assert.equal(results.find((r) => r.metric === "label_coverage")!.value, 0, "no labels were sent for these predictions");
+    const stored = await store.engine.query<{ n: string | number }>(
+      "SELECT count() AS n FROM monitor_results FINAL WHERE model_name = 'drift-flights' AND window_start = fromUnixTimestamp64Milli({from:Int64}, 'UTC')",
+      { from: window.fromUs / 1000 },
+    );
+    assert.equal(Number(stored[0]!.n), results.length, "two runs of one window leave one set of rows");
+    failNext = true;
+    await assert.rejects(job.runOnce(window), /model list unavailable/);
+    assert.deepEqual([job.health().runs, job.health().failures, job.health().lastError], [3, 1, "model list unavailable"]);
+    assert.deepEqual(job.health().lastWindow, window);
   });
 
   test("two-proportion z-test matches scipy's normal tail; sparse categories pool into one", async () => {

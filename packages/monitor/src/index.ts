@@ -10,3 +10,4 @@ export {
   populationStabilityIndex, jensenShannonDistance, chiSquareTest, coarsenCategories, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
 } from "./stats.js";
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
+export { MonitorJob, evaluateWindow, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";

@@ -1,0 +1,145 @@
+import type { StoreEngine } from "@vigil/store";
+import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
+import { featureDrift } from "./drift.js";
+import type { FeatureProfile, FeatureSpec } from "./profiles.js";
+import { classificationQuality, regressionQuality } from "./quality.js";
+import { type MonitorResult, qualityResults, saveResults } from "./results.js";
+import type { Window } from "./window.js";
+
+/** What the monitor watches for one model. */
+export interface MonitoredModel {
+  name: string;
+  /** '' watches every version together. */
+  version: string;
+  /** Class names of a classifier; absent for a regression model. */
+  classes?: string[];
+  features: FeatureSpec[];
+  profiles: FeatureProfile[];
+  decisions?: DecisionOptions;
+  datasetDriftShare?: number;
+}
+
+/** Quality and drift of one model over one window, as result rows (not yet saved). */
+export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window): Promise<MonitorResult[]> {
+  const results: MonitorResult[] = [];
+  if (model.classes) {
+    results.push(...qualityResults(await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }), model.name, model.version));
+  } else {
+    const q = await regressionQuality(engine, { model: model.name, version: model.version, window });
+    for (const [metric, value] of [["mae", q.mae], ["rmse", q.rmse], ["r2", q.r2]] as const) {
+      if (value !== null) results.push({ window, model: model.name, version: model.version, kind: "quality", metric, feature: "", value, threshold: Number.NaN, breached: false, details: { rows: q.rows } });
+    }
+  }
+  if (model.features.length > 0) {
+    const drift = await featureDrift(engine, { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles });
+    const decisions = drift.map((d) => decideDrift(model.profiles.find((p) => p.feature === d.feature)!, d, model.decisions));
+    decisions.forEach((decision, i) => {
+      const d = drift[i]!;
+      if (!Number.isFinite(decision.score)) return;
+      results.push({
+        window,
+        model: model.name,
+        version: model.version,
+        kind: "drift",
+        metric: decision.method,
+        feature: decision.feature,
+        value: decision.score,
+        threshold: decision.threshold,
+        breached: decision.drifted,
+        details: {
+          psi: d.psi,
+          jensen_shannon: d.jensenShannon,
+          chi_square: d.chiSquare,
+          kolmogorov_smirnov: d.kolmogorovSmirnov,
+          wasserstein: d.wasserstein,
+          current_rows: d.currentCounts.reduce((a, b) => a + b, 0),
+        },
+      });
+    });
+    const dataset = datasetDrift(decisions, model.datasetDriftShare);
+    if (decisions.some((d) => Number.isFinite(d.score))) {
+      results.push({ window, model: model.name, version: model.version, kind: "drift", metric: "dataset_drift_share", feature: "", value: dataset.share, threshold: dataset.threshold, breached: dataset.drifted, details: {} });
+    }
+  }
+  return results;
+}
+
+export interface MonitorHealth {
+  runs: number;
+  failures: number;
+  lastWindow: Window | undefined;
+  lastSuccessAt: number | undefined;
+  lastError: string | undefined;
+  lastDurationMs: number | undefined;
+}
+
+export interface MonitorJobOptions {
+  /** Window length. */
+  windowMs: number;
+  /** How often a window is evaluated; windows end on multiples of it. */
+  everyMs: number;
+  /** Time left for late rows (labels especially) before a window is evaluated. */
+  lagMs?: number;
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Evaluates every monitored model on a cadence: the window ending at the last multiple of
+ * `everyMs` before now − lag. Windows are aligned, and results replace earlier ones for the same
+ * window, so a re-run (or a second monitor process) gives one set of rows per window.
+ */
+export class MonitorJob {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly state: MonitorHealth = { runs: 0, failures: 0, lastWindow: undefined, lastSuccessAt: undefined, lastError: undefined, lastDurationMs: undefined };
+
+  constructor(
+    private readonly engine: StoreEngine,
+    private readonly models: () => MonitoredModel[],
+    private readonly options: MonitorJobOptions,
+  ) {}
+
+  health(): MonitorHealth {
+    return { ...this.state };
+  }
+
+  /** The window a run at `nowMs` evaluates. */
+  windowAt(nowMs: number): Window {
+    const end = Math.floor((nowMs - (this.options.lagMs ?? 0)) / this.options.everyMs) * this.options.everyMs;
+    return { fromUs: (end - this.options.windowMs) * 1000, toUs: end * 1000 };
+  }
+
+  /** Evaluates one window for every model and saves the results. */
+  async runOnce(window = this.windowAt(Date.now())): Promise<MonitorResult[]> {
+    const started = Date.now();
+    this.state.runs++;
+    try {
+      const all: MonitorResult[] = [];
+      for (const model of this.models()) all.push(...(await evaluateWindow(this.engine, model, window)));
+      await saveResults(this.engine, all);
+      Object.assign(this.state, { lastWindow: window, lastSuccessAt: Date.now(), lastError: undefined, lastDurationMs: Date.now() - started });
+      return all;
+    } catch (error) {
+      this.state.failures++;
+      this.state.lastError = (error as Error).message;
+      throw error;
+    }
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      if (this.running) return;
+      this.running = this.runOnce()
+        .then(() => undefined, (error: unknown) => this.options.onError?.(error as Error))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, this.options.everyMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -13,9 +13,10 @@ import { SpanKind } from "@opentelemetry/api";
 import { Tracing } from "@vigil/inference";
 import { BatchedWriter, EmbeddedEngine, type SpanRecord, spanRow, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
 import { startClickHouseHttp } from "../test/support/clickhouse-http.js";
+import { flag } from "./args.js";
 import { writeBenchmarkSection } from "./report.js";
 
-const rows = Number(process.argv[process.argv.indexOf("--rows") + 1]) || 200_000;
+const rows = Number(flag("rows") ?? 200_000);
 const BATCH = 5000;
 
 function record(i: number, run: string): PredictionRecord {

@@ -15,9 +15,10 @@ import * as ort from "onnxruntime-node";
 import { LatencyRecorder, type LatencySummary, runLoadgen } from "@vigil/cli";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
+import { flag } from "./args.js";
 import { writeBenchmarkSection } from "./report.js";
 
-const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 8;
+const seconds = Number(flag("seconds") ?? 8);
 const root = join(import.meta.dirname, "..");
 
 interface Row {

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 node --import tsx bench/serving.ts "$@"
 node --import tsx bench/ingest.ts
+node --import tsx bench/monitor.ts

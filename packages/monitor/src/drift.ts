@@ -1,5 +1,5 @@
 import type { StoreEngine } from "@vigil/store";
-import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS, binOf } from "./profiles.js";
+import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
 import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovPValue, populationStabilityIndex } from "./stats.js";
 import type { Window } from "./window.js";
 
@@ -36,11 +36,18 @@ const WINDOW_FILTER = `model_name = {model:String} AND ({version:String} = '' OR
   AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
   AND length(features) > {index:UInt32}`;
 
-/** Current counts in the reference's bins, counted by ClickHouse: one pass, a handful of rows back. */
+/**
+ * Current counts in the reference's bins, counted by ClickHouse: one pass, a handful of rows back.
+ * Values are grouped before they are binned, so the per-edge comparison runs once per distinct
+ * value rather than once per row.
+ */
 const NUMERICAL_COUNTS = `
-  SELECT arrayCount(e -> e < x, {edges:Array(Float64)}) AS bin, count() AS n
-  FROM (SELECT features[{index:UInt32} + 1] AS x FROM predictions WHERE ${WINDOW_FILTER})
-  WHERE isFinite(x)
+  SELECT arrayCount(e -> e < x, {edges:Array(Float64)}) AS bin, sum(n) AS n
+  FROM (
+    SELECT features[{index:UInt32} + 1] AS x, count() AS n FROM predictions
+    WHERE ${WINDOW_FILTER} AND isFinite(features[{index:UInt32} + 1])
+    GROUP BY x
+  )
   GROUP BY bin`;
 
 const CATEGORICAL_COUNTS = `
@@ -49,14 +56,15 @@ const CATEGORICAL_COUNTS = `
   WHERE isFinite(x)
   GROUP BY code`;
 
-/** The current window's empirical quantile function at the same midpoints as the reference's. */
+/**
+ * The current window's empirical quantile function at the same midpoints as the reference's, by
+ * ClickHouse's quantileExact (one sort for all levels). The levels are constants of this module,
+ * written into the SQL because ClickHouse takes quantile levels only as literals.
+ */
 const CURRENT_QUANTILES = `
-  SELECT arrayMap(u -> sorted[greatest(1, toUInt64(ceil(u * length(sorted))))], {levels:Array(Float64)}) AS q
-  FROM (
-    SELECT arraySort(groupArray(x)) AS sorted
-    FROM (SELECT features[{index:UInt32} + 1] AS x FROM predictions WHERE ${WINDOW_FILTER})
-    WHERE isFinite(x)
-  )`;
+  SELECT quantilesExact(${QUANTILE_MIDPOINTS.join(", ")})(x) AS q
+  FROM (SELECT features[{index:UInt32} + 1] AS x FROM predictions WHERE ${WINDOW_FILTER})
+  WHERE isFinite(x)`;
 
 function kolmogorovSmirnov(referenceCounts: number[], currentCounts: number[]) {
   const n = referenceCounts.reduce((a, b) => a + b, 0);
@@ -123,7 +131,7 @@ export function summarizeValues(profile: FeatureProfile, values: number[]): Curr
     fineCounts[binOf(profile.fineEdges, v)]!++;
   }
   const sorted = Float64Array.from(finite).sort();
-  const quantiles = sorted.length === 0 ? [] : QUANTILE_MIDPOINTS.map((u) => sorted[Math.max(0, Math.ceil(u * sorted.length) - 1)]!);
+  const quantiles = sorted.length === 0 ? [] : QUANTILE_MIDPOINTS.map((u) => empiricalQuantile(sorted, u));
   return { counts, fineCounts, quantiles, outside: 0 };
 }
 
@@ -170,7 +178,7 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, spec: Fea
   const [counts, fineCounts, [quantiles]] = await Promise.all([
     binned(profile.binEdges),
     binned(profile.fineEdges),
-    engine.query<{ q: number[] }>(CURRENT_QUANTILES, { ...base, levels: QUANTILE_MIDPOINTS }),
+    engine.query<{ q: number[] }>(CURRENT_QUANTILES, base),
   ]);
   return { counts, fineCounts, quantiles: quantiles?.q ?? [], outside: 0 };
 }

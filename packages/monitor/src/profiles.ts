@@ -16,10 +16,7 @@ export interface NumericalProfile {
   /** Inner bin edges; bin b holds values with exactly b edges below them (right-closed bins). */
   binEdges: number[];
   binCounts: number[];
-  /**
-   * The empirical quantile function at the midpoints u = 0.0005, 0.0015, ..., 0.9995 (the
-   * ceil(u·n)-th smallest value), from which Wasserstein-1 is integrated.
-   */
+  /** The empirical quantile function at the midpoints u = 0.0005, 0.0015, ..., 0.9995, from which Wasserstein-1 is integrated. */
   quantiles: number[];
   /** Fine bins cut at the distinct inner quantiles, with the reference's counts (same bin rule). */
   fineEdges: number[];
@@ -42,6 +39,11 @@ export type FeatureProfile = NumericalProfile | CategoricalProfile;
 
 /** Midpoints of 1,000 equal slices of [0, 1], where quantile functions are sampled. */
 export const QUANTILE_MIDPOINTS = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
+
+/** The value at 0-based position floor(u·n) of sorted values: ClickHouse's quantileExact, so both sides agree. */
+export function empiricalQuantile(sorted: ArrayLike<number>, u: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(u * sorted.length))]!;
+}
 
 /** numpy's default (linear) quantile of sorted values. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
@@ -85,7 +87,7 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
   const binEdges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileSorted(sorted, (i + 1) / bins)))];
   const binCounts = new Array<number>(binEdges.length + 1).fill(0);
   for (const v of sorted) binCounts[binOf(binEdges, v)]!++;
-  const quantiles = QUANTILE_MIDPOINTS.map((u) => sorted[Math.max(0, Math.ceil(u * sorted.length) - 1)]!);
+  const quantiles = QUANTILE_MIDPOINTS.map((u) => empiricalQuantile(sorted, u));
   const fineEdges = [...new Set(Array.from({ length: 999 }, (_, i) => quantileSorted(sorted, (i + 1) / 1000)))];
   const fineCounts = new Array<number>(fineEdges.length + 1).fill(0);
   for (const v of sorted) fineCounts[binOf(fineEdges, v)]!++;

@@ -25,38 +25,38 @@ export const LABELLED = `
     AND p.timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
     AND p.timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
 
-/** Counts per (true label, predicted label): the confusion matrix, from which JS derives per-class figures. */
-export const CONFUSION = `SELECT label, prediction, count() AS n FROM (${LABELLED}) GROUP BY label, prediction`;
-
 /** Rows whose label is a class and whose scores cover every class. */
 const SCORED = `SELECT y, yhat, scores FROM (${LABELLED}) WHERE y >= 0 AND length(scores) = length({classes:Array(String)})`;
 
 /**
- * Log loss and Brier score in one pass. Log loss follows scikit-learn: probabilities clipped to
- * [eps, 1 - eps] and each row renormalised to sum to 1. Brier takes the last class as the
- * positive one (it is reported for binary models only).
+ * Everything but ROC AUC in one pass over the labelled rows: counts and sums per (scored, true
+ * class, predicted class, confidence bin), plus a global row (grouping id 15) with the label-delay
+ * figures. JS derives the confusion matrix, log loss (clipped and renormalised as scikit-learn
+ * does), Brier score (last class positive) and expected calibration error (10 equal-width
+ * confidence bins, the last one closed at 1.0) from these few rows.
  */
-export const PROBABILISTIC = `
-  SELECT
-    count() AS n,
-    avg(-log(arrayElement(clipped, y + 1) / arraySum(clipped))) AS log_loss,
-    avg(pow(arrayElement(scores, length(scores)) - (y = length(scores) - 1), 2)) AS brier
-  FROM (SELECT y, scores, arrayMap(p -> least(greatest(p, {eps:Float64}), 1 - {eps:Float64}), scores) AS clipped FROM (${SCORED}))`;
-
-/**
- * Expected calibration error over 10 equal-width bins of confidence (the top score), bin b
- * holding [b/10, (b+1)/10) and the last one also 1.0: the sum over bins of
- * |correct - total confidence| divided by the row count.
- */
-export const CALIBRATION = `
-  SELECT sum(abs(correct - confidence)) / sum(n) AS ece, groupArray((bin, n, correct, confidence)) AS bins
+export const CELLS = `
+  SELECT grouping(scored, y, yhat, bin) AS g, scored, y, yhat, bin, count() AS n,
+         sumIf(-log(arrayElement(clipped, y + 1) / arraySum(clipped)), scored) AS log_loss_sum,
+         sumIf(pow(arrayElement(scores, length(scores)) - (y = length(scores) - 1), 2), scored) AS brier_sum,
+         sumIf(toFloat64(y = yhat), scored) AS correct_sum,
+         sumIf(arrayMax(scores), scored) AS confidence_sum,
+         avg(delay_s) AS mean_delay_s,
+         quantileExact(0.5)(delay_s) AS median_delay_s
   FROM (
-    SELECT least(toUInt8(floor(arrayMax(scores) * 10)), 9) AS bin, count() AS n,
-           sum(toFloat64(y = yhat)) AS correct, sum(arrayMax(scores)) AS confidence
-    FROM (${SCORED})
-    GROUP BY bin
-    ORDER BY bin
-  )`;
+    SELECT y, yhat, scores, delay_s,
+           y >= 0 AND length(scores) = length({classes:Array(String)}) AS scored,
+           if(scored, least(toUInt8(floor(arrayMax(scores) * 10)), 9), 0) AS bin,
+           arrayMap(p -> least(greatest(p, {eps:Float64}), 1 - {eps:Float64}), scores) AS clipped
+    FROM (${LABELLED})
+  )
+  GROUP BY GROUPING SETS ((scored, y, yhat, bin), ())`;
+
+/** Predictions in the window, the denominator of label coverage (no join). */
+export const PREDICTIONS_IN_WINDOW = `
+  SELECT count() AS n FROM predictions
+  WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
+    AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
 
 /**
  * One-vs-rest ROC AUC per class as the Mann-Whitney statistic, exact: rows are grouped by score,
@@ -76,17 +76,6 @@ export const ROC_AUC = `
   )
   GROUP BY c
   ORDER BY c`;
-
-/** Label coverage and delay: predictions in the window, how many have a label, and how late labels came. */
-export const COVERAGE = `
-  SELECT
-    (SELECT count() FROM predictions
-      WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
-        AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')) AS predictions,
-    count() AS labelled,
-    avg(delay_s) AS mean_delay_s,
-    quantileExact(0.5)(delay_s) AS median_delay_s
-  FROM (${LABELLED})`;
 
 /**
  * Regression figures over rows whose prediction and label are numbers. R² uses the stable

@@ -1,5 +1,5 @@
 import type { StoreEngine } from "@vigil/store";
-import { CALIBRATION, CONFUSION, COVERAGE, PROBABILISTIC, REGRESSION, ROC_AUC } from "./quality-sql.js";
+import { CELLS, PREDICTIONS_IN_WINDOW, REGRESSION, ROC_AUC } from "./quality-sql.js";
 import type { Window } from "./window.js";
 
 /** scikit-learn's clipping bound for float64 probabilities in log loss. */
@@ -55,24 +55,54 @@ const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r))
 export async function classificationQuality(engine: StoreEngine, query: QualityQuery): Promise<ClassificationQuality> {
   const { classes, window } = query;
   const params = { model: query.model, version: query.version ?? "", from: Math.floor(window.fromUs), to: Math.floor(window.toUs), classes, eps: LOG_LOSS_EPS };
-  const [cells, [probabilistic], [calibration], auc, [coverage]] = await Promise.all([
-    engine.query<{ label: string; prediction: string; n: string | number }>(CONFUSION, params),
-    engine.query<{ n: string | number; log_loss: number; brier: number }>(PROBABILISTIC, params),
-    engine.query<{ ece: number | null }>(CALIBRATION, params),
+  interface Cell {
+    g: number;
+    scored: number;
+    y: number;
+    yhat: number;
+    bin: number;
+    n: string | number;
+    log_loss_sum: number;
+    brier_sum: number;
+    correct_sum: number;
+    confidence_sum: number;
+    mean_delay_s: number;
+    median_delay_s: number;
+  }
+  const [cells, auc, [windowRows]] = await Promise.all([
+    engine.query<Cell>(CELLS, params),
     engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(ROC_AUC, params),
-    engine.query<{ predictions: string | number; labelled: string | number; mean_delay_s: number; median_delay_s: number }>(COVERAGE, params),
+    engine.query<{ n: string | number }>(PREDICTIONS_IN_WINDOW, params),
   ]);
 
   const k = classes.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const bins = new Map<number, { correct: number; confidence: number }>();
   let rows = 0;
+  let scored = 0;
+  let logLossSum = 0;
+  let brierSum = 0;
+  let global: Cell | undefined;
   for (const cell of cells) {
+    if (Number(cell.g) === 15) {
+      global = cell;
+      continue;
+    }
     const n = Number(cell.n);
     rows += n;
-    const t = classes.indexOf(cell.label);
-    const p = classes.indexOf(cell.prediction);
+    const t = Number(cell.y);
+    const p = Number(cell.yhat);
     if (t >= 0 && p >= 0) confusion[t]![p]! += n;
+    if (!Number(cell.scored)) continue;
+    scored += n;
+    logLossSum += cell.log_loss_sum;
+    brierSum += cell.brier_sum;
+    const bin = bins.get(Number(cell.bin)) ?? { correct: 0, confidence: 0 };
+    bin.correct += cell.correct_sum;
+    bin.confidence += cell.confidence_sum;
+    bins.set(Number(cell.bin), bin);
   }
+  const ece = [...bins.values()].reduce((a, b) => a + Math.abs(b.correct - b.confidence), 0) / Math.max(1, scored);
   const tp = classes.map((_, c) => confusion[c]![c]!);
   const support = classes.map((_, c) => confusion[c]!.reduce((a, b) => a + b, 0));
   const predicted = classes.map((_, c) => confusion.reduce((a, row) => a + row[c]!, 0));
@@ -93,9 +123,8 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     return row && Number(row.positives) > 0 && Number(row.negatives) > 0 ? Number(row.auc) : null;
   });
   const rocAuc = k === 2 ? perClassAuc[1]! : perClassAuc.every((v) => v !== null) ? perClassAuc.reduce<number>((a, v) => a + v!, 0) / k : null;
-  const scored = Number(probabilistic?.n ?? 0);
-  const predictions = Number(coverage?.predictions ?? 0);
-  const labelled = Number(coverage?.labelled ?? 0);
+  const predictions = Number(windowRows?.n ?? 0);
+  const labelled = rows;
 
   return {
     window,
@@ -109,15 +138,15 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     confusion,
     rocAucPerClass: perClassAuc,
     rocAuc,
-    logLoss: scored === 0 ? null : probabilistic!.log_loss,
-    brier: scored === 0 || k !== 2 ? null : probabilistic!.brier,
-    expectedCalibrationError: scored === 0 ? null : (calibration?.ece ?? null),
+    logLoss: scored === 0 ? null : logLossSum / scored,
+    brier: scored === 0 || k !== 2 ? null : brierSum / scored,
+    expectedCalibrationError: scored === 0 ? null : ece,
     labelCoverage: {
       predictions,
       labelled,
       share: predictions === 0 ? null : labelled / predictions,
-      meanDelaySeconds: labelled === 0 ? null : coverage!.mean_delay_s,
-      medianDelaySeconds: labelled === 0 ? null : coverage!.median_delay_s,
+      meanDelaySeconds: labelled === 0 || !global ? null : global.mean_delay_s,
+      medianDelaySeconds: labelled === 0 || !global ? null : global.median_delay_s,
     },
   };
 }

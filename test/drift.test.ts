@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
-  MonitorJob, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
+  MonitorJob, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
 } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
@@ -162,6 +162,23 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     await assert.rejects(job.runOnce(window), /model list unavailable/);
     assert.deepEqual([job.health().runs, job.health().failures, job.health().lastError], [3, 1, "model list unavailable"]);
     assert.deepEqual(job.health().lastWindow, window);
+  });
+
+  test("prediction drift (class mix) and confidence drift are judged like features", async () => {
+    const prediction: FeatureSpec = { name: "prediction", index: 0, kind: "categorical", categories: ["on_time", "delayed"], source: "prediction" };
+    const confidence: FeatureSpec = { name: "confidence", index: 0, kind: "numerical", source: "confidence" };
+    const referencePredictions = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const referenceConfidence = Array.from({ length: 3000 }, (_, i) => 0.5 + (i % 500) / 1000);
+    const specs = [prediction, confidence];
+    const outputProfiles = [profileFromValues(prediction, referencePredictions), profileFromValues(confidence, referenceConfidence)];
+    const drift = await featureDrift(store.engine, { model: "drift-flights", window, features: specs, profiles: outputProfiles });
+    const delayed = current.filter((_, i) => i % 3 === 0).length;
+    assert.deepEqual(drift[0]!.currentCounts, [current.length - delayed, delayed], "class counts of the window");
+    const decisions = drift.map((d, i) => decideDrift(outputProfiles[i]!, d));
+    assert.deepEqual(decisions.map((d) => [d.feature, d.method, d.drifted]), [
+      ["prediction", "jensenshannon", false],
+      ["confidence", "wasserstein", true],
+    ]);
   });
 
   test("two-proportion z-test matches scipy's normal tail; sparse categories pool into one", async () => {

@@ -33,38 +33,41 @@ export interface FeatureDrift {
 }
 
 const WINDOW_FILTER = `model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
-  AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
-  AND length(features) > {index:UInt32}`;
+  AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+
+/** The value a monitored input takes in a predictions row (a closed set of SQL fragments). */
+const VALUE: Record<NonNullable<FeatureSpec["source"]>, { value: string; present: string }> = {
+  feature: { value: "features[{index:UInt32} + 1]", present: "length(features) > {index:UInt32}" },
+  prediction: { value: "toFloat64(indexOf({classes:Array(String)}, prediction) - 1)", present: "prediction != ''" },
+  confidence: { value: "toFloat64(confidence)", present: "1" },
+};
+
+/** One monitored input's finite values in the window. */
+const valuesOf = (spec: FeatureSpec) => {
+  const { value, present } = VALUE[spec.source ?? "feature"];
+  return `SELECT ${value} AS x FROM predictions WHERE ${WINDOW_FILTER} AND ${present}`;
+};
 
 /**
  * Current counts in the reference's bins, counted by ClickHouse: one pass, a handful of rows back.
  * Values are grouped before they are binned, so the per-edge comparison runs once per distinct
  * value rather than once per row.
  */
-const NUMERICAL_COUNTS = `
+const numericalCounts = (spec: FeatureSpec) => `
   SELECT arrayCount(e -> e < x, {edges:Array(Float64)}) AS bin, sum(n) AS n
-  FROM (
-    SELECT features[{index:UInt32} + 1] AS x, count() AS n FROM predictions
-    WHERE ${WINDOW_FILTER} AND isFinite(features[{index:UInt32} + 1])
-    GROUP BY x
-  )
+  FROM (SELECT x, count() AS n FROM (${valuesOf(spec)}) WHERE isFinite(x) GROUP BY x)
   GROUP BY bin`;
 
-const CATEGORICAL_COUNTS = `
-  SELECT toInt64(round(x)) AS code, count() AS n
-  FROM (SELECT features[{index:UInt32} + 1] AS x FROM predictions WHERE ${WINDOW_FILTER})
-  WHERE isFinite(x)
-  GROUP BY code`;
+const categoricalCounts = (spec: FeatureSpec) => `
+  SELECT toInt64(round(x)) AS code, count() AS n FROM (${valuesOf(spec)}) WHERE isFinite(x) GROUP BY code`;
 
 /**
  * The current window's empirical quantile function at the same midpoints as the reference's, by
  * ClickHouse's quantileExact (one sort for all levels). The levels are constants of this module,
  * written into the SQL because ClickHouse takes quantile levels only as literals.
  */
-const CURRENT_QUANTILES = `
-  SELECT quantilesExact(${QUANTILE_MIDPOINTS.join(", ")})(x) AS q
-  FROM (SELECT features[{index:UInt32} + 1] AS x FROM predictions WHERE ${WINDOW_FILTER})
-  WHERE isFinite(x)`;
+const currentQuantiles = (spec: FeatureSpec) => `
+  SELECT quantilesExact(${QUANTILE_MIDPOINTS.join(", ")})(x) AS q FROM (${valuesOf(spec)}) WHERE isFinite(x)`;
 
 function kolmogorovSmirnov(referenceCounts: number[], currentCounts: number[]) {
   const n = referenceCounts.reduce((a, b) => a + b, 0);
@@ -159,11 +162,18 @@ export function driftFromSummary(profile: FeatureProfile, current: CurrentSummar
 
 /** The current summary of one feature in a window, counted by ClickHouse: a few small results, whatever the window's size. */
 async function summarizeWindow(engine: StoreEngine, query: DriftQuery, spec: FeatureSpec, profile: FeatureProfile): Promise<CurrentSummary> {
-  const base = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs), index: spec.index };
+  const base = {
+    model: query.model,
+    version: query.version ?? "",
+    from: Math.floor(query.window.fromUs),
+    to: Math.floor(query.window.toUs),
+    index: spec.index,
+    classes: spec.source === "prediction" ? (spec.categories ?? []) : [],
+  };
   if (profile.kind === "categorical") {
     const counts = new Array<number>(profile.categories.length).fill(0);
     let outside = 0;
-    for (const r of await engine.query<{ code: string | number; n: string | number }>(CATEGORICAL_COUNTS, base)) {
+    for (const r of await engine.query<{ code: string | number; n: string | number }>(categoricalCounts(spec), base)) {
       const code = Number(r.code);
       if (code >= 0 && code < counts.length) counts[code] = Number(r.n);
       else outside += Number(r.n);
@@ -172,13 +182,13 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, spec: Fea
   }
   const binned = async (edges: number[]) => {
     const out = new Array<number>(edges.length + 1).fill(0);
-    for (const r of await engine.query<{ bin: number; n: string | number }>(NUMERICAL_COUNTS, { ...base, edges })) out[Number(r.bin)] = Number(r.n);
+    for (const r of await engine.query<{ bin: number; n: string | number }>(numericalCounts(spec), { ...base, edges })) out[Number(r.bin)] = Number(r.n);
     return out;
   };
   const [counts, fineCounts, [quantiles]] = await Promise.all([
     binned(profile.binEdges),
     binned(profile.fineEdges),
-    engine.query<{ q: number[] }>(CURRENT_QUANTILES, base),
+    engine.query<{ q: number[] }>(currentQuantiles(spec), base),
   ]);
   return { counts, fineCounts, quantiles: quantiles?.q ?? [], outside: 0 };
 }

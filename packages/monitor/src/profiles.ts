@@ -1,12 +1,16 @@
 import type { StoreEngine } from "@vigil/store";
 
-/** Where a monitored feature sits in the prediction log's `features` array, and what it is. */
+/**
+ * A monitored input: a feature (its place in the prediction log's `features` array), the
+ * predicted class (prediction drift; categories are the model's classes), or the confidence.
+ */
 export interface FeatureSpec {
   name: string;
   index: number;
   kind: "numerical" | "categorical";
   /** Categorical: the meaning of code i. */
   categories?: string[];
+  source?: "feature" | "prediction" | "confidence";
 }
 
 export interface NumericalProfile {

@@ -43,6 +43,22 @@ export interface QualityQuery {
   window: Window;
 }
 
+/** One row of the CELLS query. */
+interface Cell {
+  g: number;
+  scored: number;
+  y: number;
+  yhat: number;
+  bin: number;
+  n: string | number;
+  log_loss_sum: number;
+  brier_sum: number;
+  correct_sum: number;
+  confidence_sum: number;
+  mean_delay_s: number;
+  median_delay_s: number;
+}
+
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r));
 
@@ -55,20 +71,6 @@ const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r))
 export async function classificationQuality(engine: StoreEngine, query: QualityQuery): Promise<ClassificationQuality> {
   const { classes, window } = query;
   const params = { model: query.model, version: query.version ?? "", from: Math.floor(window.fromUs), to: Math.floor(window.toUs), classes, eps: LOG_LOSS_EPS };
-  interface Cell {
-    g: number;
-    scored: number;
-    y: number;
-    yhat: number;
-    bin: number;
-    n: string | number;
-    log_loss_sum: number;
-    brier_sum: number;
-    correct_sum: number;
-    confidence_sum: number;
-    mean_delay_s: number;
-    median_delay_s: number;
-  }
   const [cells, auc, [windowRows]] = await Promise.all([
     engine.query<Cell>(CELLS, params),
     engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(ROC_AUC, params),

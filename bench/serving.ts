@@ -28,37 +28,31 @@ interface Row {
   note: string;
 }
 
-async function rawSequential(session: ort.InferenceSession, rows: Float32Array[]): Promise<Row> {
+/** Calls `call` from `inFlight` concurrent loops for the configured seconds; throughput and latency. */
+async function timedLoop(inFlight: number, call: (i: number) => Promise<unknown>): Promise<Pick<Row, "qps" | "latency">> {
   const recorder = new LatencyRecorder();
   const deadline = performance.now() + seconds * 1000;
-  let i = 0;
-  const started = performance.now();
-  while (performance.now() < deadline) {
-    const t0 = performance.now();
-    await session.run({ features: new ort.Tensor("float32", rows[i++ % rows.length]!, [1, 5]) });
-    recorder.record(performance.now() - t0);
-  }
-  return { scenario: "raw onnxruntime, batch 1, sequential", qps: (i / (performance.now() - started)) * 1000, latency: recorder.summary(), note: "session.run in this process" };
-}
-
-async function rawConcurrent(session: ort.InferenceSession, rows: Float32Array[], inFlight: number): Promise<Row> {
-  const recorder = new LatencyRecorder();
-  const deadline = performance.now() + seconds * 1000;
-  let i = 0;
+  let calls = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < deadline) {
         const t0 = performance.now();
-        await session.run({ features: new ort.Tensor("float32", rows[i++ % rows.length]!, [1, 5]) });
+        await call(calls++);
         recorder.record(performance.now() - t0);
       }
     }),
   );
-  return { scenario: `raw onnxruntime, batch 1, ${inFlight} in flight`, qps: (i / (performance.now() - started)) * 1000, latency: recorder.summary(), note: "concurrent session.run calls" };
+  return { qps: (calls / (performance.now() - started)) * 1000, latency: recorder.summary() };
 }
 
-/** Starts `vigil serve` in a child process and resolves with its port once models are loaded. */
+async function rawRun(session: ort.InferenceSession, rows: Float32Array[], inFlight: number): Promise<Row> {
+  const measured = await timedLoop(inFlight, (i) => session.run({ features: new ort.Tensor("float32", rows[i % rows.length]!, [1, 5]) }));
+  return inFlight === 1
+    ? { scenario: "raw onnxruntime, batch 1, sequential", ...measured, note: "session.run in this process" }
+    : { scenario: `raw onnxruntime, batch 1, ${inFlight} in flight`, ...measured, note: "concurrent session.run calls" };
+}
+
 /** What the server does besides serving: the prediction log, traces, Prometheus metrics, info logs. */
 interface Observability {
   record: boolean;
@@ -93,28 +87,19 @@ async function startServer(repository: string, o: Observability): Promise<{ chil
   return { child, port };
 }
 
-/** The transport floor: an empty unary RPC (ServerLive) from the same client stack, one at a time. */
 async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
 }
 
+/** The transport floor: an empty unary RPC (ServerLive) from the same client stack, one at a time. */
 async function emptyRpc(port: number): Promise<Row> {
   const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const live = () => new Promise<void>((resolve, reject) => client.serverLive({}, (e) => (e ? reject(e) : resolve())));
-  const recorder = new LatencyRecorder();
-  const deadline = performance.now() + seconds * 1000;
-  let calls = 0;
-  const started = performance.now();
-  while (performance.now() < deadline) {
-    const t0 = performance.now();
-    await live();
-    recorder.record(performance.now() - t0);
-    calls++;
-  }
+  const measured = await timedLoop(1, live);
   client.close();
-  return { scenario: "gRPC ServerLive (empty RPC), 1 client", qps: (calls / (performance.now() - started)) * 1000, latency: recorder.summary(), note: "grpc-js round trip, no model" };
+  return { scenario: "gRPC ServerLive (empty RPC), 1 client", ...measured, note: "grpc-js round trip, no model" };
 }
 
 interface ServerSide {
@@ -178,8 +163,8 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(await readFile(join(source, "1", "model.onnx")), { intraOpNumThreads: 1, interOpNumThreads: 1 });
 
   const results: Row[] = [];
-  results.push(await rawSequential(session, rows));
-  results.push(await rawConcurrent(session, rows, 64));
+  results.push(await rawRun(session, rows, 1));
+  results.push(await rawRun(session, rows, 64));
   await session.release();
 
   try {

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { DATATYPE_INFO, type Datatype, datatypeFromOrt } from "./datatypes.js";
 import { type ExecutionProvider, type ModelConfig, fullShape } from "./model-config.js";
 import { type BatchingPolicy, type ExecutionTiming, type JobResult, Scheduler } from "./scheduler.js";
-import { type HostTensor, type ModelSignature, formatShape } from "./tensors.js";
+import { type HostTensor, type ModelSignature, formatShape, requestRows } from "./tensors.js";
 
 export interface DurationStat {
   count: number;
@@ -228,7 +228,7 @@ export class ModelVersion {
     const t1 = now();
     const results = await this.session.run(feeds);
     const t2 = now();
-    const rows = this.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : undefined;
+    const rows = this.signature.maxBatchSize > 0 ? requestRows(this.signature, inputs) : undefined;
     const outputs = this.signature.outputs.map((spec) => {
       const tensor = results[spec.name];
       if (!tensor) throw new Error(`model ${this.label} produced no output "${spec.name}"`);

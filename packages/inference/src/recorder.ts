@@ -5,7 +5,7 @@ import type { NumericArray } from "./datatypes.js";
 import { InferenceError } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
 import type { JobResult } from "./scheduler.js";
-import type { HostTensor } from "./tensors.js";
+import { type HostTensor, requestRows } from "./tensors.js";
 
 /** What is known about a request before and while it runs. */
 export interface RequestFacts {
@@ -22,10 +22,6 @@ export interface RequestFacts {
 const SUMMARY_FEATURES = ["mean", "std", "min", "max"];
 /** Wider outputs are not copied into the log row (a detector's maps, an embedding). */
 const MAX_SCORES = 1024;
-
-function rowsOf(model: ModelVersion, inputs: HostTensor[]): number {
-  return model.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
-}
 
 function rowValues(tensor: HostTensor, rows: number, row: number): ArrayLike<number | bigint> | undefined {
   if (Array.isArray(tensor.data)) return undefined;
@@ -92,7 +88,7 @@ export class PredictionRecorder {
   ) {}
 
   async success(facts: RequestFacts, model: ModelVersion, inputs: HostTensor[], outputs: HostTensor[], result: JobResult): Promise<void> {
-    const rows = rowsOf(model, inputs);
+    const rows = requestRows(model.signature, inputs);
     const latencyUs = Number(process.hrtime.bigint() - facts.arrivedNs) / 1000;
     const t = result.timing;
     const computeUs = (t.computeInputNs + t.computeInferNs + t.computeOutputNs) / 1000;

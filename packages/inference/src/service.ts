@@ -21,7 +21,7 @@ import { type PredictionRecorder, type RequestFacts, recordedFeatureNames } from
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
-import { decodeInputs, encodeOutputs, selectOutputs } from "./tensors.js";
+import { decodeInputs, encodeOutputs, requestRows, selectOutputs } from "./tensors.js";
 import { SERVER_NAME, SERVER_VERSION } from "./version.js";
 
 export { SERVER_NAME, SERVER_VERSION } from "./version.js";
@@ -141,7 +141,7 @@ export async function infer(ctx: ServiceContext, request: ModelInferRequest, sig
       });
       if (ctx.recorder) tracing.childSpan(span, "record", recordStart, now());
     }
-    const rows = model.signature.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
+    const rows = requestRows(model.signature, inputs);
     const totalNs = Number(now() - origin.arrivedNs);
     model.stats.recordSuccess(rows, totalNs, result);
     ctx.metrics?.observeRequest(model.name, String(model.version), "OK", { total: totalNs / 1e9, queue: result.queueNs / 1e9, compute: computeNs / 1e9 });

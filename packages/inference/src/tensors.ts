@@ -35,6 +35,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export const formatShape = (shape: ArrayLike<number | bigint>) => `[${Array.from(shape).join(",")}]`;
 const describe = (t: TensorSignature) => `${t.name} (${t.datatype} ${formatShape(t.shape)})`;
 
+/** Rows a request carries: its batch dimension when the model batches, else one. */
+export function requestRows(model: ModelSignature, inputs: HostTensor[]): number {
+  return model.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1;
+}
+
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

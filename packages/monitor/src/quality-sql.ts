@@ -4,7 +4,7 @@
  * and prediction (strings), y and yhat (0-based class indices, -1 when not a class), scores,
  * delay_s (seconds from prediction to its label).
  */
-export const LABELLED = `
+const LABELLED = `
   SELECT
     l.label AS label,
     p.prediction AS prediction,

@@ -156,7 +156,9 @@ export class BatchedWriter<T> {
     if (this.closed) return;
     this.closed = true;
     this.cut();
-    await Promise.race([this.flush(), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
     clearTimeout(this.retryTimer);
     await this.pumping;
     while (this.memory.length > 0) await this.moveToSpool(this.memory[0]!, true);

@@ -11,7 +11,7 @@ import { referenceRun } from "./support/requests.js";
 const modelDir = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME);
 
 test("the demo model's config is valid for the inference server and describes its features", async () => {
-  const config = await readModelConfig(join(modelDir, "config.json"));
+  const config = readModelConfig(join(modelDir, "config.json"));
   assert.deepEqual(config.monitored_features.map((f) => f.name), ["hour", "weekday", "distance", "origin", "destination"]);
   assert.deepEqual(config.labels, ["on_time", "delayed"]);
   const { train } = splitByMonth(loadFlights());

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, seededRandom, splitByMonth } from "@vigil/demo-model";
 import { type FeatureSpec, datasetDrift, decideDrift, driftFromSummary, profileFromValues, summarizeValues } from "@vigil/monitor";
 
 /**
@@ -15,14 +15,6 @@ const encode = createFlightEncoder(vocabulary);
 const rows = train.map(encode);
 const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({ name: f.name, index: f.column, kind: f.kind, categories: f.categories }));
 
-function lcg(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 const sample = (source: number[][], size: number, random: () => number) => Array.from({ length: size }, () => source[Math.floor(random() * source.length)]!);
 const column = (data: number[][], i: number) => data.map((r) => r[i]!);
 type Shift = (row: number[]) => number[];
@@ -35,7 +27,7 @@ const SHIFTS: Record<string, Shift> = {
 };
 
 function rates(trials: number, draw: (random: () => number) => { reference: number[][]; current: number[][] }, seed: number) {
-  const random = lcg(seed);
+  const random = seededRandom(seed);
   const drifted: Record<string, number> = Object.fromEntries(FEATURES.map((f) => [f.name, 0]));
   let dataset = 0;
   const methods = new Set<string>();
@@ -60,7 +52,7 @@ describe("drift decisions at default thresholds", () => {
     const profiles = FEATURES.map((f) => profileFromValues(f, column(rows, f.index)));
     const trials = 200;
     const judge = (shift: Shift | undefined, seed: number) => {
-      const random = lcg(seed);
+      const random = seededRandom(seed);
       const counts: Record<string, number> = Object.fromEntries(FEATURES.map((f) => [f.name, 0]));
       for (let i = 0; i < trials; i++) {
         const current = sample(rows, 1000, random).map((r) => (shift ? shift(r) : r));

@@ -1,5 +1,5 @@
 import { Metadata, type ServiceError, credentials, status } from "@grpc/grpc-js";
-import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed, loadFlights, shuffled, splitByMonth } from "@vigil/demo-model";
 import { FeedbackClient, GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse, type ModelMetadataResponse } from "@vigil/proto";
 import { type FeatureShift, compileShifts } from "./drift-plan.js";
 import { LabelSender } from "./labels.js";
@@ -26,6 +26,8 @@ export interface LoadgenOptions {
   labelFraction?: number;
   /** How long after the answer the label is sent. */
   labelDelayMs?: number;
+  /** Replay the held-out flights in a seeded random order instead of by date, so any stretch of traffic is a fair sample of the month. */
+  shuffle?: boolean;
   /** Shifts applied to the inputs of requests from number `driftAfter` on (planted drift). */
   drift?: FeatureShift[];
   driftAfter?: number;
@@ -103,7 +105,8 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
     const encode = createFlightEncoder(vocabularyFrom(modelMetadata));
     const shift = compileShifts(options.drift ?? [], featuresOf(modelMetadata));
     const driftAfter = options.driftAfter ?? 0;
-    const flights: FlightRecord[] = splitByMonth(loadFlights()).heldOut;
+    const heldOut: FlightRecord[] = splitByMonth(loadFlights()).heldOut;
+    const flights = options.shuffle ? shuffled(heldOut, 2001) : heldOut;
     const requestFor = (index: number) => {
       const rows = Array.from({ length: options.batch }, (_, r) => flights[(index * options.batch + r) % flights.length]!);
       const drifting = (options.drift?.length ?? 0) > 0 && index >= driftAfter;

@@ -2,10 +2,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar } from "cli-progress";
+import { parseDuration } from "@vigil/config";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
-import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
+import { type InferenceServer, type Logger, type ServerConfig, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
+import { type MonitorConfig, type MonitorConfigInput, type MonitoredModel, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
+import { type StoreEngine, migrate, openEngine } from "@vigil/store";
 import { type FeatureShift, parseShift } from "./drift-plan.js";
 import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
+import { type CatalogModel, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
+import { type ReportKind, buildReport, formatReport, parseTime } from "./report.js";
 
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -37,9 +42,46 @@ function stopOnSignals(stop: () => Promise<void>): void {
   process.on("SIGTERM", handler);
 }
 
-async function serve(overrides: ServerConfigInput, configFile?: string): Promise<InferenceServer> {
+async function serve(overrides: ServerConfigInput, configFile?: string): Promise<{ server: InferenceServer; log: Logger }> {
   const config = loadServerConfig({ file: configFile, overrides });
-  return startInferenceServer(config, { log: createLogger(config.log_level) });
+  const log = createLogger(config.log_level);
+  return { server: await startInferenceServer(config, { log }), log };
+}
+
+/** The models a running server has loaded, as the monitor's catalog. */
+const servedCatalog = (server: InferenceServer) => (): CatalogModel[] =>
+  server.repository.modelNames().flatMap((name) => {
+    const loaded = server.repository.versions(name)[0];
+    return loaded ? [{ name, config: loaded.config, dir: join(server.repository.root, name) }] : [];
+  });
+
+/** Runs the monitor inside a server's process, on its store (the embedded engine allows no other process). */
+function monitorServer(server: InferenceServer, config: MonitorConfig, log: Logger, onLines?: (lines: string[]) => void) {
+  if (!server.store || !config.enabled) return undefined;
+  const engine = server.store.engine;
+  return startMonitor(engine, catalogSource(engine, servedCatalog(server), config, (note) => log.warn(note)), config, {
+    registry: server.metricsRegistry,
+    onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
+    onResults: (window, results) => {
+      log.info({ window, results: results.length }, "monitor window evaluated");
+      onLines?.(describeResults(window, results));
+    },
+  });
+}
+
+/** The store a command-line tool reads: the same clickhouse_url / data_dir the server config names. */
+async function openToolStore(config: ServerConfig): Promise<StoreEngine> {
+  const engine = openEngine({ clickhouseUrl: config.clickhouse_url, dataDir: config.data_dir });
+  await migrate(engine);
+  return engine;
+}
+
+/** One model of the repository the server config names, as the monitor sees it. */
+function catalogModel(config: ServerConfig, name: string): CatalogModel {
+  const catalog = readCatalog(config.model_repository, (error) => console.error(`vigil: ${error.message}`));
+  const found = catalog.find((m) => m.name === name);
+  if (!found) throw new Error(`model "${name}" is not in the repository ${config.model_repository} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
+  return found;
 }
 
 const program = new Command()
@@ -54,15 +96,119 @@ program
   .option("--host <host>", "address to listen on")
   .option("-p, --port <port>", "gRPC port (0 picks a free one)", integer("port", 0))
   .option("-m, --models <dir>", "model repository directory")
+  .option("--monitor-config <file>", "monitor settings JSON: windows, lag, drift thresholds per model and feature (see README)")
+  .option("--no-monitor", "do not run the quality and drift monitor in this process")
   .addOption(new Option("--log-level <level>").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"] }) => {
+  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean }) => {
     const overrides: ServerConfigInput = {};
     if (opts.host !== undefined) overrides.host = opts.host;
     if (opts.port !== undefined) overrides.port = opts.port;
     if (opts.models !== undefined) overrides.model_repository = opts.models;
     if (opts.logLevel !== undefined) overrides.log_level = opts.logLevel;
-    const server = await serve(overrides, opts.config);
-    stopOnSignals(() => server.shutdown());
+    const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig, overrides: { enabled: opts.monitor } });
+    const { server, log } = await serve(overrides, opts.config);
+    const monitor = monitorServer(server, monitorConfig, log);
+    stopOnSignals(async () => {
+      await monitor?.stop();
+      await server.shutdown();
+    });
+  });
+
+program
+  .command("monitor")
+  .description("run the quality and drift monitor on its own, against a ClickHouse server (VIGIL_CLICKHOUSE_URL) the inference servers write to")
+  .option("-c, --config <file>", "server config JSON: clickhouse_url, data_dir, model_repository are read from it (VIGIL_* override)")
+  .option("-m, --models <dir>", "model repository directory (the models' config.json and reference.jsonl)")
+  .option("--monitor-config <file>", "monitor settings JSON (see README)")
+  .action(async (opts: { config?: string; models?: string; monitorConfig?: string }) => {
+    const config = loadServerConfig({ file: opts.config, overrides: opts.models ? { model_repository: opts.models } : {} });
+    const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
+    const log = createLogger(config.log_level);
+    const engine = await openToolStore(config);
+    const catalog = () => readCatalog(config.model_repository, (error) => log.error({ err: error }, error.message));
+    const job = startMonitor(engine, catalogSource(engine, catalog, monitorConfig, (note) => log.warn(note)), monitorConfig, {
+      onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
+      onResults: (window, results) => {
+        for (const line of describeResults(window, results)) log.info({ window, results: results.length }, line);
+      },
+    });
+    log.info({ store: engine.location, window: monitorConfig.window, step: monitorConfig.step, lag: monitorConfig.lag }, "monitor running");
+    stopOnSignals(async () => {
+      await job.stop();
+      await engine.close();
+    });
+  });
+
+program
+  .command("profile")
+  .description("build and store a model version's reference profiles, from a reference file or a window of served traffic")
+  .requiredOption("--model <name>", "model name")
+  .requiredOption("--version <version>", "model version the profiles belong to")
+  .option("--file <reference.jsonl>", "reference rows: {\"features\": [...], \"prediction\": ..., \"confidence\": ...} per line")
+  .option("--from <time>", "start of a traffic window to use as the reference (ISO 8601, or -1h)")
+  .option("--to <time>", "end of that window", "now")
+  .option("-c, --config <file>", "server config JSON (store and model repository)")
+  .action(async (opts: { model: string; version: string; file?: string; from?: string; to: string; config?: string }) => {
+    if ((opts.file === undefined) === (opts.from === undefined)) throw new Error("give either --file or --from (and optionally --to)");
+    const config = loadServerConfig({ file: opts.config });
+    const model = catalogModel(config, opts.model);
+    const features = monitoredInputs(model.config);
+    if (features.length === 0) throw new Error(`model ${opts.model} names no monitored_features and no labels in its config.json: nothing to profile`);
+    const engine = await openToolStore(config);
+    try {
+      const profiles = opts.file
+        ? await profilesFromFile(opts.file, features)
+        : await profilesFromWindow(engine, { model: opts.model, version: opts.version, features, window: { fromUs: parseTime(opts.from!) * 1000, toUs: parseTime(opts.to) * 1000 } });
+      await saveProfiles(engine, opts.model, opts.version, profiles);
+      console.log(`stored reference profiles of ${profiles.length} inputs for ${opts.model} version ${opts.version}: ${profiles.map((p) => `${p.feature} (${p.sampleSize} rows)`).join(", ")}`);
+    } finally {
+      await engine.close();
+    }
+  });
+
+program
+  .command("report")
+  .description("quality or drift of a model over a time range, as tables or JSON")
+  .argument("<kind>", "quality or drift", (v: string) => {
+    if (v !== "quality" && v !== "drift") throw new InvalidArgumentError(`report kind must be "quality" or "drift", got "${v}"`);
+    return v as ReportKind;
+  })
+  .requiredOption("--model <name>", "model name")
+  .option("--version <version>", "model version (default: all versions for quality, the newest served in the range for drift)")
+  .option("--from <time>", "start: ISO 8601, or a duration before now such as -24h", "-1h")
+  .option("--to <time>", "end: ISO 8601, now, or -10m", "now")
+  .option("--window <duration>", "split the range into windows of this length (e.g. 1h); one window when absent")
+  .option("--json", "print JSON instead of tables")
+  .option("-c, --config <file>", "server config JSON (store and model repository)")
+  .option("--monitor-config <file>", "monitor settings JSON (drift thresholds)")
+  .action(async (kind: ReportKind, opts: { model: string; version?: string; from: string; to: string; window?: string; json?: boolean; config?: string; monitorConfig?: string }) => {
+    const config = loadServerConfig({ file: opts.config });
+    const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
+    const range = { fromMs: parseTime(opts.from), toMs: parseTime(opts.to), windowMs: opts.window ? parseDuration(opts.window) : undefined };
+    const catalogued = catalogModel(config, opts.model);
+    const engine = await openToolStore(config);
+    try {
+      let version = opts.version ?? "";
+      if (kind === "drift" && version === "") {
+        const served = (await servedVersions(engine, { fromUs: range.fromMs * 1000, toUs: range.toMs * 1000 })).filter((s) => s.model === opts.model);
+        if (served.length === 0) throw new Error(`model ${opts.model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
+        version = served.map((s) => s.version).sort((a, b) => Number(b) - Number(a))[0]!;
+      }
+      const inputs = monitoredInputs(catalogued.config);
+      const profiles = kind === "drift" ? await ensureProfiles(engine, { name: opts.model, version, features: inputs, referenceFile: join(catalogued.dir, version, REFERENCE_FILE) }) : [];
+      if (!profiles) throw new Error(`model ${opts.model} version ${version} has no reference profile; build one with "vigil profile --model ${opts.model} --version ${version} --file ..." or "--from ..."`);
+      const { datasetDriftShare, ...decisions } = driftOptionsFor(monitorConfig, opts.model);
+      const model: MonitoredModel = { name: opts.model, version, classes: catalogued.config.labels, features: kind === "drift" ? inputs : [], profiles, decisions, datasetDriftShare };
+      const bar = process.stderr.isTTY ? new SingleBar({ format: "report [{bar}] {value}/{total} windows", hideCursor: true, stream: process.stderr }) : undefined;
+      const report = await buildReport(engine, model, kind, range, (done, total) => {
+        if (done === 1) bar?.start(total, 0);
+        bar?.update(done);
+      });
+      bar?.stop();
+      console.log(opts.json ? JSON.stringify({ kind, model: opts.model, version, windows: report }, null, 2) : formatReport(kind, model, report));
+    } finally {
+      await engine.close();
+    }
   });
 
 program
@@ -87,7 +233,8 @@ program
     }
   }, [] as FeatureShift[])
   .option("--drift-after <requests>", "requests sent unchanged before the drift starts", integer("drift-after", 0), 0)
-  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string; labelFraction: number; labelDelay: number; drift: FeatureShift[]; driftAfter: number }) => {
+  .option("--shuffle", "replay the flights in a seeded random order rather than by date")
+  .action(async (opts: { target: string; model: string; rate: number; concurrency: number; requests: number; duration: number; batch: number; token?: string; tlsCa?: string; labelFraction: number; labelDelay: number; drift: FeatureShift[]; driftAfter: number; shuffle?: boolean }) => {
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
     const interactive = process.stdout.isTTY && opts.requests > 0;
@@ -108,6 +255,7 @@ program
       labelDelayMs: opts.labelDelay * 1000,
       drift: opts.drift,
       driftAfter: opts.driftAfter,
+      shuffle: opts.shuffle ?? false,
       progressEveryMs: interactive ? 250 : 2000,
       onProgress: (p) => {
         const qps = ((p.ok + p.failed) / p.elapsedMs) * 1000;
@@ -122,23 +270,34 @@ program
     process.exitCode = summary.failed > 0 ? 1 : 0;
   });
 
+/** The drift `vigil up` plants: longer flights and later departures than the training months. */
+const DEMO_DRIFT = ["distance*1.5", "hour+6"];
+
 program
   .command("up")
-  .description("start the server with the demo model and send it demo traffic until Ctrl-C")
+  .description("start the server with the demo model, the monitor, and demo traffic (with labels and planted drift) until Ctrl-C")
   .option("-p, --port <port>", "gRPC port", integer("port", 0), 8001)
   .option("-r, --rate <qps>", "demo traffic rate", number("rate"), 50)
-  .action(async (opts: { port: number; rate: number }) => {
-    if (!existsSync(join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, "1", "model.onnx"))) {
+  .option("--window <duration>", "monitor window (tumbling)", "1m")
+  .option("--drift-after <duration>", `plant drift (${DEMO_DRIFT.join(", ")}) after this long; "off" for none`, "3m")
+  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string }) => {
+    const windowMs = parseDuration(opts.window);
+    const driftAfterMs = opts.driftAfter === "off" ? undefined : parseDuration(opts.driftAfter);
+    const monitorConfig = loadMonitorConfig({ overrides: { window: windowMs, lag: Math.min(10_000, windowMs / 2) } });
+    if (!existsSync(join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, "1", REFERENCE_FILE))) {
       console.log("building the demo model ...");
       await buildDemoModel();
     }
     // Quiet by default so the traffic lines stay readable; VIGIL_LOG_LEVEL (read by the config loader) raises it.
-    const server = await serve({ host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...(process.env.VIGIL_LOG_LEVEL ? {} : { log_level: "warn" }) });
+    const { server, log } = await serve({ host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...(process.env.VIGIL_LOG_LEVEL ? {} : { log_level: "warn" }) });
+    const monitor = monitorServer(server, monitorConfig, log, (lines) => console.log(lines.join("\n")));
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
         `  Prometheus metrics: ${server.metricsPort === undefined ? "off" : `http://127.0.0.1:${server.metricsPort}/metrics`}\n` +
-        `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later\nPress Ctrl-C to stop.`,
+        `  monitor: quality and drift every ${opts.window} against the training months' reference profile\n` +
+        `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later` +
+        `${driftAfterMs === undefined ? "" : `; drift (${DEMO_DRIFT.join(", ")}) planted after ${opts.driftAfter}`}\nPress Ctrl-C to stop.`,
     );
     const abort = new AbortController();
     const traffic = runLoadgen({
@@ -152,6 +311,9 @@ program
       signal: abort.signal,
       labelFraction: 0.5,
       labelDelayMs: 3000,
+      shuffle: true,
+      drift: driftAfterMs === undefined ? [] : DEMO_DRIFT.map(parseShift),
+      driftAfter: driftAfterMs === undefined ? 0 : Math.round((driftAfterMs / 1000) * opts.rate),
       progressEveryMs: 5000,
       onProgress: (p) =>
         console.log(
@@ -161,6 +323,7 @@ program
     stopOnSignals(async () => {
       abort.abort();
       console.log(formatSummary(await traffic));
+      await monitor?.stop();
       await server.shutdown();
     });
     await traffic;

@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { REFERENCE_FILE } from "@vigil/monitor";
 import * as ort from "onnxruntime-node";
 import { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
-import { buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "./flights.js";
+import { CLASS_LABELS, buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "./flights.js";
 import { type BinaryEvaluation, evaluateBinary } from "./metrics.js";
 import { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js";
 import { trainFlightDelayModel } from "./train.js";
@@ -22,17 +23,33 @@ export interface DemoModelReport {
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const DEFAULT_MODEL_REPOSITORY = join(repoRoot, ".vigil", "models");
 
-/** Scores rows through the exported ONNX file, so the report describes the artefact that is served. */
+/** Scores rows through the exported ONNX file, so the report describes the artefact that is served: [P(on time), P(delayed)] per row. */
 async function scoreWithOnnx(model: Uint8Array, rows: number[][]): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(model);
   try {
     const data = Float32Array.from(rows.flat());
     const out = await session.run({ [FLIGHTS_INPUT]: new ort.Tensor("float32", data, [rows.length, rows[0]!.length]) });
-    const probabilities = out[FLIGHTS_OUTPUT]!.data as Float32Array;
-    return Float32Array.from({ length: rows.length }, (_, i) => probabilities[2 * i + 1]!);
+    return out[FLIGHTS_OUTPUT]!.data as Float32Array;
   } finally {
     await session.release();
   }
+}
+
+const delayedShare = (probabilities: Float32Array) => Float32Array.from({ length: probabilities.length / 2 }, (_, i) => probabilities[2 * i + 1]!);
+
+/**
+ * The monitor's reference sample: each training row's features with the class the server would
+ * predict (the highest score, the first on a tie) and its confidence, so prediction and
+ * confidence drift are judged against what the model answered on its training months.
+ */
+function referenceLines(rows: number[][], probabilities: Float32Array): string {
+  return rows
+    .map((features, i) => {
+      const scores = [probabilities[2 * i]!, probabilities[2 * i + 1]!];
+      const best = scores[1]! > scores[0]! ? 1 : 0;
+      return JSON.stringify({ features, prediction: CLASS_LABELS[best], confidence: scores[best] });
+    })
+    .join("\n");
 }
 
 /** Trains the flight-delay classifier and writes it as version 1 of the "flights" model in a repository. */
@@ -50,14 +67,15 @@ export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Pro
   await writeFile(join(modelDir, "1", "model.onnx.sha256"), `${sha256}  model.onnx\n`);
   await writeFile(join(modelDir, "config.json"), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
 
-  const evaluate = async (records: typeof train) =>
-    evaluateBinary(await scoreWithOnnx(onnx, records.map(encode)), records.map(isDelayed));
+  const trainRows = train.map(encode);
+  const trainScores = await scoreWithOnnx(onnx, trainRows);
+  await writeFile(join(modelDir, "1", REFERENCE_FILE), `${referenceLines(trainRows, trainScores)}\n`);
   const report: DemoModelReport = {
     trainRows: train.length,
     heldOutRows: heldOut.length,
     vocabulary: { origin: vocabulary.origin.length, destination: vocabulary.destination.length },
-    train: await evaluate(train),
-    heldOut: await evaluate(heldOut),
+    train: evaluateBinary(delayedShare(trainScores), train.map(isDelayed)),
+    heldOut: evaluateBinary(delayedShare(await scoreWithOnnx(onnx, heldOut.map(encode))), heldOut.map(isDelayed)),
     sha256,
     bytes: onnx.byteLength,
   };

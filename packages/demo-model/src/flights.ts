@@ -86,3 +86,23 @@ export function createFlightEncoder(vocabulary: AirportVocabulary): FlightEncode
     return [hour, weekday, record.distance, origins.get(record.origin) ?? 0, destinations.get(record.destination) ?? 0];
   };
 }
+
+/** A reproducible stream of numbers in [0, 1) (a 32-bit linear congruential generator), for seeded sampling and shuffles. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** The records in a seeded random order (Fisher-Yates), so any stretch of them is a fair sample of all. */
+export function shuffled<T>(records: readonly T[], seed: number): T[] {
+  const random = seededRandom(seed);
+  const out = [...records];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { formatZodIssues } from "./validation-format.js";
+import { formatZodIssues, readJsonObject } from "@vigil/config";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -69,14 +68,7 @@ export interface ConfigSources {
 
 /** Merges file < environment < overrides and validates the result, naming every wrong field. */
 export function loadServerConfig({ file, env = process.env, overrides = {} }: ConfigSources = {}): ServerConfig {
-  let fromFile: Record<string, unknown> = {};
-  if (file) {
-    try {
-      fromFile = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    } catch (error) {
-      throw new Error(`cannot read server config ${file}: ${(error as Error).message}`);
-    }
-  }
+  const fromFile = file ? readJsonObject(file, "server config") : {};
   const fromEnv: Record<string, unknown> = {};
   for (const [name, { field, parse }] of Object.entries(SERVER_ENV)) {
     const value = env[name];

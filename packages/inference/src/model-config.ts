@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { DATATYPES } from "./datatypes.js";
-import { formatZodIssues } from "./validation-format.js";
+import { formatZodIssues, readJsonObject } from "@vigil/config";
 
 const positiveInt = z.number().int().positive();
 
@@ -115,18 +114,6 @@ export function parseModelConfig(source: string, raw: unknown): ModelConfig {
   return result.data;
 }
 
-export async function readModelConfig(path: string): Promise<ModelConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new Error(`cannot read model config ${path}: ${(error as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`model config ${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseModelConfig(path, raw);
+export function readModelConfig(path: string): ModelConfig {
+  return parseModelConfig(path, readJsonObject(path, "model config"));
 }

@@ -200,7 +200,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     const started = Date.now();
     const loaded: ModelVersion[] = [];
     try {
-      const config = await readModelConfig(join(dir, "config.json"));
+      const config = readModelConfig(join(dir, "config.json"));
       if (config.name !== undefined && config.name !== name) {
         throw new Error(`config.json of model directory "${name}" names the model "${config.name}"; they must agree`);
       }

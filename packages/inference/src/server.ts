@@ -4,6 +4,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { FeedbackService, GRPCInferenceServiceService, HealthService } from "@vigil/proto";
 import { Store } from "@vigil/store";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import { BearerAuth } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import { createFeedbackHandlers } from "./feedback.js";
@@ -22,6 +23,8 @@ export interface InferenceServer {
   readonly port: number;
   /** Port of the Prometheus /metrics endpoint, when it is on. */
   readonly metricsPort: number | undefined;
+  /** The registry /metrics serves, for other components of the process to add their metrics to. */
+  readonly metricsRegistry: Registry | undefined;
   readonly repository: ModelRepository;
   /** The prediction log, when recording is on. */
   readonly store: Store | undefined;
@@ -142,5 +145,5 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     })();
     return stopping;
   };
-  return { address, port, metricsPort, repository, store, shutdown };
+  return { address, port, metricsPort, metricsRegistry: metrics?.registry, repository, store, shutdown };
 }

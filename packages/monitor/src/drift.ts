@@ -35,39 +35,53 @@ export interface FeatureDrift {
 const WINDOW_FILTER = `model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
   AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
 
-/** The value a monitored input takes in a predictions row (a closed set of SQL fragments). */
-const VALUE: Record<NonNullable<FeatureSpec["source"]>, { value: string; present: string }> = {
-  feature: { value: "features[{index:UInt32} + 1]", present: "length(features) > {index:UInt32}" },
-  prediction: { value: "toFloat64(indexOf({classes:Array(String)}, prediction) - 1)", present: "prediction != ''" },
-  confidence: { value: "toFloat64(confidence)", present: "1" },
-};
-
-/** One monitored input's finite values in the window. */
-const valuesOf = (spec: FeatureSpec) => {
-  const { value, present } = VALUE[spec.source ?? "feature"];
-  return `SELECT ${value} AS x FROM predictions WHERE ${WINDOW_FILTER} AND ${present}`;
-};
-
-/**
- * Current counts in the reference's bins, counted by ClickHouse: one pass, a handful of rows back.
- * Values are grouped before they are binned, so the per-edge comparison runs once per distinct
- * value rather than once per row.
- */
-const numericalCounts = (spec: FeatureSpec) => `
-  SELECT arrayCount(e -> e < x, {edges:Array(Float64)}) AS bin, sum(n) AS n
-  FROM (SELECT x, count() AS n FROM (${valuesOf(spec)}) WHERE isFinite(x) GROUP BY x)
-  GROUP BY bin`;
-
-const categoricalCounts = (spec: FeatureSpec) => `
-  SELECT toInt64(round(x)) AS code, count() AS n FROM (${valuesOf(spec)}) WHERE isFinite(x) GROUP BY code`;
+/** The value monitored input `i` takes in a predictions row, NaN where the row lacks it (a closed set of SQL fragments). */
+function valueOf(spec: FeatureSpec, i: number): string {
+  switch (spec.source ?? "feature") {
+    case "feature":
+      return `if(length(features) > {index_${i}:UInt32}, features[{index_${i}:UInt32} + 1], nan)`;
+    case "prediction":
+      return `if(prediction != '', toFloat64(indexOf({classes_${i}:Array(String)}, prediction) - 1), nan)`;
+    case "confidence":
+      return "toFloat64(confidence)";
+  }
+}
 
 /**
- * The current window's empirical quantile function at the same midpoints as the reference's, by
- * ClickHouse's quantileExact (one sort for all levels). The levels are constants of this module,
- * written into the SQL because ClickHouse takes quantile levels only as literals.
+ * Every monitored input's distinct values in a window with their counts, in one pass: rows are
+ * unrolled into (input, value) pairs and grouped. Columns: i (input position), x, n.
  */
-const currentQuantiles = (spec: FeatureSpec) => `
-  SELECT quantilesExact(${QUANTILE_MIDPOINTS.join(", ")})(x) AS q FROM (${valuesOf(spec)}) WHERE isFinite(x)`;
+export const windowValueCounts = (specs: FeatureSpec[]) => `
+  SELECT pair.1 AS i, pair.2 AS x, count() AS n
+  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(valueOf).join(", ")}])) AS pair FROM predictions WHERE ${WINDOW_FILTER})
+  WHERE isFinite(x)
+  GROUP BY i, x`;
+
+/** Bound parameters of windowValueCounts. */
+export function windowValueParams(query: { model: string; version?: string; window: Window; features: FeatureSpec[] }): Record<string, unknown> {
+  const params: Record<string, unknown> = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs) };
+  query.features.forEach((spec, i) => {
+    if ((spec.source ?? "feature") === "feature") params[`index_${i}`] = spec.index;
+    if (spec.source === "prediction") params[`classes_${i}`] = spec.categories ?? [];
+  });
+  return params;
+}
+
+/**
+ * The current summary of every monitored input from its distinct values, so binning, category
+ * counts and the quantile function run once per distinct value rather than once per row.
+ * Categorical inputs count by code; numerical ones count in the profile's coarse and fine bins,
+ * and their quantile function comes from quantilesExactWeighted over the (value, count) pairs.
+ * The levels are constants of this module, written into the SQL because ClickHouse takes
+ * quantile levels only as literals.
+ */
+const windowSummary = (specs: FeatureSpec[]) => `
+  SELECT i,
+         sumMap([if({categorical:Array(UInt8)}[i + 1] = 1, toInt64(round(x)), toInt64(arrayCount(e -> e < x, {edges:Array(Array(Float64))}[i + 1])))], [n]) AS coarse,
+         sumMap([toInt64(arrayCount(e -> e < x, {fine:Array(Array(Float64))}[i + 1]))], [n]) AS fine,
+         quantilesExactWeighted(${QUANTILE_MIDPOINTS.join(", ")})(x, n) AS q
+  FROM (${windowValueCounts(specs)})
+  GROUP BY i`;
 
 function kolmogorovSmirnov(referenceCounts: number[], currentCounts: number[]) {
   const n = referenceCounts.reduce((a, b) => a + b, 0);
@@ -160,46 +174,47 @@ export function driftFromSummary(profile: FeatureProfile, current: CurrentSummar
   };
 }
 
-/** The current summary of one feature in a window, counted by ClickHouse: a few small results, whatever the window's size. */
-async function summarizeWindow(engine: StoreEngine, query: DriftQuery, spec: FeatureSpec, profile: FeatureProfile): Promise<CurrentSummary> {
-  const base = {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(query.window.fromUs),
-    to: Math.floor(query.window.toUs),
-    index: spec.index,
-    classes: spec.source === "prediction" ? (spec.categories ?? []) : [],
+type Count = string | number;
+
+/** Every monitored input's current summary in a window, counted by ClickHouse in one query: a few small results, whatever the window's size. */
+async function summarizeWindow(engine: StoreEngine, query: DriftQuery, profiles: FeatureProfile[]): Promise<CurrentSummary[]> {
+  const params = {
+    ...windowValueParams(query),
+    categorical: profiles.map((p) => (p.kind === "categorical" ? 1 : 0)),
+    edges: profiles.map((p) => (p.kind === "numerical" ? p.binEdges : [])),
+    fine: profiles.map((p) => (p.kind === "numerical" ? p.fineEdges : [])),
   };
-  if (profile.kind === "categorical") {
-    const counts = new Array<number>(profile.categories.length).fill(0);
+  const rows = await engine.query<{ i: number; coarse: [Count[], Count[]]; fine: [Count[], Count[]]; q: number[] }>(windowSummary(query.features), params);
+  return profiles.map((profile, i) => {
+    const row = rows.find((r) => Number(r.i) === i);
+    const size = profile.kind === "categorical" ? profile.categories.length : profile.binEdges.length + 1;
+    const counts = new Array<number>(size).fill(0);
     let outside = 0;
-    for (const r of await engine.query<{ code: string | number; n: string | number }>(categoricalCounts(spec), base)) {
-      const code = Number(r.code);
-      if (code >= 0 && code < counts.length) counts[code] = Number(r.n);
-      else outside += Number(r.n);
-    }
-    return { counts, fineCounts: [], quantiles: [], outside };
-  }
-  const binned = async (edges: number[]) => {
-    const out = new Array<number>(edges.length + 1).fill(0);
-    for (const r of await engine.query<{ bin: number; n: string | number }>(numericalCounts(spec), { ...base, edges })) out[Number(r.bin)] = Number(r.n);
-    return out;
-  };
-  const [counts, fineCounts, [quantiles]] = await Promise.all([
-    binned(profile.binEdges),
-    binned(profile.fineEdges),
-    engine.query<{ q: number[] }>(currentQuantiles(spec), base),
-  ]);
-  return { counts, fineCounts, quantiles: quantiles?.q ?? [], outside: 0 };
+    const [coarseKeys, coarseCounts] = row?.coarse ?? [[], []];
+    coarseKeys.forEach((key, j) => {
+      const code = Number(key);
+      if (code >= 0 && code < size) counts[code] = Number(coarseCounts[j]);
+      else outside += Number(coarseCounts[j]);
+    });
+    if (profile.kind === "categorical") return { counts, fineCounts: [], quantiles: [], outside };
+    const fineCounts = new Array<number>(profile.fineEdges.length + 1).fill(0);
+    const [fineKeys, fineValues] = row?.fine ?? [[], []];
+    fineKeys.forEach((key, j) => {
+      fineCounts[Number(key)] = Number(fineValues[j]);
+    });
+    return { counts, fineCounts, quantiles: row ? row.q : [], outside: 0 };
+  });
 }
 
 /** Drift of each monitored feature in a window against its reference profile. */
 export async function featureDrift(engine: StoreEngine, query: DriftQuery): Promise<FeatureDrift[]> {
-  return Promise.all(
-    query.features.map(async (spec) => {
-      const profile = query.profiles.find((p) => p.feature === spec.name);
-      if (!profile) throw new Error(`no reference profile for feature "${spec.name}" of model ${query.model}`);
-      return driftFromSummary(profile, await summarizeWindow(engine, query, spec, profile), query.psiThreshold);
-    }),
-  );
+  const profiles = query.features.map((spec) => {
+    const profile = query.profiles.find((p) => p.feature === spec.name);
+    if (!profile) throw new Error(`no reference profile for feature "${spec.name}" of model ${query.model}`);
+    if (profile.kind !== spec.kind) throw new Error(`feature "${spec.name}" of model ${query.model} is ${spec.kind} but its reference profile is ${profile.kind}`);
+    return profile;
+  });
+  if (profiles.length === 0) return [];
+  const summaries = await summarizeWindow(engine, query, profiles);
+  return profiles.map((profile, i) => driftFromSummary(profile, summaries[i]!, query.psiThreshold));
 }

@@ -5,9 +5,11 @@ export {
 export { windows, type Window } from "./window.js";
 export { qualityResults, saveResults, type MonitorResult } from "./results.js";
 export { profileFromValues, saveProfiles, loadProfiles, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
+export { REFERENCE_FILE, ensureProfiles, profilesFromFile, profilesFromWindow } from "./reference.js";
 export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";
 export {
   populationStabilityIndex, jensenShannonDistance, chiSquareTest, coarsenCategories, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
 } from "./stats.js";
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
-export { MonitorJob, evaluateWindow, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
+export { MonitorJob, evaluateWindow, servedVersions, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
+export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./config.js";

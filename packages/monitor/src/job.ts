@@ -1,4 +1,5 @@
 import type { StoreEngine } from "@vigil/store";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
 import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
@@ -13,6 +14,7 @@ export interface MonitoredModel {
   version: string;
   /** Class names of a classifier; absent for a regression model. */
   classes?: string[];
+  /** Inputs judged for drift; each needs a profile. */
   features: FeatureSpec[];
   profiles: FeatureProfile[];
   decisions?: DecisionOptions;
@@ -81,6 +83,24 @@ export interface MonitorJobOptions {
   /** Time left for late rows (labels especially) before a window is evaluated. */
   lagMs?: number;
   onError?: (error: Error) => void;
+  /** Where the job's own Prometheus metrics go (vigil_monitor_*), when given. */
+  registry?: Registry;
+  /** Called with every successful run's results. */
+  onResults?: (window: Window, results: MonitorResult[]) => void;
+}
+
+/** The models to evaluate over a window (typically: those that served traffic in it). */
+export type ModelSource = (window: Window) => Promise<MonitoredModel[]> | MonitoredModel[];
+
+/** Each (model, version) with OK predictions in a window, and how many. */
+export async function servedVersions(engine: StoreEngine, window: Window): Promise<Array<{ model: string; version: string; predictions: number }>> {
+  const rows = await engine.query<{ model: string; version: string; n: string | number }>(
+    `SELECT model_name AS model, model_version AS version, count() AS n FROM predictions
+     WHERE status = 'OK' AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
+     GROUP BY model, version ORDER BY model, version`,
+    { from: Math.floor(window.fromUs), to: Math.floor(window.toUs) },
+  );
+  return rows.map((r) => ({ model: r.model, version: r.version, predictions: Number(r.n) }));
 }
 
 /**
@@ -93,11 +113,22 @@ export class MonitorJob {
   private running: Promise<void> | undefined;
   private readonly state: MonitorHealth = { runs: 0, failures: 0, lastWindow: undefined, lastSuccessAt: undefined, lastError: undefined, lastDurationMs: undefined };
 
+  private readonly metrics: { runs: Counter; failures: Counter; lastSuccess: Gauge; lastDuration: Gauge; results: Gauge } | undefined;
+
   constructor(
     private readonly engine: StoreEngine,
-    private readonly models: () => MonitoredModel[],
+    private readonly models: ModelSource,
     private readonly options: MonitorJobOptions,
-  ) {}
+  ) {
+    const registers = options.registry ? [options.registry] : undefined;
+    this.metrics = registers && {
+      runs: new Counter({ name: "vigil_monitor_runs_total", help: "Monitor window evaluations started", registers }),
+      failures: new Counter({ name: "vigil_monitor_failures_total", help: "Monitor window evaluations that failed", registers }),
+      lastSuccess: new Gauge({ name: "vigil_monitor_last_success_timestamp_seconds", help: "When the last evaluation succeeded (alert when it falls behind)", registers }),
+      lastDuration: new Gauge({ name: "vigil_monitor_last_duration_seconds", help: "How long the last successful evaluation took", registers }),
+      results: new Gauge({ name: "vigil_monitor_last_results", help: "Result rows the last successful evaluation wrote", registers }),
+    };
+  }
 
   health(): MonitorHealth {
     return { ...this.state };
@@ -113,14 +144,20 @@ export class MonitorJob {
   async runOnce(window = this.windowAt(Date.now())): Promise<MonitorResult[]> {
     const started = Date.now();
     this.state.runs++;
+    this.metrics?.runs.inc();
     try {
       const all: MonitorResult[] = [];
-      for (const model of this.models()) all.push(...(await evaluateWindow(this.engine, model, window)));
+      for (const model of await this.models(window)) all.push(...(await evaluateWindow(this.engine, model, window)));
       await saveResults(this.engine, all);
       Object.assign(this.state, { lastWindow: window, lastSuccessAt: Date.now(), lastError: undefined, lastDurationMs: Date.now() - started });
+      this.metrics?.lastSuccess.set(Date.now() / 1000);
+      this.metrics?.lastDuration.set((Date.now() - started) / 1000);
+      this.metrics?.results.set(all.length);
+      this.options.onResults?.(window, all);
       return all;
     } catch (error) {
       this.state.failures++;
+      this.metrics?.failures.inc();
       this.state.lastError = (error as Error).message;
       throw error;
     }

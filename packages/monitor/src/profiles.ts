@@ -44,9 +44,12 @@ export type FeatureProfile = NumericalProfile | CategoricalProfile;
 /** Midpoints of 1,000 equal slices of [0, 1], where quantile functions are sampled. */
 export const QUANTILE_MIDPOINTS = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
 
-/** The value at 0-based position floor(u·n) of sorted values: ClickHouse's quantileExact, so both sides agree. */
+/**
+ * The empirical quantile function, inf{x : F(x) ≥ u}: the value at 0-based position ⌈u·n⌉ − 1 of
+ * sorted values. ClickHouse's quantileExactWeighted uses the same rule, so both sides agree.
+ */
 export function empiricalQuantile(sorted: ArrayLike<number>, u: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(u * sorted.length))]!;
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(u * sorted.length) - 1))]!;
 }
 
 /** numpy's default (linear) quantile of sorted values. */

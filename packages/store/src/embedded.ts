@@ -18,6 +18,22 @@ function toStoreError(error: unknown): Error {
   return new StoreQueryError(e.message ?? String(error), e.clickhouseCode);
 }
 
+/**
+ * A chDB session on a data directory. chDB reports a directory locked by another process only as
+ * a failed connection, so the message names that likely cause and what to do about it.
+ */
+function openSession(path: string): Session {
+  try {
+    return new Session(path);
+  } catch (error) {
+    throw new Error(
+      `cannot open the embedded store at ${path} (${(error as Error).message}); if another process (a running "vigil up" or "vigil serve") uses it, ` +
+        "stop that first, or run ClickHouse as a server (VIGIL_CLICKHOUSE_URL) so several processes can share the data",
+      { cause: error },
+    );
+  }
+}
+
 export class EmbeddedEngine implements StoreEngine {
   readonly kind = "embedded" as const;
   readonly location: string;
@@ -30,7 +46,7 @@ export class EmbeddedEngine implements StoreEngine {
     }
     if (!shared) {
       mkdirSync(path, { recursive: true });
-      shared = { path, session: new Session(path), users: 0 };
+      shared = { path, session: openSession(path), users: 0 };
     }
     shared.users++;
     this.location = `embedded chDB at ${path}`;

@@ -1,0 +1,3 @@
+export { formatZodIssues } from "./zod-issues.js";
+export { durationSchema, formatDuration, parseDuration } from "./duration.js";
+export { readJsonObject } from "./json-file.js";

@@ -1,0 +1,99 @@
+import { createReadStream } from "node:fs";
+import { access } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import type { StoreEngine } from "@vigil/store";
+import { windowValueCounts, windowValueParams } from "./drift.js";
+import { type FeatureProfile, type FeatureSpec, loadProfiles, profileFromValues, saveProfiles } from "./profiles.js";
+import type { Window } from "./window.js";
+
+/** The file in a model version's directory that holds its reference sample. */
+export const REFERENCE_FILE = "reference.jsonl";
+
+/** One row of a reference file: the monitored features in the model's order, and what the model answered. */
+interface ReferenceRow {
+  features: number[];
+  prediction?: string;
+  confidence?: number;
+}
+
+function parseReferenceRow(line: string, where: string): ReferenceRow {
+  let row: unknown;
+  try {
+    row = JSON.parse(line);
+  } catch (error) {
+    throw new Error(`${where}: not JSON (${(error as Error).message})`);
+  }
+  const r = row as Partial<ReferenceRow>;
+  if (typeof row !== "object" || row === null || !Array.isArray(r.features) || !r.features.every((v) => typeof v === "number" || v === null)) {
+    throw new Error(`${where}: expected {"features": [numbers], "prediction"?: string, "confidence"?: number}`);
+  }
+  if (r.prediction !== undefined && typeof r.prediction !== "string") throw new Error(`${where}: "prediction" must be a string`);
+  if (r.confidence !== undefined && typeof r.confidence !== "number") throw new Error(`${where}: "confidence" must be a number`);
+  return r as ReferenceRow;
+}
+
+/** The value one monitored input takes in a reference row, as the prediction log would hold it (NaN when absent). */
+function referenceValue(spec: FeatureSpec, row: ReferenceRow): number {
+  switch (spec.source ?? "feature") {
+    case "feature":
+      return row.features[spec.index] ?? Number.NaN;
+    case "prediction":
+      return row.prediction === undefined || row.prediction === "" ? Number.NaN : (spec.categories ?? []).indexOf(row.prediction);
+    case "confidence":
+      return row.confidence ?? Number.NaN;
+  }
+}
+
+/**
+ * Profiles from a reference file (JSON lines, one reference row each), read as a stream. A
+ * prediction that is none of the classes counts as outside, as it would in the prediction log.
+ */
+export async function profilesFromFile(path: string, specs: FeatureSpec[]): Promise<FeatureProfile[]> {
+  const columns = specs.map(() => [] as number[]);
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let lineNumber = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === "") continue;
+    const row = parseReferenceRow(line, `${path} line ${lineNumber}`);
+    specs.forEach((spec, i) => columns[i]!.push(referenceValue(spec, row)));
+  }
+  if (columns[0]?.length === 0) throw new Error(`reference file ${path} holds no rows`);
+  return specs.map((spec, i) => profileFromValues(spec, columns[i]!));
+}
+
+/** Profiles from a window of served traffic (its OK predictions), read from the prediction log in one query. */
+export async function profilesFromWindow(engine: StoreEngine, query: { model: string; version?: string; window: Window; features: FeatureSpec[] }): Promise<FeatureProfile[]> {
+  const rows = await engine.query<{ i: number; x: number; n: string | number }>(windowValueCounts(query.features), windowValueParams(query));
+  const columns = query.features.map(() => [] as number[]);
+  for (const r of rows) {
+    const column = columns[Number(r.i)]!;
+    for (let k = Number(r.n); k > 0; k--) column.push(r.x);
+  }
+  if (columns.every((c) => c.length === 0)) {
+    throw new Error(`model ${query.model}${query.version ? ` version ${query.version}` : ""} has no OK predictions in the reference window`);
+  }
+  return query.features.map((spec, i) => profileFromValues(spec, columns[i]!));
+}
+
+const covers = (profiles: FeatureProfile[], specs: FeatureSpec[]) =>
+  specs.every((spec) => profiles.some((p) => p.feature === spec.name && p.kind === spec.kind));
+
+/**
+ * The stored profiles of a model version, built from its reference file and saved the first
+ * time they are missing (or no longer cover the monitored inputs). Undefined when there is
+ * neither: drift is then not judged for that version.
+ */
+export async function ensureProfiles(
+  engine: StoreEngine,
+  model: { name: string; version: string; features: FeatureSpec[]; referenceFile?: string },
+): Promise<FeatureProfile[] | undefined> {
+  const stored = await loadProfiles(engine, model.name, model.version);
+  if (covers(stored, model.features)) return stored;
+  if (!model.referenceFile) return undefined;
+  const exists = await access(model.referenceFile).then(() => true, () => false);
+  if (!exists) return undefined;
+  const built = await profilesFromFile(model.referenceFile, model.features);
+  await saveProfiles(engine, model.name, model.version, built);
+  return built;
+}

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
-  MonitorJob, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, featureDrift, loadProfiles, profileFromValues, saveProfiles, twoProportionZTest,
+  MonitorJob, type FeatureProfile, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, ensureProfiles, featureDrift, loadProfiles, profileFromValues,
+  profilesFromFile, profilesFromWindow, saveProfiles, twoProportionZTest,
 } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
@@ -99,6 +101,37 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
         assert.deepEqual([d.kolmogorovSmirnov, d.wasserstein], [null, null]);
       }
     }
+  });
+
+  test("profiles from a window of traffic equal profiles of the same values in memory", async () => {
+    const fromWindow = await profilesFromWindow(store.engine, { model: "drift-flights", window, features: FEATURES });
+    assert.deepEqual(fromWindow, FEATURES.map((f) => profileFromValues(f, column(current, f.index))));
+    await assert.rejects(profilesFromWindow(store.engine, { model: "no-such-model", window, features: FEATURES }), /no-such-model has no OK predictions in the reference window/);
+  });
+
+  test("profiles from a reference file: features, predicted class and confidence as the log holds them; built once, then read from the store", async () => {
+    const specs: FeatureSpec[] = [
+      ...FEATURES,
+      { name: "prediction", index: 0, kind: "categorical", categories: ["on_time", "delayed"], source: "prediction" },
+      { name: "confidence", index: 0, kind: "numerical", source: "confidence" },
+    ];
+    const rows = reference.slice(0, 2000).map((features, i) => ({ features, prediction: ["on_time", "delayed", "cancelled"][i % 3]!, confidence: 0.5 + (i % 97) / 200 }));
+    const file = join(dirs.path, "reference.jsonl");
+    await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n\n`);
+    const expected = [
+      ...FEATURES.map((f) => profileFromValues(f, rows.map((r) => r.features[f.index]!))),
+      profileFromValues(specs[5]!, rows.map((r) => ["on_time", "delayed"].indexOf(r.prediction))),
+      profileFromValues(specs[6]!, rows.map((r) => r.confidence)),
+    ];
+    assert.deepEqual(await profilesFromFile(file, specs), expected);
+    const byFeature = (list: FeatureProfile[]) => [...list].sort((a, b) => a.feature.localeCompare(b.feature));
+    assert.deepEqual(byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!), byFeature(expected));
+    await rm(file);
+    assert.deepEqual(byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!), byFeature(expected), "the second call reads the stored profiles");
+    assert.equal(await ensureProfiles(store.engine, { name: "ref-model", version: "4", features: specs, referenceFile: file }), undefined, "no profile and no file: drift is skipped");
+
+    await writeFile(file, `${JSON.stringify(rows[0])}\n{"features": "x"}\n`);
+    await assert.rejects(profilesFromFile(file, specs), new RegExp(`${file} line 2: expected \\{"features": \\[numbers\\]`));
   });
 
   test("chi-square survival function matches scipy across degrees of freedom", () => {

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI through tsx, so the workspace needs no separate compile step.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const tsx = require.resolve("tsx");
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const result = spawnSync(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+const child = spawn(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], { stdio: "inherit" });
+// A terminal's Ctrl-C reaches the whole process group, child included; a SIGTERM or SIGHUP sent
+// to this wrapper alone (a process manager) is passed on, so the CLI still shuts down gracefully.
+process.on("SIGINT", () => {});
+for (const signal of ["SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));

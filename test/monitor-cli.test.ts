@@ -75,7 +75,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
   });
 
   test("serve answers labelled traffic and its monitor evaluates windows (its metrics say so)", { timeout: 90_000 }, async () => {
-    const listening = await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen");
+    const listening = (await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen"))!;
     const metricsUrl = logs.find((l) => l.msg === "Prometheus metrics endpoint listening")!.url as string;
     const target = listening.address as string;
     const traffic = (drift: string[]) =>
@@ -96,7 +96,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     assert.equal(metric(text, "vigil_monitor_failures_total"), 0);
 
     serve.kill("SIGTERM");
-    const [code] = (await new Promise((resolve) => serve.once("exit", (...args) => resolve(args)))) as [number | null];
+    const code = await new Promise<number | null>((resolve) => serve.once("exit", (exitCode) => resolve(exitCode)));
     assert.equal(code, 0, "graceful shutdown");
   });
 

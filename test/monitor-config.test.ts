@@ -54,13 +54,13 @@ describe("monitor settings", () => {
     const error = (() => {
       try {
         loadMonitorConfig({ file });
-        return undefined;
+        return "";
       } catch (e) {
         return (e as Error).message;
       }
     })();
     await dir.remove();
-    assert.ok(error?.startsWith(`monitor config ${file} is invalid:`), error);
+    assert.ok(error.startsWith(`monitor config ${file} is invalid:`), error);
     for (const field of ["window", "lag", "drift.p_value", "drift.features.hour.method", "(root)"]) assert.ok(error.includes(`- ${field}:`), `names ${field}: ${error}`);
     assert.throws(() => loadMonitorConfig({ overrides: { window: "5m", step: "10m" } }), /- step: must be longer than 0 and at most the window/);
     assert.throws(() => loadMonitorConfig({ file: join(dir.path, "missing.json") }), /cannot read monitor config .*missing\.json/);

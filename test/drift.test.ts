@@ -6,8 +6,8 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
-  MonitorJob, type FeatureProfile, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, ensureProfiles, featureDrift, loadProfiles, profileFromValues,
-  profilesFromFile, profilesFromWindow, saveProfiles, twoProportionZTest,
+  MonitorJob, type FeatureProfile, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, driftFromSummary, ensureProfiles, featureDrift, loadProfiles, profileFromValues,
+  profilesFromFile, profilesFromWindow, saveProfiles, summarizeValues, twoProportionZTest,
 } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
@@ -233,6 +233,25 @@ print(json.dumps(out))`;
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 5), { reference: [500, 300, 150, 30, 15, 5], current: [480, 320, 140, 40, 12, 8] });
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 20), { reference: [500, 300, 150, 30, 20], current: [480, 320, 140, 40, 20] });
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 0, 3), { reference: [500, 300, 200], current: [480, 320, 200] });
+  });
+
+  test("NaN and infinite values and rows too short for a feature are left out of that feature's counts, not of the others'", async () => {
+    const rows = current.slice(0, 600).map((features, i) => {
+      if (i % 5 === 0) return features.map((v, f) => (f === 2 ? Number.NaN : v));
+      if (i % 7 === 0) return features.map((v, f) => (f === 2 ? Number.POSITIVE_INFINITY : f === 0 ? Number.NaN : v));
+      if (i % 11 === 0) return features.slice(0, 2);
+      return features;
+    });
+    const lines = rows.map((features, i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-nan", requestId: `nan-${i}`, status: "OK", features }))));
+    await store.engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
+    const drift = await featureDrift(store.engine, { model: "drift-nan", window, features: FEATURES, profiles });
+    for (const [i, d] of drift.entries()) {
+      const values = rows.map((r) => r[FEATURES[i]!.index] ?? Number.NaN);
+      const expected = summarizeValues(profiles[i]!, values);
+      assert.deepEqual(d.currentCounts, expected.counts, `${d.feature} counts`);
+      assert.equal(d.currentCounts.reduce((a, b) => a + b, 0), values.filter(Number.isFinite).length, `${d.feature} keeps only finite values`);
+      assert.deepEqual(d, driftFromSummary(profiles[i]!, expected), `${d.feature}: SQL and in-memory summaries give the same figures`);
+    }
   });
 
   test("a window from the reference's own months shows no drift; an empty window has no figures", async () => {

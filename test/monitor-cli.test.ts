@@ -153,7 +153,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       [["report", "quality", "--model", "nope"], /model "nope" is not in the repository .* \(models: flights\)/],
       [["report", "quality", "--model", "flights", "--from", "-1h", "--to", "-2h"], /the report's end .* must come after its start/],
       [["report", "quality", "--model", "flights", "--window", "soon"], /"soon" is not a duration/],
-      [["report", "latency", "--model", "flights"], /report kind must be "quality" or "drift", got "latency"/],
+      [["report", "latency", "--model", "flights"], /report kind must be "quality", "drift" or "slo", got "latency"/],
       [["report", "drift", "--model", "flights", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z"], /served no OK predictions between 2020-01-01/],
       [["profile", "--model", "flights", "--version", "1"], /give either --file or --from/],
     ];

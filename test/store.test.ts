@@ -9,7 +9,7 @@ import { FIXTURE_START_US, eventually, predictionRecord, quietLog, tempDir } fro
 
 const TABLES = [
   "alerts", "labels", "monitor_results", "notifications", "otel_traces", "otel_traces_trace_id_ts", "predictions",
-  "predictions_per_minute", "reference_profiles", "schema_migrations",
+  "predictions_per_minute", "reference_profiles", "requests_per_minute", "schema_migrations", "silences",
 ];
 
 async function total(engine: StoreEngine, table: string, filter = "1"): Promise<number> {

@@ -1,16 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar } from "cli-progress";
 import { parseDuration } from "@vigil/config";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
 import { type InferenceServer, type Logger, type ServerConfig, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
-import { type MonitorConfig, type MonitorConfigInput, type MonitoredModel, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
+import { type AlertingConfig, type MonitorConfig, type MonitorConfigInput, type MonitoredModel, createSilence, expireSilence, listSilences, loadAlertingConfig, sloReport, sloReportCsv, sloReportMarkdown, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
 import { type StoreEngine, migrate, openEngine } from "@vigil/store";
 import { type FeatureShift, parseShift } from "./drift-plan.js";
 import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
 import { type CatalogModel, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
 import { type ReportKind, buildReport, formatReport, parseTime } from "./report.js";
+import { formatSilences, startAlerting } from "./alerting.js";
 
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -69,6 +71,24 @@ function monitorServer(server: InferenceServer, config: MonitorConfig, log: Logg
   });
 }
 
+/**
+ * Alerting inside a server's process, started once the store's tables exist (the server
+ * itself does not wait for that). Resolves to undefined when there is no prediction log.
+ */
+async function alertServer(server: InferenceServer, config: AlertingConfig, log: Logger, onLines?: (lines: string[]) => void) {
+  if (!server.store) {
+    log.warn("alerting is off: it reads the prediction log, and record_predictions is false");
+    return undefined;
+  }
+  try {
+    await server.store.ready();
+    return await startAlerting(server.store.engine, config, log, { registry: server.metricsRegistry, onLines });
+  } catch (error) {
+    log.error({ err: error }, `alerting could not start: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The store a command-line tool reads: the same clickhouse_url / data_dir the server config names. */
 async function openToolStore(config: ServerConfig): Promise<StoreEngine> {
   const engine = openEngine({ clickhouseUrl: config.clickhouse_url, dataDir: config.data_dir });
@@ -98,17 +118,21 @@ program
   .option("-m, --models <dir>", "model repository directory")
   .option("--monitor-config <file>", "monitor settings JSON: windows, lag, drift thresholds per model and feature (see README)")
   .option("--no-monitor", "do not run the quality and drift monitor in this process")
+  .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README); alerting runs in this process")
   .addOption(new Option("--log-level <level>").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean }) => {
+  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean; alertingConfig?: string }) => {
     const overrides: ServerConfigInput = {};
     if (opts.host !== undefined) overrides.host = opts.host;
     if (opts.port !== undefined) overrides.port = opts.port;
     if (opts.models !== undefined) overrides.model_repository = opts.models;
     if (opts.logLevel !== undefined) overrides.log_level = opts.logLevel;
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig, overrides: { enabled: opts.monitor } });
+    const alertingConfig = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
     const { server, log } = await serve(overrides, opts.config);
     const monitor = monitorServer(server, monitorConfig, log);
+    const alerting = alertingConfig ? alertServer(server, alertingConfig, log) : undefined;
     stopOnSignals(async () => {
+      await (await alerting)?.stop();
       await monitor?.stop();
       await server.shutdown();
     });
@@ -120,9 +144,11 @@ program
   .option("-c, --config <file>", "server config JSON: clickhouse_url, data_dir, model_repository are read from it (VIGIL_* override)")
   .option("-m, --models <dir>", "model repository directory (the models' config.json and reference.jsonl)")
   .option("--monitor-config <file>", "monitor settings JSON (see README)")
-  .action(async (opts: { config?: string; models?: string; monitorConfig?: string }) => {
+  .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README)")
+  .action(async (opts: { config?: string; models?: string; monitorConfig?: string; alertingConfig?: string }) => {
     const config = loadServerConfig({ file: opts.config, overrides: opts.models ? { model_repository: opts.models } : {} });
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
+    const alertingConfig = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
     const log = createLogger(config.log_level);
     const engine = await openToolStore(config);
     const catalog = () => readCatalog(config.model_repository, (error) => log.error({ err: error }, error.message));
@@ -133,7 +159,9 @@ program
       },
     });
     log.info({ store: engine.location, window: monitorConfig.window, step: monitorConfig.step, lag: monitorConfig.lag }, "monitor running");
+    const alerting = alertingConfig ? await startAlerting(engine, alertingConfig, log) : undefined;
     stopOnSignals(async () => {
+      await alerting?.stop();
       await job.stop();
       await engine.close();
     });
@@ -168,12 +196,12 @@ program
 
 program
   .command("report")
-  .description("quality or drift of a model over a time range, as tables or JSON")
-  .argument("<kind>", "quality or drift", (v: string) => {
-    if (v !== "quality" && v !== "drift") throw new InvalidArgumentError(`report kind must be "quality" or "drift", got "${v}"`);
-    return v as ReportKind;
+  .description("quality or drift of a model over a time range (tables or JSON), or SLO attainment and error budget (Markdown, JSON or CSV)")
+  .argument("<kind>", "quality, drift or slo", (v: string) => {
+    if (v !== "quality" && v !== "drift" && v !== "slo") throw new InvalidArgumentError(`report kind must be "quality", "drift" or "slo", got "${v}"`);
+    return v as ReportKind | "slo";
   })
-  .requiredOption("--model <name>", "model name")
+  .option("--model <name>", "model name (quality and drift)")
   .option("--version <version>", "model version (default: all versions for quality, the newest served in the range for drift)")
   .option("--from <time>", "start: ISO 8601, or a duration before now such as -24h", "-1h")
   .option("--to <time>", "end: ISO 8601, now, or -10m", "now")
@@ -181,31 +209,104 @@ program
   .option("--json", "print JSON instead of tables")
   .option("-c, --config <file>", "server config JSON (store and model repository)")
   .option("--monitor-config <file>", "monitor settings JSON (drift thresholds)")
-  .action(async (kind: ReportKind, opts: { model: string; version?: string; from: string; to: string; window?: string; json?: boolean; config?: string; monitorConfig?: string }) => {
+  .option("--alerting-config <file>", "slo: the file naming the SLOs (alerting config)")
+  .option("--slo <name>", "slo: one SLO (default: all)")
+  .option("--step <duration>", "slo: length of the stretches ranked as worst", "1h")
+  .addOption(new Option("--format <format>", "slo: output format").choices(["md", "json", "csv"]).default("md"))
+  .action(async (kind: ReportKind | "slo", opts: { model?: string; version?: string; from: string; to: string; window?: string; json?: boolean; config?: string; monitorConfig?: string; alertingConfig?: string; slo?: string; step: string; format: "md" | "json" | "csv" }) => {
     const config = loadServerConfig({ file: opts.config });
+    if (kind === "slo") {
+      if (!opts.alertingConfig) throw new Error("report slo needs --alerting-config, the file that names the SLOs");
+      await reportSlos(config, loadAlertingConfig(opts.alertingConfig), { ...opts, fromMs: parseTime(opts.from), toMs: parseTime(opts.to), stepMs: parseDuration(opts.step) });
+      return;
+    }
+    if (!opts.model) throw new Error(`report ${kind} needs --model`);
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
     const range = { fromMs: parseTime(opts.from), toMs: parseTime(opts.to), windowMs: opts.window ? parseDuration(opts.window) : undefined };
-    const catalogued = catalogModel(config, opts.model);
+    const model = opts.model;
+    const catalogued = catalogModel(config, model);
     const engine = await openToolStore(config);
     try {
       let version = opts.version ?? "";
       if (kind === "drift" && version === "") {
-        const served = (await servedVersions(engine, { fromUs: range.fromMs * 1000, toUs: range.toMs * 1000 })).filter((s) => s.model === opts.model);
-        if (served.length === 0) throw new Error(`model ${opts.model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
+        const served = (await servedVersions(engine, { fromUs: range.fromMs * 1000, toUs: range.toMs * 1000 })).filter((s) => s.model === model);
+        if (served.length === 0) throw new Error(`model ${model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
         version = served.map((s) => s.version).sort((a, b) => Number(b) - Number(a))[0]!;
       }
       const inputs = monitoredInputs(catalogued.config);
-      const profiles = kind === "drift" ? await ensureProfiles(engine, { name: opts.model, version, features: inputs, referenceFile: join(catalogued.dir, version, REFERENCE_FILE) }) : [];
-      if (!profiles) throw new Error(`model ${opts.model} version ${version} has no reference profile; build one with "vigil profile --model ${opts.model} --version ${version} --file ..." or "--from ..."`);
-      const { datasetDriftShare, ...decisions } = driftOptionsFor(monitorConfig, opts.model);
-      const model: MonitoredModel = { name: opts.model, version, classes: catalogued.config.labels, features: kind === "drift" ? inputs : [], profiles, decisions, datasetDriftShare };
+      const profiles = kind === "drift" ? await ensureProfiles(engine, { name: model, version, features: inputs, referenceFile: join(catalogued.dir, version, REFERENCE_FILE) }) : [];
+      if (!profiles) throw new Error(`model ${model} version ${version} has no reference profile; build one with "vigil profile --model ${model} --version ${version} --file ..." or "--from ..."`);
+      const { datasetDriftShare, ...decisions } = driftOptionsFor(monitorConfig, model);
+      const monitored: MonitoredModel = { name: model, version, classes: catalogued.config.labels, features: kind === "drift" ? inputs : [], profiles, decisions, datasetDriftShare };
       const bar = process.stderr.isTTY ? new SingleBar({ format: "report [{bar}] {value}/{total} windows", hideCursor: true, stream: process.stderr }) : undefined;
-      const report = await buildReport(engine, model, kind, range, (done, total) => {
+      const report = await buildReport(engine, monitored, kind, range, (done, total) => {
         if (done === 1) bar?.start(total, 0);
         bar?.update(done);
       });
       bar?.stop();
-      console.log(opts.json ? JSON.stringify({ kind, model: opts.model, version, windows: report }, null, 2) : formatReport(kind, model, report));
+      console.log(opts.json ? JSON.stringify({ kind, model, version, windows: report }, null, 2) : formatReport(kind, monitored, report));
+    } finally {
+      await engine.close();
+    }
+  });
+
+/** SLO reports for a period, in the chosen format, on stdout. */
+async function reportSlos(config: ServerConfig, alerting: AlertingConfig, opts: { slo?: string; fromMs: number; toMs: number; stepMs: number; format: "md" | "json" | "csv" }): Promise<void> {
+  const slos = opts.slo ? alerting.slos.filter((s) => s.name === opts.slo) : alerting.slos;
+  if (slos.length === 0) throw new Error(opts.slo ? `no SLO named "${opts.slo}" (SLOs: ${alerting.slos.map((s) => s.name).join(", ") || "none"})` : "the alerting config names no SLOs");
+  if (!(opts.toMs > opts.fromMs)) throw new Error("the report's end must come after its start");
+  const engine = await openToolStore(config);
+  try {
+    const reports = [];
+    for (const slo of slos) reports.push(await sloReport(engine, slo, opts.fromMs, opts.toMs, opts.stepMs));
+    console.log(opts.format === "json" ? JSON.stringify(reports, null, 2) : opts.format === "csv" ? sloReportCsv(reports) : sloReportMarkdown(reports));
+  } finally {
+    await engine.close();
+  }
+}
+
+const silence = program.command("silence").description("mute alerts that match label matchers for a while (they are still recorded)");
+silence
+  .command("add")
+  .description("create a silence")
+  .requiredOption("-m, --matcher <matcher>", 'label matcher, repeatable: name="value", name!="value", name=~"regex", name!~"regex"', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option("-d, --duration <duration>", "how long it lasts", "2h")
+  .option("--comment <text>", "why", "")
+  .option("--author <name>", "who", process.env.USER ?? "")
+  .option("-c, --config <file>", "server config JSON (the store)")
+  .action(async (opts: { matcher: string[]; duration: string; comment: string; author: string; config?: string }) => {
+    const engine = await openToolStore(loadServerConfig({ file: opts.config }));
+    try {
+      const created = await createSilence(engine, { matchers: opts.matcher, endsAt: Date.now() + parseDuration(opts.duration), createdBy: opts.author, comment: opts.comment });
+      console.log(created.id);
+    } finally {
+      await engine.close();
+    }
+  });
+silence
+  .command("list")
+  .description("list silences (active, pending and expired)")
+  .option("--json", "print JSON")
+  .option("-c, --config <file>", "server config JSON (the store)")
+  .action(async (opts: { json?: boolean; config?: string }) => {
+    const engine = await openToolStore(loadServerConfig({ file: opts.config }));
+    try {
+      const silences = await listSilences(engine);
+      console.log(opts.json ? JSON.stringify(silences, null, 2) : formatSilences(silences));
+    } finally {
+      await engine.close();
+    }
+  });
+silence
+  .command("expire")
+  .description("end a silence now")
+  .argument("<id>", "silence id")
+  .option("-c, --config <file>", "server config JSON (the store)")
+  .action(async (id: string, opts: { config?: string }) => {
+    const engine = await openToolStore(loadServerConfig({ file: opts.config }));
+    try {
+      const expired = await expireSilence(engine, id);
+      console.log(`silence ${expired.id} ended at ${new Date(expired.endsAt).toISOString()}`);
     } finally {
       await engine.close();
     }
@@ -270,6 +371,9 @@ program
     process.exitCode = summary.failed > 0 ? 1 : 0;
   });
 
+/** The alert rules and SLOs `vigil up` runs for the demo model. */
+const DEMO_ALERTING = fileURLToPath(new URL("../demo/alerting.yaml", import.meta.url));
+
 /** The drift `vigil up` plants: longer flights and later departures than the training months. */
 const DEMO_DRIFT = ["distance*1.5", "hour+6"];
 
@@ -290,12 +394,15 @@ program
     }
     // Quiet by default so the traffic lines stay readable; VIGIL_LOG_LEVEL (read by the config loader) raises it.
     const { server, log } = await serve({ host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...(process.env.VIGIL_LOG_LEVEL ? {} : { log_level: "warn" }) });
-    const monitor = monitorServer(server, monitorConfig, log, (lines) => console.log(lines.join("\n")));
+    const printLines = (lines: string[]) => console.log(lines.join("\n"));
+    const monitor = monitorServer(server, monitorConfig, log, printLines);
+    const alerting = alertServer(server, loadAlertingConfig(DEMO_ALERTING), log, printLines);
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
         `  Prometheus metrics: ${server.metricsPort === undefined ? "off" : `http://127.0.0.1:${server.metricsPort}/metrics`}\n` +
         `  monitor: quality and drift every ${opts.window} against the training months' reference profile\n` +
+        `  alerting: rules and SLOs of ${DEMO_ALERTING}, evaluated every 15 s\n` +
         `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later` +
         `${driftAfterMs === undefined ? "" : `; drift (${DEMO_DRIFT.join(", ")}) planted after ${opts.driftAfter}`}\nPress Ctrl-C to stop.`,
     );
@@ -323,6 +430,7 @@ program
     stopOnSignals(async () => {
       abort.abort();
       console.log(formatSummary(await traffic));
+      await (await alerting)?.stop();
       await monitor?.stop();
       await server.shutdown();
     });

@@ -13,3 +13,4 @@ export {
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
 export { MonitorJob, evaluateWindow, servedVersions, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
 export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./config.js";
+export * from "./alerting/index.js";

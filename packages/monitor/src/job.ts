@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
 import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
+import { PeriodicTask } from "./periodic.js";
 import { classificationQuality, regressionQuality } from "./quality.js";
 import { type MonitorResult, qualityResults, saveResults } from "./results.js";
 import type { Window } from "./window.js";
@@ -109,8 +110,7 @@ export async function servedVersions(engine: StoreEngine, window: Window): Promi
  * window, so a re-run (or a second monitor process) gives one set of rows per window.
  */
 export class MonitorJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly schedule: PeriodicTask;
   private readonly state: MonitorHealth = { runs: 0, failures: 0, lastWindow: undefined, lastSuccessAt: undefined, lastError: undefined, lastDurationMs: undefined };
 
   private readonly metrics: { runs: Counter; failures: Counter; lastSuccess: Gauge; lastDuration: Gauge; results: Gauge } | undefined;
@@ -120,6 +120,7 @@ export class MonitorJob {
     private readonly models: ModelSource,
     private readonly options: MonitorJobOptions,
   ) {
+    this.schedule = new PeriodicTask(() => this.runOnce(), options.everyMs, (error) => options.onError?.(error));
     const registers = options.registry ? [options.registry] : undefined;
     this.metrics = registers && {
       runs: new Counter({ name: "vigil_monitor_runs_total", help: "Monitor window evaluations started", registers }),
@@ -164,19 +165,11 @@ export class MonitorJob {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .then(() => undefined, (error: unknown) => this.options.onError?.(error as Error))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.options.everyMs);
+    this.schedule.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.schedule.stop();
   }
+
 }

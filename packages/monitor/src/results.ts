@@ -1,4 +1,4 @@
-import { type StoreEngine, formatDateTime64 } from "@vigil/store";
+import { type StoreEngine, clickHouseFloat, formatDateTime64 } from "@vigil/store";
 import type { ClassificationQuality } from "./quality.js";
 import type { Window } from "./window.js";
 
@@ -44,8 +44,6 @@ export function qualityResults(q: ClassificationQuality, model: string, version:
   ];
 }
 
-const number = (v: number): number | string => (Number.isFinite(v) ? v : Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
-
 /**
  * Writes results. The table is a ReplacingMergeTree keyed by model, version, kind, metric,
  * feature and window, versioned by computed_at: computing a window again replaces its rows.
@@ -62,8 +60,8 @@ export async function saveResults(engine: StoreEngine, results: MonitorResult[],
       kind: r.kind,
       metric: r.metric,
       feature: r.feature,
-      value: number(r.value),
-      threshold: number(r.threshold),
+      value: clickHouseFloat(r.value),
+      threshold: clickHouseFloat(r.threshold),
       breached: r.breached ? 1 : 0,
       details: JSON.stringify(r.details),
       computed_at: ms(computedAtUs),

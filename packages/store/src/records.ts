@@ -48,8 +48,8 @@ export function formatDateTime64(us: number): string {
   return `${secondText(second)}.${String(us - second * 1_000_000).padStart(6, "0")}`;
 }
 
-/** JSON has no NaN or Infinity; ClickHouse parses these spellings of them in float columns. */
-const float = (v: number): number | string => (Number.isFinite(v) ? v : Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
+/** A float for a JSONEachRow insert: JSON has no NaN or infinities, ClickHouse reads them as these strings. */
+export const clickHouseFloat = (v: number): number | string => (Number.isFinite(v) ? v : Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
 
 export function predictionRow(r: PredictionRecord): Record<string, unknown> {
   return {
@@ -66,10 +66,10 @@ export function predictionRow(r: PredictionRecord): Record<string, unknown> {
     queue_us: Math.min(0xffffffff, Math.round(r.queueUs)),
     compute_us: Math.min(0xffffffff, Math.round(r.computeUs)),
     batch_size: r.batchSize,
-    features: r.features.map(float),
+    features: r.features.map(clickHouseFloat),
     prediction: r.prediction,
-    scores: r.scores.map(float),
-    confidence: float(r.confidence),
+    scores: r.scores.map(clickHouseFloat),
+    confidence: clickHouseFloat(r.confidence),
     client: r.client,
   };
 }

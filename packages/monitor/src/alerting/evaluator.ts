@@ -1,0 +1,210 @@
+import { formatDuration } from "@vigil/config";
+import { type StoreEngine, clickHouseFloat, formatDateTime64 } from "@vigil/store";
+import { anomalySamples } from "./anomaly.js";
+import { type Labels, expandTemplate, fingerprint } from "./labels.js";
+import { type AlertRule, compare } from "./rules.js";
+import { type Sample, sampleMetric } from "./signals.js";
+import { type BurnRateAlert, type Slo, burnRate, burnRateAlerts, sloEvents } from "./slo.js";
+
+export type AlertState = "pending" | "firing" | "resolved" | "inactive";
+
+/** An alert as notifiers see it: firing, or resolved in this evaluation. */
+export interface Alert {
+  fingerprint: string;
+  rule: string;
+  labels: Labels;
+  annotations: Labels;
+  state: "firing" | "resolved";
+  value: number;
+  startsAt: number;
+  endsAt?: number;
+}
+
+interface Tracked {
+  fingerprint: string;
+  rule: string;
+  labels: Labels;
+  annotations: Labels;
+  state: "pending" | "firing";
+  value: number;
+  /** Pending: when the condition started holding. Firing: when it fired. */
+  since: number;
+}
+
+/** A rule the evaluator runs: configured threshold and anomaly rules, and the burn-rate pairs generated from SLOs. */
+export type EvaluatedRule = AlertRule | { type: "burn_rate"; name: string; slo: Slo; alert: BurnRateAlert; labels: Labels; annotations: Labels };
+
+/** The burn-rate rules of an SLO: one per window pair, named SLOBurnRate, labelled with the SLO and its windows. */
+export function sloRules(slo: Slo): EvaluatedRule[] {
+  return burnRateAlerts(slo).map((alert) => ({
+    type: "burn_rate" as const,
+    name: "SLOBurnRate",
+    slo,
+    alert,
+    labels: { slo: slo.name, long_window: formatDuration(alert.longMs), short_window: formatDuration(alert.shortMs) },
+    annotations: {
+      summary: `SLO ${slo.name} is burning its error budget ${alert.factor}x too fast`,
+      description: `${slo.indicator} of model ${slo.model}: burn rate {{ $value }} over the last ${formatDuration(alert.longMs)} and above ${alert.factor} over the last ${formatDuration(alert.shortMs)} (objective ${slo.objective} over ${formatDuration(slo.windowMs)})`,
+    },
+  }));
+}
+
+interface Firing {
+  labels: Labels;
+  value: number;
+}
+
+/** The label sets (with values) for which a rule's condition holds now. */
+async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: number): Promise<Firing[]> {
+  switch (rule.type) {
+    case "threshold": {
+      const samples: Sample[] = await sampleMetric(engine, rule.metric as Parameters<typeof sampleMetric>[1], rule.scope, nowMs, rule.range);
+      return samples.filter((s) => compare(s.value, rule.op, rule.threshold));
+    }
+    case "anomaly": {
+      const samples = await anomalySamples(engine, { metric: rule.metric, scope: rule.scope, baselineMs: rule.baseline, minPoints: rule.min_points }, nowMs);
+      return samples
+        .filter((s) => (rule.direction === "up" ? s.value > rule.threshold : rule.direction === "down" ? s.value < -rule.threshold : Math.abs(s.value) > rule.threshold))
+        .map((s) => ({ labels: { ...s.labels, minute: new Date(s.minute).toISOString().slice(11, 16), current: String(s.current), median: String(s.median) }, value: s.value }));
+    }
+    case "burn_rate": {
+      const { slo, alert } = rule;
+      const long = burnRate(await sloEvents(engine, slo, nowMs - alert.longMs, nowMs), slo.objective);
+      const short = burnRate(await sloEvents(engine, slo, nowMs - alert.shortMs, nowMs), slo.objective);
+      return long > alert.factor && short > alert.factor ? [{ labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) }, value: long }] : [];
+    }
+  }
+}
+
+/** Labels that describe an anomaly but must not split its identity. */
+const DESCRIPTIVE = new Set(["minute", "current", "median"]);
+
+export interface EvaluatorHealth {
+  evaluations: number;
+  ruleFailures: Record<string, string>;
+  lastEvaluationAt: number | undefined;
+}
+
+/**
+ * Runs alert rules and keeps each alert's state: inactive → pending (condition holds) → firing
+ * (held for the rule's `for`) → resolved (no longer holds); a pending alert whose condition
+ * lapses goes back to inactive. Every change is a row in `alerts`, and the state is read back
+ * from there on start, so a restart neither forgets a firing alert nor restarts its `for` clock.
+ * A rule whose query fails keeps its alerts as they were.
+ */
+export class AlertEvaluator {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly state: EvaluatorHealth = { evaluations: 0, ruleFailures: {}, lastEvaluationAt: undefined };
+
+  constructor(
+    private readonly engine: StoreEngine,
+    private readonly rules: EvaluatedRule[],
+  ) {}
+
+  health(): EvaluatorHealth {
+    return { ...this.state, ruleFailures: { ...this.state.ruleFailures } };
+  }
+
+  /** Alerts pending or firing now. */
+  current(): Array<Tracked> {
+    return [...this.tracked.values()].map((t) => ({ ...t }));
+  }
+
+  /** Reads the pending and firing alerts the previous process left. */
+  async restore(): Promise<number> {
+    const rows = await this.engine.query<{ fingerprint: string; rule: string; labels: Labels; annotations: Labels; state: string; value: number; starts_at: string }>(
+      `SELECT fingerprint, argMax(rule, changed_at) AS rule, argMax(labels, changed_at) AS labels, argMax(annotations, changed_at) AS annotations,
+              argMax(state, changed_at) AS state, argMax(value, changed_at) AS value, argMax(starts_at, changed_at) AS starts_at
+       FROM alerts GROUP BY fingerprint HAVING state IN ('pending', 'firing')`,
+    );
+    for (const r of rows) {
+      this.tracked.set(r.fingerprint, {
+        fingerprint: r.fingerprint,
+        rule: r.rule,
+        labels: r.labels,
+        annotations: r.annotations,
+        state: r.state as Tracked["state"],
+        value: r.value,
+        since: Date.parse(`${r.starts_at.replace(" ", "T")}Z`),
+      });
+    }
+    return rows.length;
+  }
+
+  /** One evaluation of every rule at `nowMs`; returns the firing alerts and those resolved now. */
+  async evaluate(nowMs = Date.now()): Promise<Alert[]> {
+    const changes: Array<{ alert: Tracked; state: AlertState; endsAt?: number }> = [];
+    const resolved: Alert[] = [];
+    const seen = new Set<string>();
+    const failedRules = new Set<string>();
+    for (const rule of this.rules) {
+      const ruleKey = rule.type === "burn_rate" ? `${rule.name}:${rule.slo.name}:${formatDuration(rule.alert.longMs)}` : rule.name;
+      let firing: Firing[];
+      try {
+        firing = await activeSeries(this.engine, rule, nowMs);
+        delete this.state.ruleFailures[ruleKey];
+      } catch (error) {
+        this.state.ruleFailures[ruleKey] = (error as Error).message;
+        failedRules.add(rule.name);
+        continue;
+      }
+      const severity = rule.type === "burn_rate" ? rule.alert.severity : rule.severity;
+      for (const f of firing) {
+        const identity: Labels = { alertname: rule.name, severity, ...rule.labels, ...Object.fromEntries(Object.entries(f.labels).filter(([k]) => !DESCRIPTIVE.has(k))) };
+        const fp = fingerprint(identity);
+        seen.add(fp);
+        const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, expandTemplate(v, { ...identity, ...f.labels }, f.value)]));
+        const forMs = rule.type === "burn_rate" ? 0 : rule.for;
+        const existing = this.tracked.get(fp);
+        if (!existing) {
+          const alert: Tracked = { fingerprint: fp, rule: rule.name, labels: identity, annotations, state: forMs === 0 ? "firing" : "pending", value: f.value, since: nowMs };
+          this.tracked.set(fp, alert);
+          changes.push({ alert, state: alert.state });
+        } else {
+          Object.assign(existing, { value: f.value, annotations });
+          if (existing.state === "pending" && nowMs - existing.since >= forMs) {
+            Object.assign(existing, { state: "firing", since: nowMs });
+            changes.push({ alert: existing, state: "firing" });
+          }
+        }
+      }
+    }
+    for (const [fp, alert] of this.tracked) {
+      if (seen.has(fp) || failedRules.has(alert.rule)) continue;
+      this.tracked.delete(fp);
+      if (alert.state === "pending") {
+        changes.push({ alert, state: "inactive" });
+      } else {
+        changes.push({ alert, state: "resolved", endsAt: nowMs });
+        resolved.push({ ...this.toAlert(alert), state: "resolved", endsAt: nowMs });
+      }
+    }
+    await this.record(changes, nowMs);
+    this.state.evaluations++;
+    this.state.lastEvaluationAt = nowMs;
+    return [...[...this.tracked.values()].filter((t) => t.state === "firing").map((t) => this.toAlert(t)), ...resolved];
+  }
+
+  private toAlert(t: Tracked): Alert {
+    return { fingerprint: t.fingerprint, rule: t.rule, labels: t.labels, annotations: t.annotations, state: "firing", value: t.value, startsAt: t.since };
+  }
+
+  private async record(changes: Array<{ alert: Tracked; state: AlertState; endsAt?: number }>, nowMs: number): Promise<void> {
+    if (changes.length === 0) return;
+    const ms = (t: number) => formatDateTime64(t * 1000).slice(0, 23);
+    const lines = changes.map(({ alert, state, endsAt }) =>
+      JSON.stringify({
+        fingerprint: alert.fingerprint,
+        rule: alert.rule,
+        labels: alert.labels,
+        annotations: alert.annotations,
+        state,
+        value: clickHouseFloat(alert.value),
+        starts_at: ms(alert.since),
+        ends_at: endsAt === undefined ? null : ms(endsAt),
+        changed_at: ms(nowMs),
+      }),
+    );
+    await this.engine.insertJsonLines("alerts", Buffer.from(`${lines.join("\n")}\n`));
+  }
+}

@@ -1,0 +1,141 @@
+import type { StoreEngine } from "@vigil/store";
+import type { Labels } from "./labels.js";
+
+/** gRPC statuses that count against the service (the caller did nothing wrong); client mistakes such as INVALID_ARGUMENT do not. */
+export const SERVER_FAULT_STATUSES = ["UNKNOWN", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"];
+
+/** Serving figures computed from the per-minute rollups. */
+export const SERVICE_METRICS = ["error_rate", "throughput_rps", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms"] as const;
+export type ServiceMetric = (typeof SERVICE_METRICS)[number];
+
+const LATENCY_LEVEL: Record<string, number> = { latency_p50_ms: 0, latency_p90_ms: 1, latency_p95_ms: 2, latency_p99_ms: 3 };
+
+/**
+ * What a rule watches. Service metrics: over the complete minutes of the range. Monitor
+ * metrics: the newest monitor window that ended in the range. `quality.<metric>` is any quality
+ * figure (accuracy, f1_macro, roc_auc, precision with a class as feature, ...); `drift.score` is a
+ * drift decision's score (p-value or distance), `drift.detected` 1 when it drifted, `drift.psi`
+ * and `drift.jensen_shannon` the statistics every input has.
+ */
+export type MetricName = ServiceMetric | "dataset_drift_share" | "label_coverage" | `quality.${string}` | `drift.${"score" | "detected" | "psi" | "jensen_shannon"}`;
+
+export function isMetricName(name: string): name is MetricName {
+  return (
+    (SERVICE_METRICS as readonly string[]).includes(name) ||
+    name === "dataset_drift_share" ||
+    name === "label_coverage" ||
+    /^quality\.[a-z0-9_]+$/.test(name) ||
+    ["drift.score", "drift.detected", "drift.psi", "drift.jensen_shannon"].includes(name)
+  );
+}
+
+export interface Scope {
+  model?: string;
+  version?: string;
+  feature?: string;
+}
+
+/** One labelled value of a metric: the labels say which model, version (and feature) it is about. */
+export interface Sample {
+  labels: Labels;
+  value: number;
+}
+
+const SCOPE = `({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})`;
+const scopeParams = (scope: Scope) => ({ model: scope.model ?? "", version: scope.version ?? "", feature: scope.feature ?? "" });
+/** The complete minutes of [toMs − rangeMs, toMs). */
+const minuteRange = (toMs: number, rangeMs: number) => {
+  const to = Math.floor(toMs / 60_000) * 60;
+  return { from: to - Math.round(rangeMs / 1000), to };
+};
+
+async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
+  const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
+  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${SCOPE}`;
+  if (metric in LATENCY_LEVEL) {
+    const rows = await engine.query<{ model: string; version: string; q: number[] }>(
+      `SELECT model_name AS model, model_version AS version, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles) AS q
+       FROM predictions_per_minute WHERE ${where} GROUP BY model, version ORDER BY model, version`,
+      params,
+    );
+    return rows.map((r) => ({ labels: { model: r.model, version: r.version }, value: r.q[LATENCY_LEVEL[metric]!]! / 1000 }));
+  }
+  const rows = await engine.query<{ model: string; version: string; total: string | number; bad: string | number }>(
+    `SELECT model_name AS model, model_version AS version, sum(requests) AS total, sumIf(requests, status IN {faults:Array(String)}) AS bad
+     FROM requests_per_minute WHERE ${where} GROUP BY model, version ORDER BY model, version`,
+    params,
+  );
+  return rows
+    .filter((r) => Number(r.total) > 0)
+    .map((r) => ({
+      labels: { model: r.model, version: r.version },
+      value: metric === "error_rate" ? Number(r.bad) / Number(r.total) : Number(r.total) / ((params.to - params.from) || 1),
+    }));
+}
+
+/** The monitor_results rows a monitor metric reads, and the value it takes from them. */
+function resultSelection(metric: MetricName): { filter: string; value: string; perFeature: boolean } {
+  if (metric === "dataset_drift_share") return { filter: "kind = 'drift' AND metric = 'dataset_drift_share'", value: "value", perFeature: false };
+  if (metric === "label_coverage") return { filter: "kind = 'quality' AND metric = 'label_coverage'", value: "value", perFeature: false };
+  if (metric.startsWith("quality.")) return { filter: "kind = 'quality' AND metric = {name:String}", value: "value", perFeature: true };
+  const drift = "kind = 'drift' AND metric != 'dataset_drift_share' AND feature != ''";
+  switch (metric) {
+    case "drift.score":
+      return { filter: drift, value: "value", perFeature: true };
+    case "drift.detected":
+      return { filter: drift, value: "toFloat64(breached)", perFeature: true };
+    case "drift.psi":
+      return { filter: drift, value: "JSONExtractFloat(details, 'psi')", perFeature: true };
+    default:
+      return { filter: drift, value: "JSONExtractFloat(details, 'jensen_shannon')", perFeature: true };
+  }
+}
+
+async function monitorSamples(engine: StoreEngine, metric: MetricName, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
+  const { filter, value, perFeature } = resultSelection(metric);
+  const rows = await engine.query<{ model: string; version: string; feature: string; v: number }>(
+    `SELECT model_name AS model, model_version AS version, feature, argMax(${value}, window_end) AS v
+     FROM monitor_results FINAL
+     WHERE ${filter} AND ${SCOPE} AND ({feature:String} = '' OR feature = {feature:String})
+       AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+     GROUP BY model, version, feature ORDER BY model, version, feature`,
+    { ...scopeParams(scope), name: metric.slice("quality.".length), from: Math.round(nowMs - rangeMs), to: Math.round(nowMs) },
+  );
+  return rows
+    .filter((r) => Number.isFinite(r.v))
+    .map((r) => ({ labels: { model: r.model, version: r.version, ...(perFeature && r.feature !== "" ? { feature: r.feature } : {}) }, value: r.v }));
+}
+
+/** Current values of a metric, one per model version (and feature) in scope. */
+export function sampleMetric(engine: StoreEngine, metric: MetricName, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
+  return (SERVICE_METRICS as readonly string[]).includes(metric)
+    ? serviceSamples(engine, metric as ServiceMetric, scope, nowMs, rangeMs)
+    : monitorSamples(engine, metric, scope, nowMs, rangeMs);
+}
+
+/** A serving metric minute by minute over the complete minutes of a range, per model version; minutes without traffic are absent. */
+export async function perMinute(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Array<{ labels: Labels; minutes: Map<number, number> }>> {
+  const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
+  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${SCOPE}`;
+  const rows =
+    metric in LATENCY_LEVEL
+      ? await engine.query<{ model: string; version: string; m: number; v: number }>(
+          `SELECT model_name AS model, model_version AS version, toUnixTimestamp(minute) AS m,
+                  arrayElement(quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles), ${LATENCY_LEVEL[metric]! + 1}) / 1000 AS v
+           FROM predictions_per_minute WHERE ${where} GROUP BY model, version, m`,
+          params,
+        )
+      : await engine.query<{ model: string; version: string; m: number; v: number }>(
+          `SELECT model_name AS model, model_version AS version, toUnixTimestamp(minute) AS m,
+                  ${metric === "error_rate" ? "sumIf(requests, status IN {faults:Array(String)}) / sum(requests)" : "sum(requests) / 60"} AS v
+           FROM requests_per_minute WHERE ${where} GROUP BY model, version, m`,
+          params,
+        );
+  const series = new Map<string, { labels: Labels; minutes: Map<number, number> }>();
+  for (const r of rows) {
+    const key = `${r.model}\u0000${r.version}`;
+    if (!series.has(key)) series.set(key, { labels: { model: r.model, version: r.version }, minutes: new Map() });
+    series.get(key)!.minutes.set(Number(r.m) * 1000, Number(r.v));
+  }
+  return [...series.values()];
+}

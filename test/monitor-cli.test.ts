@@ -148,6 +148,30 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     assert.deepEqual([distance.metric, distance.value, distance.breached], ["ks", 1, false], "a window against itself: 400 reference rows take the KS test, p = 1");
   });
 
+  test("report slo: attainment and budget of an SLO over the served traffic, as CSV, JSON and Markdown", async () => {
+    const file = join(dirs.path, "alerting.yaml");
+    await writeFile(file, ["slos:", "  - name: flights-availability", "    model: flights", "    indicator: availability", "    objective: 0.999", "    window: 3d", ""].join("\n"));
+    const range = ["--from", iso(times.start - 60_000), "--to", iso(times.end + 60_000), "--alerting-config", file];
+    const csv = (await vigil("report", "slo", ...range, "--format", "csv")).stdout.trim().split("\n");
+    assert.equal(csv.length, 2);
+    assert.match(csv[1]!, /^flights-availability,flights,availability,,0\.999,3d,[^,]+,[^,]+,800,800,0,1,true,0\.8\d*,0,1,0$/);
+    const [json] = JSON.parse((await vigil("report", "slo", ...range, "--format", "json")).stdout) as Array<{ total: number; attainment: number; budget: { spent: number } }>;
+    assert.deepEqual([json!.total, json!.attainment, json!.budget.spent], [800, 1, 0]);
+    assert.match((await vigil("report", "slo", ...range)).stdout, /^## SLO flights-availability/m);
+    assert.match((await failure("report", "slo", ...range, "--slo", "nope")).stderr, /no SLO named "nope" \(SLOs: flights-availability\)/);
+  });
+
+  test("silence add, list and expire", async () => {
+    const id = (await vigil("silence", "add", "-m", 'alertname="InputDrift"', "-m", 'model="flights"', "-d", "2h", "--comment", "known shift", "--author", "ops")).stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const listed = JSON.parse((await vigil("silence", "list", "--json")).stdout) as Array<{ id: string; comment: string; matchers: Array<{ name: string; op: string; value: string }> }>;
+    assert.deepEqual(listed.map((s) => [s.id, s.comment, s.matchers.map((m) => `${m.name}${m.op}${m.value}`)]), [[id, "known shift", ["alertname=InputDrift", "model=flights"]]]);
+    assert.match((await vigil("silence", "list")).stdout, new RegExp(`${id}\\s+active\\s+alertname="InputDrift" model="flights"`));
+    assert.match((await vigil("silence", "expire", id)).stdout, new RegExp(`silence ${id} ended at`));
+    assert.match((await vigil("silence", "list")).stdout, new RegExp(`${id}\\s+expired`));
+    assert.match((await failure("silence", "add", "-m", "model=flights")).stderr, /matcher "model=flights" is not name="value"/);
+  });
+
   test("mistakes get a message that says what to do", async () => {
     const cases: Array<[string[], RegExp]> = [
       [["report", "quality", "--model", "nope"], /model "nope" is not in the repository .* \(models: flights\)/],

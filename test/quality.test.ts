@@ -123,6 +123,12 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       close(vigil.logLoss, reference.log_loss, "log loss");
       close(vigil.brier, reference.brier, "Brier score");
       close(vigil.expectedCalibrationError, reference.ece, "expected calibration error");
+      const calibration = reference.calibration as typeof vigil.calibration;
+      assert.deepEqual(vigil.calibration.map((b) => [b.lower, b.upper, b.rows]), calibration.map((b) => [b.lower, b.upper, b.rows]), "reliability bins");
+      vigil.calibration.forEach((b, i) => {
+        close(b.meanConfidence, calibration[i]!.meanConfidence, `bin ${b.lower} mean confidence`);
+        close(b.accuracy, calibration[i]!.accuracy, `bin ${b.lower} accuracy`);
+      });
     });
   }
 

@@ -40,4 +40,8 @@ confidence = scores.max(axis=1)
 correct = (np.array(y_true) == np.array(y_pred)).astype(float)
 bins = np.minimum(np.floor(confidence * 10).astype(int), 9)
 out["ece"] = sum(abs(correct[bins == b].sum() - confidence[bins == b].sum()) for b in range(10)) / len(y_true)
+out["calibration"] = [
+    {"lower": b / 10, "upper": (b + 1) / 10, "rows": int((bins == b).sum()), "meanConfidence": float(confidence[bins == b].mean()), "accuracy": float(correct[bins == b].mean())}
+    for b in range(10) if (bins == b).any()
+]
 print(json.dumps(out))

@@ -32,6 +32,8 @@ export interface ClassificationQuality {
   /** Binary models only. */
   brier: number | null;
   expectedCalibrationError: number | null;
+  /** Reliability diagram: per confidence bin (tenths; the last closed at 1), rows, mean confidence and accuracy. */
+  calibration: Array<{ lower: number; upper: number; rows: number; meanConfidence: number; accuracy: number }>;
   labelCoverage: { predictions: number; labelled: number; share: number | null; meanDelaySeconds: number | null; medianDelaySeconds: number | null };
 }
 
@@ -79,7 +81,7 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
 
   const k = classes.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  const bins = new Map<number, { correct: number; confidence: number }>();
+  const bins = new Map<number, { correct: number; confidence: number; rows: number }>();
   let rows = 0;
   let scored = 0;
   let logLossSum = 0;
@@ -99,9 +101,10 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     scored += n;
     logLossSum += cell.log_loss_sum;
     brierSum += cell.brier_sum;
-    const bin = bins.get(Number(cell.bin)) ?? { correct: 0, confidence: 0 };
+    const bin = bins.get(Number(cell.bin)) ?? { correct: 0, confidence: 0, rows: 0 };
     bin.correct += cell.correct_sum;
     bin.confidence += cell.confidence_sum;
+    bin.rows += n;
     bins.set(Number(cell.bin), bin);
   }
   const ece = [...bins.values()].reduce((a, b) => a + Math.abs(b.correct - b.confidence), 0) / Math.max(1, scored);
@@ -143,6 +146,9 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     logLoss: scored === 0 ? null : logLossSum / scored,
     brier: scored === 0 || k !== 2 ? null : brierSum / scored,
     expectedCalibrationError: scored === 0 ? null : ece,
+    calibration: [...bins.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([b, bin]) => ({ lower: b / 10, upper: (b + 1) / 10, rows: bin.rows, meanConfidence: bin.confidence / bin.rows, accuracy: bin.correct / bin.rows })),
     labelCoverage: {
       predictions,
       labelled,

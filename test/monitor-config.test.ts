@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { formatDuration, parseDuration } from "@vigil/config";
+import { formatDuration, parseDuration, parseTime } from "@vigil/config";
 import { driftOptionsFor, loadMonitorConfig } from "@vigil/monitor";
-import { parseTime } from "@vigil/cli";
 import { tempDir } from "./support/store.js";
 
 describe("monitor settings", () => {
@@ -72,6 +71,7 @@ describe("monitor settings", () => {
     assert.equal(parseTime("-90m", now), Date.parse("2026-11-23T10:30:00Z"));
     assert.equal(parseTime("now-1d", now), Date.parse("2026-11-22T12:00:00Z"));
     assert.equal(parseTime("2026-11-23T08:15:00Z", now), Date.parse("2026-11-23T08:15:00Z"));
+    assert.equal(parseTime("1795430000000", now), 1_795_430_000_000);
     assert.throws(() => parseTime("yesterday", now), /"yesterday" is not a time: write ISO 8601/);
   });
 });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar } from "cli-progress";
-import { parseDuration } from "@vigil/config";
+import { parseDuration, parseTime } from "@vigil/config";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
 import { type InferenceServer, type Logger, type ServerConfig, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
 import { type AlertingConfig, type MonitorConfig, type MonitorConfigInput, type MonitoredModel, createSilence, expireSilence, listSilences, loadAlertingConfig, sloReport, sloReportCsv, sloReportMarkdown, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
@@ -11,7 +11,7 @@ import { type StoreEngine, migrate, openEngine } from "@vigil/store";
 import { type FeatureShift, parseShift } from "./drift-plan.js";
 import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
 import { type CatalogModel, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
-import { type ReportKind, buildReport, formatReport, parseTime } from "./report.js";
+import { type ReportKind, buildReport, formatReport } from "./report.js";
 import { formatSilences, startAlerting } from "./alerting.js";
 
 const integer = (name: string, min: number) => (value: string) => {

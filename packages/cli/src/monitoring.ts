@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ModelConfig } from "@vigil/inference";
 import { readModelConfig } from "@vigil/inference";
 import {
-  type FeatureProfile, type FeatureSpec, type ModelSource, type MonitorConfig, type MonitorResult, type MonitoredModel, type Window, MonitorJob, REFERENCE_FILE, driftOptionsFor, ensureProfiles, servedVersions,
+  type FeatureProfile, type FeatureSpec, type ModelLookup, type ModelSource, type MonitorConfig, type MonitorResult, type MonitoredModel, type Window, MonitorJob, REFERENCE_FILE, driftOptionsFor, ensureProfiles, servedVersions,
 } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
@@ -120,4 +120,19 @@ export function describeResults(window: Window, results: MonitorResult[]): strin
     const driftText = drift.length === 0 ? "drift not judged (no reference profile)" : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
     return `monitor ${span} ${model}: ${quality}; ${driftText}`;
   });
+}
+
+/**
+ * The monitor API's view of a model: its classes and monitored inputs from the catalog, and its
+ * version's reference profiles (built from reference.jsonl when missing). Inputs without a
+ * profile are left out, so drift views show what can be judged.
+ */
+export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]): ModelLookup {
+  return async (name, version) => {
+    const model = catalog().find((m) => m.name === name);
+    if (!model) return undefined;
+    const inputs = monitoredInputs(model.config);
+    const profiles = version && inputs.length > 0 ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(model.dir, version, REFERENCE_FILE) }) : undefined;
+    return { name, version, classes: model.config.labels, features: profiles ? inputs : [], profiles: profiles ?? [] };
+  };
 }

@@ -1,22 +1,7 @@
-import { parseDuration } from "@vigil/config";
 import { type MonitorResult, type MonitoredModel, type Window, evaluateWindow, windows } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 
 export type ReportKind = "quality" | "drift";
-
-/**
- * A point in time from the command line: ISO 8601 ("2026-11-23T10:00:00Z"), "now", or a
- * duration before now ("-1h", "now-30m").
- */
-export function parseTime(text: string, nowMs = Date.now()): number {
-  const trimmed = text.trim();
-  if (trimmed === "now") return nowMs;
-  const relative = /^(?:now)?-(.+)$/.exec(trimmed);
-  if (relative) return nowMs - parseDuration(relative[1]!);
-  const ms = Date.parse(trimmed);
-  if (Number.isNaN(ms)) throw new Error(`"${text}" is not a time: write ISO 8601 (2026-11-23T10:00:00Z), "now", or a duration before now ("-1h", "now-30m")`);
-  return ms;
-}
 
 export interface ReportWindow {
   window: { from: string; to: string };

@@ -1,22 +1,17 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { type Metadata, status } from "@grpc/grpc-js";
+import { TokenSet, bearerToken } from "@vigil/config";
 import { InferenceError } from "./errors.js";
 
-const digest = (value: string) => createHash("sha256").update(value).digest();
-
-/**
- * Bearer-token check for gRPC metadata. Tokens are compared as SHA-256 digests in constant
- * time, so neither the token's content nor its length leaks through timing.
- */
+/** Bearer-token check for gRPC metadata (constant-time, see TokenSet). */
 export class BearerAuth {
-  private readonly digests: Buffer[];
+  private readonly tokens: TokenSet;
 
   constructor(tokens: readonly string[]) {
-    this.digests = tokens.map(digest);
+    this.tokens = new TokenSet(tokens);
   }
 
   get enabled(): boolean {
-    return this.digests.length > 0;
+    return this.tokens.enabled;
   }
 
   /** Undefined when the call may proceed; otherwise the UNAUTHENTICATED error to send. */
@@ -26,10 +21,8 @@ export class BearerAuth {
     if (header === undefined) {
       return new InferenceError(status.UNAUTHENTICATED, "missing credentials: send metadata 'authorization: Bearer <token>'");
     }
-    const match = /^Bearer\s+(.+)$/i.exec(String(header).trim());
-    if (!match) return new InferenceError(status.UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'");
-    const presented = digest(match[1]!);
-    const accepted = this.digests.some((d) => timingSafeEqual(d, presented));
-    return accepted ? undefined : new InferenceError(status.UNAUTHENTICATED, "bearer token not accepted");
+    const token = bearerToken(String(header));
+    if (token === undefined) return new InferenceError(status.UNAUTHENTICATED, "authorization metadata must be 'Bearer <token>'");
+    return this.tokens.accepts(token) ? undefined : new InferenceError(status.UNAUTHENTICATED, "bearer token not accepted");
   }
 }

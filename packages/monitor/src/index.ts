@@ -14,3 +14,6 @@ export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type D
 export { MonitorJob, evaluateWindow, servedVersions, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
 export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./config.js";
 export * from "./alerting/index.js";
+export { buildMonitorApi, startMonitorApi, OPENAPI_PATH, type MonitorApiOptions, type ModelLookup } from "./api/server.js";
+export type { OverviewPoint, OverviewTotals, ResultPoint, PredictionRow, PredictionDetail } from "./api/queries.js";
+export type { AlertHistoryRow } from "./alerting/history.js";

@@ -106,6 +106,9 @@ export interface TraceFilter {
   status?: string;
   minDurationNs?: number;
   limit?: number;
+  /** Start times in [fromUs, toUs); the last day when absent. */
+  fromUs?: number;
+  toUs?: number;
 }
 
 /** Recent traces of inference calls, newest first, by model, status and duration. */
@@ -117,14 +120,21 @@ export async function recentTraces(engine: StoreEngine, filter: TraceFilter = {}
             argMinIf(SpanAttributes['vigil.grpc_status'], Timestamp, SpanKind = 'Server') AS status,
             count() AS spans
      FROM otel_traces
-     WHERE Timestamp >= now64(9) - INTERVAL 1 DAY
+     WHERE Timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND Timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
      GROUP BY TraceId
      HAVING ({model:String} = '' OR model = {model:String})
         AND ({status:String} = '' OR status = {status:String})
         AND duration_ns >= {min:UInt64}
      ORDER BY start DESC
      LIMIT {limit:UInt32}`,
-    { model: filter.model ?? "", status: filter.status ?? "", min: filter.minDurationNs ?? 0, limit: filter.limit ?? 100 },
+    {
+      model: filter.model ?? "",
+      status: filter.status ?? "",
+      min: filter.minDurationNs ?? 0,
+      limit: filter.limit ?? 100,
+      from: Math.floor(filter.fromUs ?? (Date.now() - 86_400_000) * 1000),
+      to: Math.floor(filter.toUs ?? (Date.now() + 60_000) * 1000),
+    },
   );
   return rows.map((r) => ({ ...r, duration_ns: Number(r.duration_ns), spans: Number(r.spans) }));
 }

@@ -1,6 +1,7 @@
 import { formatDuration } from "@vigil/config";
 import { type StoreEngine, clickHouseFloat, formatDateTime64 } from "@vigil/store";
 import { anomalySamples } from "./anomaly.js";
+import { activeAlerts } from "./history.js";
 import { type Labels, expandTemplate, fingerprint } from "./labels.js";
 import { type AlertRule, compare } from "./rules.js";
 import { type Sample, sampleMetric } from "./signals.js";
@@ -112,21 +113,9 @@ export class AlertEvaluator {
 
   /** Reads the pending and firing alerts the previous process left. */
   async restore(): Promise<number> {
-    const rows = await this.engine.query<{ fingerprint: string; rule: string; labels: Labels; annotations: Labels; state: string; value: number; starts_at: string }>(
-      `SELECT fingerprint, argMax(rule, changed_at) AS rule, argMax(labels, changed_at) AS labels, argMax(annotations, changed_at) AS annotations,
-              argMax(state, changed_at) AS state, argMax(value, changed_at) AS value, argMax(starts_at, changed_at) AS starts_at
-       FROM alerts GROUP BY fingerprint HAVING state IN ('pending', 'firing')`,
-    );
+    const rows = await activeAlerts(this.engine);
     for (const r of rows) {
-      this.tracked.set(r.fingerprint, {
-        fingerprint: r.fingerprint,
-        rule: r.rule,
-        labels: r.labels,
-        annotations: r.annotations,
-        state: r.state as Tracked["state"],
-        value: r.value,
-        since: Date.parse(`${r.starts_at.replace(" ", "T")}Z`),
-      });
+      this.tracked.set(r.fingerprint, { fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, annotations: r.annotations, state: r.state as Tracked["state"], value: r.value, since: Date.parse(r.startsAt) });
     }
     return rows.length;
   }

@@ -61,8 +61,9 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       VIGIL_GRPC_PORT: "0",
       VIGIL_METRICS_PORT: "0",
       VIGIL_LOG_LEVEL: "info",
+      VIGIL_API_TOKENS: "cli-test-token",
     };
-    serve = spawn(process.execPath, ["--import", "tsx", main, "serve", "--monitor-config", monitorFile], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+    serve = spawn(process.execPath, ["--import", "tsx", main, "serve", "--monitor-config", monitorFile, "--api-port", "0"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
     createInterface({ input: serve.stdout! }).on("line", (line) => {
       if (line.startsWith("{")) logs.push(JSON.parse(line) as Record<string, unknown>);
     });
@@ -77,6 +78,9 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
   test("serve answers labelled traffic and its monitor evaluates windows (its metrics say so)", { timeout: 90_000 }, async () => {
     const listening = (await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen"))!;
     const metricsUrl = logs.find((l) => l.msg === "Prometheus metrics endpoint listening")!.url as string;
+    const apiUrl = (await eventually(async () => logs.find((l) => l.msg === "monitor API listening"), Boolean, "the monitor API"))!.url as string;
+    assert.equal((await fetch(`${apiUrl}/api/v1/overview`)).status, 401, "the API in the serve process wants the token");
+    assert.equal((await fetch(`${apiUrl}/api/v1/overview`, { headers: { authorization: "Bearer cli-test-token" } })).status, 200);
     const target = listening.address as string;
     const traffic = (drift: string[]) =>
       runLoadgen({ target, model: "flights", rate: 0, concurrency: 8, requests: 400, durationMs: 0, batch: 1, shuffle: true, labelFraction: 1, labelDelayMs: 0, drift: drift.map(parseShift), driftAfter: 0 });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,11 +7,11 @@ import { SingleBar } from "cli-progress";
 import { parseDuration, parseTime } from "@vigil/config";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
 import { type InferenceServer, type Logger, type ServerConfig, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
-import { type AlertingConfig, type MonitorConfig, type MonitorConfigInput, type MonitoredModel, createSilence, expireSilence, listSilences, loadAlertingConfig, sloReport, sloReportCsv, sloReportMarkdown, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
+import { type AlertingConfig, type MonitorConfig, type MonitorConfigInput, type MonitoredModel, OPENAPI_PATH, createSilence, expireSilence, listSilences, loadAlertingConfig, sloReport, sloReportCsv, sloReportMarkdown, startMonitorApi, REFERENCE_FILE, driftOptionsFor, ensureProfiles, loadMonitorConfig, profilesFromFile, profilesFromWindow, saveProfiles, servedVersions } from "@vigil/monitor";
 import { type StoreEngine, migrate, openEngine } from "@vigil/store";
 import { type FeatureShift, parseShift } from "./drift-plan.js";
 import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
-import { type CatalogModel, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
+import { type CatalogModel, catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
 import { type ReportKind, buildReport, formatReport } from "./report.js";
 import { formatSilences, startAlerting } from "./alerting.js";
 
@@ -44,10 +45,10 @@ function stopOnSignals(stop: () => Promise<void>): void {
   process.on("SIGTERM", handler);
 }
 
-async function serve(overrides: ServerConfigInput, configFile?: string): Promise<{ server: InferenceServer; log: Logger }> {
+async function serve(overrides: ServerConfigInput, configFile?: string): Promise<{ server: InferenceServer; log: Logger; config: ServerConfig }> {
   const config = loadServerConfig({ file: configFile, overrides });
   const log = createLogger(config.log_level);
-  return { server: await startInferenceServer(config, { log }), log };
+  return { server: await startInferenceServer(config, { log }), log, config };
 }
 
 /** The models a running server has loaded, as the monitor's catalog. */
@@ -89,6 +90,26 @@ async function alertServer(server: InferenceServer, config: AlertingConfig, log:
   }
 }
 
+/** Port of the monitor HTTP API; Triton uses 8000-8002, so the next one. */
+const DEFAULT_API_PORT = 8003;
+
+const apiPort = (value: string) => {
+  if (value === "off") return null;
+  return integer("api-port", 0)(value);
+};
+
+/**
+ * Starts the monitor HTTP API for a store. Tokens come from VIGIL_API_TOKENS (comma separated);
+ * with none configured a random one is made and printed, so the API is never open by accident.
+ */
+async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos: AlertingConfig["slos"], host: string, port: number, log: Logger) {
+  const configured = (process.env.VIGIL_API_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  const tokens = configured.length > 0 ? configured : [randomBytes(18).toString("base64url")];
+  const api = await startMonitorApi({ engine, host, port, tokens, models: catalogLookup(engine, catalog), slos });
+  log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
+  return { ...api, token: configured.length > 0 ? undefined : tokens[0] };
+}
+
 /** The store a command-line tool reads: the same clickhouse_url / data_dir the server config names. */
 async function openToolStore(config: ServerConfig): Promise<StoreEngine> {
   const engine = openEngine({ clickhouseUrl: config.clickhouse_url, dataDir: config.data_dir });
@@ -119,8 +140,9 @@ program
   .option("--monitor-config <file>", "monitor settings JSON: windows, lag, drift thresholds per model and feature (see README)")
   .option("--no-monitor", "do not run the quality and drift monitor in this process")
   .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README); alerting runs in this process")
+  .option("--api-port <port>", `monitor HTTP API port, "off" for none (tokens: VIGIL_API_TOKENS)`, apiPort, DEFAULT_API_PORT)
   .addOption(new Option("--log-level <level>").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean; alertingConfig?: string }) => {
+  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean; alertingConfig?: string; apiPort: number | null }) => {
     const overrides: ServerConfigInput = {};
     if (opts.host !== undefined) overrides.host = opts.host;
     if (opts.port !== undefined) overrides.port = opts.port;
@@ -128,10 +150,13 @@ program
     if (opts.logLevel !== undefined) overrides.log_level = opts.logLevel;
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig, overrides: { enabled: opts.monitor } });
     const alertingConfig = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
-    const { server, log } = await serve(overrides, opts.config);
+    const { server, log, config } = await serve(overrides, opts.config);
     const monitor = monitorServer(server, monitorConfig, log);
     const alerting = alertingConfig ? alertServer(server, alertingConfig, log) : undefined;
+    const api = server.store && opts.apiPort !== null ? await startApi(server.store.engine, servedCatalog(server), alertingConfig?.slos ?? [], config.host, opts.apiPort, log) : undefined;
+    if (api?.token) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     stopOnSignals(async () => {
+      await api?.close();
       await (await alerting)?.stop();
       await monitor?.stop();
       await server.shutdown();
@@ -145,7 +170,9 @@ program
   .option("-m, --models <dir>", "model repository directory (the models' config.json and reference.jsonl)")
   .option("--monitor-config <file>", "monitor settings JSON (see README)")
   .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README)")
-  .action(async (opts: { config?: string; models?: string; monitorConfig?: string; alertingConfig?: string }) => {
+  .option("--host <host>", "address the monitor API listens on", "127.0.0.1")
+  .option("--api-port <port>", `monitor HTTP API port, "off" for none (tokens: VIGIL_API_TOKENS)`, apiPort, DEFAULT_API_PORT)
+  .action(async (opts: { config?: string; models?: string; monitorConfig?: string; alertingConfig?: string; host: string; apiPort: number | null }) => {
     const config = loadServerConfig({ file: opts.config, overrides: opts.models ? { model_repository: opts.models } : {} });
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
     const alertingConfig = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
@@ -160,7 +187,10 @@ program
     });
     log.info({ store: engine.location, window: monitorConfig.window, step: monitorConfig.step, lag: monitorConfig.lag }, "monitor running");
     const alerting = alertingConfig ? await startAlerting(engine, alertingConfig, log) : undefined;
+    const api = opts.apiPort === null ? undefined : await startApi(engine, catalog, alertingConfig?.slos ?? [], opts.host, opts.apiPort, log);
+    if (api?.token) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     stopOnSignals(async () => {
+      await api?.close();
       await alerting?.stop();
       await job.stop();
       await engine.close();
@@ -384,7 +414,8 @@ program
   .option("-r, --rate <qps>", "demo traffic rate", number("rate"), 50)
   .option("--window <duration>", "monitor window (tumbling)", "1m")
   .option("--drift-after <duration>", `plant drift (${DEMO_DRIFT.join(", ")}) after this long; "off" for none`, "3m")
-  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string }) => {
+  .option("--api-port <port>", "monitor HTTP API port (0 picks a free one)", integer("api-port", 0), DEFAULT_API_PORT)
+  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string; apiPort: number }) => {
     const windowMs = parseDuration(opts.window);
     const driftAfterMs = opts.driftAfter === "off" ? undefined : parseDuration(opts.driftAfter);
     const monitorConfig = loadMonitorConfig({ overrides: { window: windowMs, lag: Math.min(10_000, windowMs / 2) } });
@@ -396,13 +427,16 @@ program
     const { server, log } = await serve({ host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...(process.env.VIGIL_LOG_LEVEL ? {} : { log_level: "warn" }) });
     const printLines = (lines: string[]) => console.log(lines.join("\n"));
     const monitor = monitorServer(server, monitorConfig, log, printLines);
-    const alerting = alertServer(server, loadAlertingConfig(DEMO_ALERTING), log, printLines);
+    const demoAlerting = loadAlertingConfig(DEMO_ALERTING);
+    const alerting = alertServer(server, demoAlerting, log, printLines);
+    const api = server.store ? await startApi(server.store.engine, servedCatalog(server), demoAlerting.slos, "127.0.0.1", opts.apiPort, log) : undefined;
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
         `  Prometheus metrics: ${server.metricsPort === undefined ? "off" : `http://127.0.0.1:${server.metricsPort}/metrics`}\n` +
         `  monitor: quality and drift every ${opts.window} against the training months' reference profile\n` +
         `  alerting: rules and SLOs of ${DEMO_ALERTING}, evaluated every 15 s\n` +
+        `${api ? `  monitor API: ${api.url}/api/v1 (OpenAPI at ${api.url}${OPENAPI_PATH}), token ${api.token ?? "from VIGIL_API_TOKENS"}\n` : ""}` +
         `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later` +
         `${driftAfterMs === undefined ? "" : `; drift (${DEMO_DRIFT.join(", ")}) planted after ${opts.driftAfter}`}\nPress Ctrl-C to stop.`,
     );
@@ -430,6 +464,7 @@ program
     stopOnSignals(async () => {
       abort.abort();
       console.log(formatSummary(await traffic));
+      await api?.close();
       await (await alerting)?.stop();
       await monitor?.stop();
       await server.shutdown();

@@ -6,3 +6,4 @@ bash scripts/bootstrap.sh
 node --import tsx bench/serving.ts "$@"
 node --import tsx bench/ingest.ts
 node --import tsx bench/monitor.ts
+node --import tsx bench/api.ts

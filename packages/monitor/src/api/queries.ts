@@ -171,28 +171,24 @@ export interface PredictionRow {
   traceId: string;
 }
 
-const LATEST_LABEL = `SELECT request_id, row_index, argMax(label, timestamp) AS label FROM labels GROUP BY request_id, row_index`;
-
 /**
  * Prediction log search, newest first, a page at a time. Paging is by keyset (timestamp,
  * request id, row) rather than offset, so a page costs the same however deep it is and rows
- * arriving meanwhile do not shift it.
+ * arriving meanwhile do not shift it. The page is read first (the table's sort order serves
+ * it); labels are then looked up for its rows alone, so a page does not pay for every label.
  */
 export async function searchPredictions(engine: StoreEngine, filter: PredictionFilter): Promise<PredictionRow[]> {
-  const rows = await engine.query<{ ts: string; us: string | number; request_id: string; row_index: number; model: string; version: string; status: string; error: string; latency_us: number; prediction: string; confidence: number; label: string | null; trace_id: string }>(
-    `SELECT toString(p.timestamp) AS ts, toUnixTimestamp64Micro(p.timestamp) AS us, p.request_id AS request_id, p.row_index AS row_index,
-            p.model_name AS model, p.model_version AS version, p.status AS status, p.error AS error, p.latency_us AS latency_us,
-            p.prediction AS prediction, p.confidence AS confidence, l.label AS label, p.trace_id AS trace_id
-     FROM predictions AS p
-     LEFT JOIN (${LATEST_LABEL}) AS l ON p.request_id = l.request_id AND p.row_index = l.row_index
-     WHERE p.timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND p.timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-       AND ({model:String} = '' OR p.model_name = {model:String}) AND ({version:String} = '' OR p.model_version = {version:String})
-       AND ({status:String} = '' OR p.status = {status:String}) AND ({request:String} = '' OR p.request_id = {request:String})
-       AND ({has_label:Int8} = -1 OR (l.label IS NOT NULL) = {has_label:Int8})
-       AND ({cursor:UInt8} = 0 OR (toUnixTimestamp64Micro(p.timestamp), p.request_id, p.row_index) < ({after_us:Int64}, {after_request:String}, {after_row:UInt32}))
-     ORDER BY p.timestamp DESC, p.request_id DESC, p.row_index DESC
-     LIMIT {limit:UInt32}
-     SETTINGS join_use_nulls = 1`,
+  const rows = await engine.query<{ ts: string; us: string | number; request_id: string; row_index: number; model: string; version: string; status: string; error: string; latency_us: number; prediction: string; confidence: number; trace_id: string }>(
+    `SELECT toString(timestamp) AS ts, toUnixTimestamp64Micro(timestamp) AS us, request_id, row_index, model_name AS model, model_version AS version,
+            status, error, latency_us, prediction, confidence, trace_id
+     FROM predictions
+     WHERE timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+       AND ({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})
+       AND ({status:String} = '' OR status = {status:String}) AND ({request:String} = '' OR request_id = {request:String})
+       AND ({has_label:Int8} = -1 OR ((request_id, row_index) IN (SELECT request_id, row_index FROM labels)) = {has_label:Int8})
+       AND ({cursor:UInt8} = 0 OR (toUnixTimestamp64Micro(timestamp), request_id, row_index) < ({after_us:Int64}, {after_request:String}, {after_row:UInt32}))
+     ORDER BY timestamp DESC, request_id DESC, row_index DESC
+     LIMIT {limit:UInt32}`,
     {
       from: Math.floor(filter.fromMs),
       to: Math.ceil(filter.toMs),
@@ -208,6 +204,14 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
       limit: filter.limit,
     },
   );
+  const labels = new Map<string, string>();
+  if (rows.length > 0) {
+    const found = await engine.query<{ request_id: string; row_index: number; label: string }>(
+      `SELECT request_id, row_index, argMax(label, timestamp) AS label FROM labels WHERE request_id IN {ids:Array(String)} GROUP BY request_id, row_index`,
+      { ids: [...new Set(rows.map((r) => r.request_id))] },
+    );
+    for (const l of found) labels.set(`${l.request_id}\u0000${Number(l.row_index)}`, l.label);
+  }
   return rows.map((r) => ({
     timestamp: new Date(`${r.ts.replace(" ", "T")}Z`).toISOString(),
     timestampUs: Number(r.us),
@@ -220,7 +224,7 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
     latencyMs: Number(r.latency_us) / 1000,
     prediction: r.prediction,
     confidence: r.confidence,
-    label: r.label,
+    label: labels.get(`${r.request_id}\u0000${Number(r.row_index)}`) ?? null,
     traceId: r.trace_id,
   }));
 }

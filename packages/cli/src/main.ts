@@ -110,6 +110,18 @@ async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos
   return { ...api, token: configured.length > 0 ? undefined : tokens[0] };
 }
 
+/** The monitor API of a server's process, started once the store's tables exist; undefined when it cannot start (logged). */
+async function apiServer(server: InferenceServer, slos: AlertingConfig["slos"], host: string, port: number, log: Logger) {
+  if (!server.store) return undefined;
+  try {
+    await server.store.ready();
+    return await startApi(server.store.engine, servedCatalog(server), slos, host, port, log);
+  } catch (error) {
+    log.error({ err: error }, `monitor API could not start: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The store a command-line tool reads: the same clickhouse_url / data_dir the server config names. */
 async function openToolStore(config: ServerConfig): Promise<StoreEngine> {
   const engine = openEngine({ clickhouseUrl: config.clickhouse_url, dataDir: config.data_dir });
@@ -153,10 +165,12 @@ program
     const { server, log, config } = await serve(overrides, opts.config);
     const monitor = monitorServer(server, monitorConfig, log);
     const alerting = alertingConfig ? alertServer(server, alertingConfig, log) : undefined;
-    const api = server.store && opts.apiPort !== null ? await startApi(server.store.engine, servedCatalog(server), alertingConfig?.slos ?? [], config.host, opts.apiPort, log) : undefined;
-    if (api?.token) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
+    const api = opts.apiPort === null ? undefined : apiServer(server, alertingConfig?.slos ?? [], config.host, opts.apiPort, log);
+    void api?.then((started) => {
+      if (started?.token) log.warn({ token: started.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
+    });
     stopOnSignals(async () => {
-      await api?.close();
+      await (await api)?.close();
       await (await alerting)?.stop();
       await monitor?.stop();
       await server.shutdown();
@@ -429,7 +443,7 @@ program
     const monitor = monitorServer(server, monitorConfig, log, printLines);
     const demoAlerting = loadAlertingConfig(DEMO_ALERTING);
     const alerting = alertServer(server, demoAlerting, log, printLines);
-    const api = server.store ? await startApi(server.store.engine, servedCatalog(server), demoAlerting.slos, "127.0.0.1", opts.apiPort, log) : undefined;
+    const api = await apiServer(server, demoAlerting.slos, "127.0.0.1", opts.apiPort, log);
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +

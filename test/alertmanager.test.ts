@@ -2,24 +2,18 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { type IncomingMessage, createServer } from "node:http";
-import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Alerting, parseAlertingConfig } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
+import { freePort } from "./support/ports.js";
 import { openTestStore } from "./support/recording.js";
 import { eventually, predictionRecord, tempDir } from "./support/store.js";
 
 const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
 const MINUTE = 60_000;
 
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface AlertmanagerWebhook {
   version: string;

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type LoadgenSummary, catalogLookup, readCatalog, runLoadgen } from "@vigil/cli";
-import { MonitorJob, classificationQuality, parseSlo, startMonitorApi } from "@vigil/monitor";
+import type { LoadgenSummary } from "@vigil/cli";
+import { classificationQuality, parseSlo, startMonitorApi } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
-import { addDemoModel, tempRepository } from "./support/models.js";
-import { openTestStore } from "./support/recording.js";
-import { type TestServer, startTestServer } from "./support/server.js";
-import { tempDir } from "./support/store.js";
+import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 
 const TOKEN = "api-token-for-tests";
 
@@ -17,10 +13,8 @@ const TOKEN = "api-token-for-tests";
  * over HTTP on 127.0.0.1.
  */
 describe("monitor HTTP API", () => {
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  let traffic: DemoTraffic;
   let store: Store;
-  let server: TestServer;
   let api: Awaited<ReturnType<typeof startMonitorApi>>;
   let summary: LoadgenSummary;
   let from: string;
@@ -38,39 +32,23 @@ describe("monitor HTTP API", () => {
   const range = () => `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
 
   before(async () => {
-    dirs = await tempDir("vigil-api-");
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
-    await store.ready();
-    server = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
-    const started = Date.now();
-    summary = await runLoadgen({ target: server.address, model: "flights", rate: 0, concurrency: 4, requests: 120, durationMs: 0, batch: 1, shuffle: true, labelFraction: 0.5, labelDelayMs: 0 });
-    await store.predictions.flush();
-    await store.labels.flush();
-    await store.spans.flush();
-    from = new Date(started - 60_000).toISOString();
+    traffic = await demoTraffic(120);
+    ({ store, summary } = traffic);
+    from = new Date(traffic.startedMs - 60_000).toISOString();
     to = new Date(Date.now() + 60_000).toISOString();
-    const catalog = () => readCatalog(repo.path, (e) => assert.fail(e));
-    const lookup = catalogLookup(store.engine, catalog);
-    const monitored = (await lookup("flights", "1"))!;
-    await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({ fromUs: Date.parse(from) * 1000, toUs: Date.parse(to) * 1000 });
     api = await startMonitorApi({
       engine: store.engine,
       host: "127.0.0.1",
       port: 0,
       tokens: [TOKEN],
-      models: lookup,
+      models: traffic.lookup,
       slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
     });
   });
 
   after(async () => {
     await api.close();
-    await server.stop();
-    await store.close();
-    await repo.remove();
-    await dirs.remove();
+    await traffic.close();
   });
 
   test("every route but health and the OpenAPI document needs the bearer token", async () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Metadata, status } from "@grpc/grpc-js";
 import { type Store, recentTraces, traceTree } from "@vigil/store";
 import { rejection, unary } from "./support/grpc.js";
+import { freePort } from "./support/ports.js";
 import { addDemoModel, tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
@@ -146,13 +146,6 @@ describe("telemetry", () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("metrics scraped by a real Prometheus", () => {
   let repo: Awaited<ReturnType<typeof tempRepository>>;

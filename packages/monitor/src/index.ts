@@ -17,3 +17,4 @@ export * from "./alerting/index.js";
 export { buildMonitorApi, startMonitorApi, OPENAPI_PATH, type MonitorApiOptions, type ModelLookup } from "./api/server.js";
 export type { OverviewPoint, OverviewTotals, ResultPoint, PredictionRow, PredictionDetail } from "./api/queries.js";
 export type { AlertHistoryRow } from "./alerting/history.js";
+export type { TraceSummary, TraceSpan } from "@vigil/store";

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type Browser, type Page, chromium } from "playwright-core";
+import type { LoadgenSummary } from "@vigil/cli";
+import { AlertEvaluator, parseAlertingConfig, parseSlo, startMonitorApi } from "@vigil/monitor";
+import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
+import { freePort } from "./support/ports.js";
+import { eventually } from "./support/store.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const DASHBOARD = join(ROOT, "packages", "dashboard");
+const SCREENSHOTS = join(ROOT, "test-results", "screenshots");
+const PASSWORD = "correct horse battery";
+const TOKEN = "dashboard-test-token";
+
+
+/**
+ * The dashboard's production build (`next build`, done by the workspace build) served by `next
+ * start`, reading a real monitor API over a real store, driven by Debian's Chromium.
+ */
+describe("dashboard in a real browser", () => {
+  let traffic: DemoTraffic;
+  let api: Awaited<ReturnType<typeof startMonitorApi>>;
+  let dashboard: ChildProcess;
+  let url: string;
+  let browser: Browser;
+  let page: Page;
+  let summary: LoadgenSummary;
+  const consoleErrors: string[] = [];
+  const offMachine: string[] = [];
+
+  const apiGet = async <T,>(path: string): Promise<T> => (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<T>;
+  const visit = async (path: string, shot: string) => {
+    const response = await page.goto(`${url}${path}`, { waitUntil: "networkidle" });
+    assert.equal(response?.status(), 200, `${path} answers 200`);
+    await page.screenshot({ path: join(SCREENSHOTS, `${shot}.png`), fullPage: true });
+  };
+
+  before(async () => {
+    if (!existsSync(join(DASHBOARD, ".next", "BUILD_ID"))) throw new Error("the dashboard is not built: run `pnpm build` (npm test does)");
+    await mkdir(SCREENSHOTS, { recursive: true });
+    traffic = await demoTraffic(150);
+    summary = traffic.summary;
+    const { store } = traffic;
+    const alerting = parseAlertingConfig({ rules: [{ name: "QualityWatch", metric: "quality.accuracy", op: ">=", threshold: 0, range: "15m", severity: "info", annotations: { summary: "accuracy is {{ $value }}" } }] }, "test", ROOT);
+    assert.equal((await new AlertEvaluator(store.engine, alerting.rules).evaluate()).length, 1, "one alert firing for the dashboard to show");
+    api = await startMonitorApi({ engine: store.engine, host: "127.0.0.1", port: 0, tokens: [TOKEN], models: traffic.lookup, slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })] });
+
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    dashboard = spawn(process.execPath, [join(DASHBOARD, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+      cwd: DASHBOARD,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", VIGIL_API_URL: api.url, VIGIL_API_TOKEN: TOKEN, VIGIL_DASHBOARD_PASSWORD: PASSWORD },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    await eventually(async () => fetch(`${url}/login`).then((r) => r.status, () => 0), (s) => s === 200, "next start to serve");
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+    page.on("request", (r) => {
+      if (new URL(r.url()).hostname !== "127.0.0.1") offMachine.push(r.url());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    dashboard?.kill("SIGTERM");
+    await api?.close();
+    await traffic?.close();
+  });
+
+  test("anonymous visitors are sent to the login; its API route refuses them", async () => {
+    await page.goto(`${url}/alerts`);
+    assert.equal(new URL(page.url()).pathname, "/login");
+    assert.equal((await fetch(`${url}/api/silences`)).status, 401);
+    assert.equal((await fetch(`${url}/api/silences`, { method: "POST", body: "{}" })).status, 401);
+    await page.fill("input[name=password]", "wrong password");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("text=wrong password");
+    await page.screenshot({ path: join(SCREENSHOTS, "login.png") });
+  });
+
+  test("login sets an httpOnly session and lands on the Overview, which shows the API's numbers", async () => {
+    await page.goto(`${url}/login`);
+    await page.fill("input[name=password]", PASSWORD);
+    await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
+    const cookie = (await page.context().cookies()).find((c) => c.name === "vigil_session")!;
+    assert.equal(cookie.httpOnly, true);
+    await visit("/", "overview");
+    const overview = await apiGet<{ totals: { requests: number } }>("/api/v1/overview?from=-1h&to=now");
+    assert.equal(overview.totals.requests, summary.ok);
+    assert.equal((await page.textContent("[data-metric=requests] .value"))?.trim(), String(summary.ok));
+    assert.equal((await page.textContent("[data-metric=firing] .value"))?.trim(), "1");
+    assert.ok(await page.isVisible("text=QualityWatch"));
+    assert.equal(await page.locator("[data-chart='Latency'] svg").count() > 0, true, "the latency chart renders");
+  });
+
+  test("Model page: per-class figures and confusion matrix as the API computes them", async () => {
+    await visit("/models/flights", "model");
+    const confusion = await apiGet<{ confusion: number[][]; perClass: Array<{ class: string; support: number }> }>("/api/v1/models/flights/confusion?from=-1h&to=now");
+    const cells = await page.locator("[data-table=confusion] tbody td").allTextContents();
+    assert.deepEqual(cells.map(Number), confusion.confusion.flat());
+    const supports = await page.locator("[data-table=per-class] tbody tr td:nth-child(5)").allTextContents();
+    assert.deepEqual(supports.map(Number), confusion.perClass.map((c) => c.support));
+  });
+
+  test("Drift, SLOs, Traces and Predictions pages load, link to each other, and show the stored data", async () => {
+    await visit("/models/flights/drift", "drift");
+    assert.deepEqual(await page.locator("[data-table=drift-heatmap] tbody th").allTextContents(), ["hour", "weekday", "distance", "origin", "destination", "prediction", "confidence"]);
+    assert.ok((await page.locator("[data-chart$='reference against current'] svg").count()) >= 7, "a histogram per input");
+    await visit("/slos", "slos");
+    assert.ok(await page.isVisible("[data-slo=flights-availability]"));
+    await visit("/models", "models");
+    await visit("/traces", "traces");
+    const traceLinks = page.locator("[data-table=traces] a");
+    assert.equal(await traceLinks.count(), Math.min(100, summary.ok));
+    await visit("/predictions?hasLabel=true", "predictions");
+    const first = page.locator("[data-table=predictions] tbody tr").first();
+    const label = (await first.locator("td:nth-child(7)").textContent())!.trim();
+    assert.ok(["on_time", "delayed"].includes(label));
+    await Promise.all([page.waitForURL(/\/predictions\/.+\/0$/), first.locator("td:nth-child(2) a").click()]);
+    await page.waitForLoadState("networkidle");
+    await page.screenshot({ path: join(SCREENSHOTS, "prediction.png"), fullPage: true });
+    assert.equal((await page.textContent("[data-field=label]"))?.trim(), label);
+    await Promise.all([page.waitForURL(/\/traces\/[0-9a-f]{32}$/), page.click("text=the request's trace")]);
+    await page.waitForLoadState("networkidle");
+    await page.screenshot({ path: join(SCREENSHOTS, "trace.png"), fullPage: true });
+    assert.ok((await page.locator("[data-table=waterfall] tbody tr").count()) >= 1);
+  });
+
+  test("a silence created in the Alerts page reaches the API and can be expired there", async () => {
+    await visit("/alerts", "alerts");
+    await page.fill("textarea[name=matchers]", 'alertname="QualityWatch"');
+    await page.fill("input[name=comment]", "from the browser");
+    await page.click("text=silence >> nth=-1");
+    await page.waitForSelector("[data-table=silences] td:has-text('from the browser')");
+    const silences = await apiGet<Array<{ id: string; comment: string; endsAt: number }>>("/api/v1/silences");
+    const created = silences.find((s) => s.comment === "from the browser")!;
+    assert.ok(created.endsAt > Date.now());
+    await page.click(`[data-silence="${created.id}"] button`);
+    await eventually(async () => (await apiGet<Array<{ id: string; endsAt: number }>>("/api/v1/silences")).find((s) => s.id === created.id)!.endsAt, (t) => t <= Date.now(), "the silence to expire");
+    await page.screenshot({ path: join(SCREENSHOTS, "alerts-after.png"), fullPage: true });
+  });
+
+  test("no console errors on any page, and no request left the machine", () => {
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(offMachine, []);
+  });
+});

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type LoadgenSummary, catalogLookup, readCatalog, runLoadgen } from "@vigil/cli";
+import { type ModelLookup, MonitorJob } from "@vigil/monitor";
+import type { Store } from "@vigil/store";
+import { addDemoModel, tempRepository } from "./models.js";
+import { openTestStore } from "./recording.js";
+import { type TestServer, startTestServer } from "./server.js";
+import { tempDir } from "./store.js";
+
+export interface DemoTraffic {
+  store: Store;
+  server: TestServer;
+  summary: LoadgenSummary;
+  /** When the traffic started and ended (ms). */
+  startedMs: number;
+  endedMs: number;
+  /** The monitor's view of the repository's models. */
+  lookup: ModelLookup;
+  close: () => Promise<void>;
+}
+
+/**
+ * A server with the demo model recording into its own embedded store, `requests` labelled
+ * requests (half of them labelled) already answered and flushed, and one monitor window over
+ * them evaluated: what the API and dashboard tests read.
+ */
+export async function demoTraffic(requests: number): Promise<DemoTraffic> {
+  const dirs = await tempDir("vigil-demo-traffic-");
+  const repo = await tempRepository();
+  await addDemoModel(repo.path);
+  const store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
+  await store.ready();
+  const server = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
+  const startedMs = Date.now();
+  const summary = await runLoadgen({ target: server.address, model: "flights", rate: 0, concurrency: 4, requests, durationMs: 0, batch: 1, shuffle: true, labelFraction: 0.5, labelDelayMs: 0 });
+  await Promise.all([store.predictions.flush(), store.labels.flush(), store.spans.flush()]);
+  const endedMs = Date.now();
+  const lookup = catalogLookup(store.engine, () => readCatalog(repo.path, (e) => assert.fail(e)));
+  const monitored = (await lookup("flights", "1"))!;
+  await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({ fromUs: (startedMs - 60_000) * 1000, toUs: endedMs * 1000 });
+  return {
+    store,
+    server,
+    summary,
+    startedMs,
+    endedMs,
+    lookup,
+    close: async () => {
+      await server.stop();
+      await store.close();
+      await repo.remove();
+      await dirs.remove();
+    },
+  };
+}

@@ -14,6 +14,7 @@ import { type LoadgenOptions, formatSummary, runLoadgen } from "./loadgen.js";
 import { type CatalogModel, catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor } from "./monitoring.js";
 import { type ReportKind, buildReport, formatReport } from "./report.js";
 import { formatSilences, startAlerting } from "./alerting.js";
+import { startDashboard } from "./dashboard.js";
 
 const integer = (name: string, min: number) => (value: string) => {
   const n = Number(value);
@@ -107,7 +108,7 @@ async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos
   const tokens = configured.length > 0 ? configured : [randomBytes(18).toString("base64url")];
   const api = await startMonitorApi({ engine, host, port, tokens, models: catalogLookup(engine, catalog), slos });
   log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
-  return { ...api, token: configured.length > 0 ? undefined : tokens[0] };
+  return { ...api, token: tokens[0]!, generated: configured.length === 0 };
 }
 
 /** The monitor API of a server's process, started once the store's tables exist; undefined when it cannot start (logged). */
@@ -167,7 +168,7 @@ program
     const alerting = alertingConfig ? alertServer(server, alertingConfig, log) : undefined;
     const api = opts.apiPort === null ? undefined : apiServer(server, alertingConfig?.slos ?? [], config.host, opts.apiPort, log);
     void api?.then((started) => {
-      if (started?.token) log.warn({ token: started.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
+      if (started?.generated) log.warn({ token: started.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     });
     stopOnSignals(async () => {
       await (await api)?.close();
@@ -202,7 +203,7 @@ program
     log.info({ store: engine.location, window: monitorConfig.window, step: monitorConfig.step, lag: monitorConfig.lag }, "monitor running");
     const alerting = alertingConfig ? await startAlerting(engine, alertingConfig, log) : undefined;
     const api = opts.apiPort === null ? undefined : await startApi(engine, catalog, alertingConfig?.slos ?? [], opts.host, opts.apiPort, log);
-    if (api?.token) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
+    if (api?.generated) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     stopOnSignals(async () => {
       await api?.close();
       await alerting?.stop();
@@ -423,13 +424,14 @@ const DEMO_DRIFT = ["distance*1.5", "hour+6"];
 
 program
   .command("up")
-  .description("start the server with the demo model, the monitor, and demo traffic (with labels and planted drift) until Ctrl-C")
+  .description("the whole stack on the embedded store: the demo model served, the monitor, alerting, the monitor API, the dashboard, and demo traffic with labels and planted drift, until Ctrl-C")
   .option("-p, --port <port>", "gRPC port", integer("port", 0), 8001)
   .option("-r, --rate <qps>", "demo traffic rate", number("rate"), 50)
   .option("--window <duration>", "monitor window (tumbling)", "1m")
   .option("--drift-after <duration>", `plant drift (${DEMO_DRIFT.join(", ")}) after this long; "off" for none`, "3m")
   .option("--api-port <port>", "monitor HTTP API port (0 picks a free one)", integer("api-port", 0), DEFAULT_API_PORT)
-  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string; apiPort: number }) => {
+  .option("--dashboard-port <port>", 'dashboard port, "off" for none', (v: string) => (v === "off" ? null : integer("dashboard-port", 1)(v)), 3000)
+  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string; apiPort: number; dashboardPort: number | null }) => {
     const windowMs = parseDuration(opts.window);
     const driftAfterMs = opts.driftAfter === "off" ? undefined : parseDuration(opts.driftAfter);
     const monitorConfig = loadMonitorConfig({ overrides: { window: windowMs, lag: Math.min(10_000, windowMs / 2) } });
@@ -444,13 +446,16 @@ program
     const demoAlerting = loadAlertingConfig(DEMO_ALERTING);
     const alerting = alertServer(server, demoAlerting, log, printLines);
     const api = await apiServer(server, demoAlerting.slos, "127.0.0.1", opts.apiPort, log);
+    const dashboard =
+      api && opts.dashboardPort !== null ? await startDashboard({ apiUrl: api.url, apiToken: api.token, port: opts.dashboardPort, host: "127.0.0.1", onLine: (line) => console.log(line) }) : undefined;
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +
         `  Prometheus metrics: ${server.metricsPort === undefined ? "off" : `http://127.0.0.1:${server.metricsPort}/metrics`}\n` +
         `  monitor: quality and drift every ${opts.window} against the training months' reference profile\n` +
         `  alerting: rules and SLOs of ${DEMO_ALERTING}, evaluated every 15 s\n` +
-        `${api ? `  monitor API: ${api.url}/api/v1 (OpenAPI at ${api.url}${OPENAPI_PATH}), token ${api.token ?? "from VIGIL_API_TOKENS"}\n` : ""}` +
+        `${api ? `  monitor API: ${api.url}/api/v1 (OpenAPI at ${api.url}${OPENAPI_PATH}), token ${api.generated ? api.token : "from VIGIL_API_TOKENS"}\n` : ""}` +
+        `${dashboard ? `  dashboard: ${dashboard.url} (password ${process.env.VIGIL_DASHBOARD_PASSWORD ? "from VIGIL_DASHBOARD_PASSWORD" : dashboard.password})\n` : ""}` +
         `  demo traffic: held-out March 2001 flights at ${opts.rate} requests/s, true outcomes for half of them 3 s later` +
         `${driftAfterMs === undefined ? "" : `; drift (${DEMO_DRIFT.join(", ")}) planted after ${opts.driftAfter}`}\nPress Ctrl-C to stop.`,
     );
@@ -478,6 +483,7 @@ program
     stopOnSignals(async () => {
       abort.abort();
       console.log(formatSummary(await traffic));
+      await dashboard?.stop();
       await api?.close();
       await (await alerting)?.stop();
       await monitor?.stop();

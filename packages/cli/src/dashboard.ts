@@ -25,7 +25,9 @@ export async function startDashboard(options: { apiUrl: string; apiToken: string
     const build = spawnSync(process.execPath, [NEXT, "build"], { cwd: DASHBOARD_DIR, env, stdio: "inherit" });
     if (build.status !== 0) throw new Error(`the dashboard build failed (next build exited ${build.status}); run it in ${DASHBOARD_DIR} to see why`);
   }
-  const password = process.env.VIGIL_DASHBOARD_PASSWORD ?? randomBytes(9).toString("base64url");
+  const configured = process.env.VIGIL_DASHBOARD_PASSWORD;
+  if (configured && configured.length < 8) throw new Error("VIGIL_DASHBOARD_PASSWORD must be at least 8 characters");
+  const password = configured || randomBytes(9).toString("base64url");
   const child: ChildProcess = spawn(process.execPath, [NEXT, "start", "-p", String(options.port), "-H", options.host], {
     cwd: DASHBOARD_DIR,
     env: { ...env, VIGIL_API_URL: options.apiUrl, VIGIL_API_TOKEN: options.apiToken, VIGIL_DASHBOARD_PASSWORD: password },

@@ -29,3 +29,11 @@ export function keep(search: Search, path: string): string {
 export const percent = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(digits)}%`);
 export const fixed = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits));
 export const timeOf = (iso: string) => iso.slice(11, 19);
+
+const RANGE_MS: Record<RangeKey, number> = { "15m": 900_000, "1h": 3_600_000, "6h": 21_600_000, "24h": 86_400_000, "7d": 604_800_000 };
+
+/** The shortest range that reaches back to `sinceIso`, so a link to an alert's model shows the alert's time. */
+export function rangeCovering(sinceIso: string, now = Date.now()): RangeKey {
+  const age = now - Date.parse(sinceIso);
+  return (Object.keys(RANGE_MS) as RangeKey[]).find((k) => RANGE_MS[k] >= age) ?? "7d";
+}

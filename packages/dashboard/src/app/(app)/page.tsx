@@ -2,7 +2,7 @@ import Link from "next/link";
 import type { AlertHistoryRow, OverviewPoint, OverviewTotals, SloReport } from "@vigil/monitor";
 import { LineChartCard } from "@/components/charts";
 import { api } from "@/lib/api";
-import { type Search, fixed, keep, percent, rangeQuery, timeOf } from "@/lib/range";
+import { type Search, fixed, keep, percent, rangeCovering, rangeQuery, timeOf } from "@/lib/range";
 
 interface Overview {
   totals: OverviewTotals;
@@ -61,7 +61,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
               {firing.map((a) => (
                 <li key={a.fingerprint}>
                   <span className="bad">{a.labels.alertname}</span> [{a.labels.severity}] {a.annotations.summary ?? ""}{" "}
-                  {a.labels.model && <Link href={keep(search, `/models/${encodeURIComponent(a.labels.model)}`)}>model {a.labels.model}</Link>}
+                  {a.labels.model && <Link href={`/models/${encodeURIComponent(a.labels.model)}?range=${rangeCovering(a.startsAt)}`}>model {a.labels.model}</Link>}
                 </li>
               ))}
             </ul>

@@ -2,7 +2,7 @@ import Link from "next/link";
 import type { AlertHistoryRow, Silence } from "@vigil/monitor";
 import { ExpireButton, SilenceForm } from "@/components/silences";
 import { api } from "@/lib/api";
-import { type Search, keep, rangeQuery } from "@/lib/range";
+import { type Search, keep, rangeCovering, rangeQuery } from "@/lib/range";
 
 const labelText = (labels: Record<string, string>) => Object.entries(labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(", ");
 
@@ -27,7 +27,7 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
                 <tr key={a.fingerprint}>
                   <td className={a.state === "firing" ? "bad" : ""}>{a.labels.alertname}</td>
                   <td>{a.state}</td>
-                  <td>{labelText(a.labels)} {a.labels.model && <Link href={keep(search, `/models/${encodeURIComponent(a.labels.model)}`)}>model</Link>}</td>
+                  <td>{labelText(a.labels)} {a.labels.model && <Link href={`/models/${encodeURIComponent(a.labels.model)}?range=${rangeCovering(a.startsAt)}`}>model</Link>}</td>
                   <td>{a.annotations.summary ?? ""}</td>
                   <td>{a.startsAt}</td>
                 </tr>

@@ -6,12 +6,19 @@ import { parseDuration } from "./duration.js";
  * ("-1h", "now-30m").
  */
 export function parseTime(text: string, nowMs = Date.now()): number {
-  const trimmed = text.trim();
+  const ms = parseTimeUnchecked(text.trim(), nowMs);
+  if (Number.isNaN(ms)) throw new Error(`"${text}" is not a time: write ISO 8601 (2026-11-23T10:00:00Z), milliseconds since the epoch, "now", or a duration before now ("-1h", "now-30m")`);
+  if (!(ms >= 0 && ms <= LAST_MS)) throw new Error(`"${text}" is outside the years 1970 to 9999`);
+  return ms;
+}
+
+/** 9999-12-31T23:59:59.999Z, the last instant ClickHouse's DateTime64 and ISO 8601 both write. */
+const LAST_MS = 253_402_300_799_999;
+
+function parseTimeUnchecked(trimmed: string, nowMs: number): number {
   if (trimmed === "now") return nowMs;
   if (/^\d{10,}$/.test(trimmed)) return Number(trimmed);
   const relative = /^(?:now)?-(.+)$/.exec(trimmed);
   if (relative) return nowMs - parseDuration(relative[1]!);
-  const ms = Date.parse(trimmed);
-  if (Number.isNaN(ms)) throw new Error(`"${text}" is not a time: write ISO 8601 (2026-11-23T10:00:00Z), milliseconds since the epoch, "now", or a duration before now ("-1h", "now-30m")`);
-  return ms;
+  return Date.parse(trimmed);
 }

@@ -279,7 +279,7 @@ function routes(options: MonitorApiOptions): RouteSpec[] {
       method: "GET",
       path: "/api/v1/traces",
       summary: "Traces of inference calls in a range, newest first",
-      query: range.extend({ model: z.string().max(200).optional(), status: z.string().max(40).optional(), minDurationMs: z.coerce.number().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      query: range.extend({ model: z.string().max(200).optional(), status: z.string().max(40).optional(), minDurationMs: z.coerce.number().min(0).max(86_400_000).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
       handler: async ({ query }) => {
         const q = query as z.infer<typeof range> & { model?: string; status?: string; minDurationMs?: number; limit: number };
         const r = seriesRange(q);

@@ -42,6 +42,11 @@ function secondText(second: number): string {
   return cachedText;
 }
 
+/** An ISO 8601 time from ClickHouse's text form of a DateTime64 in UTC ("2026-11-23 10:00:00.123"). */
+export function isoFromClickHouse(text: string): string {
+  return new Date(`${text.replace(" ", "T")}Z`).toISOString();
+}
+
 /** ClickHouse's DateTime64(6) text form, in UTC: 2026-11-23 08:30:00.123456 */
 export function formatDateTime64(us: number): string {
   const second = Math.floor(us / 1_000_000);

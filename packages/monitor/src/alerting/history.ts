@@ -1,4 +1,4 @@
-import type { StoreEngine } from "@vigil/store";
+import { type StoreEngine, isoFromClickHouse } from "@vigil/store";
 
 export interface AlertHistoryRow {
   fingerprint: string;
@@ -12,7 +12,7 @@ export interface AlertHistoryRow {
   changedAt: string;
 }
 
-const isoOf = (t: string | null) => (t === null ? null : new Date(`${t.replace(" ", "T")}Z`).toISOString());
+const isoOf = (t: string | null) => (t === null ? null : isoFromClickHouse(t));
 
 /** Alert state changes in a range, newest first. */
 export async function alertHistory(engine: StoreEngine, fromMs: number, toMs: number, limit: number): Promise<AlertHistoryRow[]> {

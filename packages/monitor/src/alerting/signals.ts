@@ -41,7 +41,8 @@ export interface Sample {
   value: number;
 }
 
-const SCOPE = `({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})`;
+/** Rows of one model ('' for all) and version ('' for all): the {model} and {version} parameters. */
+export const MODEL_SCOPE = `({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})`;
 const scopeParams = (scope: Scope) => ({ model: scope.model ?? "", version: scope.version ?? "", feature: scope.feature ?? "" });
 /** The complete minutes of [toMs − rangeMs, toMs). */
 const minuteRange = (toMs: number, rangeMs: number) => {
@@ -51,7 +52,7 @@ const minuteRange = (toMs: number, rangeMs: number) => {
 
 async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
-  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${SCOPE}`;
+  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${MODEL_SCOPE}`;
   if (metric in LATENCY_LEVEL) {
     const rows = await engine.query<{ model: string; version: string; q: number[] }>(
       `SELECT model_name AS model, model_version AS version, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles) AS q
@@ -96,7 +97,7 @@ async function monitorSamples(engine: StoreEngine, metric: MetricName, scope: Sc
   const rows = await engine.query<{ model: string; version: string; feature: string; v: number }>(
     `SELECT model_name AS model, model_version AS version, feature, argMax(${value}, window_end) AS v
      FROM monitor_results FINAL
-     WHERE ${filter} AND ${SCOPE} AND ({feature:String} = '' OR feature = {feature:String})
+     WHERE ${filter} AND ${MODEL_SCOPE} AND ({feature:String} = '' OR feature = {feature:String})
        AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
      GROUP BY model, version, feature ORDER BY model, version, feature`,
     { ...scopeParams(scope), name: metric.slice("quality.".length), from: Math.round(nowMs - rangeMs), to: Math.round(nowMs) },
@@ -116,7 +117,7 @@ export function sampleMetric(engine: StoreEngine, metric: MetricName, scope: Sco
 /** A serving metric minute by minute over the complete minutes of a range, per model version; minutes without traffic are absent. */
 export async function perMinute(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Array<{ labels: Labels; minutes: Map<number, number> }>> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
-  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${SCOPE}`;
+  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${MODEL_SCOPE}`;
   const rows =
     metric in LATENCY_LEVEL
       ? await engine.query<{ model: string; version: string; m: number; v: number }>(

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type StoreEngine, formatDateTime64 } from "@vigil/store";
+import { type StoreEngine, formatDateTime64, isoFromClickHouse } from "@vigil/store";
 import { type Labels, type Matcher, formatMatcher, matches, parseMatcher } from "./labels.js";
 
 export interface Silence {
@@ -19,7 +19,7 @@ export function silencing(silences: Silence[], labels: Labels, nowMs: number): S
 }
 
 const ms = (t: number) => formatDateTime64(t * 1000).slice(0, 23);
-const parseTime = (text: string) => Date.parse(`${text.replace(" ", "T")}Z`);
+const parseTime = (text: string) => Date.parse(isoFromClickHouse(text));
 
 async function write(engine: StoreEngine, s: Silence): Promise<void> {
   const row = { id: s.id, matchers: JSON.stringify(s.matchers.map(formatMatcher)), starts_at: ms(s.startsAt), ends_at: ms(s.endsAt), created_by: s.createdBy, comment: s.comment, updated_at: ms(Date.now()) };

@@ -1,7 +1,6 @@
 import { formatDuration } from "@vigil/config";
-import type { StoreEngine } from "@vigil/store";
-import { type Slo, type SloEvents, sloEvents } from "./slo.js";
-import { SERVER_FAULT_STATUSES } from "./signals.js";
+import { type StoreEngine, isoFromClickHouse } from "@vigil/store";
+import { type Slo, type SloEvents, sloEvents, sloEventsPerStep } from "./slo.js";
 
 export interface SloPeriod {
   from: string;
@@ -44,26 +43,15 @@ export interface SloReport {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Events per stretch of `stepMs` in [fromMs, toMs), from the per-minute rollup, in one query. */
+/** Events and attainment per stretch of `stepMs` in [fromMs, toMs). */
 async function periods(engine: StoreEngine, slo: Slo, fromMs: number, toMs: number, stepMs: number): Promise<SloPeriod[]> {
-  const rows = await engine.query<{ start: number; good: string | number; total: string | number }>(
-    `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalSecond({step:UInt32}), 'UTC')) AS start, ${
-      slo.indicator === "availability"
-        ? "sum(requests) - sumIf(requests, status IN {faults:Array(String)}) AS good, sum(requests) AS total"
-        : "sumIf(requests, status = 'OK' AND le_us <= {threshold:UInt32}) AS good, sumIf(requests, status = 'OK') AS total"
-    }
-     FROM requests_per_minute
-     WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String})
-       AND minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC')
-     GROUP BY start ORDER BY start`,
-    { step: Math.round(stepMs / 1000), model: slo.model, version: slo.version, faults: SERVER_FAULT_STATUSES, threshold: slo.thresholdUs ?? 0, from: Math.floor(fromMs / 60_000) * 60, to: Math.floor(toMs / 60_000) * 60 },
-  );
-  return rows.map((r) => {
-    const good = Number(r.good);
-    const total = Number(r.total);
-    const start = Number(r.start) * 1000;
-    return { from: iso(start), to: iso(Math.min(start + stepMs, toMs)), good, total, attainment: total === 0 ? null : good / total };
-  });
+  return (await sloEventsPerStep(engine, slo, fromMs, toMs, stepMs)).map(({ startMs, good, total }) => ({
+    from: iso(startMs),
+    to: iso(Math.min(startMs + stepMs, toMs)),
+    good,
+    total,
+    attainment: total === 0 ? null : good / total,
+  }));
 }
 
 /** Burn-rate alerts of this SLO that fired in the period, from the alert history. */
@@ -77,7 +65,7 @@ async function incidents(engine: StoreEngine, slo: Slo, fromMs: number, toMs: nu
      ORDER BY starts_at`,
     { slo: slo.name, from: fromMs, to: toMs },
   );
-  const time = (t: string | null) => (t === null ? null : iso(Date.parse(`${t.replace(" ", "T")}Z`)));
+  const time = (t: string | null) => (t === null ? null : isoFromClickHouse(t));
   return rows.map((r) => ({ alertname: r.alert_labels.alertname ?? "", severity: r.alert_labels.severity ?? "", startsAt: time(r.starts_at)!, endsAt: time(r.ended), labels: r.alert_labels }));
 }
 

@@ -1,5 +1,5 @@
-import type { StoreEngine } from "@vigil/store";
-import { SERVER_FAULT_STATUSES } from "../alerting/signals.js";
+import { type StoreEngine, isoFromClickHouse } from "@vigil/store";
+import { MODEL_SCOPE, SERVER_FAULT_STATUSES } from "../alerting/signals.js";
 
 /** A time range and the width of its points, in milliseconds. */
 export interface SeriesRange {
@@ -8,8 +8,8 @@ export interface SeriesRange {
   stepMs: number;
 }
 
-export interface OverviewPoint {
-  t: string;
+/** Serving figures over a stretch of time: requests, server-side errors and latency percentiles. */
+export interface ServingFigures {
   requests: number;
   errors: number;
   errorRate: number | null;
@@ -18,7 +18,10 @@ export interface OverviewPoint {
   p99Ms: number | null;
 }
 
-const MODEL_SCOPE = "({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})";
+export interface OverviewPoint extends ServingFigures {
+  t: string;
+}
+
 const MINUTES = "minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC')";
 
 const rangeParams = (range: SeriesRange, model: string, version: string) => ({
@@ -68,13 +71,7 @@ export async function overviewSeries(engine: StoreEngine, range: SeriesRange, mo
   });
 }
 
-export interface OverviewTotals {
-  requests: number;
-  errors: number;
-  errorRate: number | null;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
+export interface OverviewTotals extends ServingFigures {
   models: Array<{ model: string; version: string; requests: number; errors: number }>;
 }
 
@@ -129,10 +126,9 @@ export async function monitorResults(engine: StoreEngine, kind: "quality" | "dri
      LIMIT 100000`,
     { kind, model, version, from: Math.floor(fromMs), to: Math.ceil(toMs) },
   );
-  const iso = (t: string) => new Date(`${t.replace(" ", "T")}Z`).toISOString();
   return rows.map((r) => ({
-    windowStart: iso(r.ws),
-    windowEnd: iso(r.we),
+    windowStart: isoFromClickHouse(r.ws),
+    windowEnd: isoFromClickHouse(r.we),
     metric: r.metric,
     feature: r.feature,
     value: r.value,
@@ -213,7 +209,7 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
     for (const l of found) labels.set(`${l.request_id}\u0000${Number(l.row_index)}`, l.label);
   }
   return rows.map((r) => ({
-    timestamp: new Date(`${r.ts.replace(" ", "T")}Z`).toISOString(),
+    timestamp: isoFromClickHouse(r.ts),
     timestampUs: Number(r.us),
     requestId: r.request_id,
     rowIndex: Number(r.row_index),
@@ -259,7 +255,7 @@ export async function predictionDetail(engine: StoreEngine, requestId: string, r
   );
   if (!r) return undefined;
   return {
-    timestamp: new Date(`${r.ts.replace(" ", "T")}Z`).toISOString(),
+    timestamp: isoFromClickHouse(r.ts),
     timestampUs: Number(r.us),
     requestId,
     rowIndex,
@@ -278,7 +274,7 @@ export async function predictionDetail(engine: StoreEngine, requestId: string, r
     client: r.client,
     traceId: r.trace_id,
     label: r.label,
-    labelledAt: r.labelled_at === null ? null : new Date(`${r.labelled_at.replace(" ", "T")}Z`).toISOString(),
+    labelledAt: r.labelled_at === null ? null : isoFromClickHouse(r.labelled_at),
   };
 }
 

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from "zod";
 import type { Alerting } from "../alerting/alerting.js";
 import { createSilence, expireSilence, listSilences } from "../alerting/silences.js";
-import { type Slo, burnRate, sloEvents } from "../alerting/slo.js";
+import { type Slo, burnRate, sloEvents, sloEventsPerStep } from "../alerting/slo.js";
 import { sloReport } from "../alerting/slo-report.js";
 import { featureDrift } from "../drift.js";
 import type { MonitoredModel } from "../job.js";
@@ -104,6 +104,18 @@ function routes(options: MonitorApiOptions): RouteSpec[] {
     if (!found) throw new ApiError(404, `model "${name}" is not known to the monitor (it has no config.json in the model repository)`);
     return found;
   };
+  const storedResults = (kind: "quality" | "drift", summary: string): RouteSpec => ({
+    method: "GET",
+    path: `/api/v1/models/:model/${kind}`,
+    summary,
+    params: modelPath,
+    query: range.extend({ version: z.string().max(50).default("") }),
+    handler: async ({ params, query }) => {
+      const q = query as z.infer<typeof range> & { version: string };
+      const r = seriesRange(q);
+      return { model: params.model, points: await monitorResults(engine, kind, params.model as string, q.version, r.fromMs, r.toMs) };
+    },
+  });
   return [
     {
       method: "GET",
@@ -127,30 +139,8 @@ function routes(options: MonitorApiOptions): RouteSpec[] {
         return { from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(), stepMs: r.stepMs, totals, series };
       },
     },
-    {
-      method: "GET",
-      path: "/api/v1/models/:model/quality",
-      summary: "Quality figures of a model per monitor window (as stored by the monitor)",
-      params: modelPath,
-      query: range.extend({ version: z.string().max(50).default("") }),
-      handler: async ({ params, query }) => {
-        const q = query as z.infer<typeof range> & { version: string };
-        const r = seriesRange(q);
-        return { model: params.model, points: await monitorResults(engine, "quality", params.model as string, q.version, r.fromMs, r.toMs) };
-      },
-    },
-    {
-      method: "GET",
-      path: "/api/v1/models/:model/drift",
-      summary: "Drift of each monitored input and the dataset drift share per monitor window",
-      params: modelPath,
-      query: range.extend({ version: z.string().max(50).default("") }),
-      handler: async ({ params, query }) => {
-        const q = query as z.infer<typeof range> & { version: string };
-        const r = seriesRange(q);
-        return { model: params.model, points: await monitorResults(engine, "drift", params.model as string, q.version, r.fromMs, r.toMs) };
-      },
-    },
+    storedResults("quality", "Quality figures of a model per monitor window (as stored by the monitor)"),
+    storedResults("drift", "Drift of each monitored input and the dataset drift share per monitor window"),
     {
       method: "GET",
       path: "/api/v1/models/:model/confusion",
@@ -214,10 +204,12 @@ function routes(options: MonitorApiOptions): RouteSpec[] {
         const slo = options.slos.find((s) => s.name === params.slo);
         if (!slo) throw new ApiError(404, `no SLO named "${String(params.slo)}" (SLOs: ${options.slos.map((s) => s.name).join(", ") || "none"})`);
         const r = seriesRange(query as z.infer<typeof range>);
+        const start = Math.floor(r.fromMs / r.stepMs) * r.stepMs;
+        const byStart = new Map((await sloEventsPerStep(engine, slo, start, r.toMs, r.stepMs)).map((e) => [e.startMs, e]));
         const points = [];
-        for (let t = Math.floor(r.fromMs / r.stepMs) * r.stepMs; t < r.toMs; t += r.stepMs) {
-          const events = await sloEvents(engine, slo, t, t + r.stepMs);
-          points.push({ t: new Date(t).toISOString(), ...events, burnRate: burnRate(events, slo.objective) });
+        for (let t = start; t < r.toMs; t += r.stepMs) {
+          const events = byStart.get(t) ?? { good: 0, total: 0 };
+          points.push({ t: new Date(t).toISOString(), good: events.good, total: events.total, burnRate: burnRate(events, slo.objective) });
         }
         return { slo: slo.name, objective: slo.objective, stepMs: r.stepMs, points };
       },

@@ -14,6 +14,7 @@ import { type MonitoredModel, MonitorJob, featureDrift, startMonitorApi, windows
 import { startDashboard } from "@vigil/cli";
 import { chromium } from "playwright-core";
 import { flag } from "./args.js";
+import { machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 import { CLASSES, FEATURES, generate, referenceProfiles, startUs } from "./synthetic.js";
 
@@ -133,7 +134,7 @@ try {
   await writeBenchmarkSection(
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),
     "Monitor API with 10M predictions",
-    `Command: \`node --import tsx bench/api.ts --rows ${rows}\` (embedded chDB, ${rows.toLocaleString("en")} predictions over ${((end - start) / 3.6e9).toFixed(1)} hours, ${requests} sequential requests per route after 3 untimed, real HTTP on 127.0.0.1).\n\n${table}\n\n${pages}\n\n` +
+    `Command: \`node --import tsx bench/api.ts --rows ${rows}\` (embedded chDB, ${rows.toLocaleString("en")} predictions over ${((end - start) / 3.6e9).toFixed(1)} hours, ${requests} sequential requests per route after 3 untimed, real HTTP on 127.0.0.1).\n\n${machineLine()}; ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n\n${pages}\n\n` +
       "The Overview reads the per-minute rollups (requests_per_minute, predictions_per_minute), so its cost follows minutes, not rows; the baseline computes the same series from the raw rows. The Drift page's series come from monitor_results (written by the monitor job, here for fifteen-minute windows); the baseline computes drift over the range from the rows. The histograms route computes the whole range's reference-vs-current counts live, which is most of the Drift page's first load. Page loads: the production build (`next start`) in Debian's Chromium, after one untimed load, each in a new browser context (empty cache) after logging in, timed from navigation until the page's last chart has drawn.\n",
   );
 } finally {

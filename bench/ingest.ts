@@ -14,6 +14,7 @@ import { Tracing } from "@vigil/inference";
 import { BatchedWriter, EmbeddedEngine, type SpanRecord, spanRow, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
 import { startClickHouseHttp } from "../test/support/clickhouse-http.js";
 import { flag } from "./args.js";
+import { machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 
 const rows = Number(flag("rows") ?? 200_000);
@@ -116,7 +117,7 @@ try {
   await writeBenchmarkSection(
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),
     "Prediction-log ingest",
-    `Command: \`node --import tsx bench/ingest.ts --rows ${rows}\` (part of \`npm run bench\`).\n\n${table}\n\n` +
+    `Command: \`node --import tsx bench/ingest.ts --rows ${rows}\` (part of \`npm run bench\`).\n\n${machineLine()}; ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n\n` +
       `${rows.toLocaleString("en")} prediction rows each way, JSON encoding included. The raw baseline is one INSERT of all rows; the writer appends row by row and inserts batches of ${BATCH} with a deduplication token, one insert at a time. ` +
       "The server engine runs against the test harness's HTTP interface over chDB in a child process, so its figures include HTTP, gzip and that harness, not a production ClickHouse server.\n\n" +
       `${spanTable}\n\n${(rows / 2).toLocaleString("en")} server spans created, ended, kept, converted to otel_traces rows and inserted through the batched writer, until all are in the table.\n`,

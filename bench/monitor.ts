@@ -13,6 +13,7 @@ import { rocAuc } from "@vigil/demo-model";
 import { type FeatureSpec, binOf, classificationQuality, featureDrift, populationStabilityIndex, profileFromValues } from "@vigil/monitor";
 import { flag } from "./args.js";
 import { CLASSES, FEATURES, generate, referenceProfiles, startUs } from "./synthetic.js";
+import { machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 
 const sizes = (flag("rows") ?? "1000000,10000000").split(",").map(Number);
@@ -83,7 +84,7 @@ try {
   await writeBenchmarkSection(
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),
     "Monitor: quality and drift",
-    `Command: \`node --import tsx bench/monitor.ts --rows ${sizes.join(",")}\` (embedded chDB; part of \`npm run bench\`).\n\n${table}\n\n` +
+    `Command: \`node --import tsx bench/monitor.ts --rows ${sizes.join(",")}\` (embedded chDB; part of \`npm run bench\`).\n\n${machineLine()}; ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n\n` +
       "ClickHouse computes the full classification quality (confusion, per-class figures, exact ROC AUC, log loss, Brier, calibration, label coverage) and all drift statistics of 5 features (PSI, Jensen-Shannon, chi-square; Kolmogorov-Smirnov and Wasserstein-1 for the numerical one) against a 100k-row reference profile. " +
       "Both are timed warm (after one untimed run each; the first query over fresh parts costs about 2 s per million rows). The JS baseline streams the same joined rows out and computes only accuracy, ROC AUC and per-feature PSI (a subset), and the script checks both agree. Rows are synthetic (seeded hashes), one label per prediction.\n",
   );

@@ -1,59 +1,181 @@
 /**
- * Serving benchmark: the demo model through Vigil's gRPC server versus raw in-process
- * onnxruntime on the same inputs, in the same run. The server runs in its own process so
- * the load generator does not share its event loop. Writes docs/benchmarks.md.
+ * Serving benchmark: two models (the demo classifier, about 0.1 ms of compute, and a 2.4M
+ * parameter MLP where compute matters) through Vigil's gRPC server at 1 to 128 concurrent
+ * clients, with and without dynamic batching, reported the way Triton's perf_analyzer does
+ * (throughput, client latency percentiles, server queue and compute time per request), each
+ * against raw in-process onnxruntime on the same inputs in the same run. Then the cost of
+ * observability (prediction log, traces, metrics) on versus off. With a GPU on the host the MLP
+ * also runs on the CUDA execution provider against CPU. Writes docs/benchmarks.md.
  *
- *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 8])
+ *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128])
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
 import * as ort from "onnxruntime-node";
-import { LatencyRecorder, type LatencySummary, runLoadgen } from "@vigil/cli";
-import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
-import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
+import { LatencyRecorder, type LatencySummary } from "@vigil/cli";
+import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, OnnxType, buildOnnxModel, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
+import { gpuDescription, machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 
-const seconds = Number(flag("seconds") ?? 8);
+const seconds = Number(flag("seconds") ?? 5);
+const clientCounts = (flag("clients") ?? "1,4,16,64,128").split(",").map(Number);
 const root = join(import.meta.dirname, "..");
+const hasGpu = gpuDescription() !== "no GPU";
 
-interface Row {
-  scenario: string;
+/** A model as the benchmark drives it: its file, its repository config, and request rows. */
+interface BenchModel {
+  name: string;
+  description: string;
+  input: string;
+  width: number;
+  onnx: Uint8Array;
+  config: Record<string, unknown>;
+  rows: Float32Array[];
+}
+
+interface Measured {
   qps: number;
   latency: LatencySummary;
-  note: string;
 }
 
-/** Calls `call` from `inFlight` concurrent loops for the configured seconds; throughput and latency. */
-async function timedLoop(inFlight: number, call: (i: number) => Promise<unknown>): Promise<Pick<Row, "qps" | "latency">> {
+interface ServedRow extends Measured {
+  model: string;
+  clients: number;
+  batching: boolean;
+  queueUs: number;
+  computeUs: number;
+  meanBatch: number;
+}
+
+async function demoModel(): Promise<BenchModel> {
+  const dir = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME);
+  const { train, heldOut } = splitByMonth(loadFlights());
+  const encode = createFlightEncoder(buildVocabulary(train));
+  return {
+    name: DEMO_MODEL_NAME,
+    description: "demo classifier (5 inputs, logistic regression)",
+    input: "features",
+    width: 5,
+    onnx: await readFile(join(dir, "1", "model.onnx")),
+    config: JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as Record<string, unknown>,
+    rows: heldOut.slice(0, 4096).map((f) => Float32Array.from(encode(f))),
+  };
+}
+
+/** Deterministic uniform values in [-scale, scale). */
+function seededValues(count: number, seed: number, scale: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+/** A 256 → 1024 → 1024 → 1024 → 16 ReLU MLP with seeded weights: 2.4M parameters, about 4.8 MFLOP a row. */
+function mlpModel(): BenchModel {
+  const layers = [256, 1024, 1024, 1024, 16];
+  const nodes: Array<{ op: string; inputs: string[]; outputs: string[] }> = [];
+  const initializers = [];
+  let current = "x";
+  for (let i = 0; i < layers.length - 1; i++) {
+    const [fanIn, fanOut] = [layers[i]!, layers[i + 1]!];
+    initializers.push({ name: `w${i}`, type: OnnxType.FLOAT, dims: [fanIn, fanOut], values: seededValues(fanIn * fanOut, 11 + i, Math.sqrt(6 / fanIn)) });
+    initializers.push({ name: `b${i}`, type: OnnxType.FLOAT, dims: [fanOut], values: seededValues(fanOut, 101 + i, 0.01) });
+    const last = i === layers.length - 2;
+    nodes.push({ op: "MatMul", inputs: [current, `w${i}`], outputs: [`m${i}`] });
+    nodes.push({ op: "Add", inputs: [`m${i}`, `b${i}`], outputs: [last ? "y" : `a${i}`] });
+    if (!last) nodes.push({ op: "Relu", inputs: [`a${i}`], outputs: [`h${i}`] });
+    current = `h${i}`;
+  }
+  const onnx = buildOnnxModel({
+    name: "mlp",
+    inputs: [{ name: "x", type: OnnxType.FLOAT, dims: [-1, 256] }],
+    outputs: [{ name: "y", type: OnnxType.FLOAT, dims: [-1, 16] }],
+    nodes,
+    initializers,
+  });
+  return {
+    name: "mlp",
+    description: "MLP 256-1024-1024-1024-16 (2.4M parameters)",
+    input: "x",
+    width: 256,
+    onnx,
+    config: {
+      name: "mlp",
+      max_batch_size: 128,
+      inputs: [{ name: "x", datatype: "FP32", dims: [256] }],
+      outputs: [{ name: "y", datatype: "FP32", dims: [16] }],
+      dynamic_batching: { max_queue_delay_us: 500, preferred_batch_sizes: [32, 64, 128] },
+      max_queue_size: 4096,
+      execution: { providers: ["cpu"], intra_op_threads: 1, inter_op_threads: 1, graph_optimization_level: "all", instances: 1 },
+    },
+    rows: Array.from({ length: 256 }, (_, i) => seededValues(256, 1000 + i, 1)),
+  };
+}
+
+/** Writes each model under a name of its own with the config changes given (batching off, another provider). */
+async function writeRepository(dir: string, variants: Array<{ name: string; model: BenchModel; change: (config: Record<string, unknown>) => void }>): Promise<void> {
+  for (const { name, model, change } of variants) {
+    const config = structuredClone(model.config);
+    config.name = name;
+    change(config);
+    await mkdir(join(dir, name, "1"), { recursive: true });
+    await writeFile(join(dir, name, "1", "model.onnx"), model.onnx);
+    await writeFile(join(dir, name, "1", "model.onnx.sha256"), createHash("sha256").update(model.onnx).digest("hex"));
+    await writeFile(join(dir, name, "config.json"), JSON.stringify(config));
+  }
+}
+
+/** Calls `call` from `inFlight` concurrent loops for the configured seconds, after a one-second warm-up. */
+async function timedLoop(inFlight: number, call: (i: number) => Promise<unknown>): Promise<Measured> {
+  const run = async (ms: number, recorder?: LatencyRecorder) => {
+    const deadline = performance.now() + ms;
+    let calls = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          await call(calls++);
+          recorder?.record(performance.now() - t0);
+        }
+      }),
+    );
+    return (calls / (performance.now() - started)) * 1000;
+  };
+  await run(1000);
   const recorder = new LatencyRecorder();
-  const deadline = performance.now() + seconds * 1000;
-  let calls = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        await call(calls++);
-        recorder.record(performance.now() - t0);
-      }
-    }),
-  );
-  return { qps: (calls / (performance.now() - started)) * 1000, latency: recorder.summary() };
+  const qps = await run(seconds * 1000, recorder);
+  return { qps, latency: recorder.summary() };
 }
 
-async function rawRun(session: ort.InferenceSession, rows: Float32Array[], inFlight: number): Promise<Row> {
-  const measured = await timedLoop(inFlight, (i) => session.run({ features: new ort.Tensor("float32", rows[i % rows.length]!, [1, 5]) }));
-  return inFlight === 1
-    ? { scenario: "raw onnxruntime, batch 1, sequential", ...measured, note: "session.run in this process" }
-    : { scenario: `raw onnxruntime, batch 1, ${inFlight} in flight`, ...measured, note: "concurrent session.run calls" };
+async function rawSession(model: BenchModel, provider: "cpu" | "cuda"): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(model.onnx, { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
 }
 
-/** What the server does besides serving: the prediction log, traces, Prometheus metrics, info logs. */
+/** Raw onnxruntime: batch 1 one at a time, batch 1 with 64 calls in flight, and whole batches of 64 rows (rows/s). */
+async function rawBaselines(model: BenchModel, provider: "cpu" | "cuda" = "cpu"): Promise<{ sequential: Measured; concurrent: Measured; batch64RowsPerS: number }> {
+  const session = await rawSession(model, provider);
+  const one = (i: number) => session.run({ [model.input]: new ort.Tensor("float32", model.rows[i % model.rows.length]!, [1, model.width]) });
+  const sequential = await timedLoop(1, one);
+  const concurrent = await timedLoop(64, one);
+  const batch = new Float32Array(64 * model.width);
+  for (let r = 0; r < 64; r++) batch.set(model.rows[r % model.rows.length]!, r * model.width);
+  const batched = await timedLoop(1, () => session.run({ [model.input]: new ort.Tensor("float32", batch, [64, model.width]) }));
+  await session.release();
+  return { sequential, concurrent, batch64RowsPerS: batched.qps * 64 };
+}
+
+/** What the server does besides serving: the prediction log, traces, Prometheus metrics. */
 interface Observability {
   record: boolean;
   traces: boolean;
@@ -62,7 +184,9 @@ interface Observability {
   sampleRatio?: number;
 }
 
-async function startServer(repository: string, o: Observability): Promise<{ child: ChildProcess; port: number }> {
+const ALL_OFF: Observability = { record: false, traces: false, metrics: false };
+
+async function startServer(repository: string, models: string[], o: Observability): Promise<{ child: ChildProcess; port: number; providers: Map<string, string> }> {
   const env = {
     ...process.env,
     VIGIL_RECORD_PREDICTIONS: o.record ? "1" : "0",
@@ -72,19 +196,30 @@ async function startServer(repository: string, o: Observability): Promise<{ chil
     VIGIL_DATA_DIR: join(repository, ".data"),
     VIGIL_SPOOL_DIR: join(repository, ".spool"),
   };
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "packages/cli/src/main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--models", repository, "--log-level", "info"], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "packages/cli/src/main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--models", repository, "--log-level", "info", "--no-monitor", "--api-port", "off"], {
     stdio: ["ignore", "pipe", "inherit"],
     env,
   });
   const lines = createInterface({ input: child.stdout! });
   let port = 0;
+  const waiting = new Set(models);
+  const providers = new Map<string, string>();
+  // A model that fails to load leaves the server up; give up on it rather than wait forever.
+  const giveUp = setTimeout(() => child.kill("SIGKILL"), 120_000);
   for await (const line of lines) {
     const entry = JSON.parse(line) as { msg: string; address?: string };
     if (entry.msg === "gRPC server listening") port = Number(entry.address!.split(":").pop());
-    if (entry.msg.startsWith(`model ${DEMO_MODEL_NAME}_unbatched:1 ready`)) break;
+    const ready = /^model (\S+):\d+ ready on (\S+)/.exec(entry.msg);
+    if (ready) {
+      waiting.delete(ready[1]!);
+      providers.set(ready[1]!, ready[2]!);
+    }
+    if (waiting.size === 0 && port > 0) break;
   }
+  clearTimeout(giveUp);
+  if (waiting.size > 0) throw new Error(`vigil serve did not get ${[...waiting].join(", ")} ready (see its log above)`);
   child.stdout!.resume();
-  return { child, port };
+  return { child, port, providers };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -93,30 +228,9 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The transport floor: an empty unary RPC (ServerLive) from the same client stack, one at a time. */
-async function emptyRpc(port: number): Promise<Row> {
-  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const live = () => new Promise<void>((resolve, reject) => client.serverLive({}, (e) => (e ? reject(e) : resolve())));
-  const measured = await timedLoop(1, live);
-  client.close();
-  return { scenario: "gRPC ServerLive (empty RPC), 1 client", ...measured, note: "grpc-js round trip, no model" };
-}
-
-interface ServerSide {
-  inferences: number;
-  executions: number;
-  requests: number;
-  queueNs: number;
-  computeNs: number;
-}
-
 /** The server's own cumulative figures for a model (Triton-style ModelStatistics). */
-async function serverSide(port: number, model: string): Promise<ServerSide> {
-  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const stats = await new Promise<ModelStatistics>((resolve, reject) =>
-    client.modelStatistics({ name: model, version: "" }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))),
-  );
-  client.close();
+async function serverSide(client: GRPCInferenceServiceClient, model: string) {
+  const stats = await new Promise<ModelStatistics>((resolve, reject) => client.modelStatistics({ name: model, version: "" }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))));
   const s = stats.inferenceStats!;
   return {
     inferences: Number(stats.inferenceCount),
@@ -127,67 +241,97 @@ async function serverSide(port: number, model: string): Promise<ServerSide> {
   };
 }
 
-async function served(port: number, model: string, concurrency: number, label: string): Promise<Row> {
-  const before = await serverSide(port, model);
-  const summary = await runLoadgen({ target: `127.0.0.1:${port}`, model, rate: 0, concurrency, requests: 0, durationMs: seconds * 1000, batch: 1 });
-  if (summary.failed > 0) throw new Error(`${label}: ${summary.failed} requests failed: ${JSON.stringify(summary.errors)}`);
-  const after = await serverSide(port, model);
-  const requests = after.requests - before.requests;
-  const perRequestUs = (ns: number) => (ns / requests / 1000).toFixed(0);
-  const batch = (after.inferences - before.inferences) / (after.executions - before.executions);
-  return {
-    scenario: label,
-    qps: summary.achievedQps,
-    latency: summary.latency,
-    note: `server per request: queue ${perRequestUs(after.queueNs - before.queueNs)} us, compute ${perRequestUs(after.computeNs - before.computeNs)} us; mean batch ${batch.toFixed(1)}`,
-  };
+/** Closed-loop clients sending one row per request as raw tensors (how Triton's clients send them). */
+async function served(port: number, model: BenchModel, target: string, clients: number): Promise<Omit<ServedRow, "model" | "batching">> {
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 });
+  const requests = model.rows.map((row) =>
+    ModelInferRequest.fromPartial({ modelName: target, inputs: [{ name: model.input, datatype: "FP32", shape: [1n, BigInt(model.width)] }], rawInputContents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)] }),
+  );
+  const infer = (i: number) => new Promise<void>((resolve, reject) => client.modelInfer(requests[i % requests.length]!, (e) => (e ? reject(new Error(`${target}: ${e.message}`)) : resolve())));
+  try {
+    const before = await serverSide(client, target);
+    const measured = await timedLoop(clients, infer);
+    const after = await serverSide(client, target);
+    const requestCount = after.requests - before.requests;
+    return {
+      ...measured,
+      clients,
+      queueUs: (after.queueNs - before.queueNs) / requestCount / 1000,
+      computeUs: (after.computeNs - before.computeNs) / requestCount / 1000,
+      meanBatch: (after.inferences - before.inferences) / (after.executions - before.executions),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** The transport floor: an empty unary RPC (ServerLive) from the same client stack, one at a time. */
+async function emptyRpc(port: number): Promise<Measured> {
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    return await timedLoop(1, () => new Promise<void>((resolve, reject) => client.serverLive({}, (e) => (e ? reject(e) : resolve()))));
+  } finally {
+    client.close();
+  }
 }
 
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
+const unbatched = (name: string) => `${name}_unbatched`;
+const noBatching = (config: Record<string, unknown>) => {
+  delete config.dynamic_batching;
+};
+const asIs = () => undefined;
 
 async function main(): Promise<void> {
+  const models = [await demoModel(), mlpModel()];
   const repository = await mkdtemp(join(tmpdir(), "vigil-bench-"));
-  const source = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME);
-  await cp(source, join(repository, DEMO_MODEL_NAME), { recursive: true });
-  // The same model with dynamic batching off, to show what batching buys under concurrency.
-  const unbatched = join(repository, `${DEMO_MODEL_NAME}_unbatched`);
-  await cp(source, unbatched, { recursive: true });
-  const config = JSON.parse(await readFile(join(unbatched, "config.json"), "utf8")) as Record<string, unknown>;
-  delete config.dynamic_batching;
-  config.name = `${DEMO_MODEL_NAME}_unbatched`;
-  await writeFile(join(unbatched, "config.json"), JSON.stringify(config));
+  const variants = models.flatMap((model) => [
+    { name: model.name, model, change: asIs },
+    { name: unbatched(model.name), model, change: noBatching },
+  ]);
+  await writeRepository(repository, variants);
+  const names = variants.map((v) => v.name);
 
-  const { train, heldOut } = splitByMonth(loadFlights());
-  const encode = createFlightEncoder(buildVocabulary(train));
-  const rows = heldOut.map((f) => Float32Array.from(encode(f)));
-  const session = await ort.InferenceSession.create(await readFile(join(source, "1", "model.onnx")), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const raw = new Map<string, Awaited<ReturnType<typeof rawBaselines>>>();
+  for (const model of models) {
+    raw.set(model.name, await rawBaselines(model));
+    console.log(`raw ${model.name}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
+  }
 
-  const results: Row[] = [];
-  results.push(await rawRun(session, rows, 1));
-  results.push(await rawRun(session, rows, 64));
-  await session.release();
-
+  const rows: ServedRow[] = [];
+  let floor: Measured | undefined;
+  const observability: Array<{ model: string; label: string; clients: number; qps: number; offQps: number; p99Ms: number }> = [];
   try {
-    const off = await startServer(repository, { record: false, traces: false, metrics: false });
+    const server = await startServer(repository, names, ALL_OFF);
     try {
-      results.push(await emptyRpc(off.port));
-      results.push(await served(off.port, DEMO_MODEL_NAME, 1, "Vigil gRPC, batch 1, 1 client"));
-      results.push(await served(off.port, `${DEMO_MODEL_NAME}_unbatched`, 64, "Vigil gRPC, 64 clients, batching off"));
-      results.push(await served(off.port, DEMO_MODEL_NAME, 64, "Vigil gRPC, 64 clients, dynamic batching"));
+      floor = await emptyRpc(server.port);
+      for (const model of models) {
+        for (const clients of clientCounts) {
+          for (const batching of [false, true]) {
+            const row = await served(server.port, model, batching ? model.name : unbatched(model.name), clients);
+            rows.push({ ...row, model: model.name, batching });
+            console.log(`${model.name} ${clients} clients ${batching ? "batching" : "no batching"}: ${fmt(row.qps, 0)} req/s, p99 ${fmt(row.latency.p99Ms)} ms`);
+          }
+        }
+      }
     } finally {
-      await stopServer(off.child);
+      await stopServer(server.child);
     }
-    const observed: Array<[Observability, string, number[]]> = [
-      [{ record: true, traces: false, metrics: false }, "prediction log on", [1, 64]],
-      [{ record: true, traces: true, metrics: true }, "log + traces + metrics on", [1, 64]],
-      [{ record: true, traces: true, metrics: true, sampleRatio: 0.1 }, "log + 10% of traces + metrics on", [64]],
+    const observed: Array<[Observability, string]> = [
+      [{ record: true, traces: false, metrics: false }, "prediction log"],
+      [{ record: true, traces: true, metrics: true }, "log + traces + metrics"],
+      [{ record: true, traces: true, metrics: true, sampleRatio: 0.1 }, "log + 10% of traces + metrics"],
     ];
-    for (const [observability, label, concurrencies] of observed) {
-      const server = await startServer(repository, observability);
+    for (const [settings, label] of observed) {
+      const server = await startServer(repository, names, settings);
       try {
-        for (const clients of concurrencies) {
-          const shape = clients === 1 ? "1 client" : `${clients} clients, dynamic batching`;
-          results.push(await served(server.port, DEMO_MODEL_NAME, clients, `... ${shape}, ${label}`));
+        for (const model of models) {
+          for (const clients of [1, 64]) {
+            const row = await served(server.port, model, model.name, clients);
+            const off = rows.find((r) => r.model === model.name && r.clients === clients && r.batching);
+            if (off) observability.push({ model: model.name, label, clients, qps: row.qps, offQps: off.qps, p99Ms: row.latency.p99Ms });
+            console.log(`${model.name} ${clients} clients, ${label}: ${fmt(row.qps, 0)} req/s`);
+          }
         }
       } finally {
         await stopServer(server.child);
@@ -197,22 +341,96 @@ async function main(): Promise<void> {
     await rm(repository, { recursive: true, force: true });
   }
 
-  const [rawSeq, rawConc] = results;
-  const table = [
-    "| scenario | throughput (req/s) | p50 (ms) | p99 (ms) | vs raw sequential | vs raw 64 in flight | note |",
-    "|---|---:|---:|---:|---:|---:|---|",
-    ...results.map(
-      (r) => `| ${r.scenario} | ${fmt(r.qps, 0)} | ${fmt(r.latency.p50Ms, 3)} | ${fmt(r.latency.p99Ms, 3)} | ${fmt(r.qps / rawSeq!.qps)}x | ${fmt(r.qps / rawConc!.qps)}x | ${r.note} |`,
-    ),
+  const gpuSection = hasGpu ? await gpuComparison(models[1]!) : `No GPU on this machine (${gpuDescription()}): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, "GPU"), the same command adds it.`;
+
+  const sections: string[] = [];
+  for (const model of models) {
+    const r = raw.get(model.name)!;
+    const base = r.sequential.qps;
+    sections.push(
+      [
+        `### ${model.description}`,
+        "",
+        `Raw onnxruntime in this process: batch 1 sequential ${fmt(base, 0)} req/s (p50 ${fmt(r.sequential.latency.p50Ms, 3)} ms); batch 1 with 64 calls in flight ${fmt(r.concurrent.qps, 0)} req/s; batches of 64 rows ${fmt(r.batch64RowsPerS, 0)} rows/s.`,
+        "",
+        "| clients | batching | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | server queue (µs/req) | server compute (µs/req) | mean batch | vs raw batch 1 sequential | vs raw batches of 64 |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ...rows
+          .filter((row) => row.model === model.name)
+          .map(
+            (row) =>
+              `| ${row.clients} | ${row.batching ? "dynamic" : "off"} | ${fmt(row.qps, 0)} | ${fmt(row.latency.p50Ms, 3)} | ${fmt(row.latency.p90Ms, 3)} | ${fmt(row.latency.p99Ms, 3)} | ${fmt(row.queueUs, 0)} | ${fmt(row.computeUs, 0)} | ${fmt(row.meanBatch, 1)} | ${fmt(row.qps / base)}x | ${fmt(row.qps / r.batch64RowsPerS)}x |`,
+          ),
+      ].join("\n"),
+    );
+  }
+  const observabilityTable = [
+    "| model | clients | on | throughput (req/s) | all off (req/s) | on / off | p99 (ms) |",
+    "|---|---:|---|---:|---:|---:|---:|",
+    ...observability.map((o) => `| ${o.model} | ${o.clients} | ${o.label} | ${fmt(o.qps, 0)} | ${fmt(o.offQps, 0)} | ${fmt(o.qps / o.offQps)}x | ${fmt(o.p99Ms, 3)} |`),
   ].join("\n");
-  const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}, CPU execution provider, ${seconds} s per scenario, ${new Date().toISOString().slice(0, 10)}`;
-  const body = `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds}\`).\n\nMachine: ${machine}.\n\n${table}\n\n` +
-    "Clients are Vigil's own load generator (grpc-js, raw tensors, closed loop) in a separate process from the server; the raw baselines call `session.run` on the same held-out rows with the same thread settings (1 intra-op thread). Latency is measured at the client. " +
-    "The demo model computes in about 0.1 ms, so per-request cost (HTTP/2 framing, protobuf, the event loop) decides serving throughput, not the model; the empty-RPC row is that floor. " +
-    "Client and server share the machine's cores, so on a small machine the served rows measure both. " +
-    "The first Vigil rows run with every kind of observability off (no prediction log, no traces, no /metrics; info logs only, which no request writes); '... prediction log on' rows write every request to the embedded engine through the batched writer; '... log + traces + metrics on' rows add a trace of five spans per request (all kept, sample ratio 1) written to otel_traces, and the Prometheus metrics. Compare each with its all-off twin. In embedded mode ClickHouse's inserts and merges run on the same cores as the server and the load generator, so these rows include the database's own work; run-to-run spread on this 2-core VM is about 15%.\n";
-  await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Serving the demo model", body);
-  console.log(table);
+
+  const body = [
+    `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds} --clients ${clientCounts.join(",")}\`).`,
+    "",
+    `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, CPU execution provider, ${seconds} s per scenario after 1 s of warm-up, ${new Date().toISOString().slice(0, 10)}.`,
+    "",
+    `Clients: closed loops in the benchmark process, one row per request as raw tensors over one grpc-js channel, latency measured at the client; the server (\`vigil serve\`) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread). Transport floor: an empty RPC (ServerLive) takes ${fmt(floor!.latency.p50Ms, 3)} ms at p50, ${fmt(floor!.qps, 0)} calls/s one at a time. Client and server share the machine's cores, so on a small machine the served rows measure both.`,
+    "",
+    ...sections.flatMap((s) => [s, ""]),
+    "### Cost of observability",
+    "",
+    "Each row is a server with the named recording on (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics), dynamic batching, against the all-off row of the table above from the same run.",
+    "",
+    observabilityTable,
+    "",
+    "### GPU",
+    "",
+    gpuSection,
+  ].join("\n");
+  await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Serving", body);
+  console.log(body);
+}
+
+/** The MLP on the CUDA execution provider against CPU, raw and served, on this host. */
+async function gpuComparison(model: BenchModel): Promise<string> {
+  const repository = await mkdtemp(join(tmpdir(), "vigil-bench-gpu-"));
+  const onCuda = (config: Record<string, unknown>) => {
+    (config.execution as Record<string, unknown>).providers = ["cuda"];
+  };
+  try {
+    await writeRepository(repository, [
+      { name: "mlp_cpu", model, change: asIs },
+      { name: "mlp_cuda", model, change: onCuda },
+    ]);
+    const rawCpu = await rawBaselines(model, "cpu");
+    const rawCuda = await rawBaselines(model, "cuda");
+    const server = await startServer(repository, ["mlp_cpu", "mlp_cuda"], ALL_OFF);
+    if (server.providers.get("mlp_cuda") !== "cuda") {
+      await stopServer(server.child);
+      throw new Error(`mlp_cuda loaded on ${server.providers.get("mlp_cuda")}, not cuda: install onnxruntime-node's CUDA binaries (README, "GPU")`);
+    }
+    const lines = [
+      `${gpuDescription()}. The MLP with \`execution.providers: ["cuda"]\` against the same model on CPU, same host, same run.`,
+      "",
+      "| path | CPU (req/s) | CUDA (req/s) | CUDA / CPU |",
+      "|---|---:|---:|---:|",
+      `| raw onnxruntime, batch 1 sequential | ${fmt(rawCpu.sequential.qps, 0)} | ${fmt(rawCuda.sequential.qps, 0)} | ${fmt(rawCuda.sequential.qps / rawCpu.sequential.qps)}x |`,
+      `| raw onnxruntime, batches of 64 (rows/s) | ${fmt(rawCpu.batch64RowsPerS, 0)} | ${fmt(rawCuda.batch64RowsPerS, 0)} | ${fmt(rawCuda.batch64RowsPerS / rawCpu.batch64RowsPerS)}x |`,
+    ];
+    try {
+      for (const clients of [1, 64, 128]) {
+        const cpu = await served(server.port, model, "mlp_cpu", clients);
+        const cuda = await served(server.port, model, "mlp_cuda", clients);
+        lines.push(`| Vigil gRPC, ${clients} clients, dynamic batching | ${fmt(cpu.qps, 0)} | ${fmt(cuda.qps, 0)} | ${fmt(cuda.qps / cpu.qps)}x |`);
+      }
+    } finally {
+      await stopServer(server.child);
+    }
+    return lines.join("\n");
+  } finally {
+    await rm(repository, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks and rewrites their sections of docs/benchmarks.md.
+# Runs the benchmark suite (about half an hour on a 2-core machine) and rewrites its sections
+# of docs/benchmarks.md. The soak (bench/soak.ts, 30 minutes more) runs on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -7,3 +8,4 @@ node --import tsx bench/serving.ts "$@"
 node --import tsx bench/ingest.ts
 node --import tsx bench/monitor.ts
 node --import tsx bench/api.ts
+node --import tsx bench/memory.ts

@@ -149,6 +149,57 @@ describe("dashboard in a real browser", () => {
     await page.screenshot({ path: join(SCREENSHOTS, "alerts-after.png"), fullPage: true });
   });
 
+  test("login and session fuzzing: hostile passwords, bodies and cookies get a 3xx or 4xx and never a session", async (ctx) => {
+    const seeded = (() => {
+      let state = 7;
+      return () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    })();
+    const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(seeded() * 256)));
+    const post = (body: BodyInit, contentType: string, extra: Record<string, string> = {}) =>
+      fetch(`${url}/api/login`, { method: "POST", body, redirect: "manual", headers: { "content-type": contentType, ...extra } });
+    const outcomes = new Map<string, number>();
+    const expect = async (what: string, response: Promise<Response>, statuses: number[], location?: string) => {
+      const r = await response;
+      await r.arrayBuffer();
+      assert.ok(statuses.includes(r.status), `${what}: ${r.status}, expected ${statuses.join(" or ")}`);
+      if (location) assert.equal(r.headers.get("location"), location, what);
+      assert.equal(r.headers.get("set-cookie"), null, `${what}: no session`);
+      outcomes.set(String(r.status), (outcomes.get(String(r.status)) ?? 0) + 1);
+    };
+    const form = (password: string) => new URLSearchParams({ password }).toString();
+    const hostile = ["", " ", "' OR '1'='1", "\" OR 1=1 --", "admin'--", "<script>alert(1)</script>", "${7*7}", "{{7*7}}", "../../../etc/passwd", "%00", "\u0000", "\uD800", "🙂".repeat(200), PASSWORD.toUpperCase(), `${PASSWORD} `, PASSWORD.slice(0, -1), "a".repeat(4000)];
+    for (const password of hostile) await expect(`password ${JSON.stringify(password.slice(0, 20))}`, post(form(password), "application/x-www-form-urlencoded"), [303], "/login?error=1");
+    for (let i = 0; i < 200; i++) await expect(`random form body ${i}`, post(randomBytes(1 + Math.floor(seeded() * 3000)), "application/x-www-form-urlencoded"), [303], "/login?error=1");
+    await expect("password twice, the second right", post(`password=wrong&password=${encodeURIComponent(PASSWORD)}`, "application/x-www-form-urlencoded"), [303], "/login?error=1");
+    await expect("5 KB body", post(form("x".repeat(5000)), "application/x-www-form-urlencoded"), [413]);
+    await expect("2 MB body", post(randomBytes(2_000_000), "application/x-www-form-urlencoded"), [413]);
+    await expect("JSON body", post(JSON.stringify({ password: PASSWORD }), "application/json"), [415]);
+    await expect("bad JSON", post('{"password": "', "application/json"), [415]);
+    await expect("multipart garbage", post(randomBytes(3000), "multipart/form-data; boundary=xyz"), [415]);
+    await expect("no content type", fetch(`${url}/api/login`, { method: "POST", body: form(PASSWORD), redirect: "manual", headers: { "content-type": "" } }), [415]);
+    await expect("GET the login route", fetch(`${url}/api/login`, { redirect: "manual" }), [405]);
+    await expect("a server-action header on the login page", fetch(`${url}/login`, { method: "POST", body: "[]", redirect: "manual", headers: { "next-action": "deadbeef", "content-type": "text/plain" } }), [400, 404]);
+
+    const forged = ["", "garbage", "1.abc", `${Date.now() + 3_600_000}.${"A".repeat(43)}`, `99999999999999999999.${"A".repeat(43)}`, `${Date.now() - 1000}.x`, "1;2;3", "x".repeat(4000), "' OR 1=1 --", "%00%00"];
+    for (const cookie of forged) {
+      const headers = { cookie: `vigil_session=${encodeURIComponent(cookie)}` };
+      await expect(`forged session ${JSON.stringify(cookie.slice(0, 20))} on a page`, fetch(`${url}/`, { headers, redirect: "manual" }), [307], "/login");
+      await expect(`forged session ${JSON.stringify(cookie.slice(0, 20))} on the API route`, fetch(`${url}/api/silences`, { headers, redirect: "manual" }), [401]);
+    }
+
+    const session = (await page.context().cookies()).find((c) => c.name === "vigil_session")!.value;
+    const withSession = { cookie: `vigil_session=${session}`, "content-type": "application/json" };
+    for (const body of ['{"matchers":', "null", "[]", '{"matchers":["alertname=\\"x\' OR 1=1 --\\""],"endsAt":"-1"}', '{"matchers":["a=~\\"(\\""],"endsAt":"+1h","comment":"bad regex"}', randomBytes(500).toString("latin1")]) {
+      await expect(`silence body ${JSON.stringify(body.slice(0, 30))}`, fetch(`${url}/api/silences`, { method: "POST", body, headers: withSession }), [400]);
+    }
+    await expect("20 KB silence", fetch(`${url}/api/silences`, { method: "POST", body: "x".repeat(20_000), headers: withSession }), [413]);
+
+    const good = await post(form(PASSWORD), "application/x-www-form-urlencoded");
+    assert.deepEqual([good.status, good.headers.get("location")], [303, "/"], "the dashboard is up and the right password logs in");
+    assert.match(good.headers.get("set-cookie") ?? "", /^vigil_session=\d+\.[A-Za-z0-9_-]+; Path=\/; Expires=.*; HttpOnly; SameSite=lax$/i);
+    ctx.diagnostic(`login fuzz statuses: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  });
+
   test("no console errors on any page, and no request left the machine", () => {
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(offMachine, []);

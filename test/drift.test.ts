@@ -197,6 +197,33 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     assert.deepEqual(job.health().lastWindow, window);
   });
 
+  test("the job's ticks evaluate every closed window once, catching up after a stall and retrying a failed one", async () => {
+    const evaluated: number[] = [];
+    let failing = false;
+    const job = new MonitorJob(
+      store.engine,
+      (w) => {
+        if (failing) throw new Error("store unreachable");
+        evaluated.push(w.toUs / 1000);
+        return [];
+      },
+      { windowMs: 60_000, everyMs: 60_000, lagMs: 10_000 },
+    );
+    const t0 = 1_000_020_000;
+    await job.tick(t0 + 10_000);
+    await job.tick(t0 + 15_000);
+    await job.tick(t0 + 69_999);
+    assert.deepEqual(evaluated, [t0], "one window, evaluated once however often the job ticks");
+    await job.tick(t0 + 3 * 60_000 + 10_500);
+    assert.deepEqual(evaluated, [t0, t0 + 60_000, t0 + 120_000, t0 + 180_000], "a stalled job catches up on the windows it missed, in order");
+    failing = true;
+    await assert.rejects(job.tick(t0 + 4 * 60_000 + 10_000), /store unreachable/);
+    failing = false;
+    await job.tick(t0 + 5 * 60_000 + 10_000);
+    assert.deepEqual(evaluated.slice(4), [t0 + 240_000, t0 + 300_000], "the failed window is evaluated on the next tick");
+    assert.equal(job.dueWindows(t0 + 1_000 * 60_000).length, 60, "catch-up is bounded");
+  });
+
   test("prediction drift (class mix) and confidence drift are judged like features", async () => {
     const prediction: FeatureSpec = { name: "prediction", index: 0, kind: "categorical", categories: ["on_time", "delayed"], source: "prediction" };
     const confidence: FeatureSpec = { name: "confidence", index: 0, kind: "numerical", source: "confidence" };

@@ -31,7 +31,7 @@ describe("server killed under load", () => {
   });
 
   /** Starts `vigil serve` on a data directory; resolves once it listens. */
-  async function serve(data: string): Promise<{ child: ChildProcess; address: string; exited: Promise<number | null> }> {
+  async function serve(data: string): Promise<{ child: ChildProcess; address: string; exited: Promise<number | null>; logs: Array<Record<string, unknown>> }> {
     const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--no-monitor", "--api-port", "off"], {
       env: { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: repo.path, VIGIL_GRPC_HOST: "127.0.0.1", VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info", VIGIL_TRACING: "false" },
       stdio: ["ignore", "pipe", "inherit"],
@@ -43,7 +43,7 @@ describe("server killed under load", () => {
     });
     const listening = await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
     await eventually(async () => logs.some((l) => String(l.msg).includes("model flights:1") || String(l.msg).includes("loaded")), Boolean, "the model to load", 60_000);
-    return { child, address: listening!.address as string, exited };
+    return { child, address: listening!.address as string, exited, logs };
   }
 
   /** Rows per request id prefix and status in a stopped server's data directory. */
@@ -73,6 +73,7 @@ describe("server killed under load", () => {
     const first = await serve(data);
     const summary = await loadAndKill(first.address, first.child, "SIGTERM", 4000);
     assert.equal(await first.exited, 0, "a graceful stop");
+    assert.ok(!first.logs.some((l) => l.msg === "monitor API listening"), "--api-port off starts no API");
     const second = await serve(data);
     second.child.kill("SIGTERM");
     await second.exited;

@@ -135,6 +135,17 @@ describe("monitor HTTP API", () => {
     const bad = await send("POST", "/api/v1/silences", JSON.stringify({ matchers: ["alertname=x"], duration: "1h" }));
     assert.deepEqual([bad.status, bad.body.error], [400, 'matcher "alertname=x" is not name="value", name!="value", name=~"regex" or name!~"regex"']);
     assert.equal((await send("DELETE", "/api/v1/silences/00000000-0000-4000-8000-000000000000", "")).status, 404);
+    for (const [when, message] of [
+      [{ duration: "soon" }, /^duration: /],
+      [{ duration: "-1h" }, /^duration: /],
+      [{ endsAt: "-1" }, /^endsAt: /],
+      [{ endsAt: "99999-01-01" }, /^endsAt: /],
+      [{ endsAt: "2001-01-01T00:00:00Z" }, /./],
+    ] as const) {
+      const refused = await send("POST", "/api/v1/silences", JSON.stringify({ matchers: ['alertname="x"'], ...when }));
+      assert.equal(refused.status, 400, `${JSON.stringify(when)}: ${refused.body.error}`);
+      assert.match(String(refused.body.error), message);
+    }
   });
 
   test("SLO status over its window", async () => {

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { runLoadgen } from "@vigil/cli";
 import { type Store, duplicatedPredictions } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
 import { unary } from "./support/grpc.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
-import { countRows, openTestStore } from "./support/recording.js";
+import { capturingLog, countRows, openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
 import { startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
@@ -39,29 +41,6 @@ describe("no acknowledged prediction is lost", () => {
     await clickhouse.stop();
     await repo.remove();
     await dirs.remove();
-  });
-
-  test("ClickHouse down for a stretch under steady load, then back: every request logged once", { timeout: 120_000 }, async () => {
-    const store = await openTestStore({ dataDir: "", spoolDir: join(dirs.path, "spool-outage"), clickhouseUrl: clickhouse.url });
-    await store.ready();
-    const t = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
-    try {
-      const load = runLoadgen({ target: t.address, model: "flights", rate: 150, concurrency: 4, requests: 0, durationMs: 4000, batch: 1 });
-      await new Promise((r) => setTimeout(r, 1000));
-      await clickhouse.kill();
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(store.predictions.stats().engineAvailable, false, "the writer noticed the outage");
-      assert.ok(store.predictions.stats().spoolBatches > 0, "batches went to the spool");
-      await restartClickHouse();
-      const summary = await load;
-      assert.equal(summary.failed, 0, "serving continued through the outage");
-      await drained(store);
-      assert.equal(await countRows(store.engine, "model_name = 'flights'"), summary.sent);
-      assert.equal(await duplicatedPredictions(store.engine), 0);
-    } finally {
-      await t.stop();
-      await store.close();
-    }
   });
 
   test("stopped gracefully with rows queued while ClickHouse is down; the next start replays them", { timeout: 120_000 }, async () => {
@@ -120,6 +99,65 @@ describe("no acknowledged prediction is lost", () => {
     } finally {
       await t.stop();
       await store.close();
+    }
+  });
+
+  /**
+   * A real full disk: the spool lives on an 8 MiB tmpfs, mostly taken by a filler file. With
+   * ClickHouse down, batches spill to the spool until a write fails with ENOSPC; the failed batch
+   * stays in memory, memory fills, and requests are refused. Freeing the filler lets the spool
+   * take the held batches and requests are answered again; when ClickHouse returns, exactly the
+   * answered requests are in the log.
+   */
+  test("the spool's disk fills up while ClickHouse is down: a loud error, requests refused, none answered unlogged; recovery when space returns", { timeout: 120_000 }, async () => {
+    const disk = join(dirs.path, "small-disk");
+    await mkdir(disk);
+    await promisify(execFile)("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]).catch((error: Error) => {
+      throw new Error(`this test mounts an 8 MiB tmpfs to fill a real disk; it needs root with CAP_SYS_ADMIN: ${error.message}`);
+    });
+    const logs: Array<Record<string, unknown>> = [];
+    const store = await openTestStore({ dataDir: "", spoolDir: join(disk, "spool"), clickhouseUrl: clickhouse.url, log: capturingLog(logs) }, { maxBatchRows: 20, maxMemoryRows: 200, maxBatchAgeMs: 10 });
+    const t = await startTestServer({ model_repository: repo.path, log_level: "warn", record_wait_ms: 200 }, store);
+    try {
+      await store.ready();
+      await writeFile(join(disk, "filler"), Buffer.alloc(8 * 1024 * 1024 - 96 * 1024));
+      await clickhouse.kill();
+      const answered: string[] = [];
+      const send = async (id: string) =>
+        unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[answered.length % 4]! } }], { id })).then(
+          () => {
+            answered.push(id);
+            return "answered";
+          },
+          (e: { code: number; details: string }) => {
+            assert.equal(e.code, status.UNAVAILABLE);
+            assert.match(e.details, /predictions log is full/);
+            return "refused";
+          },
+        );
+      let refused = 0;
+      for (let i = 0; i < 2000 && refused < 20; i++) if ((await send(`disk-${i}`)) === "refused") refused++;
+      assert.equal(refused, 20, `requests were refused once the disk was full (answered ${answered.length})`);
+      const full = store.predictions.stats();
+      assert.deepEqual([full.spoolWritable, full.backpressure], [false, true], "the writer reports the unwritable spool and backpressure");
+      assert.ok(full.spoolBatches > 0, "the spool took batches until the disk filled");
+      assert.ok(logs.some((l) => l.level === 50 && /cannot write the spool for predictions .*ENOSPC/.test(String(l.msg))), "a loud error names the spool and ENOSPC");
+      assert.ok(logs.some((l) => l.level === 50 && /writer for predictions is full .*spool cannot be written/.test(String(l.msg))), "and the backpressure");
+
+      await rm(join(disk, "filler"));
+      await eventually(async () => store.predictions.stats(), (s) => s.spoolWritable && s.memoryRows < 200, "the held batches to reach the freed disk");
+      for (let i = 0; i < 20; i++) assert.equal(await send(`disk-after-${i}`), "answered", "requests are answered again while ClickHouse is still down");
+      assert.ok(logs.some((l) => /the spool for predictions is writable again/.test(String(l.msg))));
+
+      await restartClickHouse();
+      await drained(store);
+      const logged = await store.engine.query<{ request_id: string }>("SELECT request_id FROM predictions WHERE startsWith(request_id, 'disk-') AND status = 'OK'");
+      assert.deepEqual(logged.map((r) => r.request_id).sort(), [...answered].sort(), "exactly the answered requests are logged");
+      assert.equal(await duplicatedPredictions(store.engine), 0);
+    } finally {
+      await t.stop();
+      await store.close();
+      await promisify(execFile)("umount", ["-l", disk]);
     }
   });
 });

@@ -94,10 +94,9 @@ async function alertServer(server: InferenceServer, config: AlertingConfig, log:
 /** Port of the monitor HTTP API; Triton uses 8000-8002, so the next one. */
 const DEFAULT_API_PORT = 8003;
 
-const apiPort = (value: string) => {
-  if (value === "off") return null;
-  return integer("api-port", 0)(value);
-};
+/** A port, or "off". (Commander turns a parser's null into "", so "off" stays a string.) */
+const portOrOff = (name: string, min: number) => (value: string) => (value === "off" ? ("off" as const) : integer(name, min)(value));
+const apiPort = portOrOff("api-port", 0);
 
 /**
  * Starts the monitor HTTP API for a store. Tokens come from VIGIL_API_TOKENS (comma separated);
@@ -155,7 +154,7 @@ program
   .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README); alerting runs in this process")
   .option("--api-port <port>", `monitor HTTP API port, "off" for none (tokens: VIGIL_API_TOKENS)`, apiPort, DEFAULT_API_PORT)
   .addOption(new Option("--log-level <level>").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
-  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean; alertingConfig?: string; apiPort: number | null }) => {
+  .action(async (opts: { config?: string; host?: string; port?: number; models?: string; logLevel?: ServerConfigInput["log_level"]; monitorConfig?: string; monitor: boolean; alertingConfig?: string; apiPort: number | "off" }) => {
     const overrides: ServerConfigInput = {};
     if (opts.host !== undefined) overrides.host = opts.host;
     if (opts.port !== undefined) overrides.port = opts.port;
@@ -166,7 +165,7 @@ program
     const { server, log, config } = await serve(overrides, opts.config);
     const monitor = monitorServer(server, monitorConfig, log);
     const alerting = alertingConfig ? alertServer(server, alertingConfig, log) : undefined;
-    const api = opts.apiPort === null ? undefined : apiServer(server, alertingConfig?.slos ?? [], config.host, opts.apiPort, log);
+    const api = opts.apiPort === "off" ? undefined : apiServer(server, alertingConfig?.slos ?? [], config.host, opts.apiPort, log);
     void api?.then((started) => {
       if (started?.generated) log.warn({ token: started.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     });
@@ -187,7 +186,7 @@ program
   .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README)")
   .option("--host <host>", "address the monitor API listens on", "127.0.0.1")
   .option("--api-port <port>", `monitor HTTP API port, "off" for none (tokens: VIGIL_API_TOKENS)`, apiPort, DEFAULT_API_PORT)
-  .action(async (opts: { config?: string; models?: string; monitorConfig?: string; alertingConfig?: string; host: string; apiPort: number | null }) => {
+  .action(async (opts: { config?: string; models?: string; monitorConfig?: string; alertingConfig?: string; host: string; apiPort: number | "off" }) => {
     const config = loadServerConfig({ file: opts.config, overrides: opts.models ? { model_repository: opts.models } : {} });
     const monitorConfig = loadMonitorConfig({ file: opts.monitorConfig });
     const alertingConfig = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
@@ -202,7 +201,7 @@ program
     });
     log.info({ store: engine.location, window: monitorConfig.window, step: monitorConfig.step, lag: monitorConfig.lag }, "monitor running");
     const alerting = alertingConfig ? await startAlerting(engine, alertingConfig, log) : undefined;
-    const api = opts.apiPort === null ? undefined : await startApi(engine, catalog, alertingConfig?.slos ?? [], opts.host, opts.apiPort, log);
+    const api = opts.apiPort === "off" ? undefined : await startApi(engine, catalog, alertingConfig?.slos ?? [], opts.host, opts.apiPort, log);
     if (api?.generated) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
     stopOnSignals(async () => {
       await api?.close();
@@ -430,8 +429,8 @@ program
   .option("--window <duration>", "monitor window (tumbling)", "1m")
   .option("--drift-after <duration>", `plant drift (${DEMO_DRIFT.join(", ")}) after this long; "off" for none`, "3m")
   .option("--api-port <port>", "monitor HTTP API port (0 picks a free one)", integer("api-port", 0), DEFAULT_API_PORT)
-  .option("--dashboard-port <port>", 'dashboard port, "off" for none', (v: string) => (v === "off" ? null : integer("dashboard-port", 1)(v)), 3000)
-  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string; apiPort: number; dashboardPort: number | null }) => {
+  .option("--dashboard-port <port>", 'dashboard port, "off" for none', portOrOff("dashboard-port", 1), 3000)
+  .action(async (opts: { port: number; rate: number; window: string; driftAfter: string; apiPort: number; dashboardPort: number | "off" }) => {
     const windowMs = parseDuration(opts.window);
     const driftAfterMs = opts.driftAfter === "off" ? undefined : parseDuration(opts.driftAfter);
     const monitorConfig = loadMonitorConfig({ overrides: { window: windowMs, lag: Math.min(10_000, windowMs / 2) } });
@@ -447,7 +446,7 @@ program
     const alerting = alertServer(server, demoAlerting, log, printLines);
     const api = await apiServer(server, demoAlerting.slos, "127.0.0.1", opts.apiPort, log);
     const dashboard =
-      api && opts.dashboardPort !== null ? await startDashboard({ apiUrl: api.url, apiToken: api.token, port: opts.dashboardPort, host: "127.0.0.1", onLine: (line) => console.log(line) }) : undefined;
+      api && opts.dashboardPort !== "off" ? await startDashboard({ apiUrl: api.url, apiToken: api.token, port: opts.dashboardPort, host: "127.0.0.1", onLine: (line) => console.log(line) }) : undefined;
     console.log(
       `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
         `  prediction log: ${server.store?.engine.location ?? "off"}\n` +

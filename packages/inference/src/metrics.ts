@@ -122,6 +122,7 @@ export class ServerMetrics {
     gauge("vigil_store_writer_last_flush_seconds", "Duration of the last successful insert", (s) => s.lastFlushMs / 1000);
     gauge("vigil_store_writer_engine_available", "1 while the last insert succeeded", (s) => (s.engineAvailable ? 1 : 0));
     gauge("vigil_store_writer_backpressure", "1 while memory and spool are full and appends wait", (s) => (s.backpressure ? 1 : 0));
+    gauge("vigil_store_writer_spool_writable", "0 while the disk spool cannot be written (disk full, read-only)", (s) => (s.spoolWritable ? 1 : 0));
     cumulative("vigil_store_writer_inserted_rows_total", "Rows inserted into ClickHouse", (s) => s.insertedRows);
     cumulative("vigil_store_writer_failed_inserts_total", "Inserts that failed and were retried or spooled", (s) => s.failedInserts);
   }

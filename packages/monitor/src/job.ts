@@ -104,13 +104,22 @@ export async function servedVersions(engine: StoreEngine, window: Window): Promi
   return rows.map((r) => ({ model: r.model, version: r.version, predictions: Number(r.n) }));
 }
 
+/** How many closed windows one tick may catch up on after the job fell behind (a stalled host, a long outage). */
+const MAX_CATCH_UP_WINDOWS = 60;
+/** Ticks come at least this often, so a window is evaluated soon after its lag has passed. */
+const MAX_TICK_MS = 10_000;
+
 /**
- * Evaluates every monitored model on a cadence: the window ending at the last multiple of
- * `everyMs` before now − lag. Windows are aligned, and results replace earlier ones for the same
- * window, so a re-run (or a second monitor process) gives one set of rows per window.
+ * Evaluates every monitored model on a cadence: each window ending on a multiple of `everyMs`,
+ * once now − lag has passed its end. Windows are aligned, and results replace earlier ones for
+ * the same window, so a re-run (or a second monitor process) gives one set of rows per window.
+ * A tick evaluates every window closed since the last one it finished, so timer drift, a slow
+ * run or a failed one never leaves a window out.
  */
 export class MonitorJob {
   private readonly schedule: PeriodicTask;
+  /** End (ms) of the newest window a tick evaluated; ticks go on from there. */
+  private lastTickedEndMs: number | undefined;
   private readonly state: MonitorHealth = { runs: 0, failures: 0, lastWindow: undefined, lastSuccessAt: undefined, lastError: undefined, lastDurationMs: undefined };
 
   private readonly metrics: { runs: Counter; failures: Counter; lastSuccess: Gauge; lastDuration: Gauge; results: Gauge } | undefined;
@@ -120,7 +129,7 @@ export class MonitorJob {
     private readonly models: ModelSource,
     private readonly options: MonitorJobOptions,
   ) {
-    this.schedule = new PeriodicTask(() => this.runOnce(), options.everyMs, (error) => options.onError?.(error));
+    this.schedule = new PeriodicTask(() => this.tick(), Math.min(options.everyMs, MAX_TICK_MS), (error) => options.onError?.(error));
     const registers = options.registry ? [options.registry] : undefined;
     this.metrics = registers && {
       runs: new Counter({ name: "vigil_monitor_runs_total", help: "Monitor window evaluations started", registers }),
@@ -139,6 +148,24 @@ export class MonitorJob {
   windowAt(nowMs: number): Window {
     const end = Math.floor((nowMs - (this.options.lagMs ?? 0)) / this.options.everyMs) * this.options.everyMs;
     return { fromUs: (end - this.options.windowMs) * 1000, toUs: end * 1000 };
+  }
+
+  /** The windows closed at `nowMs` that no tick has evaluated yet, oldest first. */
+  dueWindows(nowMs: number): Window[] {
+    const { everyMs, windowMs } = this.options;
+    const latestEndMs = this.windowAt(nowMs).toUs / 1000;
+    const firstEndMs = this.lastTickedEndMs === undefined ? latestEndMs : Math.max(this.lastTickedEndMs + everyMs, latestEndMs - (MAX_CATCH_UP_WINDOWS - 1) * everyMs);
+    const due: Window[] = [];
+    for (let end = firstEndMs; end <= latestEndMs; end += everyMs) due.push({ fromUs: (end - windowMs) * 1000, toUs: end * 1000 });
+    return due;
+  }
+
+  /** Evaluates the due windows in order; a failure stops the tick and its window is tried again on the next. */
+  async tick(nowMs = Date.now()): Promise<void> {
+    for (const window of this.dueWindows(nowMs)) {
+      await this.runOnce(window);
+      this.lastTickedEndMs = window.toUs / 1000;
+    }
   }
 
   /** Evaluates one window for every model and saves the results. */

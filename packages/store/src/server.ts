@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { type ClickHouseClient, ClickHouseError, createClient } from "@clickhouse/client";
+import { type ClickHouseClient, ClickHouseError, ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { type InsertOptions, type QueryParams, type StoreEngine, StoreQueryError, StoreUnavailableError } from "./engine.js";
 
 export interface ServerEngineOptions {
@@ -54,6 +54,9 @@ export class ServerEngine implements StoreEngine {
       request_timeout: options.requestTimeoutMs ?? 30_000,
       max_open_connections: 10,
       application: "vigil",
+      // Failures surface as StoreUnavailableError / StoreQueryError and are logged once per outage by
+      // their caller; the client's own log would print every failed request to stderr.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
 

@@ -62,14 +62,20 @@ export class Spool {
     const name = `${String(batch.seq).padStart(12, "0")}-${batch.token}.jsonl`;
     const file = join(this.dir, name);
     const tmp = `${file}.${randomUUID()}.tmp`;
-    const handle = await open(tmp, "w");
     try {
-      await handle.writeFile(batch.body);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(tmp, "w");
+      try {
+        await handle.writeFile(batch.body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+    } catch (error) {
+      // A half-written file on a full disk would keep it full after space is freed.
+      await rm(tmp, { force: true });
+      throw error;
     }
-    await rename(tmp, file);
     const entry = { seq: batch.seq, token: batch.token, bytes: batch.body.length, file };
     const at = this.entries.findIndex((e) => e.seq > batch.seq);
     if (at < 0) this.entries.push(entry);

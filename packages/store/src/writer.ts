@@ -38,6 +38,8 @@ export interface WriterStats {
   lastFlushMs: number;
   engineAvailable: boolean;
   backpressure: boolean;
+  /** False while writing the spool fails (disk full, read-only, gone): batches stay in memory. */
+  spoolWritable: boolean;
 }
 
 /** Appending would exceed both the memory queue and the spool budget, and the caller gave up waiting. */
@@ -74,6 +76,7 @@ export class BatchedWriter<T> {
   private readonly rejections = new Map<string, number>();
   private readonly counters = { insertedRows: 0, insertedBatches: 0, failedInserts: 0, lastFlushMs: 0 };
   private backpressureSince = 0;
+  private spoolError: string | undefined;
 
   private constructor(private readonly options: WriterOptions<T>) {
     this.opts = {
@@ -115,6 +118,7 @@ export class BatchedWriter<T> {
       ...this.counters,
       engineAvailable: this.engineAvailable,
       backpressure: this.backpressureSince > 0,
+      spoolWritable: this.spoolError === undefined,
     };
   }
 
@@ -126,11 +130,17 @@ export class BatchedWriter<T> {
   async append(record: T, maxWaitMs?: number): Promise<void> {
     if (this.closed) throw new Error(`writer for ${this.options.table} is closed`);
     let deadline: AbortSignal | undefined;
+    let waited = false;
     while (this.memoryRowCount + this.pending.length >= this.opts.maxMemoryRows) {
       if (await this.spillOldest()) continue;
       // Created only when the writer is full: a timer per append would cost every request.
       if (maxWaitMs !== undefined) deadline ??= AbortSignal.timeout(maxWaitMs);
+      waited = true;
       await this.waitForSpace(deadline);
+    }
+    if (waited && this.backpressureSince > 0) {
+      this.options.log.warn({ table: this.options.table, ms: Date.now() - this.backpressureSince }, `writer for ${this.options.table} accepts rows again`);
+      this.backpressureSince = 0;
     }
     this.pending.push(JSON.stringify(this.options.encode(record)));
     if (this.pending.length >= this.opts.maxBatchRows) this.cut();
@@ -161,7 +171,12 @@ export class BatchedWriter<T> {
     clearTimeout(timer);
     clearTimeout(this.retryTimer);
     await this.pumping;
-    while (this.memory.length > 0) await this.moveToSpool(this.memory[0]!, true);
+    while (this.memory.length > 0) {
+      if (await this.moveToSpool(this.memory[0]!, true)) continue;
+      const rows = this.memoryRowCount;
+      this.options.log.fatal({ table: this.options.table, rows, dir: this.spool.dir, err: this.spoolError }, `${rows} rows for ${this.options.table} are lost: ${this.options.engine.location} did not take them and the spool cannot be written (${this.spoolError})`);
+      break;
+    }
     clearTimeout(this.ageTimer);
     if (this.spool.batches > 0) {
       this.options.log.warn({ table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes }, `${this.spool.batches} batches for ${this.options.table} stay spooled for the next start`);
@@ -253,11 +268,40 @@ export class BatchedWriter<T> {
     return batch ? this.moveToSpool(batch, false) : false;
   }
 
+  /**
+   * Moves a batch from memory to the spool. When the spool cannot be written (a full disk, say)
+   * the batch stays in memory, the failure is logged once per episode, and false tells the caller
+   * to hold new rows (backpressure) rather than drop any.
+   */
   private async moveToSpool(batch: Batch, ignoreBudget: boolean): Promise<boolean> {
     if (!ignoreBudget && this.spool.bytes + batch.body.length > this.opts.spoolBudgetBytes) return false;
     this.dropFromMemory(batch);
-    await this.spool.write(batch);
+    try {
+      await this.spool.write(batch);
+    } catch (error) {
+      this.returnToMemory(batch);
+      if (this.spoolError === undefined) {
+        this.spoolError = (error as Error).message;
+        this.options.log.error(
+          { table: this.options.table, dir: this.spool.dir, memoryRows: this.memoryRowCount, err: this.spoolError },
+          `cannot write the spool for ${this.options.table} at ${this.spool.dir} (${this.spoolError}); holding rows in memory, and new rows wait once memory is full`,
+        );
+      }
+      return false;
+    }
+    if (this.spoolError !== undefined) {
+      this.options.log.warn({ table: this.options.table, dir: this.spool.dir }, `the spool for ${this.options.table} is writable again`);
+      this.spoolError = undefined;
+    }
+    this.wakeWaiters();
     return true;
+  }
+
+  private returnToMemory(batch: Batch): void {
+    const at = this.memory.findIndex((b) => b.seq > batch.seq);
+    if (at < 0) this.memory.push(batch);
+    else this.memory.splice(at, 0, batch);
+    this.memoryRowCount += batch.rows;
   }
 
   private dropFromMemory(batch: Batch): void {
@@ -272,7 +316,7 @@ export class BatchedWriter<T> {
       this.backpressureSince = Date.now();
       this.options.log.error(
         { table: this.options.table, memoryRows: this.memoryRowCount, spoolBytes: this.spool.bytes, budget: this.opts.spoolBudgetBytes },
-        `writer for ${this.options.table} is full (memory and spool budget); holding new rows until ${this.options.engine.location} takes some`,
+        `writer for ${this.options.table} is full (memory, and the spool ${this.spoolError === undefined ? "budget" : `cannot be written: ${this.spoolError}`}); holding new rows until ${this.options.engine.location} or the spool takes some`,
       );
     }
     return new Promise((resolve, reject) => {
@@ -288,10 +332,6 @@ export class BatchedWriter<T> {
 
   private wakeWaiters(): void {
     if (this.spaceWaiters.length === 0) return;
-    if (this.backpressureSince > 0) {
-      this.options.log.warn({ table: this.options.table, ms: Date.now() - this.backpressureSince }, `writer for ${this.options.table} accepts rows again`);
-      this.backpressureSince = 0;
-    }
     const waiters = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const wake of waiters) wake();

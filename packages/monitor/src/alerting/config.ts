@@ -59,6 +59,8 @@ export const alertingConfigSchema = z.strictObject({
           max_alerts: z.number().int().min(0).default(0),
           timeout: durationSchema.prefault("10s"),
           give_up_after: durationSchema.prefault("24h"),
+          /** Longest wait between retries of a failing delivery (waits double from 1 s up to it). */
+          max_backoff: durationSchema.prefault("5m"),
         }),
       }),
     )
@@ -134,7 +136,7 @@ export function parseAlertingConfig(raw: unknown, source: string, baseDir: strin
     names.add(r.name);
     const secret = r.webhook.secret ?? (r.webhook.secret_env ? env[r.webhook.secret_env] : undefined) ?? "";
     if (r.webhook.secret_env && !secret) fail(`receivers.${r.name}.webhook.secret_env`, new Error(`environment variable ${r.webhook.secret_env} is not set`));
-    return { name: r.name, url: r.webhook.url, secret, timeoutMs: r.webhook.timeout, giveUpAfterMs: r.webhook.give_up_after, sendResolved: r.webhook.send_resolved, maxAlerts: r.webhook.max_alerts };
+    return { name: r.name, url: r.webhook.url, secret, timeoutMs: r.webhook.timeout, giveUpAfterMs: r.webhook.give_up_after, maxBackoffMs: r.webhook.max_backoff, sendResolved: r.webhook.send_resolved, maxAlerts: r.webhook.max_alerts };
   });
   let route: Route;
   try {

@@ -13,6 +13,8 @@ export interface WebhookReceiver {
   timeoutMs: number;
   /** A delivery not accepted within this long after it was queued is given up. */
   giveUpAfterMs: number;
+  /** Longest wait between retries; the sender's `retryMaxMs` (5 minutes by default) when absent. */
+  maxBackoffMs?: number;
 }
 
 /** Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -137,7 +139,7 @@ export class WebhookSender {
     const outcome: DeliveryOutcome = error === "" ? "delivered" : now - delivery.queuedAt >= giveUpAfter ? "gave_up" : "failed";
     await this.record([{ delivery_id: delivery.id, receiver: delivery.receiver, group_key: delivery.groupKey, attempt: delivery.attempts, attempted_at: now, status_code: status, outcome, error, payload: delivery.body }]);
     if (outcome === "failed") {
-      delivery.nextAttemptAt = now + backoffMs(delivery.attempts, this.options.retryInitialMs ?? 1000, this.options.retryMaxMs ?? 300_000);
+      delivery.nextAttemptAt = now + backoffMs(delivery.attempts, this.options.retryInitialMs ?? 1000, receiver?.maxBackoffMs ?? this.options.retryMaxMs ?? 300_000);
       await this.persist(delivery);
       return;
     }

@@ -251,7 +251,12 @@ function routes(options: MonitorApiOptions): RouteSpec[] {
       handler: async ({ body }) => {
         const b = body as { matchers: string[]; duration?: string; endsAt?: string; createdBy: string; comment: string };
         if ((b.duration === undefined) === (b.endsAt === undefined)) throw new ApiError(400, 'give either "duration" (e.g. "2h") or "endsAt" (ISO 8601)');
-        const endsAt = b.duration !== undefined ? Date.now() + parseDuration(b.duration) : parseTime(b.endsAt!);
+        let endsAt: number;
+        try {
+          endsAt = b.duration !== undefined ? Date.now() + parseDuration(b.duration) : parseTime(b.endsAt!);
+        } catch (error) {
+          throw new ApiError(400, `${b.duration !== undefined ? "duration" : "endsAt"}: ${(error as Error).message}`);
+        }
         return createSilence(engine, { matchers: b.matchers, endsAt, createdBy: b.createdBy, comment: b.comment }).catch((error: Error) => {
           throw new ApiError(400, error.message);
         });

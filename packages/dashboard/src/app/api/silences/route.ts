@@ -1,16 +1,19 @@
 import { NextResponse } from "next/server";
 import { ApiError, api } from "@/lib/api";
+import { BodyTooLargeError, readBodyCapped } from "@/lib/http";
 import { hasSession } from "@/lib/session";
+
+const MAX_SILENCE_BODY = 16_384;
 
 /** Creates a silence for the browser, which has a session but not the API token. */
 export async function POST(request: Request) {
   if (!(await hasSession())) return NextResponse.json({ error: "log in first" }, { status: 401 });
-  const body = await request.text();
-  if (body.length > 16_384) return NextResponse.json({ error: "body too large" }, { status: 413 });
   try {
+    const body = await readBodyCapped(request, MAX_SILENCE_BODY);
     return NextResponse.json(await api("/api/v1/silences", { method: "POST", body }));
   } catch (error) {
-    return NextResponse.json({ error: (error as Error).message }, { status: error instanceof ApiError ? error.status : 502 });
+    const status = error instanceof BodyTooLargeError ? 413 : error instanceof ApiError ? error.status : 502;
+    return NextResponse.json({ error: (error as Error).message }, { status });
   }
 }
 

@@ -75,7 +75,7 @@ try {
   const at = (fraction: number) => samples.reduce((best, s) => (Math.abs(s.requests - fraction * requests) < Math.abs(best.requests - fraction * requests) ? s : best));
   const checkpoints = [0, 0.1, 0.25, 0.5, 0.75, 1].map(at);
   const body = [
-    `Command: \`node --import tsx bench/memory.ts --requests ${requests}\` (about ${Math.round(seconds / 60)} minutes here; not part of \`npm run bench\`).`,
+    `Command: \`node --import tsx bench/memory.ts --requests ${requests}\` (about ${Math.round(seconds / 60)} minutes here; part of \`npm run bench\`).`,
     "",
     `${machineLine()}; ${new Date().toISOString().slice(0, 10)}.`,
     "",

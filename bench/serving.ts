@@ -275,6 +275,9 @@ async function emptyRpc(port: number): Promise<Measured> {
   }
 }
 
+const READING_NOTE =
+  "How to read it: with one client, dynamic batching adds its `max_queue_delay_us` (500 µs here) to each request, as Triton's does, because no second request arrives to share the batch; with more clients it gathers batches and the queue time buys throughput. The demo model computes in about 0.1 ms, far below the per-request cost of gRPC, protobuf and the event loop (the empty RPC above), so serving reaches only a fraction of raw onnxruntime whatever the batching; the MLP computes for about 1 ms a row, so batching it pays and served throughput passes raw batch-1 calls. Batching off, requests queue behind one execution at a time and the queue time grows with the clients. Client, server and (in the observability rows) the embedded ClickHouse share two cores here, and run-to-run spread is about 15%.";
+
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 const unbatched = (name: string) => `${name}_unbatched`;
 const noBatching = (config: Record<string, unknown>) => {
@@ -341,7 +344,7 @@ async function main(): Promise<void> {
     await rm(repository, { recursive: true, force: true });
   }
 
-  const gpuSection = hasGpu ? await gpuComparison(models[1]!) : `No GPU on this machine (${gpuDescription()}): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, "GPU"), the same command adds it.`;
+  const gpuSection = hasGpu ? await gpuComparison(models[1]!) : "No GPU on this machine (nvidia-smi lists none): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, “GPU hosts”), the same command adds it.";
 
   const sections: string[] = [];
   for (const model of models) {
@@ -378,6 +381,8 @@ async function main(): Promise<void> {
     `Clients: closed loops in the benchmark process, one row per request as raw tensors over one grpc-js channel, latency measured at the client; the server (\`vigil serve\`) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread). Transport floor: an empty RPC (ServerLive) takes ${fmt(floor!.latency.p50Ms, 3)} ms at p50, ${fmt(floor!.qps, 0)} calls/s one at a time. Client and server share the machine's cores, so on a small machine the served rows measure both.`,
     "",
     ...sections.flatMap((s) => [s, ""]),
+    READING_NOTE,
+    "",
     "### Cost of observability",
     "",
     "Each row is a server with the named recording on (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics), dynamic batching, against the all-off row of the table above from the same run.",
@@ -408,7 +413,7 @@ async function gpuComparison(model: BenchModel): Promise<string> {
     const server = await startServer(repository, ["mlp_cpu", "mlp_cuda"], ALL_OFF);
     if (server.providers.get("mlp_cuda") !== "cuda") {
       await stopServer(server.child);
-      throw new Error(`mlp_cuda loaded on ${server.providers.get("mlp_cuda")}, not cuda: install onnxruntime-node's CUDA binaries (README, "GPU")`);
+      throw new Error(`mlp_cuda loaded on ${server.providers.get("mlp_cuda")}, not cuda: install onnxruntime-node's CUDA binaries (README, GPU hosts)`);
     }
     const lines = [
       `${gpuDescription()}. The MLP with \`execution.providers: ["cuda"]\` against the same model on CPU, same host, same run.`,

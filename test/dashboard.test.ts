@@ -155,7 +155,7 @@ describe("dashboard in a real browser", () => {
       return () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     })();
     const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(seeded() * 256)));
-    const post = (body: BodyInit, contentType: string, extra: Record<string, string> = {}) =>
+    const post = (body: string | Uint8Array, contentType: string, extra: Record<string, string> = {}) =>
       fetch(`${url}/api/login`, { method: "POST", body, redirect: "manual", headers: { "content-type": contentType, ...extra } });
     const outcomes = new Map<string, number>();
     const expect = async (what: string, response: Promise<Response>, statuses: number[], location?: string) => {

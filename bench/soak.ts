@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials, status } from "@grpc/grpc-js";
 import { parseShift, runLoadgen } from "@vigil/cli";
+import type { AlertHistoryRow, OverviewPoint } from "@vigil/monitor";
 import { GRPCInferenceServiceClient, ModelInferRequest } from "@vigil/proto";
 import { EmbeddedEngine } from "@vigil/store";
 import { flag } from "./args.js";
@@ -39,13 +40,6 @@ interface Sample {
   writerMemoryRows: number;
   spoolBytes: number;
   monitorStalenessS: number;
-}
-
-interface OverviewPoint {
-  t: string;
-  requests: number;
-  errors: number;
-  p99Ms: number | null;
 }
 
 /** Requests with an input of the wrong width, which the server must refuse with INVALID_ARGUMENT. */
@@ -136,12 +130,7 @@ try {
   const headers = { authorization: `Bearer ${TOKEN}` };
   const range = `from=${new Date(startedMs).toISOString()}&to=${new Date(endedMs).toISOString()}&step=1m`;
   const overview = (await (await fetch(`${apiUrl}/api/v1/overview?${range}`, { headers })).json()) as { series: OverviewPoint[]; totals: { requests: number; errors: number } };
-  const history = (await (await fetch(`${apiUrl}/api/v1/alerts/history?from=${new Date(startedMs).toISOString()}&limit=5000`, { headers })).json()) as Array<{
-    rule: string;
-    labels: Record<string, string>;
-    state: string;
-    changedAt: string;
-  }>;
+  const history = (await (await fetch(`${apiUrl}/api/v1/alerts/history?from=${new Date(startedMs).toISOString()}&limit=5000`, { headers })).json()) as AlertHistoryRow[];
 
   up.kill("SIGINT");
   const exitCode = await new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));

@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { eventually, tempDir } from "./support/store.js";
+import { type LogLine, spawnVigil } from "./support/vigil.js";
 
 const RATE = 400;
-const MAIN = join(import.meta.dirname, "..", "packages", "cli", "src", "main.ts");
 
 /**
  * `vigil serve` as its own process on the embedded store, killed under load and started again
@@ -31,15 +30,16 @@ describe("server killed under load", () => {
   });
 
   /** Starts `vigil serve` on a data directory; resolves once it listens. */
-  async function serve(data: string): Promise<{ child: ChildProcess; address: string; exited: Promise<number | null>; logs: Array<Record<string, unknown>> }> {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--no-monitor", "--api-port", "off"], {
-      env: { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: repo.path, VIGIL_GRPC_HOST: "127.0.0.1", VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info", VIGIL_TRACING: "false" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const logs: Array<Record<string, unknown>> = [];
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.startsWith("{")) logs.push(JSON.parse(line) as Record<string, unknown>);
+  async function serve(data: string): Promise<{ child: ChildProcess; address: string; exited: Promise<number | null>; logs: LogLine[] }> {
+    const { child, logs, exited } = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off"], {
+      ...process.env,
+      VIGIL_DATA_DIR: join(data, "data"),
+      VIGIL_SPOOL_DIR: join(data, "spool"),
+      VIGIL_MODEL_REPOSITORY: repo.path,
+      VIGIL_GRPC_HOST: "127.0.0.1",
+      VIGIL_METRICS_PORT: "off",
+      VIGIL_LOG_LEVEL: "info",
+      VIGIL_TRACING: "false",
     });
     const listening = await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
     await eventually(async () => logs.some((l) => String(l.msg).includes("model flights:1") || String(l.msg).includes("loaded")), Boolean, "the model to load", 60_000);

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { type LoadgenSummary, parseShift, runLoadgen } from "@vigil/cli";
@@ -10,9 +9,9 @@ import type { MonitorResult } from "@vigil/monitor";
 import { EmbeddedEngine } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { eventually, tempDir } from "./support/store.js";
+import { VIGIL_MAIN, type VigilProcess, spawnVigil } from "./support/vigil.js";
 
 const root = join(import.meta.dirname, "..");
-const main = join(root, "packages", "cli", "src", "main.ts");
 const execute = promisify(execFile);
 
 interface Report {
@@ -32,12 +31,11 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
   let repo: Awaited<ReturnType<typeof tempRepository>>;
   let env: NodeJS.ProcessEnv;
   let monitorFile: string;
-  let serve: ChildProcess;
-  const logs: Array<Record<string, unknown>> = [];
+  let serve: VigilProcess;
   const times: { start: number; calmEnd: number; end: number } = { start: 0, calmEnd: 0, end: 0 };
   const summaries: LoadgenSummary[] = [];
 
-  const vigil = (...args: string[]) => execute(process.execPath, ["--import", "tsx", main, ...args], { cwd: root, env, encoding: "utf8" });
+  const vigil = (...args: string[]) => execute(process.execPath, ["--import", "tsx", VIGIL_MAIN, ...args], { cwd: root, env, encoding: "utf8" });
   const failure = (...args: string[]) =>
     vigil(...args).then(
       () => assert.fail(`expected vigil ${args.join(" ")} to fail`),
@@ -63,19 +61,17 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       VIGIL_LOG_LEVEL: "info",
       VIGIL_API_TOKENS: "cli-test-token",
     };
-    serve = spawn(process.execPath, ["--import", "tsx", main, "serve", "--monitor-config", monitorFile, "--api-port", "0"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
-    createInterface({ input: serve.stdout! }).on("line", (line) => {
-      if (line.startsWith("{")) logs.push(JSON.parse(line) as Record<string, unknown>);
-    });
+    serve = spawnVigil(["serve", "--monitor-config", monitorFile, "--api-port", "0"], env, root);
   });
 
   after(async () => {
-    if (serve.exitCode === null) serve.kill("SIGKILL");
+    if (serve.child.exitCode === null) serve.child.kill("SIGKILL");
     await repo.remove();
     await dirs.remove();
   });
 
   test("serve answers labelled traffic and its monitor evaluates windows (its metrics say so)", { timeout: 90_000 }, async () => {
+    const { logs } = serve;
     const listening = (await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen"))!;
     const metricsUrl = logs.find((l) => l.msg === "Prometheus metrics endpoint listening")!.url as string;
     const apiUrl = (await eventually(async () => logs.find((l) => l.msg === "monitor API listening"), Boolean, "the monitor API"))!.url as string;
@@ -99,8 +95,8 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     );
     assert.equal(metric(text, "vigil_monitor_failures_total"), 0);
 
-    serve.kill("SIGTERM");
-    const code = await new Promise<number | null>((resolve) => serve.once("exit", (exitCode) => resolve(exitCode)));
+    serve.child.kill("SIGTERM");
+    const code = await serve.exited;
     assert.equal(code, 0, "graceful shutdown");
   });
 

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine, duplicatedPredictions } from "@vigil/store";
@@ -13,8 +11,8 @@ import { freePort } from "./support/ports.js";
 import { countRows, openTestStore } from "./support/recording.js";
 import { startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
+import { spawnVigil } from "./support/vigil.js";
 
-const MAIN = join(import.meta.dirname, "..", "packages", "cli", "src", "main.ts");
 const STORAGE_DOWN_MS = 60_000;
 const RECEIVER_DOWN_MS = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,14 +96,14 @@ describe("long outages", { concurrency: true }, () => {
         "",
       ].join("\n"),
     );
-    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", "--port", "0", "--no-monitor", "--api-port", "off", "--alerting-config", alertingFile], {
-      env: { ...process.env, VIGIL_DATA_DIR: join(work, "data"), VIGIL_SPOOL_DIR: join(work, "spool"), VIGIL_MODEL_REPOSITORY: repo.path, VIGIL_GRPC_HOST: "127.0.0.1", VIGIL_METRICS_PORT: "0", VIGIL_LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const logs: Array<Record<string, unknown>> = [];
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.startsWith("{")) logs.push(JSON.parse(line) as Record<string, unknown>);
+    const { child, logs, exited } = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off", "--alerting-config", alertingFile], {
+      ...process.env,
+      VIGIL_DATA_DIR: join(work, "data"),
+      VIGIL_SPOOL_DIR: join(work, "spool"),
+      VIGIL_MODEL_REPOSITORY: repo.path,
+      VIGIL_GRPC_HOST: "127.0.0.1",
+      VIGIL_METRICS_PORT: "0",
+      VIGIL_LOG_LEVEL: "info",
     });
     const received: Array<{ delivery: string; body: { status: string; alerts: Array<{ labels: Record<string, string> }> } }> = [];
     let hook: Server | undefined;

@@ -1,7 +1,7 @@
-import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
 import { Store, type StoreEngine } from "@vigil/store";
 import { quietLog } from "./store.js";
+import { type LogLine, jsonLineSink } from "./vigil.js";
 
 /** A store for tests: small batches and quick retries so outages and restarts play out in seconds. */
 export function openTestStore(
@@ -24,12 +24,6 @@ export async function countRows(engine: StoreEngine, where = "1", params: Record
 }
 
 /** A logger whose JSON lines land in `lines`, for assertions on what was reported. */
-export function capturingLog(lines: Array<Record<string, unknown>>): Logger {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return pino({ level: "info" }, sink);
+export function capturingLog(lines: LogLine[]): Logger {
+  return pino({ level: "info" }, jsonLineSink(lines));
 }

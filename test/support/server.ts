@@ -1,10 +1,10 @@
-import { Writable } from "node:stream";
 import { after, before } from "node:test";
 import { type InferenceServer, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
 import type { GRPCInferenceServiceClient, HealthClient } from "@vigil/proto";
 import type { Store } from "@vigil/store";
 import { healthClient, inferenceClient } from "./grpc.js";
 import { tempRepository } from "./models.js";
+import { jsonLineSink } from "./vigil.js";
 
 export interface TestServer {
   server: InferenceServer;
@@ -27,13 +27,7 @@ export async function startTestServer(overrides: ServerConfigInput, store?: Stor
     overrides: { host: "127.0.0.1", port: 0, log_level: "debug", shutdown_grace_ms: 5000, record_predictions: store !== undefined, metrics_port: 0, ...overrides },
   });
   const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const server = await startInferenceServer(config, { log: createLogger(config.log_level, sink), store });
+  const server = await startInferenceServer(config, { log: createLogger(config.log_level, jsonLineSink(logs)), store });
   const address = `127.0.0.1:${server.port}`;
   const client = inferenceClient(address);
   const health = healthClient(address);

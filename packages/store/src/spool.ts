@@ -17,6 +17,13 @@ export interface SpooledBatch {
   file: string;
 }
 
+/** Inserts into a list kept in sequence order. */
+export function insertBySeq<T extends { seq: number }>(list: T[], item: T): void {
+  const at = list.findIndex((e) => e.seq > item.seq);
+  if (at < 0) list.push(item);
+  else list.splice(at, 0, item);
+}
+
 const FILE = /^(\d{12})-([0-9a-f-]{36})\.jsonl$/;
 
 /**
@@ -77,9 +84,7 @@ export class Spool {
       throw error;
     }
     const entry = { seq: batch.seq, token: batch.token, bytes: batch.body.length, file };
-    const at = this.entries.findIndex((e) => e.seq > batch.seq);
-    if (at < 0) this.entries.push(entry);
-    else this.entries.splice(at, 0, entry);
+    insertBySeq(this.entries, entry);
     this.totalBytes += entry.bytes;
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { type StoreEngine, StoreQueryError } from "./engine.js";
-import { type Batch, Spool, type SpooledBatch } from "./spool.js";
+import { type Batch, Spool, type SpooledBatch, insertBySeq } from "./spool.js";
 
 export interface WriterOptions<T> {
   engine: StoreEngine;
@@ -130,15 +130,13 @@ export class BatchedWriter<T> {
   async append(record: T, maxWaitMs?: number): Promise<void> {
     if (this.closed) throw new Error(`writer for ${this.options.table} is closed`);
     let deadline: AbortSignal | undefined;
-    let waited = false;
     while (this.memoryRowCount + this.pending.length >= this.opts.maxMemoryRows) {
       if (await this.spillOldest()) continue;
       // Created only when the writer is full: a timer per append would cost every request.
       if (maxWaitMs !== undefined) deadline ??= AbortSignal.timeout(maxWaitMs);
-      waited = true;
       await this.waitForSpace(deadline);
     }
-    if (waited && this.backpressureSince > 0) {
+    if (this.backpressureSince > 0) {
       this.options.log.warn({ table: this.options.table, ms: Date.now() - this.backpressureSince }, `writer for ${this.options.table} accepts rows again`);
       this.backpressureSince = 0;
     }
@@ -298,9 +296,7 @@ export class BatchedWriter<T> {
   }
 
   private returnToMemory(batch: Batch): void {
-    const at = this.memory.findIndex((b) => b.seq > batch.seq);
-    if (at < 0) this.memory.push(batch);
-    else this.memory.splice(at, 0, batch);
+    insertBySeq(this.memory, batch);
     this.memoryRowCount += batch.rows;
   }
 

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { type IncomingMessage, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +9,7 @@ import { type Store, predictionRow } from "@vigil/store";
 import { freePort } from "./support/ports.js";
 import { openTestStore } from "./support/recording.js";
 import { eventually, predictionRecord, tempDir } from "./support/store.js";
+import { type StartedProcess, startProcess } from "./support/processes.js";
 
 const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
 const MINUTE = 60_000;
@@ -30,7 +30,7 @@ interface AlertmanagerWebhook {
 describe("pushing alerts to a real Alertmanager", () => {
   let dirs: Awaited<ReturnType<typeof tempDir>>;
   let store: Store;
-  let alertmanager: ChildProcess;
+  let alertmanager: StartedProcess;
   let alertmanagerUrl: string;
   const arrived: AlertmanagerWebhook[] = [];
   const sink = createServer((req: IncomingMessage, res) => {
@@ -67,12 +67,14 @@ describe("pushing alerts to a real Alertmanager", () => {
     );
     const port = await freePort();
     alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(ALERTMANAGER, [`--config.file=${config}`, `--storage.path=${join(dirs.path, "am")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address=", "--log.level=warn"], { stdio: ["ignore", "ignore", "inherit"] });
+    alertmanager = startProcess(ALERTMANAGER, [`--config.file=${config}`, `--storage.path=${join(dirs.path, "am")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address=", "--log.level=warn"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     await eventually(async () => fetch(`${alertmanagerUrl}/-/ready`).then((r) => r.status, () => 0), (status) => status === 200, "Alertmanager to be ready");
   });
 
   after(async () => {
-    alertmanager.kill("SIGTERM");
+    await alertmanager.stop();
     await new Promise((resolve) => sink.close(resolve));
     await store.close();
     await dirs.remove();

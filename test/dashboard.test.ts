@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type Page, chromium } from "playwright-core";
 import type { LoadgenSummary } from "@vigil/cli";
-import { AlertEvaluator, parseAlertingConfig, parseSlo, startMonitorApi } from "@vigil/monitor";
+import { AlertEvaluator, confusionSchema, overviewSchema, parseAlertingConfig, parseSlo, silencesSchema, startMonitorApi } from "@vigil/monitor";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 import { freePort } from "./support/ports.js";
 import { eventually } from "./support/store.js";
+import { type StartedProcess, startProcess } from "./support/processes.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const DASHBOARD = join(ROOT, "packages", "dashboard");
@@ -25,7 +25,7 @@ const TOKEN = "dashboard-test-token";
 describe("dashboard in a real browser", () => {
   let traffic: DemoTraffic;
   let api: Awaited<ReturnType<typeof startMonitorApi>>;
-  let dashboard: ChildProcess;
+  let dashboard: StartedProcess;
   let url: string;
   let browser: Browser;
   let page: Page;
@@ -33,7 +33,8 @@ describe("dashboard in a real browser", () => {
   const consoleErrors: string[] = [];
   const offMachine: string[] = [];
 
-  const apiGet = async <T,>(path: string): Promise<T> => (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<T>;
+  /** A monitor API response, parsed through the schema the dashboard's types come from. */
+  const apiGet = async <T,>(schema: { parse(value: unknown): T }, path: string): Promise<T> => schema.parse(await (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
   const visit = async (path: string, shot: string) => {
     const response = await page.goto(`${url}${path}`, { waitUntil: "networkidle" });
     assert.equal(response?.status(), 200, `${path} answers 200`);
@@ -52,7 +53,7 @@ describe("dashboard in a real browser", () => {
 
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    dashboard = spawn(process.execPath, [join(DASHBOARD, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+    dashboard = startProcess(process.execPath, [join(DASHBOARD, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
       cwd: DASHBOARD,
       env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", VIGIL_API_URL: api.url, VIGIL_API_TOKEN: TOKEN, VIGIL_DASHBOARD_PASSWORD: PASSWORD },
       stdio: ["ignore", "ignore", "inherit"],
@@ -71,7 +72,7 @@ describe("dashboard in a real browser", () => {
 
   after(async () => {
     await browser?.close();
-    dashboard?.kill("SIGTERM");
+    await dashboard?.stop();
     await api?.close();
     await traffic?.close();
   });
@@ -94,7 +95,7 @@ describe("dashboard in a real browser", () => {
     const cookie = (await page.context().cookies()).find((c) => c.name === "vigil_session")!;
     assert.equal(cookie.httpOnly, true);
     await visit("/", "overview");
-    const overview = await apiGet<{ totals: { requests: number } }>("/api/v1/overview?from=-1h&to=now");
+    const overview = await apiGet(overviewSchema, "/api/v1/overview?from=-1h&to=now");
     assert.equal(overview.totals.requests, summary.ok);
     assert.equal((await page.textContent("[data-metric=requests] .value"))?.trim(), String(summary.ok));
     assert.equal((await page.textContent("[data-metric=firing] .value"))?.trim(), "1");
@@ -104,7 +105,7 @@ describe("dashboard in a real browser", () => {
 
   test("Model page: per-class figures and confusion matrix as the API computes them", async () => {
     await visit("/models/flights", "model");
-    const confusion = await apiGet<{ confusion: number[][]; perClass: Array<{ class: string; support: number }> }>("/api/v1/models/flights/confusion?from=-1h&to=now");
+    const confusion = await apiGet(confusionSchema, "/api/v1/models/flights/confusion?from=-1h&to=now");
     const cells = await page.locator("[data-table=confusion] tbody td").allTextContents();
     assert.deepEqual(cells.map(Number), confusion.confusion.flat());
     const supports = await page.locator("[data-table=per-class] tbody tr td:nth-child(5)").allTextContents();
@@ -141,11 +142,11 @@ describe("dashboard in a real browser", () => {
     await page.fill("input[name=comment]", "from the browser");
     await page.click("text=silence >> nth=-1");
     await page.waitForSelector("[data-table=silences] td:has-text('from the browser')");
-    const silences = await apiGet<Array<{ id: string; comment: string; endsAt: number }>>("/api/v1/silences");
+    const silences = await apiGet(silencesSchema, "/api/v1/silences");
     const created = silences.find((s) => s.comment === "from the browser")!;
     assert.ok(created.endsAt > Date.now());
     await page.click(`[data-silence="${created.id}"] button`);
-    await eventually(async () => (await apiGet<Array<{ id: string; endsAt: number }>>("/api/v1/silences")).find((s) => s.id === created.id)!.endsAt, (t) => t <= Date.now(), "the silence to expire");
+    await eventually(async () => (await apiGet(silencesSchema, "/api/v1/silences")).find((s) => s.id === created.id)!.endsAt, (t) => t <= Date.now(), "the silence to expire");
     await page.screenshot({ path: join(SCREENSHOTS, "alerts-after.png"), fullPage: true });
   });
 

@@ -5,15 +5,17 @@ import { join } from "node:path";
 import { test } from "node:test";
 import * as ort from "onnxruntime-node";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, type DemoModelReport, buildVocabulary, createFlightEncoder, evaluateBinary, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
-import { readModelConfig } from "@vigil/inference";
+import { MODEL_CONFIG_FILE, readModelConfig } from "@vigil/model-repository";
 import { referenceRun } from "./support/requests.js";
 
 const modelDir = join(DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME);
 
 test("the demo model's config is valid for the inference server and describes its features", async () => {
-  const config = readModelConfig(join(modelDir, "config.json"));
+  const warnings: string[] = [];
+  const config = readModelConfig(join(modelDir, MODEL_CONFIG_FILE), (w) => warnings.push(w));
+  assert.deepEqual(warnings, [], "the generated config uses no deprecated field");
   assert.deepEqual(config.monitored_features.map((f) => f.name), ["hour", "weekday", "distance", "origin", "destination"]);
-  assert.deepEqual(config.labels, ["on_time", "delayed"]);
+  assert.deepEqual(config.classes, ["on_time", "delayed"]);
   const { train } = splitByMonth(loadFlights());
   assert.deepEqual(config.monitored_features.find((f) => f.name === "origin")!.categories, buildVocabulary(train).origin);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { credentials, status } from "@grpc/grpc-js";
@@ -107,6 +107,60 @@ describe("model repository control: load, unload, reload without a restart", () 
     assert.match(err.details, /input "x" is FP32 in the model file, FP64 in config/);
   });
 
+  test("a config whose dimensions disagree with the model file's fixed ones is refused at load, not on every request", async () => {
+    await writeModel(served.repository, "wide", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP32", dims: [7] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    const err = await rejection(load("wide"));
+    assert.equal(err.code, status.FAILED_PRECONDITION);
+    assert.match(err.details, /input "x" has shape \[-1,3\] in the model file, config says \[-1,7\]/);
+    await writeModel(served.repository, "variable", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP32", dims: [-1] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    await load("variable");
+  });
+
+  test("a version directory too large to be an exact number is not a version", async () => {
+    await writeModel(served.repository, "huge", 1, typedModelOnnx(), typedModelConfig());
+    await mkdir(join(served.repository, "huge", "99999999999999999999"));
+    await load("huge");
+    const meta = await unary(t.client.modelMetadata, t.client, { name: "huge", version: "" });
+    assert.deepEqual(meta.versions, ["1"]);
+  });
+
+  test("a FIFO as model.onnx is refused at once, and the model's later loads do not wait on it", { timeout: 30_000 }, async () => {
+    await writeModel(served.repository, "piped", 1, typedModelOnnx(), typedModelConfig());
+    const model = join(served.repository, "piped", "1", "model.onnx");
+    await rm(model);
+    execFileSync("mkfifo", [model]);
+    const err = await rejection(load("piped"));
+    assert.equal(err.code, status.FAILED_PRECONDITION);
+    assert.match(err.details, /model file piped\/1\/model\.onnx is not a regular file; refused/);
+    assert.ok(!err.details.includes(served.repository), "the message names no absolute path");
+    await rm(model);
+    await writeFile(model, typedModelOnnx());
+    await load("piped");
+  });
+
+  test("links: followed inside the repository, refused when they lead out, with the reason in the index", async () => {
+    const outside = await tempRepository();
+    try {
+      await writeModel(outside.path, "elsewhere", 1, typedModelOnnx(), typedModelConfig());
+      await symlink(join(outside.path, "elsewhere"), join(served.repository, "escaped"));
+      await symlink(join(served.repository, "typed"), join(served.repository, "alias"));
+      const err = await rejection(load("escaped"));
+      assert.equal(err.code, status.FAILED_PRECONDITION);
+      assert.match(err.details, /model directory escaped links outside the model repository; refused/);
+      await load("alias");
+      const index = await unary(t.client.repositoryIndex, t.client, { repositoryName: "", ready: false });
+      assert.equal(index.models.find((m) => m.name === "alias")?.state, "READY");
+      const escaped = index.models.find((m) => m.name === "escaped");
+      assert.equal(escaped?.state, "UNAVAILABLE");
+      assert.match(escaped?.reason ?? "", /links outside the model repository/);
+    } finally {
+      await rm(join(served.repository, "escaped"));
+      await unload("alias");
+      await rm(join(served.repository, "alias"));
+      await outside.remove();
+    }
+  });
+
   test("names outside the repository are refused", async () => {
     const err = await rejection(load("../etc"));
     assert.equal(err.code, status.INVALID_ARGUMENT);
@@ -201,10 +255,10 @@ describe("TLS", () => {
 });
 
 describe("graceful shutdown", () => {
-  // A 10-minute batching window under a 60 s test timeout: shutdown must flush the queue, not wait it out.
+  // A one-minute batching window (the most a config allows) under a 60 s test timeout: shutdown must flush the queue, not wait it out.
   test("queued and running requests finish, new ones are refused, then the server stops", { timeout: 60_000 }, async () => {
     const repo = await tempRepository();
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 600_000_000 } }));
+    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 60_000_000 } }));
     const t = await startTestServer({ model_repository: repo.path });
     try {
       const inFlight = Array.from({ length: 4 }, (_, i) => unary(t.client.modelInfer, t.client, typedRequest("typed", [i, i, i])));

@@ -61,11 +61,11 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       VIGIL_LOG_LEVEL: "info",
       VIGIL_API_TOKENS: "cli-test-token",
     };
-    serve = spawnVigil(["serve", "--monitor-config", monitorFile, "--api-port", "0"], env, root);
+    serve = spawnVigil(["serve", "--monitor-config", monitorFile, "--api-port", "0"], env, { cwd: root });
   });
 
   after(async () => {
-    if (serve.child.exitCode === null) serve.child.kill("SIGKILL");
+    await serve.stop("SIGKILL");
     await repo.remove();
     await dirs.remove();
   });

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { type Store, duplicatedPredictions } from "@vigil/store";
+import type { Store } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
 import { unary } from "./support/grpc.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
+import { duplicatedPredictions } from "./support/queries.js";
 import { capturingLog, countRows, openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
 import { startTestServer } from "./support/server.js";
@@ -25,7 +26,7 @@ describe("no acknowledged prediction is lost", () => {
   let port: number;
   const dataDir = () => join(dirs.path, "clickhouse");
   const restartClickHouse = async () => {
-    clickhouse = await startClickHouseHttp(dataDir(), port);
+    clickhouse = await startClickHouseHttp(dataDir(), { port });
   };
   const drained = (store: Store) =>
     eventually(async () => store.predictions.stats(), (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable, "the writer to drain its spool");

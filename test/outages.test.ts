@@ -4,10 +4,11 @@ import { type Server, createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
-import { EmbeddedEngine, duplicatedPredictions } from "@vigil/store";
+import { EmbeddedEngine } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { freePort } from "./support/ports.js";
+import { duplicatedPredictions } from "./support/queries.js";
 import { countRows, openTestStore } from "./support/recording.js";
 import { startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
@@ -36,7 +37,7 @@ describe("long outages", { concurrency: true }, () => {
 
   test("ClickHouse down for 60 s under steady load, then back: 0 acknowledged predictions missing, 0 duplicated", { timeout: 300_000 }, async (ctx) => {
     const dataDir = join(dirs.path, "clickhouse");
-    let clickhouse: ClickHouseHttp = await startClickHouseHttp(dataDir);
+    let clickhouse: ClickHouseHttp = await startClickHouseHttp(dataDir, { owner: ctx });
     const store = await openTestStore({ dataDir: "", spoolDir: join(dirs.path, "spool"), clickhouseUrl: clickhouse.url });
     await store.ready();
     const t = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
@@ -52,7 +53,7 @@ describe("long outages", { concurrency: true }, () => {
         assert.equal(stats.engineAvailable, false, "the writer knows ClickHouse is down");
         maxSpooled = Math.max(maxSpooled, stats.spoolBatches);
       }
-      clickhouse = await startClickHouseHttp(dataDir, clickhouse.port);
+      clickhouse = await startClickHouseHttp(dataDir, { owner: ctx, port: clickhouse.port });
       const summary = await load;
       await eventually(async () => store.predictions.stats(), (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable, "the writer to drain its spool", 120_000);
       const logged = await countRows(store.engine, "model_name = 'flights'");
@@ -104,7 +105,7 @@ describe("long outages", { concurrency: true }, () => {
       VIGIL_GRPC_HOST: "127.0.0.1",
       VIGIL_METRICS_PORT: "0",
       VIGIL_LOG_LEVEL: "info",
-    });
+    }, { owner: ctx });
     const received: Array<{ delivery: string; body: { status: string; alerts: Array<{ labels: Record<string, string> }> } }> = [];
     let hook: Server | undefined;
     const abort = new AbortController();
@@ -156,7 +157,6 @@ describe("long outages", { concurrency: true }, () => {
       }
     } finally {
       abort.abort();
-      if (child.exitCode === null) child.kill("SIGKILL");
       await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
     }
   });

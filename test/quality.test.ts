@@ -3,8 +3,8 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { classificationQuality, qualityResults, regressionQuality, saveResults, windows } from "@vigil/monitor";
-import type { Store } from "@vigil/store";
+import { classificationQuality, qualityResults, regressionQuality, windows } from "@vigil/monitor";
+import { type Store, saveMonitorResults } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
@@ -166,8 +166,8 @@ print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": mean_sq
   test("results land in monitor_results, and recomputing a window replaces them", async () => {
     const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });
     const results = qualityResults(q, "q-binary", "1");
-    await saveResults(store.engine, results, FIXTURE_START_US + 1e6);
-    await saveResults(store.engine, results.map((r) => (r.metric === "accuracy" ? { ...r, value: 0.5 } : r)), FIXTURE_START_US + 2e6);
+    await saveMonitorResults(store.engine, results, FIXTURE_START_US + 1e6);
+    await saveMonitorResults(store.engine, results.map((r) => (r.metric === "accuracy" ? { ...r, value: 0.5 } : r)), FIXTURE_START_US + 2e6);
     const rows = await store.engine.query<{ metric: string; feature: string; value: number }>(
       "SELECT metric, feature, value FROM monitor_results FINAL WHERE model_name = 'q-binary' AND kind = 'quality' ORDER BY metric, feature",
     );

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   BatchedWriter, EmbeddedEngine, type LabelRecord, type PredictionRecord, ServerEngine, type StoreEngine, StoreQueryError,
-  duplicatedPredictions, formatDateTime64, labelRow, labelledPredictions, migrate, predictionCounts, predictionRow, readMigrations,
+  formatDateTime64, labelRow, migrate, predictionRow, readMigrations,
 } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
+import { duplicatedPredictions, labelledPredictions, predictionCounts } from "./support/queries.js";
 import { FIXTURE_START_US, eventually, predictionRecord, quietLog, tempDir } from "./support/store.js";
 
 const TABLES = [

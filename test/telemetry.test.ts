@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,6 +11,7 @@ import { openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
 import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
+import { type StartedProcess, startProcess } from "./support/processes.js";
 
 const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, "0")).join("");
 const traceparent = (traceId: string, parentId: string, sampled = true) => {
@@ -151,7 +151,7 @@ describe("metrics scraped by a real Prometheus", () => {
   let repo: Awaited<ReturnType<typeof tempRepository>>;
   let dirs: Awaited<ReturnType<typeof tempDir>>;
   let t: TestServer;
-  let prometheus: ChildProcess;
+  let prometheus: StartedProcess;
   let api: string;
 
   before(async () => {
@@ -163,12 +163,10 @@ describe("metrics scraped by a real Prometheus", () => {
     await writeFile(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ["127.0.0.1:${t.server.metricsPort}"]\n`);
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    prometheus = spawn("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dirs.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+    prometheus = startProcess("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dirs.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
   });
   after(async () => {
-    const exited = new Promise((resolve) => prometheus.once("exit", resolve));
-    prometheus.kill("SIGTERM");
-    await exited;
+    await prometheus.stop();
     await t.stop();
     await repo.remove();
     await dirs.remove();

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "./support/ports.js";
+import { type StartedProcess, startProcess } from "./support/processes.js";
 import { eventually, tempDir } from "./support/store.js";
+import { VIGIL_MAIN } from "./support/vigil.js";
 
 const ROOT = join(import.meta.dirname, "..");
 
 /** The README's first command, as a newcomer runs it (on free ports and a fresh data directory). */
 describe("vigil up: the whole stack in one command", () => {
   let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let up: ChildProcess;
+  let up: StartedProcess;
   const lines: string[] = [];
   let apiUrl = "";
   let token = "";
@@ -20,12 +21,12 @@ describe("vigil up: the whole stack in one command", () => {
   before(async () => {
     dirs = await tempDir("vigil-up-");
     const dashboardPort = await freePort();
-    up = spawn(process.execPath, ["--import", "tsx", join(ROOT, "packages", "cli", "src", "main.ts"), "up", "--port", "0", "--api-port", "0", "--dashboard-port", String(dashboardPort), "--rate", "40", "--window", "20s"], {
+    up = startProcess(process.execPath, ["--import", "tsx", VIGIL_MAIN, "up", "--port", "0", "--api-port", "0", "--dashboard-port", String(dashboardPort), "--rate", "40", "--window", "20s"], {
       cwd: ROOT,
       env: { ...process.env, VIGIL_DATA_DIR: join(dirs.path, "data"), VIGIL_SPOOL_DIR: join(dirs.path, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: "", VIGIL_DASHBOARD_PASSWORD: "" },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    createInterface({ input: up.stdout! }).on("line", (line) => lines.push(line));
+    createInterface({ input: up.child.stdout! }).on("line", (line) => lines.push(line));
     await eventually(async () => lines.some((l) => l.startsWith("Press Ctrl-C")), Boolean, "vigil up to start", 90_000);
     const api = /monitor API: (http:\/\/\S+)\/api\/v1 .*token (\S+)$/.exec(lines.find((l) => l.includes("monitor API:"))!)!;
     [, apiUrl, token] = api as unknown as [string, string, string];
@@ -33,7 +34,7 @@ describe("vigil up: the whole stack in one command", () => {
   });
 
   after(async () => {
-    if (up.exitCode === null) up.kill("SIGKILL");
+    await up.stop("SIGKILL");
     await dirs.remove();
   });
 
@@ -54,8 +55,7 @@ describe("vigil up: the whole stack in one command", () => {
   });
 
   test("Ctrl-C stops everything cleanly and prints the traffic summary", { timeout: 60_000 }, async () => {
-    up.kill("SIGINT");
-    const code = await new Promise<number | null>((resolve) => up.once("exit", (exitCode) => resolve(exitCode)));
+    const code = await up.stop("SIGINT");
     assert.equal(code, 0);
     assert.ok(lines.some((l) => /^requests {2}\d+ \(\d+ ok, 0 failed: none\)/.test(l)), "the summary");
     assert.equal(await fetch(`${dashboardUrl}/login`).then(() => "up", () => "down"), "down", "the dashboard went with it");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type LoadgenSummary, catalogLookup, readCatalog, runLoadgen } from "@vigil/cli";
-import { type ModelLookup, MonitorJob } from "@vigil/monitor";
+import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
+import { type ModelLookup, MonitorJob, catalogLookup, readCatalog } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./models.js";
 import { openTestStore } from "./recording.js";

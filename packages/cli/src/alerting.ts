@@ -1,8 +1,7 @@
-import { type Alert, Alerting, type AlertingConfig, type Silence, formatMatcher, silenceActive } from "@vigil/monitor";
+import { type Alert, Alerting, type AlertingConfig, type Silence, formatMatcher, formatTable, silenceActive } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 import type { Logger } from "@vigil/inference";
 import type { Registry } from "prom-client";
-import { formatTable } from "./report.js";
 
 /** Starts alert evaluation, notifications and the Alertmanager push on a store; failures are logged, never fatal. */
 export async function startAlerting(engine: StoreEngine, config: AlertingConfig, log: Logger, options: { registry?: Registry; onLines?: (lines: string[]) => void } = {}): Promise<Alerting> {

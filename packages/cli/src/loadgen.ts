@@ -2,7 +2,7 @@ import { Metadata, type ServiceError, credentials, status } from "@grpc/grpc-js"
 import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed, loadFlights, shuffled, splitByMonth } from "@vigil/demo-model";
 import { FeedbackClient, GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse, type ModelMetadataResponse } from "@vigil/proto";
 import { type FeatureShift, compileShifts } from "./drift-plan.js";
-import { LabelSender } from "./labels.js";
+import { LabelSender } from "./label-sender.js";
 import { type LatencySummary, LatencyRecorder } from "./latency.js";
 
 export interface LoadgenOptions {

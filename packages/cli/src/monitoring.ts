@@ -1,138 +1,128 @@
-import { existsSync, readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { ModelConfig } from "@vigil/inference";
-import { readModelConfig } from "@vigil/inference";
-import {
-  type FeatureProfile, type FeatureSpec, type ModelLookup, type ModelSource, type MonitorConfig, type MonitorResult, type MonitoredModel, type Window, MonitorJob, REFERENCE_FILE, driftOptionsFor, ensureProfiles, servedVersions,
-} from "@vigil/monitor";
+import type { InferenceServer, Logger } from "@vigil/inference";
+import { type AlertingConfig, type CatalogModel, type MonitorConfig, OPENAPI_PATH, catalogLookup, catalogSource, describeResults, startMonitor, startMonitorApi } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
+import { startAlerting } from "./alerting.js";
 
-/** A model as the monitor needs to know it: its repository config and directory. */
-export interface CatalogModel {
-  name: string;
-  config: ModelConfig;
-  /** The model's directory in the repository (version directories below it). */
-  dir: string;
+/** What the monitoring side of a process runs. */
+export interface MonitoringConfig {
+  monitor: MonitorConfig;
+  /** Alert rules, SLOs and receivers; no alerting when absent. */
+  alerting?: AlertingConfig;
+  /** Where the monitor HTTP API listens and the tokens it accepts (none: one is generated); no API when absent. */
+  api?: { host: string; port: number; tokens: string[] };
+}
+
+export interface MonitoringHooks {
+  log: Logger;
+  /** Where the monitor job and alerting export their health (the server's /metrics). */
+  registry?: Registry;
+  /** Readable lines about evaluated windows and alert changes, for a console. */
+  onLines?: (lines: string[]) => void;
+  /** Resolves once the store's tables exist; alerting and the API start after it. */
+  storeReady?: () => Promise<void>;
+  /**
+   * A process that exists for alerting and the API fails when one cannot start; one that serves
+   * models logs it and goes on serving.
+   */
+  required?: boolean;
+}
+
+export interface StartedApi {
+  url: string;
+  /** A token the API accepts (the generated one when none was configured). */
+  token: string;
+  generated: boolean;
+  close(): Promise<void>;
+}
+
+export interface Monitoring {
+  /** The monitor API once it listens; undefined when there is none or it could not start. */
+  api: Promise<StartedApi | undefined>;
+  /** Settles once alerting and the API have started; rejects only when `required` and one could not. */
+  started: Promise<void>;
+  /** Stops the API, then alerting, then the monitor job. */
+  stop(): Promise<void>;
+}
+
+async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos: AlertingConfig["slos"], options: NonNullable<MonitoringConfig["api"]>, log: Logger): Promise<StartedApi> {
+  const tokens = options.tokens.length > 0 ? options.tokens : [randomBytes(18).toString("base64url")];
+  const api = await startMonitorApi({ engine, host: options.host, port: options.port, tokens, models: catalogLookup(engine, catalog), slos });
+  log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
+  return { url: api.url, close: () => api.close(), token: tokens[0]!, generated: options.tokens.length === 0 };
 }
 
 /**
- * What the monitor watches of a model: its monitored features, in the order the prediction log
- * records them, then for a classifier the predicted class and the confidence.
+ * The monitoring side of a process over one store: the scheduled monitor job, alerting and the
+ * monitor HTTP API, each as its config asks. Failures of a running part are logged, never fatal.
  */
-export function monitoredInputs(config: ModelConfig): FeatureSpec[] {
-  const features: FeatureSpec[] = config.monitored_features.map((f, index) => ({ name: f.name, index, kind: f.kind, categories: f.categories }));
-  if (!config.labels) return features;
-  return [
-    ...features,
-    { name: "prediction", index: 0, kind: "categorical", categories: config.labels, source: "prediction" },
-    { name: "confidence", index: 0, kind: "numerical", source: "confidence" },
-  ];
-}
+export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel[], config: MonitoringConfig, hooks: MonitoringHooks): Monitoring {
+  const { log, registry, onLines } = hooks;
+  const monitor = config.monitor;
+  const job = monitor.enabled
+    ? startMonitor(engine, catalogSource(engine, catalog, monitor, (note) => log.warn(note)), monitor, {
+        registry,
+        onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
+        onResults: (window, results) => {
+          const lines = describeResults(window, results);
+          for (const line of lines) log.info({ window, results: results.length }, line);
+          onLines?.(lines);
+        },
+      })
+    : undefined;
+  if (job) log.info({ store: engine.location, window: monitor.window, step: monitor.step, lag: monitor.lag }, "monitor running");
 
-/** Models in a repository directory, read from their config.json files; unreadable ones are reported and left out. */
-export function readCatalog(root: string, onError: (error: Error) => void): CatalogModel[] {
-  if (!existsSync(root)) throw new Error(`model repository ${root} does not exist`);
-  const models: CatalogModel[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    const configPath = join(root, entry.name, "config.json");
-    if (!entry.isDirectory() || !existsSync(configPath)) continue;
+  const ready = hooks.storeReady?.() ?? Promise.resolve();
+  const startPart = async <T>(name: string, start: () => Promise<T>): Promise<T | undefined> => {
     try {
-      models.push({ name: entry.name, config: readModelConfig(configPath), dir: join(root, entry.name) });
+      await ready;
+      return await start();
     } catch (error) {
-      onError(error as Error);
+      if (hooks.required) throw error;
+      log.error({ err: error }, `${name} could not start: ${(error as Error).message}`);
+      return undefined;
     }
-  }
-  return models;
-}
-
-/**
- * The monitor's model source: every version of a catalogued model that served OK traffic in the
- * window, with the model's monitored inputs and its version's reference profiles (built from the
- * version's reference.jsonl the first time, then read from the store). A version without
- * profiles is still evaluated for quality; its drift is skipped until a profile exists.
- */
-export function catalogSource(engine: StoreEngine, catalog: () => CatalogModel[], config: MonitorConfig, onNote: (note: string) => void = () => {}): ModelSource {
-  const profiles = new Map<string, FeatureProfile[]>();
-  const noted = new Set<string>();
-  return async (window) => {
-    const models = new Map(catalog().filter((m) => config.models[m.name]?.enabled !== false).map((m) => [m.name, m]));
-    const monitored: MonitoredModel[] = [];
-    for (const served of await servedVersions(engine, window)) {
-      const model = models.get(served.model);
-      if (!model) continue;
-      const inputs = monitoredInputs(model.config);
-      const key = `${served.model}\u0000${served.version}`;
-      let found = profiles.get(key);
-      if (!found && inputs.length > 0) {
-        found = await ensureProfiles(engine, { name: served.model, version: served.version, features: inputs, referenceFile: join(model.dir, served.version, REFERENCE_FILE) });
-        if (found) profiles.set(key, found);
-        else if (!noted.has(key)) {
-          noted.add(key);
-          onNote(`model ${served.model} version ${served.version} has no reference profile and no ${REFERENCE_FILE}; drift is skipped until one is built (vigil profile)`);
-        }
-      }
-      const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
-      monitored.push({
-        name: served.model,
-        version: served.version,
-        classes: model.config.labels,
-        features: found ? inputs : [],
-        profiles: found ?? [],
-        decisions,
-        datasetDriftShare,
-      });
-    }
-    return monitored;
+  };
+  const alertingConfig = config.alerting;
+  const apiOptions = config.api;
+  const alerting = alertingConfig ? startPart("alerting", () => startAlerting(engine, alertingConfig, log, { registry, onLines })) : Promise.resolve(undefined);
+  const api = apiOptions ? startPart("monitor API", () => startApi(engine, catalog, alertingConfig?.slos ?? [], apiOptions, log)) : Promise.resolve(undefined);
+  const settled = <T>(part: Promise<T | undefined>) => part.catch(() => undefined);
+  return {
+    api,
+    started: Promise.all([alerting, api]).then(() => undefined),
+    stop: async () => {
+      await (await settled(api))?.close();
+      await (await settled(alerting))?.stop();
+      await job?.stop();
+    },
   };
 }
 
-/** Starts the monitor's schedule over a model source; failures go to `onError` and the job's health, never crash the process. */
-export function startMonitor(
-  engine: StoreEngine,
-  source: ModelSource,
-  config: MonitorConfig,
-  hooks: { registry?: Registry; onError: (error: Error) => void; onResults?: (window: Window, results: MonitorResult[]) => void },
-): MonitorJob {
-  const job = new MonitorJob(engine, source, { windowMs: config.window, everyMs: config.step, lagMs: config.lag, ...hooks });
-  job.start();
-  return job;
+/** Says so when the monitor API accepts only a token it made up, and which. */
+export function logGeneratedToken(api: StartedApi | undefined, log: Logger): void {
+  if (api?.generated) log.warn({ token: api.token }, "VIGIL_API_TOKENS is not set: the monitor API accepts this generated token");
 }
 
-const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-
-/** One line per model version for a finished window: the headline quality figures and which inputs drifted. */
-export function describeResults(window: Window, results: MonitorResult[]): string[] {
-  const span = `${new Date(window.fromUs / 1000).toISOString().slice(11, 19)}-${new Date(window.toUs / 1000).toISOString().slice(11, 19)}`;
-  const byModel = new Map<string, MonitorResult[]>();
-  for (const r of results) {
-    const key = `${r.model} v${r.version}`;
-    byModel.set(key, [...(byModel.get(key) ?? []), r]);
-  }
-  if (byModel.size === 0) return [`monitor ${span}: no traffic`];
-  return [...byModel].map(([model, rows]) => {
-    const get = (metric: string) => rows.find((r) => r.metric === metric && r.feature === "");
-    const accuracy = get("accuracy");
-    const coverage = get("label_coverage");
-    const drift = rows.filter((r) => r.kind === "drift" && r.feature !== "");
-    const drifted = drift.filter((r) => r.breached).map((r) => r.feature);
-    const quality = accuracy ? `accuracy ${pct(accuracy.value)} on ${String(accuracy.details.rows)} labelled (coverage ${coverage ? pct(coverage.value) : "-"})` : "no labels yet";
-    const driftText = drift.length === 0 ? "drift not judged (no reference profile)" : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
-    return `monitor ${span} ${model}: ${quality}; ${driftText}`;
+/** The models a running server has loaded, as the monitor's catalog. */
+const servedCatalog = (server: InferenceServer) => (): CatalogModel[] =>
+  server.repository.modelNames().flatMap((name) => {
+    const loaded = server.repository.versions(name)[0];
+    return loaded ? [{ name, config: loaded.config, dir: join(server.repository.root, name) }] : [];
   });
-}
 
 /**
- * The monitor API's view of a model: its classes and monitored inputs from the catalog, and its
- * version's reference profiles (built from reference.jsonl when missing). Inputs without a
- * profile are left out, so drift views show what can be judged.
+ * The monitoring side inside an inference server's process, on the server's store (the embedded
+ * engine allows no other process), started without waiting for the store's tables; undefined when
+ * the server keeps no prediction log.
  */
-export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]): ModelLookup {
-  return async (name, version) => {
-    const model = catalog().find((m) => m.name === name);
-    if (!model) return undefined;
-    const inputs = monitoredInputs(model.config);
-    const profiles = version && inputs.length > 0 ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(model.dir, version, REFERENCE_FILE) }) : undefined;
-    return { name, version, classes: model.config.labels, features: profiles ? inputs : [], profiles: profiles ?? [] };
-  };
+export function monitorServer(server: InferenceServer, config: MonitoringConfig, hooks: Omit<MonitoringHooks, "registry" | "storeReady" | "required">): Monitoring | undefined {
+  const store = server.store;
+  if (!store) {
+    if (config.alerting) hooks.log.warn("alerting is off: it reads the prediction log, and record_predictions is false");
+    return undefined;
+  }
+  return startMonitoring(store.engine, servedCatalog(server), config, { ...hooks, registry: server.metricsRegistry, storeReady: () => store.ready() });
 }

@@ -3,3 +3,4 @@ export { durationSchema, formatDuration, parseDuration } from "./duration.js";
 export { readJsonObject } from "./json-file.js";
 export { parseTime } from "./time.js";
 export { TokenSet, bearerToken } from "./tokens.js";
+export { type EnvRenames, parseTokenList, renameEnv } from "./env.js";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { REFERENCE_FILE } from "@vigil/monitor";
+import { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, REFERENCE_FILE, versionDirectory } from "@vigil/model-repository";
 import * as ort from "onnxruntime-node";
 import { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
 import { CLASS_LABELS, buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "./flights.js";
@@ -61,15 +61,16 @@ export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Pro
   const encode = createFlightEncoder(vocabulary);
 
   const modelDir = join(repository, DEMO_MODEL_NAME);
-  await mkdir(join(modelDir, "1"), { recursive: true });
+  const versionDir = versionDirectory(modelDir, 1);
+  await mkdir(versionDir, { recursive: true });
   const sha256 = createHash("sha256").update(onnx).digest("hex");
-  await writeFile(join(modelDir, "1", "model.onnx"), onnx);
-  await writeFile(join(modelDir, "1", "model.onnx.sha256"), `${sha256}  model.onnx\n`);
-  await writeFile(join(modelDir, "config.json"), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
+  await writeFile(join(versionDir, MODEL_FILE), onnx);
+  await writeFile(join(versionDir, MODEL_CHECKSUM_FILE), `${sha256}  ${MODEL_FILE}\n`);
+  await writeFile(join(modelDir, MODEL_CONFIG_FILE), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
 
   const trainRows = train.map(encode);
   const trainScores = await scoreWithOnnx(onnx, trainRows);
-  await writeFile(join(modelDir, "1", REFERENCE_FILE), `${referenceLines(trainRows, trainScores)}\n`);
+  await writeFile(join(versionDir, REFERENCE_FILE), `${referenceLines(trainRows, trainScores)}\n`);
   const report: DemoModelReport = {
     trainRows: train.length,
     heldOutRows: heldOut.length,

@@ -18,7 +18,7 @@ export function demoModelConfig(vocabulary: AirportVocabulary) {
     outputs: [{ name: FLIGHTS_OUTPUT, datatype: "FP32", dims: [CLASS_LABELS.length] }],
     dynamic_batching: { max_queue_delay_us: 500, preferred_batch_sizes: [64, 128, 256] },
     max_queue_size: 4096,
-    labels: [...CLASS_LABELS],
+    classes: [...CLASS_LABELS],
     monitored_features: FEATURE_NAMES.map((name, column) =>
       name === "distance"
         ? { name, input: FLIGHTS_INPUT, column, kind: "numerical" as const }

@@ -21,7 +21,7 @@ function validate(request: SubmitLabelsRequest, repository: ModelRepository): vo
   if (request.labels.length > MAX_LABELS_PER_CALL) throw invalidArgument(`${request.labels.length} labels in one call; send at most ${MAX_LABELS_PER_CALL}`);
   const model = repository.versions(request.modelName)[0];
   if (!model) throw new InferenceError(status.NOT_FOUND, `model "${request.modelName}" is not loaded; labels are checked against its classes`);
-  const classes = model.config.labels;
+  const classes = model.config.classes;
   request.labels.forEach((item, i) => {
     if (item.requestId.trim() === "") throw invalidArgument(`labels[${i}].request_id is empty`);
     if (classes) {
@@ -29,7 +29,7 @@ function validate(request: SubmitLabelsRequest, repository: ModelRepository): vo
         throw invalidArgument(`labels[${i}].label "${item.label}" is not a class of model "${model.name}" (${classes.join(", ")})`);
       }
     } else if (item.label.trim() === "" || !Number.isFinite(Number(item.label))) {
-      throw invalidArgument(`labels[${i}].label "${item.label}" is not a number, and model "${model.name}" has no class labels`);
+      throw invalidArgument(`labels[${i}].label "${item.label}" is not a number, and model "${model.name}" has no classes`);
     }
   });
 }

@@ -3,8 +3,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Logger } from "pino";
-import { DATATYPE_INFO, type Datatype, datatypeFromOrt } from "./datatypes.js";
-import { type ExecutionProvider, type ModelConfig, fullShape } from "./model-config.js";
+import { type Datatype, type ExecutionProvider, type ModelConfig, fullShape } from "@vigil/model-repository";
+import { DATATYPE_INFO, datatypeFromOrt } from "./datatype-codecs.js";
 import { type BatchingPolicy, type ExecutionTiming, type JobResult, Scheduler } from "./scheduler.js";
 import { type HostTensor, type ModelSignature, formatShape, requestRows } from "./tensors.js";
 
@@ -124,7 +124,12 @@ async function createSession(
   throw new Error(`no execution provider could load model ${label}: ${fallbacks.join("; ")}`);
 }
 
-/** The model file must declare exactly the tensors the config promises, with matching types and ranks. */
+/**
+ * The model file must declare exactly the tensors the config promises, with matching types, ranks
+ * and every dimension that both fix (a -1 in the config or a symbolic dimension in the file
+ * matches anything): a mismatch found here is a FAILED_PRECONDITION at load, not an INTERNAL
+ * error on every request later.
+ */
 function checkSignature(label: string, session: ort.InferenceSession, signature: ModelSignature): void {
   const problems: string[] = [];
   const compare = (kind: "input" | "output", declared: readonly ort.InferenceSession.ValueMetadata[], expected: ModelSignature["inputs"]) => {
@@ -141,8 +146,11 @@ function checkSignature(label: string, session: ort.InferenceSession, signature:
       }
       const datatype = datatypeFromOrt(found.type);
       if (datatype !== spec.datatype) problems.push(`${kind} "${spec.name}" is ${datatype ?? found.type} in the model file, ${spec.datatype} in config`);
+      const fileShape = found.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
       if (found.shape.length > 0 && found.shape.length !== spec.shape.length) {
-        problems.push(`${kind} "${spec.name}" has rank ${found.shape.length} in the model file ${formatShape(found.shape.map((d) => (typeof d === "number" ? d : -1)))}, config says ${formatShape(spec.shape)}`);
+        problems.push(`${kind} "${spec.name}" has rank ${found.shape.length} in the model file ${formatShape(fileShape)}, config says ${formatShape(spec.shape)}`);
+      } else if (fileShape.some((d, i) => d >= 0 && spec.shape[i]! >= 0 && d !== spec.shape[i])) {
+        problems.push(`${kind} "${spec.name}" has shape ${formatShape(fileShape)} in the model file, config says ${formatShape(spec.shape)}`);
       }
     }
     if (kind === "input") {

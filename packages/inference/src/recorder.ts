@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { BatchedWriter, PredictionRecord } from "@vigil/store";
 import { WriterFullError } from "@vigil/store";
-import type { NumericArray } from "./datatypes.js";
+import type { NumericArray } from "./datatype-codecs.js";
 import { InferenceError } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
 import type { JobResult } from "./scheduler.js";
@@ -61,17 +61,17 @@ export function recordedFeatureNames(model: ModelVersion): string[] {
   return configured.length > 0 ? configured.map((f) => f.name) : SUMMARY_FEATURES.map((s) => `${model.signature.inputs[0]!.name}.${s}`);
 }
 
-/** Predicted class (argmax over the labels) or value, the scores, and the winning score. */
+/** Predicted class (argmax over the class names) or value, the scores, and the winning score. */
 function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, row: number): Pick<PredictionRecord, "prediction" | "scores" | "confidence"> {
   const first = outputs[0];
   const values = first ? rowValues(first, rows, row) : undefined;
   if (!values) return { prediction: "", scores: [], confidence: 0 };
   const scores = Array.from({ length: Math.min(values.length, MAX_SCORES) }, (_, i) => Number(values[i]));
-  const labels = model.config.labels;
-  if (labels && labels.length === values.length) {
+  const classes = model.config.classes;
+  if (classes && classes.length === values.length) {
     let best = 0;
     for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-    return { prediction: labels[best]!, scores, confidence: scores[best]! };
+    return { prediction: classes[best]!, scores, confidence: scores[best]! };
   }
   return { prediction: scores.length === 1 ? String(scores[0]) : "", scores, confidence: 0 };
 }

@@ -4,8 +4,9 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { invalidArgument, notFound, unavailable } from "./errors.js";
-import { type ModelConfig, readModelConfig } from "./model-config.js";
+import { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, type ModelConfig, parseVersion, readModelConfig, versionDirectory } from "@vigil/model-repository";
 import { type ExecutionListener, ModelVersion } from "./model-version.js";
+import { RepositoryPaths } from "./repository-paths.js";
 
 /** Triton's model states, as RepositoryIndex reports them. */
 export type ModelState = "LOADING" | "READY" | "UNLOADING" | "UNAVAILABLE";
@@ -26,14 +27,6 @@ interface ModelEntry {
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-async function listDirectories(path: string): Promise<string[]> {
-  const entries = await readdir(path, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") throw new Error(`model repository ${path} does not exist`);
-    throw error;
-  });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-}
-
 function choosePolicyVersions(config: ModelConfig, available: number[]): number[] {
   const sorted = [...available].sort((a, b) => b - a);
   const policy = config.version_policy;
@@ -42,27 +35,23 @@ function choosePolicyVersions(config: ModelConfig, available: number[]): number[
   return sorted.filter((v) => policy.specific.includes(v));
 }
 
-/** Reads model.onnx and, when model.onnx.sha256 is present, refuses bytes that do not match it. */
-async function readVerifiedModel(dir: string, log: Logger): Promise<Uint8Array> {
-  const path = join(dir, "model.onnx");
+/** Reads the model file and, when its checksum file is present, refuses bytes that do not match it. */
+async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logger): Promise<Uint8Array> {
+  const path = join(dir, MODEL_FILE);
+  const shown = paths.shown(path);
+  await paths.requireRegularFile(path, "model file");
   const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read ${path}: ${error.message}`);
+    throw new Error(`cannot read ${shown}: ${error.code ?? error.message}`);
   });
-  const digestFile = `${path}.sha256`;
-  const expected = await readFile(digestFile, "utf8").then(
-    (text) => text.trim().split(/\s+/)[0]!.toLowerCase(),
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return undefined;
-      throw error;
-    },
-  );
-  if (expected === undefined) {
-    log.warn({ path }, `${path} has no model.onnx.sha256; loading it unverified`);
+  const digestFile = join(dir, MODEL_CHECKSUM_FILE);
+  if (!(await paths.requireRegularFile(digestFile, "checksum file", true))) {
+    log.warn({ path }, `${shown} has no ${MODEL_CHECKSUM_FILE}; loading it unverified`);
     return bytes;
   }
+  const expected = (await readFile(digestFile, "utf8")).trim().split(/\s+/)[0]!.toLowerCase();
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== expected) {
-    throw new Error(`checksum mismatch for ${path}: file has sha256 ${actual}, ${digestFile} says ${expected}; refusing to load a model that is not the one published`);
+    throw new Error(`checksum mismatch for ${shown}: file has sha256 ${actual}, ${paths.shown(digestFile)} says ${expected}; refusing to load a model that is not the one published`);
   }
   return bytes;
 }
@@ -75,6 +64,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
   private readonly models = new Map<string, ModelEntry>();
   /** Serialises load and unload of one model. */
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly paths: RepositoryPaths;
 
   constructor(
     readonly root: string,
@@ -82,11 +72,12 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     private readonly onExecution?: ExecutionListener,
   ) {
     super();
+    this.paths = new RepositoryPaths(root);
   }
 
   /** Every model directory on disk, with its state and the versions loaded. */
   async index(readyOnly = false): Promise<ModelIndexEntry[]> {
-    const names = new Set([...(await listDirectories(this.root)), ...this.models.keys()]);
+    const names = new Set([...(await this.paths.directories(this.root)), ...this.models.keys()]);
     const rows: ModelIndexEntry[] = [];
     for (const name of [...names].sort()) {
       const entry = this.models.get(name);
@@ -106,7 +97,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
   }
 
   async loadAll(): Promise<void> {
-    const names = await listDirectories(this.root);
+    const names = await this.paths.directories(this.root);
     const results = await Promise.allSettled(names.map((name) => this.load(name)));
     results.forEach((r, i) => {
       if (r.status === "rejected") this.log.error({ model: names[i], err: r.reason }, `model ${names[i]} failed to load`);
@@ -146,8 +137,9 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       const highest = Math.max(...entry.versions.keys());
       return entry.versions.get(highest)!;
     }
-    if (!/^[1-9][0-9]*$/.test(version)) throw invalidArgument(`model version "${version}" is not a positive integer`);
-    const found = entry.versions.get(Number(version));
+    const number = parseVersion(version);
+    if (number === undefined) throw invalidArgument(`model version "${version}" is not a positive integer`);
+    const found = entry.versions.get(number);
     if (!found) {
       const loaded = [...entry.versions.keys()].sort((a, b) => a - b).join(", ");
       throw notFound(`model "${name}" has no version ${version} loaded (loaded: ${loaded})`);
@@ -188,7 +180,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
   private async loadNow(name: string): Promise<void> {
     const dir = join(this.root, name);
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-    if (!isDir) throw notFound(`model "${name}" has no directory in the repository ${this.root}`);
+    if (!isDir) throw notFound(`model "${name}" has no directory in the repository`);
 
     let entry = this.models.get(name);
     if (!entry) {
@@ -200,15 +192,17 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     const started = Date.now();
     const loaded: ModelVersion[] = [];
     try {
-      const config = readModelConfig(join(dir, "config.json"));
+      await this.paths.requireDirectory(dir, "model directory");
+      await this.paths.requireRegularFile(join(dir, MODEL_CONFIG_FILE), "model config");
+      const config = readModelConfig(join(dir, MODEL_CONFIG_FILE), (warning) => this.log.warn({ model: name }, warning));
       if (config.name !== undefined && config.name !== name) {
-        throw new Error(`config.json of model directory "${name}" names the model "${config.name}"; they must agree`);
+        throw new Error(`${MODEL_CONFIG_FILE} of model directory "${name}" names the model "${config.name}"; they must agree`);
       }
-      const onDisk = (await listDirectories(dir)).filter((d) => /^[1-9][0-9]*$/.test(d)).map(Number);
+      const onDisk = (await this.paths.directories(dir)).flatMap((d) => parseVersion(d) ?? []);
       const chosen = choosePolicyVersions(config, onDisk);
       if (chosen.length === 0) throw new Error(`model "${name}" has no version directories matching its version_policy in ${dir}`);
       for (const version of chosen) {
-        const bytes = await readVerifiedModel(join(dir, String(version)), this.log);
+        const bytes = await readVerifiedModel(this.paths, versionDirectory(dir, version), this.log);
         loaded.push(await ModelVersion.load(name, version, config, bytes, this.log, this.onExecution));
       }
       const previous = [...entry.versions.values()];

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import type { NumericArray } from "./datatypes.js";
+import type { NumericArray } from "./datatype-codecs.js";
 import { InferenceError, deadlineExceeded, resourceExhausted, unavailable } from "./errors.js";
 import type { HostTensor } from "./tensors.js";
 

@@ -247,7 +247,8 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
         monitored_features: JSON.stringify(config.monitored_features),
         recorded_features: JSON.stringify(recordedFeatureNames(model)),
       };
-      if (config.labels) properties.labels = JSON.stringify(config.labels);
+      // The metadata property keeps its published name "labels", which clients already read.
+      if (config.classes) properties.labels = JSON.stringify(config.classes);
       const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) });
       return ModelMetadataResponse.fromPartial({
         name: model.name,

@@ -1,5 +1,6 @@
 import type { ModelInferRequest, ModelInferResponse_InferOutputTensor, InferTensorContents } from "@vigil/proto";
-import { type ContentsField, DATATYPE_INFO, type Datatype, type NumericArray, isDatatype } from "./datatypes.js";
+import { type Datatype, isDatatype } from "@vigil/model-repository";
+import { type ContentsField, DATATYPE_INFO, type NumericArray } from "./datatype-codecs.js";
 import { invalidArgument } from "./errors.js";
 
 /** A tensor in host memory: numeric data as the typed array onnxruntime takes, BYTES as strings. */

@@ -1,6 +1,7 @@
 import { durationSchema, formatZodIssues, readJsonObject } from "@vigil/config";
 import { z } from "zod";
 import type { DecisionOptions } from "./decision.js";
+import { ConfigError } from "./errors.js";
 
 const DRIFT_METHODS = ["ks", "chisquare", "ztest", "wasserstein", "jensenshannon", "psi"] as const;
 
@@ -48,7 +49,7 @@ export type MonitorConfigInput = z.input<typeof monitorConfigSchema>;
 export function loadMonitorConfig({ file, overrides = {} }: { file?: string; overrides?: MonitorConfigInput } = {}): MonitorConfig {
   const fromFile = file ? readJsonObject(file, "monitor config") : {};
   const result = monitorConfigSchema.safeParse({ ...fromFile, ...overrides });
-  if (!result.success) throw new Error(formatZodIssues(`monitor config${file ? ` ${file}` : ""}`, result.error));
+  if (!result.success) throw new ConfigError(formatZodIssues(`monitor config${file ? ` ${file}` : ""}`, result.error));
   return result.data;
 }
 

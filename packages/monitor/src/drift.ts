@@ -1,4 +1,5 @@
-import type { StoreEngine } from "@vigil/store";
+import { PREDICTIONS, type StoreEngine, okPredictionsOfModel } from "@vigil/store";
+import { ConfigError, NotFoundError } from "./errors.js";
 import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
 import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovPValue, populationStabilityIndex } from "./stats.js";
 import type { Window } from "./window.js";
@@ -32,9 +33,6 @@ export interface FeatureDrift {
   drifted: boolean;
 }
 
-const WINDOW_FILTER = `model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
-  AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
-
 /** The value monitored input `i` takes in a predictions row, NaN where the row lacks it (a closed set of SQL fragments). */
 function valueOf(spec: FeatureSpec, i: number): string {
   switch (spec.source ?? "feature") {
@@ -53,7 +51,7 @@ function valueOf(spec: FeatureSpec, i: number): string {
  */
 export const windowValueCounts = (specs: FeatureSpec[]) => `
   SELECT pair.1 AS i, pair.2 AS x, count() AS n
-  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(valueOf).join(", ")}])) AS pair FROM predictions WHERE ${WINDOW_FILTER})
+  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(valueOf).join(", ")}])) AS pair FROM ${PREDICTIONS} WHERE ${okPredictionsOfModel()})
   WHERE isFinite(x)
   GROUP BY i, x`;
 
@@ -210,8 +208,8 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, profiles:
 export async function featureDrift(engine: StoreEngine, query: DriftQuery): Promise<FeatureDrift[]> {
   const profiles = query.features.map((spec) => {
     const profile = query.profiles.find((p) => p.feature === spec.name);
-    if (!profile) throw new Error(`no reference profile for feature "${spec.name}" of model ${query.model}`);
-    if (profile.kind !== spec.kind) throw new Error(`feature "${spec.name}" of model ${query.model} is ${spec.kind} but its reference profile is ${profile.kind}`);
+    if (!profile) throw new NotFoundError(`no reference profile for feature "${spec.name}" of model ${query.model}`);
+    if (profile.kind !== spec.kind) throw new ConfigError(`feature "${spec.name}" of model ${query.model} is ${spec.kind} but its reference profile is ${profile.kind}`);
     return profile;
   });
   if (profiles.length === 0) return [];

@@ -3,18 +3,31 @@ export {
   type ClassificationQuality, type RegressionQuality, type ClassScores, type QualityQuery,
 } from "./quality.js";
 export { windows, type Window } from "./window.js";
-export { qualityResults, saveResults, type MonitorResult } from "./results.js";
-export { profileFromValues, saveProfiles, loadProfiles, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
-export { REFERENCE_FILE, ensureProfiles, profilesFromFile, profilesFromWindow } from "./reference.js";
+export { qualityResults, type MonitorResult } from "./results.js";
+export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
+export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
+export { ensureProfiles, profilesFromFile, profilesFromWindow } from "./reference.js";
+export { catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
+export { buildReport, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
 export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";
 export {
   populationStabilityIndex, jensenShannonDistance, chiSquareTest, coarsenCategories, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
 } from "./stats.js";
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
-export { MonitorJob, evaluateWindow, servedVersions, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
+export { MonitorJob, evaluateWindow, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
 export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./config.js";
 export * from "./alerting/index.js";
-export { buildMonitorApi, startMonitorApi, OPENAPI_PATH, type MonitorApiOptions, type ModelLookup } from "./api/server.js";
-export type { OverviewPoint, OverviewTotals, ResultPoint, PredictionRow, PredictionDetail } from "./api/queries.js";
+export { buildMonitorApi, startMonitorApi } from "./api/http-server.js";
+export { OPENAPI_PATH } from "./api/openapi.js";
+export type { MonitorApiOptions, ModelLookup } from "./api/route.js";
+export {
+  responseSchemas, errorSchema, healthSchema, overviewSchema, overviewPointSchema, overviewTotalsSchema, modelResultsSchema, resultPointSchema, confusionSchema,
+  histogramsSchema, histogramSchema, slosSchema, sloStatusSchema, sloBurnSchema, alertsSchema, alertSchema, silencesSchema, silenceSchema,
+  tracesSchema, traceSummarySchema, traceSchema, traceSpanSchema, predictionPageSchema, predictionRowSchema, predictionDetailSchema,
+  type ErrorResponse, type HealthResponse, type OverviewResponse, type OverviewPoint, type OverviewTotals, type ModelResultsResponse, type ResultPoint,
+  type ConfusionResponse, type HistogramsResponse, type Histogram, type SlosResponse, type SloStatus, type SloBurnResponse, type AlertsResponse,
+  type SilencesResponse, type SilenceResponse, type TracesResponse, type TraceSummary, type TraceResponse, type TraceSpan, type PredictionPageResponse,
+  type PredictionRow, type PredictionDetail,
+} from "./api/schemas.js";
+export { MonitorError, InvalidRequestError, UnauthorizedError, NotFoundError, NoDataError, ConfigError, InternalError, UpstreamError, UnavailableError, asMonitorError } from "./errors.js";
 export type { AlertHistoryRow } from "./alerting/history.js";
-export type { TraceSummary, TraceSpan } from "@vigil/store";

@@ -1,12 +1,15 @@
-import type { StoreEngine } from "@vigil/store";
+import { DATASET_DRIFT_SHARE, type MonitorResult, type StoreEngine, saveMonitorResults } from "@vigil/store";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
 import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { PeriodicTask } from "./periodic.js";
 import { classificationQuality, regressionQuality } from "./quality.js";
-import { type MonitorResult, qualityResults, saveResults } from "./results.js";
+import { qualityResults } from "./results.js";
 import type { Window } from "./window.js";
+
+/** The versions that served traffic in a window: what a ModelSource typically evaluates. */
+export { servedVersions } from "@vigil/store";
 
 /** What the monitor watches for one model. */
 export interface MonitoredModel {
@@ -61,7 +64,7 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
     });
     const dataset = datasetDrift(decisions, model.datasetDriftShare);
     if (decisions.some((d) => Number.isFinite(d.score))) {
-      results.push({ window, model: model.name, version: model.version, kind: "drift", metric: "dataset_drift_share", feature: "", value: dataset.share, threshold: dataset.threshold, breached: dataset.drifted, details: {} });
+      results.push({ window, model: model.name, version: model.version, kind: "drift", metric: DATASET_DRIFT_SHARE, feature: "", value: dataset.share, threshold: dataset.threshold, breached: dataset.drifted, details: {} });
     }
   }
   return results;
@@ -92,17 +95,6 @@ export interface MonitorJobOptions {
 
 /** The models to evaluate over a window (typically: those that served traffic in it). */
 export type ModelSource = (window: Window) => Promise<MonitoredModel[]> | MonitoredModel[];
-
-/** Each (model, version) with OK predictions in a window, and how many. */
-export async function servedVersions(engine: StoreEngine, window: Window): Promise<Array<{ model: string; version: string; predictions: number }>> {
-  const rows = await engine.query<{ model: string; version: string; n: string | number }>(
-    `SELECT model_name AS model, model_version AS version, count() AS n FROM predictions
-     WHERE status = 'OK' AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
-     GROUP BY model, version ORDER BY model, version`,
-    { from: Math.floor(window.fromUs), to: Math.floor(window.toUs) },
-  );
-  return rows.map((r) => ({ model: r.model, version: r.version, predictions: Number(r.n) }));
-}
 
 /** How many closed windows one tick may catch up on after the job fell behind (a stalled host, a long outage). */
 const MAX_CATCH_UP_WINDOWS = 60;
@@ -176,7 +168,7 @@ export class MonitorJob {
     try {
       const all: MonitorResult[] = [];
       for (const model of await this.models(window)) all.push(...(await evaluateWindow(this.engine, model, window)));
-      await saveResults(this.engine, all);
+      await saveMonitorResults(this.engine, all);
       Object.assign(this.state, { lastWindow: window, lastSuccessAt: Date.now(), lastError: undefined, lastDurationMs: Date.now() - started });
       this.metrics?.lastSuccess.set(Date.now() / 1000);
       this.metrics?.lastDuration.set((Date.now() - started) / 1000);

@@ -1,4 +1,7 @@
-import type { StoreEngine } from "@vigil/store";
+import type { FeatureProfile } from "@vigil/store";
+import { NoDataError } from "./errors.js";
+
+export type { CategoricalProfile, FeatureProfile, NumericalProfile } from "@vigil/store";
 
 /**
  * A monitored input: a feature (its place in the prediction log's `features` array), the
@@ -12,34 +15,6 @@ export interface FeatureSpec {
   categories?: string[];
   source?: "feature" | "prediction" | "confidence";
 }
-
-export interface NumericalProfile {
-  kind: "numerical";
-  feature: string;
-  sampleSize: number;
-  /** Inner bin edges; bin b holds values with exactly b edges below them (right-closed bins). */
-  binEdges: number[];
-  binCounts: number[];
-  /** The empirical quantile function at the midpoints u = 0.0005, 0.0015, ..., 0.9995, from which Wasserstein-1 is integrated. */
-  quantiles: number[];
-  /** Fine bins cut at the distinct inner quantiles, with the reference's counts (same bin rule). */
-  fineEdges: number[];
-  fineCounts: number[];
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-}
-
-export interface CategoricalProfile {
-  kind: "categorical";
-  feature: string;
-  sampleSize: number;
-  categories: string[];
-  counts: number[];
-}
-
-export type FeatureProfile = NumericalProfile | CategoricalProfile;
 
 /** Midpoints of 1,000 equal slices of [0, 1], where quantile functions are sampled. */
 export const QUANTILE_MIDPOINTS = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
@@ -89,7 +64,7 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
     }
     return { kind: "categorical", feature: spec.name, sampleSize: counts.reduce((a, b) => a + b, 0), categories, counts };
   }
-  if (finite.length === 0) throw new Error(`no finite reference values for feature "${spec.name}"`);
+  if (finite.length === 0) throw new NoDataError(`no finite reference values for feature "${spec.name}"`);
   const sorted = Float64Array.from(finite).sort();
   const binEdges = [...new Set(Array.from({ length: bins - 1 }, (_, i) => quantileSorted(sorted, (i + 1) / bins)))];
   const binCounts = new Array<number>(binEdges.length + 1).fill(0);
@@ -114,73 +89,4 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
     min: sorted[0]!,
     max: sorted[sorted.length - 1]!,
   };
-}
-
-interface ProfileRow {
-  feature: string;
-  kind: string;
-  sample_size: string | number;
-  bin_edges: number[];
-  bin_counts: Array<string | number>;
-  quantiles: number[];
-  fine_edges: number[];
-  fine_counts: Array<string | number>;
-  categories: string[];
-  category_counts: Array<string | number>;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-}
-
-/** Stores profiles for a model version; saving again replaces them (newest created_at wins). */
-export async function saveProfiles(engine: StoreEngine, model: string, version: string, profiles: FeatureProfile[]): Promise<void> {
-  const now = new Date().toISOString().replace("T", " ").slice(0, 23);
-  const lines = profiles.map((p) =>
-    JSON.stringify({
-      model_name: model,
-      model_version: version,
-      feature: p.feature,
-      kind: p.kind,
-      created_at: now,
-      sample_size: p.sampleSize,
-      bin_edges: p.kind === "numerical" ? p.binEdges : [],
-      bin_counts: p.kind === "numerical" ? p.binCounts : [],
-      quantiles: p.kind === "numerical" ? p.quantiles : [],
-      fine_edges: p.kind === "numerical" ? p.fineEdges : [],
-      fine_counts: p.kind === "numerical" ? p.fineCounts : [],
-      categories: p.kind === "categorical" ? p.categories : [],
-      category_counts: p.kind === "categorical" ? p.counts : [],
-      mean: p.kind === "numerical" ? p.mean : 0,
-      std: p.kind === "numerical" ? p.std : 0,
-      min: p.kind === "numerical" ? p.min : 0,
-      max: p.kind === "numerical" ? p.max : 0,
-    }),
-  );
-  await engine.insertJsonLines("reference_profiles", Buffer.from(`${lines.join("\n")}\n`));
-}
-
-export async function loadProfiles(engine: StoreEngine, model: string, version: string): Promise<FeatureProfile[]> {
-  const rows = await engine.query<ProfileRow>(
-    "SELECT * FROM reference_profiles FINAL WHERE model_name = {model:String} AND model_version = {version:String} ORDER BY feature",
-    { model, version },
-  );
-  return rows.map((r): FeatureProfile =>
-    r.kind === "categorical"
-      ? { kind: "categorical", feature: r.feature, sampleSize: Number(r.sample_size), categories: r.categories, counts: r.category_counts.map(Number) }
-      : {
-          kind: "numerical",
-          feature: r.feature,
-          sampleSize: Number(r.sample_size),
-          binEdges: r.bin_edges,
-          binCounts: r.bin_counts.map(Number),
-          quantiles: r.quantiles,
-          fineEdges: r.fine_edges,
-          fineCounts: r.fine_counts.map(Number),
-          mean: r.mean,
-          std: r.std,
-          min: r.min,
-          max: r.max,
-        },
-  );
 }

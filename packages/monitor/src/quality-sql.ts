@@ -1,3 +1,5 @@
+import { LABELS, PREDICTIONS, okPredictionsOfModel } from "@vigil/store";
+
 /**
  * The predictions of one model in one window joined to their newest label. Parameters: model,
  * version ('' for all), from/to (Int64 microseconds), classes (Array(String)). Columns: label
@@ -18,17 +20,13 @@ const LABELLED = `
     indexOf({classes:Array(String)}, p.prediction) - 1 AS yhat,
     arrayMap(x -> toFloat64(x), p.scores) AS scores,
     dateDiff('microsecond', p.timestamp, l.labelled_at) / 1e6 AS delay_s
-  FROM predictions AS p
+  FROM ${PREDICTIONS} AS p
   INNER JOIN (
     SELECT murmurHash3_128(request_id, row_index) AS row_key, label, timestamp AS labelled_at
-    FROM labels FINAL
+    FROM ${LABELS} FINAL
     WHERE model_name = {model:String}
   ) AS l ON murmurHash3_128(p.request_id, p.row_index) = l.row_key
-  WHERE p.model_name = {model:String}
-    AND ({version:String} = '' OR p.model_version = {version:String})
-    AND p.status = 'OK'
-    AND p.timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC')
-    AND p.timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+  WHERE ${okPredictionsOfModel("p.")}`;
 
 /** Rows whose label is a class and whose scores cover every class. */
 const SCORED = `SELECT y, yhat, scores FROM (${LABELLED}) WHERE y >= 0 AND length(scores) = length({classes:Array(String)})`;
@@ -58,10 +56,7 @@ export const CELLS = `
   GROUP BY GROUPING SETS ((scored, y, yhat, bin), ())`;
 
 /** Predictions in the window, the denominator of label coverage (no join). */
-export const PREDICTIONS_IN_WINDOW = `
-  SELECT count() AS n FROM predictions
-  WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK'
-    AND timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+export const PREDICTIONS_IN_WINDOW = `SELECT count() AS n FROM ${PREDICTIONS} WHERE ${okPredictionsOfModel()}`;
 
 /**
  * One-vs-rest ROC AUC per class as the Mann-Whitney statistic, exact: rows are grouped by score,

@@ -1,13 +1,11 @@
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import type { StoreEngine } from "@vigil/store";
+import { type StoreEngine, loadProfiles, saveProfiles } from "@vigil/store";
 import { windowValueCounts, windowValueParams } from "./drift.js";
-import { type FeatureProfile, type FeatureSpec, loadProfiles, profileFromValues, saveProfiles } from "./profiles.js";
+import { ConfigError, NoDataError } from "./errors.js";
+import { type FeatureProfile, type FeatureSpec, profileFromValues } from "./profiles.js";
 import type { Window } from "./window.js";
-
-/** The file in a model version's directory that holds its reference sample. */
-export const REFERENCE_FILE = "reference.jsonl";
 
 /** One row of a reference file: the monitored features in the model's order, and what the model answered. */
 interface ReferenceRow {
@@ -21,14 +19,14 @@ function parseReferenceRow(line: string, where: string): ReferenceRow {
   try {
     row = JSON.parse(line);
   } catch (error) {
-    throw new Error(`${where}: not JSON (${(error as Error).message})`);
+    throw new ConfigError(`${where}: not JSON (${(error as Error).message})`);
   }
   const r = row as Partial<ReferenceRow>;
   if (typeof row !== "object" || row === null || !Array.isArray(r.features) || !r.features.every((v) => typeof v === "number" || v === null)) {
-    throw new Error(`${where}: expected {"features": [numbers], "prediction"?: string, "confidence"?: number}`);
+    throw new ConfigError(`${where}: expected {"features": [numbers], "prediction"?: string, "confidence"?: number}`);
   }
-  if (r.prediction !== undefined && typeof r.prediction !== "string") throw new Error(`${where}: "prediction" must be a string`);
-  if (r.confidence !== undefined && typeof r.confidence !== "number") throw new Error(`${where}: "confidence" must be a number`);
+  if (r.prediction !== undefined && typeof r.prediction !== "string") throw new ConfigError(`${where}: "prediction" must be a string`);
+  if (r.confidence !== undefined && typeof r.confidence !== "number") throw new ConfigError(`${where}: "confidence" must be a number`);
   return r as ReferenceRow;
 }
 
@@ -58,7 +56,7 @@ export async function profilesFromFile(path: string, specs: FeatureSpec[]): Prom
     const row = parseReferenceRow(line, `${path} line ${lineNumber}`);
     specs.forEach((spec, i) => columns[i]!.push(referenceValue(spec, row)));
   }
-  if (columns[0]?.length === 0) throw new Error(`reference file ${path} holds no rows`);
+  if (columns[0]?.length === 0) throw new ConfigError(`reference file ${path} holds no rows`);
   return specs.map((spec, i) => profileFromValues(spec, columns[i]!));
 }
 
@@ -71,7 +69,7 @@ export async function profilesFromWindow(engine: StoreEngine, query: { model: st
     for (let k = Number(r.n); k > 0; k--) column.push(r.x);
   }
   if (columns.every((c) => c.length === 0)) {
-    throw new Error(`model ${query.model}${query.version ? ` version ${query.version}` : ""} has no OK predictions in the reference window`);
+    throw new NoDataError(`model ${query.model}${query.version ? ` version ${query.version}` : ""} has no OK predictions in the reference window`);
   }
   return query.features.map((spec, i) => profileFromValues(spec, columns[i]!));
 }

@@ -1,3 +1,5 @@
+import { ConfigError } from "./errors.js";
+
 /** A half-open time window [fromUs, toUs) in microseconds since the epoch. */
 export interface Window {
   fromUs: number;
@@ -9,7 +11,7 @@ export interface Window {
  * sliding when it is smaller. The last window ends at or before `toUs`.
  */
 export function windows(fromUs: number, toUs: number, sizeUs: number, stepUs = sizeUs): Window[] {
-  if (!(sizeUs > 0) || !(stepUs > 0)) throw new Error(`window size and step must be positive (size ${sizeUs} us, step ${stepUs} us)`);
+  if (!(sizeUs > 0) || !(stepUs > 0)) throw new ConfigError(`window size and step must be positive (size ${sizeUs} us, step ${stepUs} us)`);
   const out: Window[] = [];
   for (let start = fromUs; start + sizeUs <= toUs; start += stepUs) out.push({ fromUs: start, toUs: start + sizeUs });
   return out;

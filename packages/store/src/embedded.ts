@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { Session } from "chdb";
+import { Session, drainPending } from "chdb";
+import { armExitWatchdog } from "./exit-watchdog.js";
+import { ensurePrivateDirectory } from "./private-files.js";
 import { type InsertOptions, type QueryParams, type StoreEngine, StoreQueryError, parseJsonLines } from "./engine.js";
 
 /**
@@ -10,8 +11,17 @@ import { type InsertOptions, type QueryParams, type StoreEngine, StoreQueryError
  * - The async API runs queries off the event loop, but one session executes one query at a
  *   time: concurrent calls queue. Long selects therefore delay inserts; the batched writer
  *   absorbs that latency, and nothing here uses the blocking sync API.
+ * - `Session.close()` returns while a query may still run on a libuv thread, and libchdb's
+ *   exit handlers deadlock if the process exits then (seen: `process.exit()` stuck in
+ *   `pthread_mutex_lock` inside libchdb). So close waits for chDB's native work to drain, and
+ *   every process that opened the engine is killed by a watchdog if its exit still hangs.
  */
 let shared: { path: string; session: Session; users: number } | undefined;
+
+/** How long native work may take to drain on close before the engine is abandoned to the exit watchdog. */
+const DRAIN_TIMEOUT_MS = 10_000;
+/** How long the process may take to exit once it has begun to; past it, the engine's teardown is hung. */
+const EXIT_GRACE_MS = 5_000;
 
 function toStoreError(error: unknown): Error {
   const e = error as { message?: string; clickhouseCode?: number };
@@ -45,7 +55,8 @@ export class EmbeddedEngine implements StoreEngine {
       throw new Error(`the embedded ClickHouse (chDB) is already open on ${shared.path} in this process; it serves one data directory per process, so ${path} cannot be opened too`);
     }
     if (!shared) {
-      mkdirSync(path, { recursive: true });
+      ensurePrivateDirectory(path);
+      armExitWatchdog(EXIT_GRACE_MS, "the embedded ClickHouse (chDB)");
       shared = { path, session: openSession(path), users: 0 };
     }
     shared.users++;
@@ -92,6 +103,13 @@ export class EmbeddedEngine implements StoreEngine {
     if (shared.users === 0) {
       shared.session.close();
       shared = undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((done) => {
+        timer = setTimeout(() => done("timeout"), DRAIN_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([drainPending().then(() => "drained" as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === "timeout") process.emitWarning(`${this.location}: native queries still running ${DRAIN_TIMEOUT_MS} ms after close`, { code: "VIGIL_CHDB_DRAIN" });
     }
   }
 }

@@ -1,6 +1,8 @@
 import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { StoreEngine } from "./engine.js";
+import { PREDICTIONS } from "./tables/predictions.js";
+import { SPANS, TRACE_BOUNDS } from "./tables/spans.js";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -74,9 +76,9 @@ export interface Retention {
  */
 export async function applyRetention(engine: StoreEngine, retention: Retention): Promise<void> {
   const targets: Array<[table: string, column: string, days: number]> = [
-    ["predictions", "toDateTime(timestamp)", retention.predictionsDays],
-    ["otel_traces", "toDateTime(Timestamp)", retention.tracesDays],
-    ["otel_traces_trace_id_ts", "Start", retention.tracesDays],
+    [PREDICTIONS, "toDateTime(timestamp)", retention.predictionsDays],
+    [SPANS, "toDateTime(Timestamp)", retention.tracesDays],
+    [TRACE_BOUNDS, "Start", retention.tracesDays],
   ];
   for (const [table, column, days] of targets) {
     if (!Number.isInteger(days) || days < 1 || days > 36_500) throw new Error(`retention for ${table} must be 1..36500 days, got ${days}`);

@@ -1,6 +1,6 @@
 import { EmbeddedEngine } from "./embedded.js";
 import type { StoreEngine } from "./engine.js";
-import { ServerEngine } from "./server.js";
+import { ServerEngine } from "./server-engine.js";
 
 export interface StoreLocation {
   /** A ClickHouse server URL; when absent the embedded engine is used. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { PRIVATE_FILE_MODE, ensurePrivateDirectory } from "./private-files.js";
 
 /** A batch of JSON lines with the token that makes re-inserting it a no-op. */
 export interface Batch {
@@ -39,7 +40,7 @@ export class Spool {
 
   /** Loads what a previous run left behind and returns the next free sequence number. */
   async open(): Promise<number> {
-    await mkdir(this.dir, { recursive: true });
+    ensurePrivateDirectory(this.dir);
     const names = await readdir(this.dir);
     for (const name of names) if (name.endsWith(".tmp")) await rm(join(this.dir, name), { force: true });
     this.entries = [];
@@ -70,7 +71,7 @@ export class Spool {
     const file = join(this.dir, name);
     const tmp = `${file}.${randomUUID()}.tmp`;
     try {
-      const handle = await open(tmp, "w");
+      const handle = await open(tmp, "w", PRIVATE_FILE_MODE);
       try {
         await handle.writeFile(batch.body);
         await handle.sync();

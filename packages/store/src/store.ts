@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import { StoreUnavailableError, type StoreEngine } from "./engine.js";
 import { applyRetention, migrate, type Retention } from "./migrations.js";
 import { openEngine } from "./open.js";
-import { type LabelRecord, type PredictionRecord, type SpanRecord, labelRow, predictionRow, spanRow } from "./records.js";
+import { LABELS, type LabelRecord, labelRow } from "./tables/labels.js";
+import { PREDICTIONS, type PredictionRecord, predictionRow } from "./tables/predictions.js";
+import { SPANS, type SpanRecord, spanRow } from "./tables/spans.js";
 import { BatchedWriter, type WriterOptions, type WriterStats } from "./writer.js";
 
 export interface StoreOptions {
@@ -44,7 +46,7 @@ export class Store {
     const engine = options.engine ?? openEngine({ clickhouseUrl: options.clickhouseUrl, dataDir: options.dataDir });
     const writer = <T>(table: string, encode: (r: T) => Record<string, unknown>) =>
       BatchedWriter.open<T>({ engine, table, encode, spoolDir: join(options.spoolDir, table), log: options.log, ...options.writer });
-    const store = new Store(engine, await writer("predictions", predictionRow), await writer("labels", labelRow), await writer("otel_traces", spanRow), options);
+    const store = new Store(engine, await writer(PREDICTIONS, predictionRow), await writer(LABELS, labelRow), await writer(SPANS, spanRow), options);
     return store;
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 
 export interface DashboardConfig {
   apiUrl: string;
@@ -25,7 +25,9 @@ export function dashboardConfig(env: NodeJS.ProcessEnv = process.env): Dashboard
   const password = env.VIGIL_DASHBOARD_PASSWORD ?? "";
   if (password.length < 8) problems.push("VIGIL_DASHBOARD_PASSWORD must be set, at least 8 characters (the login)");
   if (problems.length > 0) throw new Error(`dashboard config is invalid:\n  - ${problems.join("\n  - ")}`);
-  const sessionSecret = env.VIGIL_DASHBOARD_SECRET ?? createHash("sha256").update(`vigil-session\u0000${password}\u0000${apiToken}`).digest("hex");
+  // Without a configured key, a random one per process: nothing guessable signs the cookies, and
+  // a restart logs everyone out (set VIGIL_DASHBOARD_SECRET to keep sessions across restarts).
+  const sessionSecret = env.VIGIL_DASHBOARD_SECRET || randomBytes(32).toString("hex");
   cached = { apiUrl: apiUrl.replace(/\/$/, ""), apiToken, password, sessionSecret };
   return cached;
 }

@@ -1,3 +1,4 @@
+import { UpstreamError } from "../errors.js";
 import type { Alert } from "./evaluator.js";
 
 /** How long Alertmanager is told a firing alert lasts unless it is sent again; Prometheus uses 4 evaluation intervals (at least 1 minute each). */
@@ -41,6 +42,6 @@ export class AlertmanagerPusher {
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`Alertmanager at ${endpoint} answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+    if (!response.ok) throw new UpstreamError(`Alertmanager at ${endpoint} answered HTTP ${response.status}: ${text.slice(0, 200)}`);
   }
 }

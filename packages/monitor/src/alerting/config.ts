@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { durationSchema, formatZodIssues } from "@vigil/config";
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
+import { ConfigError } from "../errors.js";
 import type { InhibitRule, Route } from "./dispatcher.js";
 import { parseMatcher } from "./labels.js";
 import { type AlertRule, ruleInputSchema } from "./rules.js";
@@ -88,8 +89,8 @@ const ROUTE_DEFAULTS = { groupBy: ["alertname"], groupWaitMs: 30_000, groupInter
 
 function buildRoute(input: RouteInput, parent: Omit<Route, "id" | "matchers" | "continue" | "routes"> | undefined, id: string, receivers: Set<string>): Route {
   const receiver = input.receiver ?? parent?.receiver;
-  if (!receiver) throw new Error(`route ${id}: no receiver (the top route needs one; others inherit it)`);
-  if (!receivers.has(receiver)) throw new Error(`route ${id}: receiver "${receiver}" is not among the receivers (${[...receivers].join(", ") || "none"})`);
+  if (!receiver) throw new ConfigError(`route ${id}: no receiver (the top route needs one; others inherit it)`);
+  if (!receivers.has(receiver)) throw new ConfigError(`route ${id}: receiver "${receiver}" is not among the receivers (${[...receivers].join(", ") || "none"})`);
   const duration = (value: string | number | undefined, inherited: number) => (value === undefined ? inherited : durationSchema.parse(value));
   const base = {
     receiver,
@@ -113,10 +114,10 @@ function readSloFile(path: string): unknown[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`cannot read SLO file ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot read SLO file ${path}: ${(error as Error).message}`);
   }
   return parseAllDocuments(text).flatMap((doc) => {
-    if (doc.errors.length > 0) throw new Error(`SLO file ${path} is not valid YAML: ${doc.errors[0]!.message}`);
+    if (doc.errors.length > 0) throw new ConfigError(`SLO file ${path} is not valid YAML: ${doc.errors[0]!.message}`);
     const value: unknown = doc.toJSON();
     return Array.isArray(value) ? value : value === null ? [] : [value];
   });
@@ -125,17 +126,19 @@ function readSloFile(path: string): unknown[] {
 /** Validates an alerting config object; `baseDir` resolves relative SLO file paths. */
 export function parseAlertingConfig(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): AlertingConfig {
   const result = alertingConfigSchema.safeParse(raw ?? {});
-  if (!result.success) throw new Error(formatZodIssues(source, result.error));
+  if (!result.success) throw new ConfigError(formatZodIssues(source, result.error));
   const c = result.data;
-  const fail = (what: string, error: unknown): never => {
-    throw new Error(`${source} is invalid:\n  - ${what}: ${error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ") : (error as Error).message}`);
+  /** `problem`: a caught error, or what is wrong in words. */
+  const fail = (what: string, problem: unknown): never => {
+    const text = problem instanceof z.ZodError ? problem.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ") : problem instanceof Error ? problem.message : String(problem);
+    throw new ConfigError(`${source} is invalid:\n  - ${what}: ${text}`);
   };
   const names = new Set<string>();
   const receivers = c.receivers.map((r) => {
-    if (names.has(r.name)) fail(`receivers`, new Error(`two receivers are named "${r.name}"`));
+    if (names.has(r.name)) fail(`receivers`, `two receivers are named "${r.name}"`);
     names.add(r.name);
     const secret = r.webhook.secret ?? (r.webhook.secret_env ? env[r.webhook.secret_env] : undefined) ?? "";
-    if (r.webhook.secret_env && !secret) fail(`receivers.${r.name}.webhook.secret_env`, new Error(`environment variable ${r.webhook.secret_env} is not set`));
+    if (r.webhook.secret_env && !secret) fail(`receivers.${r.name}.webhook.secret_env`, `environment variable ${r.webhook.secret_env} is not set`);
     return { name: r.name, url: r.webhook.url, secret, timeoutMs: r.webhook.timeout, giveUpAfterMs: r.webhook.give_up_after, maxBackoffMs: r.webhook.max_backoff, sendResolved: r.webhook.send_resolved, maxAlerts: r.webhook.max_alerts };
   });
   let route: Route;
@@ -180,10 +183,10 @@ export function loadAlertingConfig(path: string, env: NodeJS.ProcessEnv = proces
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`cannot read alerting config ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot read alerting config ${path}: ${(error as Error).message}`);
   }
   const docs = parseAllDocuments(text);
   const first = Array.isArray(docs) ? docs[0] : docs;
-  if (first && first.errors.length > 0) throw new Error(`alerting config ${path} is not valid YAML: ${first.errors[0]!.message}`);
+  if (first && first.errors.length > 0) throw new ConfigError(`alerting config ${path} is not valid YAML: ${first.errors[0]!.message}`);
   return parseAlertingConfig(first?.toJSON() ?? {}, `alerting config ${path}`, dirname(resolve(path)), env);
 }

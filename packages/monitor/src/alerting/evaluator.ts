@@ -1,7 +1,6 @@
 import { formatDuration } from "@vigil/config";
-import { type StoreEngine, clickHouseFloat, formatDateTime64 } from "@vigil/store";
+import { type StoreEngine, readActiveAlerts, saveAlertChanges } from "@vigil/store";
 import { anomalySamples } from "./anomaly.js";
-import { activeAlerts } from "./history.js";
 import { type Labels, expandTemplate, fingerprint } from "./labels.js";
 import { type AlertRule, compare } from "./rules.js";
 import { type Sample, sampleMetric } from "./signals.js";
@@ -113,9 +112,9 @@ export class AlertEvaluator {
 
   /** Reads the pending and firing alerts the previous process left. */
   async restore(): Promise<number> {
-    const rows = await activeAlerts(this.engine);
+    const rows = await readActiveAlerts(this.engine);
     for (const r of rows) {
-      this.tracked.set(r.fingerprint, { fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, annotations: r.annotations, state: r.state as Tracked["state"], value: r.value, since: Date.parse(r.startsAt) });
+      this.tracked.set(r.fingerprint, { fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, annotations: r.annotations, state: r.state as Tracked["state"], value: r.value, since: r.startsAtMs });
     }
     return rows.length;
   }
@@ -179,21 +178,19 @@ export class AlertEvaluator {
   }
 
   private async record(changes: Array<{ alert: Tracked; state: AlertState; endsAt?: number }>, nowMs: number): Promise<void> {
-    if (changes.length === 0) return;
-    const ms = (t: number) => formatDateTime64(t * 1000).slice(0, 23);
-    const lines = changes.map(({ alert, state, endsAt }) =>
-      JSON.stringify({
+    await saveAlertChanges(
+      this.engine,
+      changes.map(({ alert, state, endsAt }) => ({
         fingerprint: alert.fingerprint,
         rule: alert.rule,
         labels: alert.labels,
         annotations: alert.annotations,
         state,
-        value: clickHouseFloat(alert.value),
-        starts_at: ms(alert.since),
-        ends_at: endsAt === undefined ? null : ms(endsAt),
-        changed_at: ms(nowMs),
-      }),
+        value: alert.value,
+        startsAtMs: alert.since,
+        endsAtMs: endsAt ?? null,
+        changedAtMs: nowMs,
+      })),
     );
-    await this.engine.insertJsonLines("alerts", Buffer.from(`${lines.join("\n")}\n`));
   }
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { InvalidRequestError } from "../errors.js";
 
 export type Labels = Record<string, string>;
 
@@ -14,13 +15,13 @@ const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*
 /** Parses `name="value"` (quotes required; \" and \\ escaped) with a message naming the accepted forms. */
 export function parseMatcher(text: string): Matcher {
   const match = MATCHER.exec(text);
-  if (!match) throw new Error(`matcher ${JSON.stringify(text)} is not name="value", name!="value", name=~"regex" or name!~"regex"`);
+  if (!match) throw new InvalidRequestError(`matcher ${JSON.stringify(text)} is not name="value", name!="value", name=~"regex" or name!~"regex"`);
   const matcher = { name: match[1]!, op: match[2] as Matcher["op"], value: match[3]!.replace(/\\(.)/g, "$1") };
   if (matcher.op === "=~" || matcher.op === "!~") {
     try {
       new RegExp(`^(?:${matcher.value})$`);
     } catch (error) {
-      throw new Error(`matcher ${JSON.stringify(text)}: ${(error as Error).message}`);
+      throw new InvalidRequestError(`matcher ${JSON.stringify(text)}: ${(error as Error).message}`);
     }
   }
   return matcher;

@@ -1,4 +1,4 @@
-import type { StoreEngine } from "@vigil/store";
+import { MINUTE_RANGE, MODEL_SCOPE, PREDICTIONS_PER_MINUTE, REQUESTS_PER_MINUTE, type ResultSeries, type StoreEngine, latestMonitorValues } from "@vigil/store";
 import type { Labels } from "./labels.js";
 
 /** gRPC statuses that count against the service (the caller did nothing wrong); client mistakes such as INVALID_ARGUMENT do not. */
@@ -41,8 +41,6 @@ export interface Sample {
   value: number;
 }
 
-/** Rows of one model ('' for all) and version ('' for all): the {model} and {version} parameters. */
-export const MODEL_SCOPE = `({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})`;
 const scopeParams = (scope: Scope) => ({ model: scope.model ?? "", version: scope.version ?? "", feature: scope.feature ?? "" });
 /** The complete minutes of [toMs − rangeMs, toMs). */
 const minuteRange = (toMs: number, rangeMs: number) => {
@@ -52,18 +50,18 @@ const minuteRange = (toMs: number, rangeMs: number) => {
 
 async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
-  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${MODEL_SCOPE}`;
+  const where = `${MINUTE_RANGE} AND ${MODEL_SCOPE}`;
   if (metric in LATENCY_LEVEL) {
     const rows = await engine.query<{ model: string; version: string; q: number[] }>(
       `SELECT model_name AS model, model_version AS version, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles) AS q
-       FROM predictions_per_minute WHERE ${where} GROUP BY model, version ORDER BY model, version`,
+       FROM ${PREDICTIONS_PER_MINUTE} WHERE ${where} GROUP BY model, version ORDER BY model, version`,
       params,
     );
     return rows.map((r) => ({ labels: { model: r.model, version: r.version }, value: r.q[LATENCY_LEVEL[metric]!]! / 1000 }));
   }
   const rows = await engine.query<{ model: string; version: string; total: string | number; bad: string | number }>(
     `SELECT model_name AS model, model_version AS version, sum(requests) AS total, sumIf(requests, status IN {faults:Array(String)}) AS bad
-     FROM requests_per_minute WHERE ${where} GROUP BY model, version ORDER BY model, version`,
+     FROM ${REQUESTS_PER_MINUTE} WHERE ${where} GROUP BY model, version ORDER BY model, version`,
     params,
   );
   return rows
@@ -74,37 +72,29 @@ async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope:
     }));
 }
 
-/** The monitor_results rows a monitor metric reads, and the value it takes from them. */
-function resultSelection(metric: MetricName): { filter: string; value: string; perFeature: boolean } {
-  if (metric === "dataset_drift_share") return { filter: "kind = 'drift' AND metric = 'dataset_drift_share'", value: "value", perFeature: false };
-  if (metric === "label_coverage") return { filter: "kind = 'quality' AND metric = 'label_coverage'", value: "value", perFeature: false };
-  if (metric.startsWith("quality.")) return { filter: "kind = 'quality' AND metric = {name:String}", value: "value", perFeature: true };
-  const drift = "kind = 'drift' AND metric != 'dataset_drift_share' AND feature != ''";
+/** The stored monitor results a monitor metric reads, and whether its samples are labelled by feature. */
+function resultSeries(metric: MetricName): { series: ResultSeries; perFeature: boolean } {
+  if (metric === "dataset_drift_share") return { series: { kind: "drift", metric }, perFeature: false };
+  if (metric === "label_coverage") return { series: { kind: "quality", metric }, perFeature: false };
+  if (metric.startsWith("quality.")) return { series: { kind: "quality", metric: metric.slice("quality.".length) }, perFeature: true };
   switch (metric) {
     case "drift.score":
-      return { filter: drift, value: "value", perFeature: true };
+      return { series: { featureDrift: "score" }, perFeature: true };
     case "drift.detected":
-      return { filter: drift, value: "toFloat64(breached)", perFeature: true };
+      return { series: { featureDrift: "detected" }, perFeature: true };
     case "drift.psi":
-      return { filter: drift, value: "JSONExtractFloat(details, 'psi')", perFeature: true };
+      return { series: { featureDrift: "psi" }, perFeature: true };
     default:
-      return { filter: drift, value: "JSONExtractFloat(details, 'jensen_shannon')", perFeature: true };
+      return { series: { featureDrift: "jensen_shannon" }, perFeature: true };
   }
 }
 
 async function monitorSamples(engine: StoreEngine, metric: MetricName, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
-  const { filter, value, perFeature } = resultSelection(metric);
-  const rows = await engine.query<{ model: string; version: string; feature: string; v: number }>(
-    `SELECT model_name AS model, model_version AS version, feature, argMax(${value}, window_end) AS v
-     FROM monitor_results FINAL
-     WHERE ${filter} AND ${MODEL_SCOPE} AND ({feature:String} = '' OR feature = {feature:String})
-       AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-     GROUP BY model, version, feature ORDER BY model, version, feature`,
-    { ...scopeParams(scope), name: metric.slice("quality.".length), from: Math.round(nowMs - rangeMs), to: Math.round(nowMs) },
-  );
+  const { series, perFeature } = resultSeries(metric);
+  const rows = await latestMonitorValues(engine, series, scopeParams(scope), { fromMs: Math.round(nowMs - rangeMs), toMs: Math.round(nowMs) });
   return rows
-    .filter((r) => Number.isFinite(r.v))
-    .map((r) => ({ labels: { model: r.model, version: r.version, ...(perFeature && r.feature !== "" ? { feature: r.feature } : {}) }, value: r.v }));
+    .filter((r) => Number.isFinite(r.value))
+    .map((r) => ({ labels: { model: r.model, version: r.version, ...(perFeature && r.feature !== "" ? { feature: r.feature } : {}) }, value: r.value }));
 }
 
 /** Current values of a metric, one per model version (and feature) in scope. */
@@ -117,19 +107,19 @@ export function sampleMetric(engine: StoreEngine, metric: MetricName, scope: Sco
 /** A serving metric minute by minute over the complete minutes of a range, per model version; minutes without traffic are absent. */
 export async function perMinute(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Array<{ labels: Labels; minutes: Map<number, number> }>> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
-  const where = `minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC') AND ${MODEL_SCOPE}`;
+  const where = `${MINUTE_RANGE} AND ${MODEL_SCOPE}`;
   const rows =
     metric in LATENCY_LEVEL
       ? await engine.query<{ model: string; version: string; m: number; v: number }>(
           `SELECT model_name AS model, model_version AS version, toUnixTimestamp(minute) AS m,
                   arrayElement(quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles), ${LATENCY_LEVEL[metric]! + 1}) / 1000 AS v
-           FROM predictions_per_minute WHERE ${where} GROUP BY model, version, m`,
+           FROM ${PREDICTIONS_PER_MINUTE} WHERE ${where} GROUP BY model, version, m`,
           params,
         )
       : await engine.query<{ model: string; version: string; m: number; v: number }>(
           `SELECT model_name AS model, model_version AS version, toUnixTimestamp(minute) AS m,
                   ${metric === "error_rate" ? "sumIf(requests, status IN {faults:Array(String)}) / sum(requests)" : "sum(requests) / 60"} AS v
-           FROM requests_per_minute WHERE ${where} GROUP BY model, version, m`,
+           FROM ${REQUESTS_PER_MINUTE} WHERE ${where} GROUP BY model, version, m`,
           params,
         );
   const series = new Map<string, { labels: Labels; minutes: Map<number, number> }>();

@@ -1,5 +1,5 @@
 import { formatDuration } from "@vigil/config";
-import { type StoreEngine, isoFromClickHouse } from "@vigil/store";
+import { type StoreEngine, readSloIncidents } from "@vigil/store";
 import { type Slo, type SloEvents, sloEvents, sloEventsPerStep } from "./slo.js";
 
 export interface SloPeriod {
@@ -56,17 +56,13 @@ async function periods(engine: StoreEngine, slo: Slo, fromMs: number, toMs: numb
 
 /** Burn-rate alerts of this SLO that fired in the period, from the alert history. */
 async function incidents(engine: StoreEngine, slo: Slo, fromMs: number, toMs: number): Promise<SloIncident[]> {
-  const rows = await engine.query<{ alert_labels: Record<string, string>; starts_at: string; ended: string | null }>(
-    `SELECT any(labels) AS alert_labels, starts_at, maxIf(ends_at, state = 'resolved') AS ended
-     FROM alerts
-     WHERE labels['slo'] = {slo:String} AND state IN ('firing', 'resolved') AND starts_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-     GROUP BY fingerprint, starts_at
-     HAVING ended IS NULL OR ended >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
-     ORDER BY starts_at`,
-    { slo: slo.name, from: fromMs, to: toMs },
-  );
-  const time = (t: string | null) => (t === null ? null : isoFromClickHouse(t));
-  return rows.map((r) => ({ alertname: r.alert_labels.alertname ?? "", severity: r.alert_labels.severity ?? "", startsAt: time(r.starts_at)!, endsAt: time(r.ended), labels: r.alert_labels }));
+  return (await readSloIncidents(engine, slo.name, fromMs, toMs)).map((i) => ({
+    alertname: i.labels.alertname ?? "",
+    severity: i.labels.severity ?? "",
+    startsAt: iso(i.startsAtMs),
+    endsAt: i.endsAtMs === null ? null : iso(i.endsAtMs),
+    labels: i.labels,
+  }));
 }
 
 /** How an SLO did over a period: attainment, error budget, the worst stretches (of `stepMs`) and the alerts it raised. */

@@ -1,6 +1,7 @@
 import { durationSchema, formatDuration, parseDuration } from "@vigil/config";
-import type { StoreEngine } from "@vigil/store";
+import { MINUTE_RANGE, REQUESTS_PER_MINUTE, type StoreEngine } from "@vigil/store";
 import { z } from "zod";
+import { ConfigError } from "../errors.js";
 import { SERVER_FAULT_STATUSES } from "./signals.js";
 
 /** A service level objective on one model: availability (requests not failing on the server's side) or latency (OK requests at or under a threshold). */
@@ -83,13 +84,13 @@ function fromOpenSlo(doc: z.infer<typeof openSlo>): Slo {
     const part = ratio.good?.metricSource.spec ?? ratio.bad?.metricSource.spec;
     const expected = ratio.good ? "succeeded" : "failed";
     if (!part || part.requests !== expected || (total.requests ?? "all") !== "all" || part.model !== total.model) {
-      throw new Error(`SLO ${doc.metadata.name}: a Vigil ratioMetric counts requests of one model: good {model, requests: succeeded} (or bad {model, requests: failed}) over total {model, requests: all}`);
+      throw new ConfigError(`SLO ${doc.metadata.name}: a Vigil ratioMetric counts requests of one model: good {model, requests: succeeded} (or bad {model, requests: failed}) over total {model, requests: all}`);
     }
     return { ...base, model: total.model, version: total.version ?? "", indicator: "availability" };
   }
   const threshold = spec.indicator.spec.thresholdMetric;
   if (!threshold || threshold.metricSource.spec.metric !== "latency_ms" || objective.value === undefined || objective.op !== "lte") {
-    throw new Error(`SLO ${doc.metadata.name}: Vigil computes a ratioMetric of requests, or a thresholdMetric {metric: latency_ms} with an objective {op: lte, value: <ms>, target}`);
+    throw new ConfigError(`SLO ${doc.metadata.name}: Vigil computes a ratioMetric of requests, or a thresholdMetric {metric: latency_ms} with an objective {op: lte, value: <ms>, target}`);
   }
   return { ...base, model: threshold.metricSource.spec.model, version: threshold.metricSource.spec.version ?? "", indicator: "latency", thresholdUs: Math.round(objective.value * 1000) };
 }
@@ -102,7 +103,7 @@ export function parseSlo(raw: unknown): Slo {
     slo = fromOpenSlo(openSlo.parse(raw));
   } else {
     const short = shortSlo.parse(raw);
-    if (short.indicator === "latency" && short.threshold === undefined) throw new Error(`SLO ${short.name}: a latency SLO needs a threshold (e.g. "50ms")`);
+    if (short.indicator === "latency" && short.threshold === undefined) throw new ConfigError(`SLO ${short.name}: a latency SLO needs a threshold (e.g. "50ms")`);
     slo = {
       name: short.name,
       description: short.description,
@@ -115,9 +116,9 @@ export function parseSlo(raw: unknown): Slo {
     };
   }
   if (slo.thresholdUs !== undefined && !isLatencyBound(slo.thresholdUs)) {
-    throw new Error(`SLO ${slo.name}: latency threshold ${slo.thresholdUs / 1000} ms is not a bucket bound (multiples of 0.1 ms up to 10 ms, of 1 ms up to 1 s, of 100 ms beyond)`);
+    throw new ConfigError(`SLO ${slo.name}: latency threshold ${slo.thresholdUs / 1000} ms is not a bucket bound (multiples of 0.1 ms up to 10 ms, of 1 ms up to 1 s, of 100 ms beyond)`);
   }
-  if (slo.windowMs < 3_600_000 || slo.windowMs % 60_000 !== 0) throw new Error(`SLO ${slo.name}: the window must be whole minutes and at least 1h, got ${formatDuration(slo.windowMs)}`);
+  if (slo.windowMs < 3_600_000 || slo.windowMs % 60_000 !== 0) throw new ConfigError(`SLO ${slo.name}: the window must be whole minutes and at least 1h, got ${formatDuration(slo.windowMs)}`);
   return slo;
 }
 
@@ -132,9 +133,8 @@ const eventColumns = (slo: Slo) =>
     ? "sum(requests) - sumIf(requests, status IN {faults:Array(String)}) AS good, sum(requests) AS total"
     : "sumIf(requests, status = 'OK' AND le_us <= {threshold:UInt32}) AS good, sumIf(requests, status = 'OK') AS total";
 
-const eventRows = `FROM requests_per_minute
-     WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String})
-       AND minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC')`;
+const eventRows = `FROM ${REQUESTS_PER_MINUTE}
+     WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND ${MINUTE_RANGE}`;
 
 const eventParams = (slo: Slo, fromMs: number, toMs: number) => ({
   model: slo.model,

@@ -1,7 +1,8 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type StoreEngine, formatDateTime64 } from "@vigil/store";
+import { type DeliveryOutcome, type NotificationAttempt, type StoreEngine, saveNotificationAttempts } from "@vigil/store";
+import { ConfigError } from "../errors.js";
 import { PeriodicTask } from "../periodic.js";
 import type { Notification, Suppression } from "./dispatcher.js";
 
@@ -42,8 +43,6 @@ interface Delivery {
   nextAttemptAt: number;
 }
 
-export type DeliveryOutcome = "delivered" | "failed" | "gave_up" | "suppressed";
-
 export interface WebhookSenderOptions {
   outboxDir: string;
   receivers: WebhookReceiver[];
@@ -82,7 +81,7 @@ export class WebhookSender {
 
   /** Queues a notification durably; it is attempted on the next pass. */
   async enqueue(notification: Notification, nowMs = Date.now()): Promise<string> {
-    if (!this.receivers.has(notification.receiver)) throw new Error(`no receiver named "${notification.receiver}"`);
+    if (!this.receivers.has(notification.receiver)) throw new ConfigError(`no receiver named "${notification.receiver}"`);
     const delivery: Delivery = { id: randomUUID(), receiver: notification.receiver, groupKey: notification.groupKey, body: JSON.stringify(notification.payload), queuedAt: nowMs, attempts: 0, nextAttemptAt: nowMs };
     await this.persist(delivery);
     this.pending.set(delivery.id, delivery);
@@ -92,7 +91,7 @@ export class WebhookSender {
   /** Records alerts kept out of notifications by a silence or an inhibition. */
   async recordSuppressed(suppressed: Suppression[], nowMs = Date.now()): Promise<void> {
     await this.record(
-      suppressed.map((s) => ({ delivery_id: "", receiver: s.receiver, group_key: s.groupKey, attempt: 0, attempted_at: nowMs, status_code: 0, outcome: "suppressed" as const, error: s.reason, payload: JSON.stringify(s.alert) })),
+      suppressed.map((s) => ({ deliveryId: "", receiver: s.receiver, groupKey: s.groupKey, attempt: 0, attemptedAtMs: nowMs, statusCode: 0, outcome: "suppressed", error: s.reason, payload: JSON.stringify(s.alert) })),
     );
   }
 
@@ -137,7 +136,7 @@ export class WebhookSender {
     }
     const giveUpAfter = receiver?.giveUpAfterMs ?? 0;
     const outcome: DeliveryOutcome = error === "" ? "delivered" : now - delivery.queuedAt >= giveUpAfter ? "gave_up" : "failed";
-    await this.record([{ delivery_id: delivery.id, receiver: delivery.receiver, group_key: delivery.groupKey, attempt: delivery.attempts, attempted_at: now, status_code: status, outcome, error, payload: delivery.body }]);
+    await this.record([{ deliveryId: delivery.id, receiver: delivery.receiver, groupKey: delivery.groupKey, attempt: delivery.attempts, attemptedAtMs: now, statusCode: status, outcome, error, payload: delivery.body }]);
     if (outcome === "failed") {
       delivery.nextAttemptAt = now + backoffMs(delivery.attempts, this.options.retryInitialMs ?? 1000, receiver?.maxBackoffMs ?? this.options.retryMaxMs ?? 300_000);
       await this.persist(delivery);
@@ -159,9 +158,7 @@ export class WebhookSender {
     await rename(temporary, this.fileOf(delivery.id));
   }
 
-  private async record(rows: Array<{ delivery_id: string; receiver: string; group_key: string; attempt: number; attempted_at: number; status_code: number; outcome: DeliveryOutcome; error: string; payload: string }>): Promise<void> {
-    if (rows.length === 0) return;
-    const lines = rows.map((r) => JSON.stringify({ ...r, attempted_at: formatDateTime64(r.attempted_at * 1000).slice(0, 23) }));
-    await this.options.engine.insertJsonLines("notifications", Buffer.from(`${lines.join("\n")}\n`)).catch((error: unknown) => this.options.onError?.(error as Error));
+  private async record(attempts: NotificationAttempt[]): Promise<void> {
+    await saveNotificationAttempts(this.options.engine, attempts).catch((error: unknown) => this.options.onError?.(error as Error));
   }
 }

@@ -22,6 +22,9 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
         <Suspense>
           <RangePicker />
         </Suspense>
+        <form method="post" action="/api/logout" className="logout">
+          <button type="submit">log out</button>
+        </form>
       </header>
       <main>{children}</main>
     </>

@@ -1,20 +1,15 @@
 import Link from "next/link";
-import type { AlertHistoryRow, OverviewPoint, OverviewTotals, SloReport } from "@vigil/monitor";
+import type { AlertsResponse, OverviewResponse, SlosResponse } from "@vigil/monitor";
 import { LineChartCard } from "@/components/charts";
 import { api } from "@/lib/api";
 import { type Search, fixed, keep, percent, rangeCovering, rangeQuery, timeOf } from "@/lib/range";
 
-interface Overview {
-  totals: OverviewTotals;
-  series: OverviewPoint[];
-}
-
 export default async function OverviewPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
   const [overview, slos, alerts] = await Promise.all([
-    api<Overview>(`/api/v1/overview?${rangeQuery(search)}`),
-    api<Array<SloReport & { burnRates: Record<string, number> }>>("/api/v1/slos"),
-    api<AlertHistoryRow[]>("/api/v1/alerts"),
+    api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}`),
+    api<SlosResponse>("/api/v1/slos"),
+    api<AlertsResponse>("/api/v1/alerts"),
   ]);
   const { totals } = overview;
   const points = overview.series.map((p) => ({ t: timeOf(p.t), requests: p.requests, errors: p.errors, p50: p.p50Ms, p95: p.p95Ms, p99: p.p99Ms, errorRate: p.errorRate === null ? null : 100 * p.errorRate }));

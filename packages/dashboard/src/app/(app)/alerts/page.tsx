@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { AlertHistoryRow, Silence } from "@vigil/monitor";
+import type { AlertsResponse, SilencesResponse } from "@vigil/monitor";
 import { ExpireButton, SilenceForm } from "@/components/silences";
 import { api } from "@/lib/api";
 import { type Search, keep, rangeCovering, rangeQuery } from "@/lib/range";
@@ -9,9 +9,9 @@ const labelText = (labels: Record<string, string>) => Object.entries(labels).fil
 export default async function AlertsPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
   const [active, history, silences] = await Promise.all([
-    api<AlertHistoryRow[]>("/api/v1/alerts"),
-    api<AlertHistoryRow[]>(`/api/v1/alerts/history?${rangeQuery(search)}&limit=200`),
-    api<Silence[]>("/api/v1/silences"),
+    api<AlertsResponse>("/api/v1/alerts"),
+    api<AlertsResponse>(`/api/v1/alerts/history?${rangeQuery(search)}&limit=200`),
+    api<SilencesResponse>("/api/v1/silences"),
   ]);
   const now = Date.now();
   return (

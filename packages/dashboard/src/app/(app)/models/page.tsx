@@ -1,11 +1,11 @@
 import Link from "next/link";
-import type { OverviewTotals } from "@vigil/monitor";
+import type { OverviewResponse } from "@vigil/monitor";
 import { api } from "@/lib/api";
 import { type Search, keep, rangeQuery } from "@/lib/range";
 
 export default async function ModelsPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
-  const { totals } = await api<{ totals: OverviewTotals }>(`/api/v1/overview?${rangeQuery(search)}`);
+  const { totals } = await api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}`);
   return (
     <section className="card">
       <h2>Models with traffic</h2>

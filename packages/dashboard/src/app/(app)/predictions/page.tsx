@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { PredictionRow } from "@vigil/monitor";
+import type { PredictionPageResponse } from "@vigil/monitor";
 import { api } from "@/lib/api";
 import { type Search, keep, rangeQuery } from "@/lib/range";
 
@@ -13,7 +13,7 @@ export default async function PredictionsPage({ searchParams }: { searchParams: 
     if (typeof v === "string" && v !== "") params.set(f, v);
   }
   params.set("limit", "50");
-  const page = await api<{ rows: PredictionRow[]; nextCursor: string | null }>(`/api/v1/predictions?${params.toString()}`);
+  const page = await api<PredictionPageResponse>(`/api/v1/predictions?${params.toString()}`);
   const next = new URLSearchParams(Object.entries(search).filter((e): e is [string, string] => typeof e[1] === "string"));
   if (page.nextCursor) next.set("cursor", page.nextCursor);
   return (

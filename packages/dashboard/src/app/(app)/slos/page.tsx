@@ -1,16 +1,12 @@
-import type { SloReport } from "@vigil/monitor";
+import type { SloBurnResponse, SlosResponse } from "@vigil/monitor";
 import { LineChartCard } from "@/components/charts";
 import { api } from "@/lib/api";
 import { type Search, fixed, percent, rangeQuery, timeOf } from "@/lib/range";
 
-interface Burn {
-  points: Array<{ t: string; good: number; total: number; burnRate: number }>;
-}
-
 export default async function SlosPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
-  const slos = await api<Array<SloReport & { burnRates: Record<string, number> }>>("/api/v1/slos");
-  const burns = await Promise.all(slos.map((s) => api<Burn>(`/api/v1/slos/${encodeURIComponent(s.slo)}/burn?${rangeQuery(search)}`)));
+  const slos = await api<SlosResponse>("/api/v1/slos");
+  const burns = await Promise.all(slos.map((s) => api<SloBurnResponse>(`/api/v1/slos/${encodeURIComponent(s.slo)}/burn?${rangeQuery(search)}`)));
   return (
     <>
       <h2>SLOs</h2>

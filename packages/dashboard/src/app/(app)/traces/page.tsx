@@ -1,11 +1,11 @@
 import Link from "next/link";
-import type { TraceSummary } from "@vigil/monitor";
+import type { TracesResponse } from "@vigil/monitor";
 import { api } from "@/lib/api";
 import { type Search, keep, rangeQuery } from "@/lib/range";
 
 export default async function TracesPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
-  const traces = await api<TraceSummary[]>(`/api/v1/traces?${rangeQuery(search)}&limit=100`);
+  const traces = await api<TracesResponse>(`/api/v1/traces?${rangeQuery(search)}&limit=100`);
   return (
     <section className="card">
       <h2>Traces (newest 100)</h2>

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { ClassificationQuality, ResultPoint } from "@vigil/monitor";
+import type { ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
 import { LineChartCard } from "@/components/charts";
 import { ApiError, api } from "@/lib/api";
 import { type Search, fixed, keep, percent, rangeQuery, timeOf } from "@/lib/range";
@@ -17,8 +17,8 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
   const name = decodeURIComponent(model);
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
   const [quality, confusion] = await Promise.all([
-    api<{ points: ResultPoint[] }>(`${path}/quality?${rangeQuery(search)}`),
-    api<ClassificationQuality>(`${path}/confusion?${rangeQuery(search)}`).catch((error: unknown) => {
+    api<ModelResultsResponse>(`${path}/quality?${rangeQuery(search)}`),
+    api<ConfusionResponse>(`${path}/confusion?${rangeQuery(search)}`).catch((error: unknown) => {
       if (error instanceof ApiError && error.status < 500) return undefined;
       throw error;
     }),

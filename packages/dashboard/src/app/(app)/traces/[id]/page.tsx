@@ -1,4 +1,4 @@
-import type { TraceSpan as Span } from "@vigil/monitor";
+import type { TraceResponse, TraceSpan as Span } from "@vigil/monitor";
 import { api } from "@/lib/api";
 
 const startNs = (s: Span) => {
@@ -13,7 +13,7 @@ function flatten(spans: Span[], depth = 0): Array<{ span: Span; depth: number }>
 /** One trace as a waterfall: each span's bar placed by its start and length within the trace. */
 export default async function TracePage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
-  const trace = await api<{ traceId: string; spans: Span[] }>(`/api/v1/traces/${encodeURIComponent(id)}`);
+  const trace = await api<TraceResponse>(`/api/v1/traces/${encodeURIComponent(id)}`);
   const rows = flatten(trace.spans);
   const begin = Math.min(...rows.map((r) => startNs(r.span)));
   const end = Math.max(...rows.map((r) => startNs(r.span) + r.span.duration_ns));

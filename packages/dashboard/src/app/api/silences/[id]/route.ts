@@ -1,9 +1,12 @@
 import { NextResponse } from "next/server";
 import { ApiError, api } from "@/lib/api";
+import { refuseForeignRequest } from "@/lib/request-guard";
 import { hasSession } from "@/lib/session";
 
-export async function DELETE(_request: Request, { params }: { params: Promise<{ id: string }> }) {
+export async function DELETE(request: Request, { params }: { params: Promise<{ id: string }> }) {
   if (!(await hasSession())) return NextResponse.json({ error: "log in first" }, { status: 401 });
+  const refused = refuseForeignRequest(request);
+  if (refused) return refused;
   const { id } = await params;
   try {
     return NextResponse.json(await api(`/api/v1/silences/${encodeURIComponent(id)}`, { method: "DELETE" }));

@@ -1,15 +1,7 @@
-import type { OverviewTotals, ResultPoint } from "@vigil/monitor";
+import type { Histogram, HistogramsResponse, ModelResultsResponse, OverviewResponse } from "@vigil/monitor";
 import { BarChartCard, LineChartCard } from "@/components/charts";
 import { api } from "@/lib/api";
 import { type Search, fixed, rangeQuery, timeOf } from "@/lib/range";
-
-interface Histogram {
-  feature: string;
-  kind: string;
-  bins: { edges?: number[]; categories?: string[] };
-  reference: number[];
-  current: number[];
-}
 
 const share = (counts: number[]) => {
   const total = counts.reduce((a, b) => a + b, 0);
@@ -17,8 +9,8 @@ const share = (counts: number[]) => {
 };
 
 function binNames(h: Histogram): string[] {
-  if (h.bins.categories) return h.bins.categories;
-  const edges = h.bins.edges ?? [];
+  if ("categories" in h.bins) return h.bins.categories;
+  const { edges } = h.bins;
   return h.reference.map((_, i) => (i === 0 ? `≤${edges[0]}` : i === edges.length ? `>${edges[i - 1]}` : `≤${edges[i]}`));
 }
 
@@ -28,11 +20,11 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
   const name = decodeURIComponent(model);
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
   const [drift, overview] = await Promise.all([
-    api<{ points: ResultPoint[] }>(`${path}/drift?${rangeQuery(search)}`),
-    api<{ totals: OverviewTotals }>(`/api/v1/overview?${rangeQuery(search)}&model=${encodeURIComponent(name)}`),
+    api<ModelResultsResponse>(`${path}/drift?${rangeQuery(search)}`),
+    api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}&model=${encodeURIComponent(name)}`),
   ]);
   const version = typeof search.version === "string" ? search.version : overview.totals.models.map((m) => m.version).sort((a, b) => Number(b) - Number(a))[0];
-  const histograms = version ? await api<{ inputs: Histogram[] }>(`${path}/histograms?${rangeQuery(search)}&version=${encodeURIComponent(version)}`).catch(() => ({ inputs: [] })) : { inputs: [] };
+  const histograms = version ? await api<HistogramsResponse>(`${path}/histograms?${rangeQuery(search)}&version=${encodeURIComponent(version)}`).catch(() => ({ inputs: [] })) : { inputs: [] };
   const windows = [...new Set(drift.points.map((p) => p.windowEnd))].sort();
   // The model's own order of inputs (as the histograms list them), then any others the windows hold.
   const inputs = [...new Set([...histograms.inputs.map((h) => h.feature), ...drift.points.filter((p) => p.feature !== "").map((p) => p.feature)])];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { loadServerConfig, parseModelConfig } from "../src/index.js";
+import { parseModelConfig, parseVersion } from "./index.js";
 
 const validModel = {
   max_batch_size: 8,
@@ -24,7 +24,7 @@ describe("model config validation", () => {
         max_batch_size: 0,
         inputs: [...validModel.inputs, { name: "x", datatype: "FP32", dims: [3] }],
         dynamic_batching: { preferred_batch_sizes: [4] },
-        labels: ["a", "b", "c"],
+        classes: ["a", "b", "c"],
         monitored_features: [
           { name: "f", input: "nope", column: 0, kind: "numerical" },
           { name: "g", input: "x", column: 3, kind: "numerical" },
@@ -39,7 +39,7 @@ describe("model config validation", () => {
         "- monitored_features[0].input: no input named \"nope\"",
         "- monitored_features[1].column: column 3 is outside input \"x\" of width 3",
         "- monitored_features[2].categories: a categorical feature needs its categories",
-        "- labels: 3 labels for output \"y\" with 2 classes",
+        "- classes: 3 class names for output \"y\" with 2 classes",
       ];
       for (const line of expected) assert.ok(error.message.includes(line), `missing "${line}" in:\n${error.message}`);
       return error.message.startsWith("m/config.json is invalid:");
@@ -51,17 +51,39 @@ describe("model config validation", () => {
   });
 });
 
-describe("server config", () => {
-  test("environment variables override defaults and are validated", () => {
-    const config = loadServerConfig({ env: { VIGIL_GRPC_PORT: "9100", VIGIL_AUTH_TOKENS: "a, b ,", VIGIL_LOG_LEVEL: "debug" } });
-    assert.equal(config.port, 9100);
-    assert.deepEqual(config.auth_tokens, ["a", "b"]);
-    assert.equal(config.log_level, "debug");
-    assert.throws(() => loadServerConfig({ env: { VIGIL_GRPC_PORT: "eighty" } }), /- port: .*NaN/);
+describe("classes and their deprecated name labels", () => {
+  test("labels is read as classes, with a warning", () => {
+    const warnings: string[] = [];
+    const config = parseModelConfig("m/config.json", { ...validModel, labels: ["a", "b"] }, (w) => warnings.push(w));
+    assert.deepEqual(config.classes, ["a", "b"]);
+    assert.equal("labels" in config, false);
+    assert.deepEqual(warnings, ['m/config.json: "labels" is deprecated, rename it to "classes" (the class names)']);
   });
 
-  test("overrides beat the environment; TLS needs both files", () => {
-    assert.equal(loadServerConfig({ env: { VIGIL_GRPC_PORT: "9100" }, overrides: { port: 0 } }).port, 0);
-    assert.throws(() => loadServerConfig({ env: { VIGIL_TLS_CERT_FILE: "cert.pem" } }), /- tls.key_file:/);
+  test("classes warns about nothing", () => {
+    const warnings: string[] = [];
+    assert.deepEqual(parseModelConfig("m", { ...validModel, classes: ["a", "b"] }, (w) => warnings.push(w)).classes, ["a", "b"]);
+    assert.deepEqual(warnings, []);
+  });
+
+  test("both names at once is an error", () => {
+    assert.throws(() => parseModelConfig("m", { ...validModel, classes: ["a", "b"], labels: ["a", "b"] }), /- labels: give "classes" only/);
+  });
+
+  test("a wrong count under the old name names the old field", () => {
+    assert.throws(() => parseModelConfig("m", { ...validModel, labels: ["a"] }), /- labels: 1 class names for output "y" with 2 classes/);
+  });
+
+  test("max_queue_delay_us is at most a minute (a larger one overflows Node's timers)", () => {
+    const config = (delay: number) => parseModelConfig("m/config.json", { ...validModel, dynamic_batching: { max_queue_delay_us: delay } });
+    assert.equal(config(60_000_000).dynamic_batching?.max_queue_delay_us, 60_000_000);
+    assert.throws(() => config(2 ** 53 - 1), /dynamic_batching\.max_queue_delay_us/);
+  });
+});
+
+describe("version directories", () => {
+  test("positive integers without leading zeros, exact as numbers", () => {
+    assert.deepEqual(["1", "42", "999999999999999"].map(parseVersion), [1, 42, 999_999_999_999_999]);
+    for (const name of ["0", "01", "-1", "1.5", "v1", "", "99999999999999999999"]) assert.equal(parseVersion(name), undefined, name);
   });
 });

@@ -1,10 +1,5 @@
+import type { Datatype } from "@vigil/model-repository";
 import type { Tensor } from "onnxruntime-node";
-
-/** Open Inference Protocol tensor datatypes; Triton's BF16 is not among them (onnxruntime-node has no bfloat16 tensors). */
-export const DATATYPES = [
-  "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES",
-] as const;
-export type Datatype = (typeof DATATYPES)[number];
 
 /** Which repeated field of InferTensorContents carries a datatype (undefined: raw bytes only). */
 export type ContentsField =
@@ -51,10 +46,6 @@ const ORT_TO_DATATYPE = new Map<string, Datatype>(
 
 export function datatypeFromOrt(type: string): Datatype | undefined {
   return ORT_TO_DATATYPE.get(type);
-}
-
-export function isDatatype(name: string): name is Datatype {
-  return (DATATYPES as readonly string[]).includes(name);
 }
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {

@@ -13,24 +13,40 @@ export interface RunningDashboard {
   stop(): Promise<void>;
 }
 
+export interface DashboardOptions {
+  apiUrl: string;
+  apiToken: string;
+  port: number;
+  host: string;
+  /** The login; generated for this run when absent. */
+  password?: string;
+  /** The session cookie key; the dashboard derives one from the password and token when absent. */
+  secret?: string;
+  onLine?: (line: string) => void;
+}
+
 /**
  * Starts the dashboard's production server (`next start`) against a monitor API, building it
- * first when no build exists. The login password comes from VIGIL_DASHBOARD_PASSWORD, or is
- * generated for this run.
+ * first when no build exists.
  */
-export async function startDashboard(options: { apiUrl: string; apiToken: string; port: number; host: string; onLine?: (line: string) => void }): Promise<RunningDashboard> {
+export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
   if (!existsSync(join(DASHBOARD_DIR, ".next", "BUILD_ID"))) {
     options.onLine?.("building the dashboard (next build, about a minute) ...");
     const build = spawnSync(process.execPath, [NEXT, "build"], { cwd: DASHBOARD_DIR, env, stdio: "inherit" });
     if (build.status !== 0) throw new Error(`the dashboard build failed (next build exited ${build.status}); run it in ${DASHBOARD_DIR} to see why`);
   }
-  const configured = process.env.VIGIL_DASHBOARD_PASSWORD;
-  if (configured && configured.length < 8) throw new Error("VIGIL_DASHBOARD_PASSWORD must be at least 8 characters");
-  const password = configured || randomBytes(9).toString("base64url");
+  const password = options.password ?? randomBytes(9).toString("base64url");
+  // The variables the dashboard's own config reads (packages/dashboard/src/lib/config.ts).
+  const settings = {
+    VIGIL_API_URL: options.apiUrl,
+    VIGIL_API_TOKEN: options.apiToken,
+    VIGIL_DASHBOARD_PASSWORD: password,
+    ...(options.secret === undefined ? {} : { VIGIL_DASHBOARD_SECRET: options.secret }),
+  };
   const child: ChildProcess = spawn(process.execPath, [NEXT, "start", "-p", String(options.port), "-H", options.host], {
     cwd: DASHBOARD_DIR,
-    env: { ...env, VIGIL_API_URL: options.apiUrl, VIGIL_API_TOKEN: options.apiToken, VIGIL_DASHBOARD_PASSWORD: password },
+    env: { ...env, ...settings },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://${options.host}:${options.port}`;

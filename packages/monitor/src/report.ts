@@ -1,5 +1,7 @@
-import { type MonitorResult, type MonitoredModel, type Window, evaluateWindow, windows } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
+import { type MonitoredModel, evaluateWindow } from "./job.js";
+import type { MonitorResult } from "./results.js";
+import { type Window, windows } from "./window.js";
 
 export type ReportKind = "quality" | "drift";
 

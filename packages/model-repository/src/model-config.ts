@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { DATATYPES } from "./datatypes.js";
 import { formatZodIssues, readJsonObject } from "@vigil/config";
+import { DATATYPES } from "./datatypes.js";
 
 const positiveInt = z.number().int().positive();
+const classNames = z.array(z.string().min(1));
 
 const tensorSpec = z.strictObject({
   name: z.string().min(1),
@@ -41,8 +42,11 @@ const execution = z.strictObject({
   instances: positiveInt.default(1),
 });
 
+const MAX_QUEUE_DELAY_US = 60_000_000;
+
 const dynamicBatching = z.strictObject({
-  max_queue_delay_us: z.number().int().min(0).default(500),
+  /** Capped at a minute: longer is no batching delay, and past 2^31 ms Node's timers misfire. */
+  max_queue_delay_us: z.number().int().min(0).max(MAX_QUEUE_DELAY_US).default(500),
   preferred_batch_sizes: z.array(positiveInt).default([]),
 });
 
@@ -55,7 +59,10 @@ export const modelConfigSchema = z
     dynamic_batching: dynamicBatching.optional(),
     /** Requests allowed to wait for execution before new ones get RESOURCE_EXHAUSTED. */
     max_queue_size: positiveInt.default(1024),
-    labels: z.array(z.string().min(1)).optional(),
+    /** Class names, one per score of the first output, in score order (what a prediction is reported as). */
+    classes: classNames.optional(),
+    /** Deprecated name of `classes`; parsing maps it over (see parseModelConfig). */
+    labels: classNames.optional(),
     monitored_features: z.array(monitoredFeature).default([]),
     version_policy: versionPolicy.default({ latest: 1 }),
     execution: execution.default(() => execution.parse({})),
@@ -92,12 +99,18 @@ export const modelConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["monitored_features", i, "categories"], message: "a categorical feature needs its categories" });
       }
     });
-    const first = config.outputs[0];
-    const classes = first?.dims.at(-1);
-    if (config.labels && classes !== undefined && classes >= 0 && classes !== config.labels.length) {
-      ctx.addIssue({ code: "custom", path: ["labels"], message: `${config.labels.length} labels for output "${first?.name}" with ${classes} classes` });
+    if (config.classes && config.labels) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: 'give "classes" only; "labels" is its deprecated name' });
     }
-  });
+    const field = config.labels && !config.classes ? "labels" : "classes";
+    const names = config[field];
+    const first = config.outputs[0];
+    const width = first?.dims.at(-1);
+    if (names && width !== undefined && width >= 0 && width !== names.length) {
+      ctx.addIssue({ code: "custom", path: [field], message: `${names.length} class names for output "${first?.name}" with ${width} classes` });
+    }
+  })
+  .transform(({ labels, ...config }) => ({ ...config, classes: config.classes ?? labels }));
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
@@ -108,12 +121,18 @@ export function fullShape(config: ModelConfig, spec: TensorSpec): number[] {
   return config.max_batch_size > 0 ? [-1, ...spec.dims] : [...spec.dims];
 }
 
-export function parseModelConfig(source: string, raw: unknown): ModelConfig {
+/** Receives what a config still accepts but should change (deprecated field names). */
+export type ConfigWarning = (message: string) => void;
+
+const usesDeprecatedLabels = (raw: unknown) => typeof raw === "object" && raw !== null && "labels" in raw && !("classes" in raw);
+
+export function parseModelConfig(source: string, raw: unknown, onWarning: ConfigWarning = () => {}): ModelConfig {
   const result = modelConfigSchema.safeParse(raw);
   if (!result.success) throw new Error(formatZodIssues(source, result.error));
+  if (usesDeprecatedLabels(raw)) onWarning(`${source}: "labels" is deprecated, rename it to "classes" (the class names)`);
   return result.data;
 }
 
-export function readModelConfig(path: string): ModelConfig {
-  return parseModelConfig(path, readJsonObject(path, "model config"));
+export function readModelConfig(path: string, onWarning?: ConfigWarning): ModelConfig {
+  return parseModelConfig(path, readJsonObject(path, "model config"), onWarning);
 }

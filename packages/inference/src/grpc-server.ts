@@ -6,7 +6,7 @@ import { Store } from "@vigil/store";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { BearerAuth } from "./auth.js";
-import type { ServerConfig } from "./config.js";
+import type { ServerConfig } from "./server-config.js";
 import { createFeedbackHandlers } from "./feedback.js";
 import { createHealthHandlers } from "./health.js";
 import { createLogger } from "./logger.js";

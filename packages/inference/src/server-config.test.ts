@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { loadServerConfig } from "./index.js";
+
+describe("server config", () => {
+  test("environment variables override defaults and are validated", () => {
+    const config = loadServerConfig({ env: { VIGIL_GRPC_PORT: "9100", VIGIL_GRPC_TOKENS: "a, b ,", VIGIL_LOG_LEVEL: "debug" } });
+    assert.equal(config.port, 9100);
+    assert.deepEqual(config.auth_tokens, ["a", "b"]);
+    assert.equal(config.log_level, "debug");
+    assert.throws(() => loadServerConfig({ env: { VIGIL_GRPC_PORT: "eighty" } }), /- port: .*NaN/);
+  });
+
+  test("overrides beat the environment; TLS needs both files", () => {
+    assert.equal(loadServerConfig({ env: { VIGIL_GRPC_PORT: "9100" }, overrides: { port: 0 } }).port, 0);
+    assert.throws(() => loadServerConfig({ env: { VIGIL_TLS_CERT_FILE: "cert.pem" } }), /- tls.key_file:/);
+  });
+
+  test("the old name of a variable still works, with a warning naming the new one", () => {
+    const warnings: string[] = [];
+    assert.deepEqual(loadServerConfig({ env: { VIGIL_AUTH_TOKENS: "a" }, onWarning: (w) => warnings.push(w) }).auth_tokens, ["a"]);
+    assert.deepEqual(warnings, ["VIGIL_AUTH_TOKENS is deprecated; set VIGIL_GRPC_TOKENS instead"]);
+  });
+});

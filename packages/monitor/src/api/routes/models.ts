@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { featureDrift } from "../../drift.js";
+import { InvalidRequestError, NotFoundError } from "../../errors.js";
+import { classificationQuality } from "../../quality.js";
+import { defineRoute, type MonitorApiOptions, type Route, requireModel } from "../route.js";
+import { VERSION, modelPath, range, seriesRange, windowOf } from "../params.js";
+import { monitorResults } from "../queries.js";
+import { confusionSchema, histogramsSchema, modelResultsSchema } from "../schemas.js";
+
+/** Quality and drift of one model: as the monitor stored them per window, and computed now over a range. */
+export function modelRoutes(options: MonitorApiOptions): Route[] {
+  const { engine } = options;
+  const storedResults = (kind: "quality" | "drift", summary: string) =>
+    defineRoute({
+      method: "GET",
+      url: `/api/v1/models/:model/${kind}`,
+      summary,
+      params: modelPath,
+      query: range.extend({ version: VERSION }),
+      response: modelResultsSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        return { model: params.model, points: await monitorResults(engine, kind, params.model, query.version, r.fromMs, r.toMs) };
+      },
+    });
+  return [
+    storedResults("quality", "Quality figures of a model per monitor window (as stored by the monitor)"),
+    storedResults("drift", "Drift of each monitored input and the dataset drift share per monitor window"),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models/:model/confusion",
+      summary: "Confusion matrix, per-class figures and reliability bins over a range, computed now",
+      params: modelPath,
+      query: range.extend({ version: VERSION }),
+      response: confusionSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        const m = await requireModel(options, params.model, query.version);
+        if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
+        return classificationQuality(engine, { model: m.name, version: query.version, classes: m.classes, window: windowOf(r) });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models/:model/histograms",
+      summary: "Reference against current counts of each monitored input of a model version over a range",
+      params: modelPath,
+      query: range.extend({ version: z.string().min(1).max(50), feature: z.string().max(200).optional() }),
+      response: histogramsSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        const m = await requireModel(options, params.model, query.version);
+        const features = m.features.filter((f) => query.feature === undefined || f.name === query.feature);
+        if (features.length === 0) {
+          throw new NotFoundError(
+            query.feature ? `model ${m.name} does not monitor an input named "${query.feature}" (inputs: ${m.features.map((f) => f.name).join(", ")})` : `model ${m.name} version ${query.version} has no reference profile yet`,
+          );
+        }
+        const drift = await featureDrift(engine, { model: m.name, version: query.version, window: windowOf(r), features, profiles: m.profiles });
+        return {
+          model: m.name,
+          version: query.version,
+          inputs: drift.map((d) => {
+            const profile = m.profiles.find((p) => p.feature === d.feature)!;
+            return { feature: d.feature, kind: d.kind, bins: profile.kind === "numerical" ? { edges: profile.binEdges } : { categories: profile.categories }, reference: d.referenceCounts, current: d.currentCounts, psi: d.psi, jensenShannon: d.jensenShannon };
+          }),
+        };
+      },
+    }),
+  ];
+}

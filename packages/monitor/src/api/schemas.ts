@@ -1,0 +1,278 @@
+import { z } from "zod";
+
+/**
+ * The monitor API's response bodies as zod schemas: the one description of them that the
+ * handlers are typed from, the OpenAPI document is generated from, the tests parse responses
+ * with, and the dashboard's types are inferred from. They describe JSON as it arrives, so a
+ * non-finite number the server computes (an overspent budget with no bad events allowed) is
+ * the null JSON makes of it.
+ */
+export const responseSchemas = z.registry<{ id: string }>();
+
+const named = <T extends z.ZodType>(id: string, schema: T): T => {
+  responseSchemas.add(schema, { id });
+  return schema;
+};
+
+const ISO = z.string().describe("ISO 8601 time");
+const stringMap = z.record(z.string(), z.string());
+
+export const errorSchema = named("Error", z.object({ error: z.string().describe("What went wrong, naming the field or the thing not found") }));
+
+export const healthSchema = named(
+  "Health",
+  z.object({
+    status: z.literal("ok"),
+    store: z.string().describe("Where the store lives (never with credentials)"),
+    alerting: z
+      .object({ evaluations: z.number(), ruleFailures: stringMap.describe("Rule name to its last failure"), lastEvaluationAt: z.number().optional() })
+      .nullable()
+      .describe("Alert evaluation in this process; null when alerting runs elsewhere"),
+  }),
+);
+
+/** Serving figures over a stretch of time: requests, server-side errors and latency percentiles. */
+const servingFiguresSchema = z.object({
+  requests: z.number(),
+  errors: z.number().describe("Requests that failed on the server's side"),
+  errorRate: z.number().nullable().describe("errors / requests; null without requests"),
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+
+export const overviewPointSchema = named("OverviewPoint", servingFiguresSchema.extend({ t: ISO.describe("Start of the step") }));
+
+export const overviewTotalsSchema = named(
+  "OverviewTotals",
+  servingFiguresSchema.extend({ models: z.array(z.object({ model: z.string(), version: z.string(), requests: z.number(), errors: z.number() })) }),
+);
+
+export const overviewSchema = named("Overview", z.object({ from: ISO, to: ISO, stepMs: z.number(), totals: overviewTotalsSchema, series: z.array(overviewPointSchema) }));
+
+export const resultPointSchema = named(
+  "ResultPoint",
+  z.object({
+    windowStart: ISO,
+    windowEnd: ISO,
+    metric: z.string(),
+    feature: z.string().describe("The monitored input; empty for figures of the whole model"),
+    value: z.number(),
+    threshold: z.number().nullable(),
+    breached: z.boolean(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+);
+
+export const modelResultsSchema = named("ModelResults", z.object({ model: z.string(), points: z.array(resultPointSchema) }));
+
+const classScoresSchema = z.object({ precision: z.number(), recall: z.number(), f1: z.number() });
+
+export const confusionSchema = named(
+  "Confusion",
+  z.object({
+    window: z.object({ fromUs: z.number(), toUs: z.number() }),
+    rows: z.number().describe("Labelled predictions in the range"),
+    accuracy: z.number().nullable(),
+    classes: z.array(z.string()),
+    perClass: z.array(classScoresSchema.extend({ class: z.string(), support: z.number() })),
+    macro: classScoresSchema,
+    micro: classScoresSchema,
+    weighted: classScoresSchema,
+    confusion: z.array(z.array(z.number())).describe("confusion[t][p]: labelled t, predicted p, in classes order"),
+    rocAucPerClass: z.array(z.number().nullable()),
+    rocAuc: z.number().nullable(),
+    logLoss: z.number().nullable(),
+    brier: z.number().nullable(),
+    expectedCalibrationError: z.number().nullable(),
+    calibration: z.array(z.object({ lower: z.number(), upper: z.number(), rows: z.number(), meanConfidence: z.number(), accuracy: z.number() })),
+    labelCoverage: z.object({ predictions: z.number(), labelled: z.number(), share: z.number().nullable(), meanDelaySeconds: z.number().nullable(), medianDelaySeconds: z.number().nullable() }),
+  }),
+);
+
+export const histogramSchema = named(
+  "Histogram",
+  z.object({
+    feature: z.string(),
+    kind: z.enum(["numerical", "categorical"]),
+    bins: z.union([
+      z.object({ edges: z.array(z.number()).describe("Upper bounds of every bin but the last") }),
+      z.object({ categories: z.array(z.string()) }),
+    ]),
+    reference: z.array(z.number()),
+    current: z.array(z.number()),
+    psi: z.number(),
+    jensenShannon: z.number(),
+  }),
+);
+
+export const histogramsSchema = named("Histograms", z.object({ model: z.string(), version: z.string(), inputs: z.array(histogramSchema) }));
+
+const sloPeriodSchema = z.object({ from: ISO, to: ISO, good: z.number(), total: z.number(), attainment: z.number().nullable() });
+
+export const sloStatusSchema = named(
+  "SloStatus",
+  z.object({
+    slo: z.string(),
+    description: z.string(),
+    model: z.string(),
+    indicator: z.enum(["availability", "latency"]),
+    thresholdMs: z.number().nullable(),
+    objective: z.number(),
+    window: z.string(),
+    period: z.object({ from: ISO, to: ISO }),
+    good: z.number(),
+    total: z.number(),
+    bad: z.number(),
+    attainment: z.number().nullable(),
+    met: z.boolean().nullable(),
+    budget: z.object({
+      allowedBad: z.number(),
+      spent: z.number().nullable().describe("Share of the allowed bad events spent; null without events, or when none are allowed and some happened"),
+      remaining: z.number().nullable(),
+    }),
+    worst: z.array(sloPeriodSchema),
+    incidents: z.array(z.object({ alertname: z.string(), severity: z.string(), startsAt: ISO, endsAt: ISO.nullable(), labels: stringMap })),
+    burnRates: z.object({ "1h": z.number(), "6h": z.number(), "1d": z.number(), "3d": z.number() }),
+  }),
+);
+
+export const slosSchema = named("SloStatuses", z.array(sloStatusSchema));
+
+export const sloBurnSchema = named(
+  "SloBurn",
+  z.object({ slo: z.string(), objective: z.number(), stepMs: z.number(), points: z.array(z.object({ t: ISO, good: z.number(), total: z.number(), burnRate: z.number() })) }),
+);
+
+export const alertSchema = named(
+  "Alert",
+  z.object({
+    fingerprint: z.string(),
+    rule: z.string(),
+    labels: stringMap,
+    annotations: stringMap,
+    state: z.string(),
+    value: z.number(),
+    startsAt: ISO,
+    endsAt: ISO.nullable(),
+    changedAt: ISO,
+  }),
+);
+
+export const alertsSchema = named("Alerts", z.array(alertSchema));
+
+export const silenceSchema = named(
+  "Silence",
+  z.object({
+    id: z.string(),
+    matchers: z.array(z.object({ name: z.string(), op: z.enum(["=", "!=", "=~", "!~"]), value: z.string() })),
+    startsAt: z.number().describe("Epoch milliseconds"),
+    endsAt: z.number().describe("Epoch milliseconds"),
+    createdBy: z.string(),
+    comment: z.string(),
+  }),
+);
+
+export const silencesSchema = named("Silences", z.array(silenceSchema));
+
+export const traceSummarySchema = named(
+  "TraceSummary",
+  z.object({ trace_id: z.string(), start: z.string(), duration_ns: z.number(), model: z.string(), status: z.string(), spans: z.number() }),
+);
+
+export const tracesSchema = named("Traces", z.array(traceSummarySchema));
+
+/** Spans nest, so the type is written out for the schema to refer to itself. */
+export interface TraceSpan {
+  span_id: string;
+  parent_span_id: string;
+  name: string;
+  kind: string;
+  start: string;
+  duration_ns: number;
+  status_code: string;
+  status_message: string;
+  attributes: Record<string, string>;
+  children: TraceSpan[];
+}
+
+export const traceSpanSchema: z.ZodType<TraceSpan> = named(
+  "TraceSpan",
+  z.object({
+    span_id: z.string(),
+    parent_span_id: z.string(),
+    name: z.string(),
+    kind: z.string(),
+    start: z.string(),
+    duration_ns: z.number(),
+    status_code: z.string(),
+    status_message: z.string(),
+    attributes: stringMap,
+    get children() {
+      return z.array(traceSpanSchema);
+    },
+  }),
+);
+
+export const traceSchema = named("Trace", z.object({ traceId: z.string(), spans: z.array(traceSpanSchema) }));
+
+export const predictionRowSchema = named(
+  "PredictionRow",
+  z.object({
+    timestamp: ISO,
+    timestampUs: z.number(),
+    requestId: z.string(),
+    rowIndex: z.number(),
+    model: z.string(),
+    version: z.string(),
+    status: z.string(),
+    error: z.string(),
+    latencyMs: z.number(),
+    prediction: z.string(),
+    confidence: z.number(),
+    label: z.string().nullable(),
+    traceId: z.string(),
+  }),
+);
+
+export const predictionPageSchema = named(
+  "PredictionPage",
+  z.object({ rows: z.array(predictionRowSchema), nextCursor: z.string().nullable().describe("Pass as cursor for the next page; null on the last") }),
+);
+
+export const predictionDetailSchema = named(
+  "PredictionDetail",
+  predictionRowSchema.extend({
+    features: z.array(z.number()),
+    featureNames: z.array(z.string()).describe("Names of the model's monitored feature inputs, in order; empty when the model is not known"),
+    scores: z.array(z.number()),
+    queueMs: z.number(),
+    computeMs: z.number(),
+    batchSize: z.number(),
+    client: z.string(),
+    labelledAt: ISO.nullable(),
+  }),
+);
+
+export type ErrorResponse = z.infer<typeof errorSchema>;
+export type HealthResponse = z.infer<typeof healthSchema>;
+export type OverviewPoint = z.infer<typeof overviewPointSchema>;
+export type OverviewTotals = z.infer<typeof overviewTotalsSchema>;
+export type OverviewResponse = z.infer<typeof overviewSchema>;
+export type ResultPoint = z.infer<typeof resultPointSchema>;
+export type ModelResultsResponse = z.infer<typeof modelResultsSchema>;
+export type ConfusionResponse = z.infer<typeof confusionSchema>;
+export type Histogram = z.infer<typeof histogramSchema>;
+export type HistogramsResponse = z.infer<typeof histogramsSchema>;
+export type SloStatus = z.infer<typeof sloStatusSchema>;
+export type SlosResponse = z.infer<typeof slosSchema>;
+export type SloBurnResponse = z.infer<typeof sloBurnSchema>;
+export type AlertsResponse = z.infer<typeof alertsSchema>;
+export type SilenceResponse = z.infer<typeof silenceSchema>;
+export type SilencesResponse = z.infer<typeof silencesSchema>;
+export type TraceSummary = z.infer<typeof traceSummarySchema>;
+export type TracesResponse = z.infer<typeof tracesSchema>;
+export type TraceResponse = z.infer<typeof traceSchema>;
+export type PredictionRow = z.infer<typeof predictionRowSchema>;
+export type PredictionPageResponse = z.infer<typeof predictionPageSchema>;
+export type PredictionDetail = z.infer<typeof predictionDetailSchema>;

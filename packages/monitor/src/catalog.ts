@@ -1,0 +1,144 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { type ConfigWarning, MODEL_CONFIG_FILE, type ModelConfig, REFERENCE_FILE, readModelConfig, versionDirectory } from "@vigil/model-repository";
+import type { StoreEngine } from "@vigil/store";
+import type { Registry } from "prom-client";
+import type { ModelLookup } from "./api/route.js";
+import { driftOptionsFor, type MonitorConfig } from "./config.js";
+import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
+import type { FeatureProfile, FeatureSpec } from "./profiles.js";
+import { ensureProfiles } from "./reference.js";
+import type { MonitorResult } from "./results.js";
+import type { Window } from "./window.js";
+
+/** A model as the monitor needs to know it: its repository config and directory. */
+export interface CatalogModel {
+  name: string;
+  config: ModelConfig;
+  /** The model's directory in the repository (version directories below it). */
+  dir: string;
+}
+
+/**
+ * What the monitor watches of a model: its monitored features, in the order the prediction log
+ * records them, then for a classifier the predicted class and the confidence.
+ */
+export function monitoredInputs(config: ModelConfig): FeatureSpec[] {
+  const features: FeatureSpec[] = config.monitored_features.map((f, index) => ({ name: f.name, index, kind: f.kind, categories: f.categories }));
+  if (!config.classes) return features;
+  return [
+    ...features,
+    { name: "prediction", index: 0, kind: "categorical", categories: config.classes, source: "prediction" },
+    { name: "confidence", index: 0, kind: "numerical", source: "confidence" },
+  ];
+}
+
+/**
+ * Models in a repository directory, read from their config files; unreadable ones are reported
+ * and left out, and deprecated fields go to `onWarning`.
+ */
+export function readCatalog(root: string, onError: (error: Error) => void, onWarning?: ConfigWarning): CatalogModel[] {
+  if (!existsSync(root)) throw new Error(`model repository ${root} does not exist`);
+  const models: CatalogModel[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const configPath = join(root, entry.name, MODEL_CONFIG_FILE);
+    if (!entry.isDirectory() || !existsSync(configPath)) continue;
+    try {
+      models.push({ name: entry.name, config: readModelConfig(configPath, onWarning), dir: join(root, entry.name) });
+    } catch (error) {
+      onError(error as Error);
+    }
+  }
+  return models;
+}
+
+/**
+ * The monitor's model source: every version of a catalogued model that served OK traffic in the
+ * window, with the model's monitored inputs and its version's reference profiles (built from the
+ * version's reference.jsonl the first time, then read from the store). A version without
+ * profiles is still evaluated for quality; its drift is skipped until a profile exists.
+ */
+export function catalogSource(engine: StoreEngine, catalog: () => CatalogModel[], config: MonitorConfig, onNote: (note: string) => void = () => {}): ModelSource {
+  const profiles = new Map<string, FeatureProfile[]>();
+  const noted = new Set<string>();
+  return async (window) => {
+    const models = new Map(catalog().filter((m) => config.models[m.name]?.enabled !== false).map((m) => [m.name, m]));
+    const monitored: MonitoredModel[] = [];
+    for (const served of await servedVersions(engine, window)) {
+      const model = models.get(served.model);
+      if (!model) continue;
+      const inputs = monitoredInputs(model.config);
+      const key = `${served.model}\u0000${served.version}`;
+      let found = profiles.get(key);
+      if (!found && inputs.length > 0) {
+        found = await ensureProfiles(engine, { name: served.model, version: served.version, features: inputs, referenceFile: join(versionDirectory(model.dir, served.version), REFERENCE_FILE) });
+        if (found) profiles.set(key, found);
+        else if (!noted.has(key)) {
+          noted.add(key);
+          onNote(`model ${served.model} version ${served.version} has no reference profile and no ${REFERENCE_FILE}; drift is skipped until one is built (vigil profile)`);
+        }
+      }
+      const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
+      monitored.push({
+        name: served.model,
+        version: served.version,
+        classes: model.config.classes,
+        features: found ? inputs : [],
+        profiles: found ?? [],
+        decisions,
+        datasetDriftShare,
+      });
+    }
+    return monitored;
+  };
+}
+
+/** Starts the monitor's schedule over a model source; failures go to `onError` and the job's health, never crash the process. */
+export function startMonitor(
+  engine: StoreEngine,
+  source: ModelSource,
+  config: MonitorConfig,
+  hooks: { registry?: Registry; onError: (error: Error) => void; onResults?: (window: Window, results: MonitorResult[]) => void },
+): MonitorJob {
+  const job = new MonitorJob(engine, source, { windowMs: config.window, everyMs: config.step, lagMs: config.lag, ...hooks });
+  job.start();
+  return job;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+/** One line per model version for a finished window: the headline quality figures and which inputs drifted. */
+export function describeResults(window: Window, results: MonitorResult[]): string[] {
+  const span = `${new Date(window.fromUs / 1000).toISOString().slice(11, 19)}-${new Date(window.toUs / 1000).toISOString().slice(11, 19)}`;
+  const byModel = new Map<string, MonitorResult[]>();
+  for (const r of results) {
+    const key = `${r.model} v${r.version}`;
+    byModel.set(key, [...(byModel.get(key) ?? []), r]);
+  }
+  if (byModel.size === 0) return [`monitor ${span}: no traffic`];
+  return [...byModel].map(([model, rows]) => {
+    const get = (metric: string) => rows.find((r) => r.metric === metric && r.feature === "");
+    const accuracy = get("accuracy");
+    const coverage = get("label_coverage");
+    const drift = rows.filter((r) => r.kind === "drift" && r.feature !== "");
+    const drifted = drift.filter((r) => r.breached).map((r) => r.feature);
+    const quality = accuracy ? `accuracy ${pct(accuracy.value)} on ${String(accuracy.details.rows)} labelled (coverage ${coverage ? pct(coverage.value) : "-"})` : "no labels yet";
+    const driftText = drift.length === 0 ? "drift not judged (no reference profile)" : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
+    return `monitor ${span} ${model}: ${quality}; ${driftText}`;
+  });
+}
+
+/**
+ * The monitor API's view of a model: its classes and monitored inputs from the catalog, and its
+ * version's reference profiles (built from reference.jsonl when missing). Inputs without a
+ * profile are left out, so drift views show what can be judged.
+ */
+export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]): ModelLookup {
+  return async (name, version) => {
+    const model = catalog().find((m) => m.name === name);
+    if (!model) return undefined;
+    const inputs = monitoredInputs(model.config);
+    const profiles = version && inputs.length > 0 ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(versionDirectory(model.dir, version), REFERENCE_FILE) }) : undefined;
+    return { name, version, classes: model.config.classes, features: profiles ? inputs : [], profiles: profiles ?? [] };
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * WHERE fragments shared by the table modules and the monitor's analyses, so a scope or a time
+ * range means the same in every query. Each names the bound parameters it reads; none carries a
+ * value into the SQL text.
+ */
+
+/** Rows of one model ('' for all) and version ('' for all): the {model} and {version} parameters. */
+export const MODEL_SCOPE = `({model:String} = '' OR model_name = {model:String}) AND ({version:String} = '' OR model_version = {version:String})`;
+
+/** Rollup minutes in [{from}, {to}), both UInt32 epoch seconds. */
+export const MINUTE_RANGE = "minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC')";
+
+/** A prediction or label time in [{from}, {to}), both Int64 epoch microseconds; `alias` qualifies the column in a join. */
+export const timestampRangeMicros = (alias = "") => `${alias}timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND ${alias}timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+
+/**
+ * The OK predictions of one model ({model}) and version ({version}, '' for all) in [{from}, {to})
+ * microseconds: the rows every monitor window evaluates. `alias` qualifies the columns in a join.
+ */
+export const okPredictionsOfModel = (alias = "") =>
+  `${alias}model_name = {model:String} AND ({version:String} = '' OR ${alias}model_version = {version:String}) AND ${alias}status = 'OK' AND ${timestampRangeMicros(alias)}`;
+
+export interface TimeRange {
+  /** Inclusive, microseconds since the epoch. */
+  fromUs: number;
+  /** Exclusive. */
+  toUs: number;
+}

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedEngine, type StoreEngine, migrate } from "@vigil/store";
 import { rocAuc } from "@vigil/demo-model";
-import { type FeatureSpec, binOf, classificationQuality, featureDrift, populationStabilityIndex, profileFromValues } from "@vigil/monitor";
+import { type FeatureProfile, binOf, classificationQuality, featureDrift, populationStabilityIndex } from "@vigil/monitor";
 import { flag } from "./args.js";
 import { CLASSES, FEATURES, generate, referenceProfiles, startUs } from "./synthetic.js";
 import { machineLine } from "./machine.js";
@@ -18,7 +18,7 @@ import { writeBenchmarkSection } from "./report.js";
 
 const sizes = (flag("rows") ?? "1000000,10000000").split(",").map(Number);
 /** The baseline: every row pulled into JS, then accuracy, ROC AUC and per-feature PSI computed there. */
-async function inJs(engine: StoreEngine, model: string, window: { fromUs: number; toUs: number }, profiles: ReturnType<typeof profileFromValues>[]) {
+async function inJs(engine: StoreEngine, model: string, window: { fromUs: number; toUs: number }, profiles: FeatureProfile[]) {
   const scores: number[] = [];
   const truth: boolean[] = [];
   const columns: number[][] = FEATURES.map(() => []);
@@ -33,7 +33,7 @@ async function inJs(engine: StoreEngine, model: string, window: { fromUs: number
       scores.push(r.s);
       truth.push(r.l === "delayed");
       if (r.p === r.l) correct++;
-      r.f.forEach((v, i) => columns[i]!.push(v));
+      for (const [i, v] of r.f.entries()) columns[i]!.push(v);
     }
   }
   const auc = rocAuc(scores, truth);

@@ -44,7 +44,7 @@ describe("dynamic batching", () => {
     const responses = await Promise.all(
       rows.map((row) => unary(t.client.modelInfer, t.client, rawRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], bytes: bytesOf(Float32Array.from(row)) }]))),
     );
-    responses.forEach((r, i) => assert.deepEqual(rawFloat32(r), unbatched[i], `row ${i}`));
+    for (const [i, r] of responses.entries()) assert.deepEqual(rawFloat32(r), unbatched[i], `row ${i}`);
     const after = await stats("flights");
     const executions = Number(after.executionCount - before.executionCount);
     assert.equal(Number(after.inferenceCount - before.inferenceCount), 64);

@@ -256,7 +256,7 @@ print(json.dumps(out))`;
     const child = promisify(execFile)("/usr/bin/python3", ["-c", python], { encoding: "utf8" });
     child.child.stdin!.end(JSON.stringify(cases));
     const expected = JSON.parse((await child).stdout) as number[];
-    cases.forEach(([r, c], i) => assert.ok(Math.abs(twoProportionZTest(r, c) - expected[i]!) <= TOLERANCE, `z-test ${i}: ${twoProportionZTest(r, c)} vs ${expected[i]}`));
+    for (const [i, [r, c]] of cases.entries()) assert.ok(Math.abs(twoProportionZTest(r, c) - expected[i]!) <= TOLERANCE, `z-test ${i}: ${twoProportionZTest(r, c)} vs ${expected[i]}`);
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 5), { reference: [500, 300, 150, 30, 15, 5], current: [480, 320, 140, 40, 12, 8] });
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 20), { reference: [500, 300, 150, 30, 20], current: [480, 320, 140, 40, 20] });
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 0, 3), { reference: [500, 300, 200], current: [480, 320, 200] });

@@ -268,7 +268,7 @@ describe("graceful shutdown", () => {
       const late = await rejection(unary(t.client.modelInfer, t.client, typedRequest("typed"), undefined, { deadline: Date.now() + 2000 }));
       const responses = await Promise.all(inFlight);
       await stopping;
-      responses.forEach((r, i) => assert.deepEqual(r.outputs[0]!.contents!.fp32Contents, [2 * i, 2 * i, 2 * i]));
+      for (const [i, r] of responses.entries()) assert.deepEqual(r.outputs[0]!.contents!.fp32Contents, [2 * i, 2 * i, 2 * i]);
       assert.ok([status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes(late.code), `late request refused (${late.code}: ${late.details})`);
       const live = await rejection(unary(t.client.serverLive, t.client, {}, undefined, { deadline: Date.now() + 1000 }));
       assert.ok([status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes(live.code));

@@ -118,7 +118,7 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       for (const avg of ["macro", "micro", "weighted"] as const) {
         for (const key of ["precision", "recall", "f1"] as const) close(vigil[avg][key], (reference[avg] as Record<string, number>)[key], `${avg} ${key}`);
       }
-      (reference.auc_per_class as Array<number | null>).forEach((v, i) => close(vigil.rocAucPerClass[i]!, v, `ROC AUC of ${s.classes[i]}`));
+      for (const [i, v] of (reference.auc_per_class as Array<number | null>).entries()) close(vigil.rocAucPerClass[i]!, v, `ROC AUC of ${s.classes[i]}`);
       close(vigil.rocAuc, reference.auc, "ROC AUC");
       close(vigil.logLoss, reference.log_loss, "log loss");
       close(vigil.brier, reference.brier, "Brier score");
@@ -132,7 +132,7 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
     });
   }
 
-  test("regression: MAE, RMSE and R² within ${TOLERANCE} of scikit-learn", async () => {
+  test(`regression: MAE, RMSE and R² within ${TOLERANCE} of scikit-learn`, async () => {
     const vigil = await regressionQuality(store.engine, { model: "q-regression", window });
     const python = `
 import json, sys

@@ -120,9 +120,9 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
       stream.on("end", resolve);
       stream.on("error", reject);
     });
-    FLIGHT_ROWS.forEach((row, i) =>
-      stream.write(contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id: `s${i}` })),
-    );
+    for (const [i, row] of FLIGHT_ROWS.entries()) {
+      stream.write(contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id: `s${i}` }));
+    }
     stream.write(ModelInferRequest.fromPartial({ modelName: "flights", id: "bad" }));
     stream.end();
     await done;

@@ -17,7 +17,7 @@ export async function startClickHouseHttp(
   { owner, port = 0, credentials = { user: "vigil", password: "test-password" } }: { owner?: ProcessOwner; port?: number; credentials?: { user: string; password: string } } = {},
 ): Promise<ClickHouseHttp> {
   const script = join(import.meta.dirname, "clickhouse-http-server.ts");
-  const { child, exited, stop } = startProcess(process.execPath, ["--import", "tsx", script, dataDir, String(port), credentials.user, credentials.password], {
+  const { child, stop } = startProcess(process.execPath, ["--import", "tsx", script, dataDir, String(port), credentials.user, credentials.password], {
     stdio: ["ignore", "pipe", "inherit"],
     owner,
   });

@@ -35,7 +35,7 @@ export class LabelSender {
   add(index: number, requestId: string, truths: string[]): void {
     if (!this.chosen(index)) return;
     const dueAt = Date.now() + this.delayMs;
-    truths.forEach((label, rowIndex) => this.queue.push({ requestId, rowIndex, label, dueAt }));
+    for (const [rowIndex, label] of truths.entries()) this.queue.push({ requestId, rowIndex, label, dueAt });
   }
 
   /** Waits until every queued label is due and sent. */

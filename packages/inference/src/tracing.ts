@@ -141,7 +141,9 @@ export class Tracing {
     if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
       const otlp = new BatchSpanProcessor(new OTLPTraceExporter());
       extra.push(otlp);
-      sinks.push((spans) => spans.forEach((s) => otlp.onEnd(s)));
+      sinks.push((spans) => {
+        for (const s of spans) otlp.onEnd(s);
+      });
       options.log.info({ endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT }, "also exporting traces over OTLP");
     }
     this.provider = new BasicTracerProvider({

@@ -34,7 +34,7 @@ export interface FeatureDrift {
 }
 
 /** The value monitored input `i` takes in a predictions row, NaN where the row lacks it (a closed set of SQL fragments). */
-function valueOf(spec: FeatureSpec, i: number): string {
+function featureValueSql(spec: FeatureSpec, i: number): string {
   switch (spec.source ?? "feature") {
     case "feature":
       return `if(length(features) > {index_${i}:UInt32}, features[{index_${i}:UInt32} + 1], nan)`;
@@ -51,7 +51,7 @@ function valueOf(spec: FeatureSpec, i: number): string {
  */
 export const windowValueCounts = (specs: FeatureSpec[]) => `
   SELECT pair.1 AS i, pair.2 AS x, count() AS n
-  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(valueOf).join(", ")}])) AS pair FROM ${PREDICTIONS} WHERE ${okPredictionsOfModel()})
+  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(featureValueSql).join(", ")}])) AS pair FROM ${PREDICTIONS} WHERE ${okPredictionsOfModel()})
   WHERE isFinite(x)
   GROUP BY i, x`;
 

@@ -54,7 +54,7 @@ export async function profilesFromFile(path: string, specs: FeatureSpec[]): Prom
     lineNumber++;
     if (line.trim() === "") continue;
     const row = parseReferenceRow(line, `${path} line ${lineNumber}`);
-    specs.forEach((spec, i) => columns[i]!.push(referenceValue(spec, row)));
+    for (const [i, spec] of specs.entries()) columns[i]!.push(referenceValue(spec, row));
   }
   if (columns[0]?.length === 0) throw new ConfigError(`reference file ${path} holds no rows`);
   return specs.map((spec, i) => profileFromValues(spec, columns[i]!));

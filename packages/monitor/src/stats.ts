@@ -122,7 +122,7 @@ export function coarsenCategories(reference: number[], current: number[], minExp
   const n1 = reference.reduce((a, b) => a + b, 0);
   const n2 = current.reduce((a, b) => a + b, 0);
   const smaller = Math.min(n1, n2);
-  const order = reference.map((r, i) => i).sort((a, b) => reference[b]! + current[b]! - (reference[a]! + current[a]!));
+  const order = reference.map((_, i) => i).sort((a, b) => reference[b]! + current[b]! - (reference[a]! + current[a]!));
   const kept: number[] = [];
   for (const i of order) {
     const share = n1 + n2 === 0 ? 0 : (reference[i]! + current[i]!) / (n1 + n2);

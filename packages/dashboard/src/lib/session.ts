@@ -25,7 +25,9 @@ export function newSession(now = Date.now()): { value: string; expires: Date } {
  * of this module.
  */
 const REVOKED = Symbol.for("vigil.dashboard.revokedSessions");
-const revoked: Map<string, number> = ((globalThis as { [REVOKED]?: Map<string, number> })[REVOKED] ??= new Map());
+const shared = globalThis as { [REVOKED]?: Map<string, number> };
+shared[REVOKED] ??= new Map();
+const revoked = shared[REVOKED];
 
 /**
  * A cookie is valid while its signed expiry is ahead, and never longer than one session from now:

@@ -30,7 +30,7 @@ export class Alerting {
 
   constructor(
     private readonly engine: StoreEngine,
-    private readonly config: AlertingConfig,
+    config: AlertingConfig,
     private readonly hooks: AlertingHooks,
   ) {
     const rules: EvaluatedRule[] = [...config.rules, ...config.slos.flatMap(sloRules)];

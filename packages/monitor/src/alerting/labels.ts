@@ -44,6 +44,8 @@ export function matches(labels: Labels, matchers: Matcher[]): boolean {
         return new RegExp(`^(?:${m.value})$`).test(value);
       case "!~":
         return !new RegExp(`^(?:${m.value})$`).test(value);
+      default:
+        return false;
     }
   });
 }

@@ -89,7 +89,7 @@ function fromOpenSlo(doc: z.infer<typeof openSlo>): Slo {
     return { ...base, model: total.model, version: total.version ?? "", indicator: "availability" };
   }
   const threshold = spec.indicator.spec.thresholdMetric;
-  if (!threshold || threshold.metricSource.spec.metric !== "latency_ms" || objective.value === undefined || objective.op !== "lte") {
+  if (threshold?.metricSource.spec.metric !== "latency_ms" || objective.value === undefined || objective.op !== "lte") {
     throw new ConfigError(`SLO ${doc.metadata.name}: Vigil computes a ratioMetric of requests, or a thresholdMetric {metric: latency_ms} with an objective {op: lte, value: <ms>, target}`);
   }
   return { ...base, model: threshold.metricSource.spec.model, version: threshold.metricSource.spec.version ?? "", indicator: "latency", thresholdUs: Math.round(objective.value * 1000) };

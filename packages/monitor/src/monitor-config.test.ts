@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { formatDuration, parseDuration, parseTime } from "@vigil/config";
-import { driftOptionsFor, loadMonitorConfig } from "@vigil/monitor";
-import { tempDir } from "./support/store.js";
+import { driftOptionsFor, loadMonitorConfig } from "./index.js";
+
+const tempDir = async (prefix: string) => {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+};
 
 describe("monitor settings", () => {
   test("durations are written as Prometheus writes them", () => {

@@ -3,16 +3,17 @@
  * parameter MLP where compute matters) through Vigil's gRPC server at 1 to 128 concurrent
  * clients, with and without dynamic batching, reported the way Triton's perf_analyzer does
  * (throughput, client latency percentiles, server queue and compute time per request), each
- * against raw in-process onnxruntime on the same inputs in the same run. Then the cost of
- * observability (prediction log, traces, metrics) on versus off. With a GPU on the host the MLP
- * also runs on the CUDA execution provider against CPU. Writes docs/benchmarks.md.
+ * against raw in-process onnxruntime on the same inputs and execution provider in the same run.
+ * Then the cost of observability (prediction log, traces, metrics) on versus off, each setting in
+ * its own server for several interleaved rounds. With a GPU on the host the MLP also runs on the
+ * CUDA execution provider against CPU. Writes docs/benchmarks.md.
  *
- *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128])
+ *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128] [--rounds 3])
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
@@ -23,9 +24,13 @@ import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics } f
 import { flag } from "./args.js";
 import { gpuDescription, machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
+import { type Spread, spread } from "./spread.js";
 
 const seconds = Number(flag("seconds") ?? 5);
 const clientCounts = (flag("clients") ?? "1,4,16,64,128").split(",").map(Number);
+/** Rounds of the observability comparison; one sample would have no spread to judge a difference against. */
+const rounds = Number(flag("rounds") ?? 3);
+if (!(rounds >= 2)) throw new Error("--rounds must be 2 or more");
 const root = join(import.meta.dirname, "..");
 const hasGpu = gpuDescription() !== "no GPU";
 
@@ -158,21 +163,32 @@ async function timedLoop(inFlight: number, call: (i: number) => Promise<unknown>
   return { qps, latency: recorder.summary() };
 }
 
-async function rawSession(model: BenchModel, provider: "cpu" | "cuda"): Promise<ort.InferenceSession> {
+type ExecutionProvider = "cpu" | "cuda";
+
+/** The provider a served model loaded on, as the server logged it, checked to be one the raw baselines can use too. */
+function loadedOn(providers: Map<string, string>, model: string): ExecutionProvider {
+  const provider = providers.get(model);
+  if (provider !== "cpu" && provider !== "cuda") throw new Error(`${model} loaded on ${provider ?? "nothing"}, which the raw baselines do not run`);
+  return provider;
+}
+
+async function rawSession(model: BenchModel, provider: ExecutionProvider): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model.onnx, { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
 }
 
-/** Raw onnxruntime: batch 1 one at a time, batch 1 with 64 calls in flight, and whole batches of 64 rows (rows/s). */
-async function rawBaselines(model: BenchModel, provider: "cpu" | "cuda" = "cpu"): Promise<{ sequential: Measured; concurrent: Measured; batch64RowsPerS: number }> {
+/**
+ * Raw onnxruntime: batch 1 one at a time, and whole batches of 64 rows (rows/s). There is no
+ * "calls in flight" baseline: onnxruntime-node runs session.run synchronously on the event loop,
+ * so concurrent calls on one session would only run one after another.
+ */
+async function rawBaselines(model: BenchModel, provider: ExecutionProvider): Promise<{ sequential: Measured; batch64RowsPerS: number }> {
   const session = await rawSession(model, provider);
-  const one = (i: number) => session.run({ [model.input]: new ort.Tensor("float32", model.rows[i % model.rows.length]!, [1, model.width]) });
-  const sequential = await timedLoop(1, one);
-  const concurrent = await timedLoop(64, one);
+  const sequential = await timedLoop(1, (i) => session.run({ [model.input]: new ort.Tensor("float32", model.rows[i % model.rows.length]!, [1, model.width]) }));
   const batch = new Float32Array(64 * model.width);
   for (let r = 0; r < 64; r++) batch.set(model.rows[r % model.rows.length]!, r * model.width);
   const batched = await timedLoop(1, () => session.run({ [model.input]: new ort.Tensor("float32", batch, [64, model.width]) }));
   await session.release();
-  return { sequential, concurrent, batch64RowsPerS: batched.qps * 64 };
+  return { sequential, batch64RowsPerS: batched.qps * 64 };
 }
 
 /** What the server does besides serving: the prediction log, traces, Prometheus metrics. */
@@ -275,15 +291,108 @@ async function emptyRpc(port: number): Promise<Measured> {
   }
 }
 
-const READING_NOTE =
-  "How to read it: with one client, dynamic batching adds its `max_queue_delay_us` (500 µs here) to each request, as Triton's does, because no second request arrives to share the batch; with more clients it gathers batches and the queue time buys throughput. The demo model computes in about 0.1 ms, far below the per-request cost of gRPC, protobuf and the event loop (the empty RPC above), so serving reaches only a fraction of raw onnxruntime whatever the batching; the MLP computes for about 1 ms a row, so batching it pays and served throughput passes raw batch-1 calls. Batching off, requests queue behind one execution at a time and the queue time grows with the clients. Client, server and (in the observability rows) the embedded ClickHouse share two cores here, and run-to-run spread is about 15%.";
-
 const fmt = (x: number, digits = 2) => x.toFixed(digits);
 const unbatched = (name: string) => `${name}_unbatched`;
 const noBatching = (config: Record<string, unknown>) => {
   delete config.dynamic_batching;
 };
 const asIs = () => undefined;
+
+type RawBaseline = Awaited<ReturnType<typeof rawBaselines>>;
+
+/** Sentences about one model's table, each built from figures this run measured. */
+function readingNotes(model: BenchModel, modelRows: ServedRow[], raw: RawBaseline, floor: Measured): string {
+  const row = (clients: number, batching: boolean) => modelRows.find((r) => r.clients === clients && r.batching === batching)!;
+  const [fewest, most] = [Math.min(...clientCounts), Math.max(...clientCounts)];
+  const [fewOff, fewOn, manyOff, manyOn] = [row(fewest, false), row(fewest, true), row(most, false), row(most, true)];
+  const best = modelRows.reduce((a, b) => (b.qps > a.qps ? b : a));
+  return [
+    `In this run, ${model.name} (dynamic batching \`${JSON.stringify(model.config.dynamic_batching)}\`):`,
+    `with ${fewest} client${fewest === 1 ? "" : "s"}, batching on queued each request ${fmt(fewOn.queueUs, 0)} µs (off: ${fmt(fewOff.queueUs, 0)} µs) at a mean batch of ${fmt(fewOn.meanBatch, 1)}, p50 ${fmt(fewOn.latency.p50Ms, 3)} ms (off: ${fmt(fewOff.latency.p50Ms, 3)} ms);`,
+    `with ${most} clients, batches of ${fmt(manyOn.meanBatch, 1)} on average and ${fmt(manyOn.qps, 0)} req/s against ${fmt(manyOff.qps, 0)} off (${fmt(manyOn.qps / manyOff.qps)}x), queue ${fmt(manyOn.queueUs, 0)} µs per request (off: ${fmt(manyOff.queueUs, 0)} µs).`,
+    `The highest served throughput, ${fmt(best.qps, 0)} req/s (${best.clients} clients, batching ${best.batching ? "dynamic" : "off"}), is ${fmt(best.qps / raw.sequential.qps)}x raw batch-1 calls and ${fmt(best.qps / raw.batch64RowsPerS)}x raw batches of 64;`,
+    `a raw batch-1 call takes ${fmt(raw.sequential.latency.p50Ms * 1000, 0)} µs at p50, an empty RPC ${fmt(floor.latency.p50Ms * 1000, 0)} µs.`,
+  ].join(" ");
+}
+
+/** The observability settings measured against all off, each on a fresh server in every round. */
+const OBSERVED: Array<{ label: string; settings: Observability }> = [
+  { label: "all off", settings: ALL_OFF },
+  { label: "prediction log", settings: { record: true, traces: false, metrics: false } },
+  { label: "log + traces + metrics", settings: { record: true, traces: true, metrics: true } },
+  { label: "log + 10% of traces + metrics", settings: { record: true, traces: true, metrics: true, sampleRatio: 0.1 } },
+];
+const OBSERVED_CLIENTS = [1, 64];
+
+interface ObservedCell {
+  qps: number[];
+  p99Ms: number[];
+}
+
+const cellKey = (model: string, clients: number, label: string) => `${model}/${clients}/${label}`;
+
+/**
+ * Every setting of OBSERVED, `rounds` times, each time in a server of its own; every other round
+ * runs the settings in reverse, so none always goes first on a quiet machine or last after the others.
+ */
+async function observabilityRounds(repository: string, names: string[], models: BenchModel[]): Promise<Map<string, ObservedCell>> {
+  const cells = new Map<string, ObservedCell>();
+  for (let round = 0; round < rounds; round++) {
+    for (const { label, settings } of round % 2 === 0 ? OBSERVED : [...OBSERVED].reverse()) {
+      const server = await startServer(repository, names, settings);
+      try {
+        for (const model of models) {
+          for (const clients of OBSERVED_CLIENTS) {
+            const row = await served(server.port, model, model.name, clients);
+            const key = cellKey(model.name, clients, label);
+            const cell = cells.get(key) ?? { qps: [], p99Ms: [] };
+            cell.qps.push(row.qps);
+            cell.p99Ms.push(row.latency.p99Ms);
+            cells.set(key, cell);
+            console.log(`round ${round + 1}: ${model.name} ${clients} clients, ${label}: ${fmt(row.qps, 0)} req/s`);
+          }
+        }
+      } finally {
+        await stopServer(server.child);
+      }
+    }
+  }
+  return cells;
+}
+
+/** The observability table, with each setting's throughput judged against all off's min–max over the rounds. */
+function observabilityReport(models: BenchModel[], cells: Map<string, ObservedCell>): string {
+  const shown = (s: Spread, digits: number) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+  const lines = [
+    "| model | clients | observability | throughput (req/s), median (min–max) | on / off, medians | p99 (ms), median (min–max) | throughput against all off |",
+    "|---|---:|---|---:|---:|---:|---|",
+  ];
+  const beyond: string[] = [];
+  let compared = 0;
+  for (const model of models) {
+    for (const clients of OBSERVED_CLIENTS) {
+      const off = spread(cells.get(cellKey(model.name, clients, "all off"))!.qps);
+      for (const { label } of OBSERVED) {
+        const cell = cells.get(cellKey(model.name, clients, label))!;
+        const qps = spread(cell.qps);
+        let verdict = "";
+        if (label !== "all off") {
+          compared++;
+          // Beyond the spread only when the two ranges of rounds do not overlap at all.
+          verdict = qps.max < off.min ? "lower, beyond the spread" : qps.min > off.max ? "higher, beyond the spread" : "within the spread";
+          if (verdict !== "within the spread") beyond.push(`${model.name} at ${clients} client${clients === 1 ? "" : "s"} with ${label} (${fmt(qps.median / off.median)}x)`);
+        }
+        lines.push(`| ${model.name} | ${clients} | ${label} | ${shown(qps, 0)} | ${label === "all off" ? "" : `${fmt(qps.median / off.median)}x`} | ${shown(spread(cell.p99Ms), 3)} | ${verdict} |`);
+      }
+    }
+  }
+  const within = compared - beyond.length;
+  const summary = [
+    `${beyond.length} of ${compared} differences from all off lie outside the min–max of the rounds${beyond.length > 0 ? `: ${beyond.join("; ")}` : ""}.`,
+    within > 0 ? `The other ${within} are within the spread: this run cannot tell them from run-to-run variation.` : "",
+  ];
+  return `${lines.join("\n")}\n\n${summary.join(" ").trim()}`;
+}
 
 async function main(): Promise<void> {
   const models = [await demoModel(), mlpModel()];
@@ -295,18 +404,23 @@ async function main(): Promise<void> {
   await writeRepository(repository, variants);
   const names = variants.map((v) => v.name);
 
-  const raw = new Map<string, Awaited<ReturnType<typeof rawBaselines>>>();
-  for (const model of models) {
-    raw.set(model.name, await rawBaselines(model));
-    console.log(`raw ${model.name}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
-  }
-
+  const raw = new Map<string, RawBaseline>();
+  const servedOn = new Map<string, ExecutionProvider>();
   const rows: ServedRow[] = [];
   let floor: Measured | undefined;
-  const observability: Array<{ model: string; label: string; clients: number; qps: number; offQps: number; p99Ms: number }> = [];
+  let observed: Map<string, ObservedCell>;
   try {
     const server = await startServer(repository, names, ALL_OFF);
     try {
+      // The raw baselines run on the provider the server loaded each model on (the demo model
+      // prefers CUDA), while that server sits idle.
+      for (const model of models) {
+        const provider = loadedOn(server.providers, model.name);
+        if (loadedOn(server.providers, unbatched(model.name)) !== provider) throw new Error(`${model.name}: its batched and unbatched copies loaded on different providers`);
+        servedOn.set(model.name, provider);
+        raw.set(model.name, await rawBaselines(model, provider));
+        console.log(`raw ${model.name} on ${provider}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
+      }
       floor = await emptyRpc(server.port);
       for (const model of models) {
         for (const clients of clientCounts) {
@@ -320,26 +434,7 @@ async function main(): Promise<void> {
     } finally {
       await stopServer(server.child);
     }
-    const observed: Array<[Observability, string]> = [
-      [{ record: true, traces: false, metrics: false }, "prediction log"],
-      [{ record: true, traces: true, metrics: true }, "log + traces + metrics"],
-      [{ record: true, traces: true, metrics: true, sampleRatio: 0.1 }, "log + 10% of traces + metrics"],
-    ];
-    for (const [settings, label] of observed) {
-      const server = await startServer(repository, names, settings);
-      try {
-        for (const model of models) {
-          for (const clients of [1, 64]) {
-            const row = await served(server.port, model, model.name, clients);
-            const off = rows.find((r) => r.model === model.name && r.clients === clients && r.batching);
-            if (off) observability.push({ model: model.name, label, clients, qps: row.qps, offQps: off.qps, p99Ms: row.latency.p99Ms });
-            console.log(`${model.name} ${clients} clients, ${label}: ${fmt(row.qps, 0)} req/s`);
-          }
-        }
-      } finally {
-        await stopServer(server.child);
-      }
-    }
+    observed = await observabilityRounds(repository, names, models);
   } finally {
     await rm(repository, { recursive: true, force: true });
   }
@@ -350,44 +445,40 @@ async function main(): Promise<void> {
   for (const model of models) {
     const r = raw.get(model.name)!;
     const base = r.sequential.qps;
+    const modelRows = rows.filter((row) => row.model === model.name);
     sections.push(
       [
         `### ${model.description}`,
         "",
-        `Raw onnxruntime in this process: batch 1 sequential ${fmt(base, 0)} req/s (p50 ${fmt(r.sequential.latency.p50Ms, 3)} ms); batch 1 with 64 calls in flight ${fmt(r.concurrent.qps, 0)} req/s; batches of 64 rows ${fmt(r.batch64RowsPerS, 0)} rows/s.`,
+        `Execution provider: ${servedOn.get(model.name)}, the one the server logged loading this model on (\`execution.providers\` ${JSON.stringify((model.config.execution as { providers: string[] }).providers)}); the raw baselines use the same.`,
+        "",
+        `Raw onnxruntime in this process: batch 1 sequential ${fmt(base, 0)} req/s (p50 ${fmt(r.sequential.latency.p50Ms, 3)} ms); batches of 64 rows ${fmt(r.batch64RowsPerS, 0)} rows/s.`,
         "",
         "| clients | batching | throughput (req/s) | p50 (ms) | p90 (ms) | p99 (ms) | server queue (µs/req) | server compute (µs/req) | mean batch | vs raw batch 1 sequential | vs raw batches of 64 |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ...rows
-          .filter((row) => row.model === model.name)
-          .map(
-            (row) =>
-              `| ${row.clients} | ${row.batching ? "dynamic" : "off"} | ${fmt(row.qps, 0)} | ${fmt(row.latency.p50Ms, 3)} | ${fmt(row.latency.p90Ms, 3)} | ${fmt(row.latency.p99Ms, 3)} | ${fmt(row.queueUs, 0)} | ${fmt(row.computeUs, 0)} | ${fmt(row.meanBatch, 1)} | ${fmt(row.qps / base)}x | ${fmt(row.qps / r.batch64RowsPerS)}x |`,
-          ),
+        ...modelRows.map(
+          (row) =>
+            `| ${row.clients} | ${row.batching ? "dynamic" : "off"} | ${fmt(row.qps, 0)} | ${fmt(row.latency.p50Ms, 3)} | ${fmt(row.latency.p90Ms, 3)} | ${fmt(row.latency.p99Ms, 3)} | ${fmt(row.queueUs, 0)} | ${fmt(row.computeUs, 0)} | ${fmt(row.meanBatch, 1)} | ${fmt(row.qps / base)}x | ${fmt(row.qps / r.batch64RowsPerS)}x |`,
+        ),
+        "",
+        readingNotes(model, modelRows, r, floor!),
       ].join("\n"),
     );
   }
-  const observabilityTable = [
-    "| model | clients | on | throughput (req/s) | all off (req/s) | on / off | p99 (ms) |",
-    "|---|---:|---|---:|---:|---:|---:|",
-    ...observability.map((o) => `| ${o.model} | ${o.clients} | ${o.label} | ${fmt(o.qps, 0)} | ${fmt(o.offQps, 0)} | ${fmt(o.qps / o.offQps)}x | ${fmt(o.p99Ms, 3)} |`),
-  ].join("\n");
 
   const body = [
-    `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds} --clients ${clientCounts.join(",")}\`).`,
+    `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds} --clients ${clientCounts.join(",")} --rounds ${rounds}\`).`,
     "",
-    `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, CPU execution provider, ${seconds} s per scenario after 1 s of warm-up, ${new Date().toISOString().slice(0, 10)}.`,
+    `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, ${seconds} s per scenario after 1 s of warm-up, ${new Date().toISOString().slice(0, 10)}.`,
     "",
-    `Clients: closed loops in the benchmark process, one row per request as raw tensors over one grpc-js channel, latency measured at the client; the server (\`vigil serve\`) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread). Transport floor: an empty RPC (ServerLive) takes ${fmt(floor!.latency.p50Ms, 3)} ms at p50, ${fmt(floor!.qps, 0)} calls/s one at a time. Client and server share the machine's cores, so on a small machine the served rows measure both.`,
+    `Clients: closed loops in the benchmark process, one row per request as raw tensors over one grpc-js channel, latency measured at the client; the server (\`vigil serve\`) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread), one call at a time: onnxruntime-node runs \`session.run\` synchronously on the event loop, so calls on one session cannot overlap. Transport floor: an empty RPC (ServerLive) takes ${fmt(floor!.latency.p50Ms, 3)} ms at p50, ${fmt(floor!.qps, 0)} calls/s one at a time. Client and server share the machine's ${cpus().length} cores, so the served rows measure both. Each row of the two models' tables is one ${seconds}-second sample.`,
     "",
     ...sections.flatMap((s) => [s, ""]),
-    READING_NOTE,
-    "",
     "### Cost of observability",
     "",
-    "Each row is a server with the named recording on (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics), dynamic batching, against the all-off row of the table above from the same run.",
+    `Each setting (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics) and all off ran ${rounds} times, each time in a fresh server with dynamic batching, interleaved (every other round in reverse order); each cell is the median of ${rounds} samples of ${seconds} s, with their min–max.`,
     "",
-    observabilityTable,
+    observabilityReport(models, observed),
     "",
     "### GPU",
     "",

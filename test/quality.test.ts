@@ -48,12 +48,26 @@ const neverPresent = scenario("q-never-present", ["a", "b", "c"], 1500, 3, { tru
 const oneClass = scenario("q-one-class", ["on_time", "delayed"], 500, 4, { truth: () => 0 });
 const ALL = [binary, neverPredicted, neverPresent, oneClass];
 
-/** A regression model's log: value predictions against numeric labels, one pair a constant target. */
+/** A regression model's log: value predictions against numeric labels. */
+interface RegressionScenario {
+  model: string;
+  rows: Array<{ y: number; yhat: number }>;
+  /** R² where the target is constant and there is no variance to divide by: what regressionQuality documents. */
+  constantTargetR2?: number;
+}
+
 const regressionRandom = lcg(9);
-const REGRESSION_ROWS = Array.from({ length: 800 }, () => {
+const noisyRows = Array.from({ length: 800 }, () => {
   const y = Math.round((regressionRandom() * 200 - 50) * 1000) / 1000;
   return { y, yhat: Math.fround(y + (regressionRandom() - 0.5) * 20) };
 });
+/** Exact in binary, so numpy's mean of it is exact too and scikit-learn also sees a variance of exactly 0. */
+const CONSTANT_TARGET = 42.5;
+const REGRESSION: RegressionScenario[] = [
+  { model: "q-regression", rows: noisyRows },
+  { model: "q-regression-constant", rows: noisyRows.map((r) => ({ y: CONSTANT_TARGET, yhat: r.yhat })), constantTargetR2: 0 },
+  { model: "q-regression-constant-exact", rows: noisyRows.map(() => ({ y: CONSTANT_TARGET, yhat: CONSTANT_TARGET })), constantTargetR2: 1 },
+];
 
 async function sklearn(s: Scenario): Promise<Record<string, unknown>> {
   const labelled = s.rows.filter((r) => r.truth !== undefined);
@@ -91,10 +105,12 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
         await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: row.truth, timestampUs: at + 5_000_000, source: "test" });
       }
     }
-    for (const [i, row] of REGRESSION_ROWS.entries()) {
-      const requestId = `q-regression-${i}`;
-      await store.predictions.append(predictionRecord(i, { modelName: "q-regression", requestId, status: "OK", prediction: String(row.yhat), scores: [row.yhat], confidence: 0 }));
-      await store.labels.append({ requestId, rowIndex: 0, modelName: "q-regression", label: String(row.y), timestampUs: FIXTURE_START_US + 5e6, source: "test" });
+    for (const { model, rows } of REGRESSION) {
+      for (const [i, row] of rows.entries()) {
+        const requestId = `${model}-${i}`;
+        await store.predictions.append(predictionRecord(i, { modelName: model, requestId, status: "OK", prediction: String(row.yhat), scores: [row.yhat], confidence: 0 }));
+        await store.labels.append({ requestId, rowIndex: 0, modelName: model, label: String(row.y), timestampUs: FIXTURE_START_US + 5e6, source: "test" });
+      }
     }
     await store.predictions.flush();
     await store.labels.flush();
@@ -111,42 +127,52 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       close(vigil.accuracy, reference.accuracy, "accuracy");
       assert.deepEqual(vigil.confusion, reference.confusion);
       const perClass = reference.per_class as Array<Record<string, number>>;
-      vigil.perClass.forEach((c, i) => {
-        for (const key of ["precision", "recall", "f1"] as const) close(c[key], perClass[i]![key], `${c.class} ${key}`);
-        assert.equal(c.support, perClass[i]!.support);
-      });
+      assert.equal(perClass.length, s.classes.length, "scikit-learn's figures cover every class");
+      assert.deepEqual(vigil.perClass.map((c) => c.class), s.classes, "one entry per class, in order");
+      for (const [i, expected] of perClass.entries()) {
+        const c = vigil.perClass[i]!;
+        for (const key of ["precision", "recall", "f1"] as const) close(c[key], expected[key], `${c.class} ${key}`);
+        assert.equal(c.support, expected.support, `${c.class} support`);
+      }
       for (const avg of ["macro", "micro", "weighted"] as const) {
         for (const key of ["precision", "recall", "f1"] as const) close(vigil[avg][key], (reference[avg] as Record<string, number>)[key], `${avg} ${key}`);
       }
-      for (const [i, v] of (reference.auc_per_class as Array<number | null>).entries()) close(vigil.rocAucPerClass[i]!, v, `ROC AUC of ${s.classes[i]}`);
+      const aucPerClass = reference.auc_per_class as Array<number | null>;
+      assert.deepEqual([aucPerClass.length, vigil.rocAucPerClass.length], [s.classes.length, s.classes.length], "ROC AUC per class");
+      for (const [i, v] of aucPerClass.entries()) close(vigil.rocAucPerClass[i]!, v, `ROC AUC of ${s.classes[i]}`);
       close(vigil.rocAuc, reference.auc, "ROC AUC");
       close(vigil.logLoss, reference.log_loss, "log loss");
       close(vigil.brier, reference.brier, "Brier score");
       close(vigil.expectedCalibrationError, reference.ece, "expected calibration error");
       const calibration = reference.calibration as typeof vigil.calibration;
       assert.deepEqual(vigil.calibration.map((b) => [b.lower, b.upper, b.rows]), calibration.map((b) => [b.lower, b.upper, b.rows]), "reliability bins");
-      vigil.calibration.forEach((b, i) => {
-        close(b.meanConfidence, calibration[i]!.meanConfidence, `bin ${b.lower} mean confidence`);
-        close(b.accuracy, calibration[i]!.accuracy, `bin ${b.lower} accuracy`);
-      });
+      for (const [i, expected] of calibration.entries()) {
+        close(vigil.calibration[i]!.meanConfidence, expected.meanConfidence, `bin ${expected.lower} mean confidence`);
+        close(vigil.calibration[i]!.accuracy, expected.accuracy, `bin ${expected.lower} accuracy`);
+      }
     });
   }
 
-  test(`regression: MAE, RMSE and R² within ${TOLERANCE} of scikit-learn`, async () => {
-    const vigil = await regressionQuality(store.engine, { model: "q-regression", window });
-    const python = `
-import json, sys
+  for (const s of REGRESSION) {
+    test(`${s.model}: MAE, RMSE and R² within ${TOLERANCE} of scikit-learn`, async () => {
+      const vigil = await regressionQuality(store.engine, { model: s.model, window });
+      // RMSE as the square root of MSE: mean_squared_error's squared=False is gone from scikit-learn 1.6,
+      // and root_mean_squared_error only arrived in 1.4 (Debian's python3-sklearn is older).
+      const python = `
+import json, math, sys
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 d = json.load(sys.stdin)
-print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": mean_squared_error(d["y"], d["yhat"], squared=False), "r2": r2_score(d["y"], d["yhat"])}))`;
-    const child = promisify(execFile)("/usr/bin/python3", ["-c", python], { encoding: "utf8" });
-    child.child.stdin!.end(JSON.stringify({ y: REGRESSION_ROWS.map((r) => r.y), yhat: REGRESSION_ROWS.map((r) => r.yhat) }));
-    const reference = JSON.parse((await child).stdout) as { mae: number; rmse: number; r2: number };
-    assert.equal(vigil.rows, REGRESSION_ROWS.length);
-    close(vigil.mae, reference.mae, "MAE");
-    close(vigil.rmse, reference.rmse, "RMSE");
-    close(vigil.r2, reference.r2, "R²");
-  });
+print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": math.sqrt(mean_squared_error(d["y"], d["yhat"])), "r2": r2_score(d["y"], d["yhat"])}))`;
+      const child = promisify(execFile)("/usr/bin/python3", ["-c", python], { encoding: "utf8" });
+      child.child.stdin!.end(JSON.stringify({ y: s.rows.map((r) => r.y), yhat: s.rows.map((r) => r.yhat) }));
+      const reference = JSON.parse((await child).stdout) as { mae: number; rmse: number; r2: number };
+      assert.equal(vigil.rows, s.rows.length);
+      close(vigil.mae, reference.mae, "MAE");
+      close(vigil.rmse, reference.rmse, "RMSE");
+      close(vigil.r2, reference.r2, "R²");
+      if (s.constantTargetR2 !== undefined) assert.deepEqual([vigil.r2, reference.r2], [s.constantTargetR2, s.constantTargetR2], "R² of a constant target");
+    });
+  }
 
   test("label coverage and delay: 70% labelled, each label 5 s after its prediction", async () => {
     const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });

@@ -19,6 +19,15 @@ const traceparent = (traceId: string, parentId: string, sampled = true) => {
   m.set("traceparent", `00-${traceId}-${parentId}-${sampled ? "01" : "00"}`);
   return m;
 };
+/**
+ * The execution provider the server reports it loaded a model on: the demo model prefers CUDA and
+ * falls back to CPU, so which one runs depends on the host.
+ */
+async function loadedProvider(server: TestServer, model: string): Promise<string> {
+  const provider = (await unary(server.client.modelMetadata, server.client, { name: model, version: "" })).properties.execution_provider;
+  assert.ok(provider === "cpu" || provider === "cuda", `${model} reports execution provider ${provider}`);
+  return provider;
+}
 const flightRequest = (id: string, row = FLIGHT_ROWS[0]!) => contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
 
 interface SpanRow {
@@ -84,7 +93,7 @@ describe("telemetry", () => {
       ["record", root.SpanId],
     ]);
     const execute = spans.find((s) => s.SpanName === "execute")!;
-    assert.equal(execute.SpanAttributes["vigil.execution_provider"], "cpu");
+    assert.equal(execute.SpanAttributes["vigil.execution_provider"], await loadedProvider(t, "flights"));
     await store.predictions.flush();
     const [row] = await store.engine.query<{ trace_id: string; span_id: string }>("SELECT trace_id, span_id FROM predictions WHERE request_id = 'traced-1'");
     assert.deepEqual(row, { trace_id: traceId, span_id: root.SpanId });
@@ -181,6 +190,7 @@ describe("metrics scraped by a real Prometheus", () => {
   };
 
   test("request counters, latency and batch histograms, model state and process metrics arrive in Prometheus", { timeout: 90_000 }, async () => {
+    const provider = await loadedProvider(t, "flights");
     for (let i = 0; i < 25; i++) await unary(t.client.modelInfer, t.client, flightRequest(`m-${i}`, FLIGHT_ROWS[i % 4]));
     for (let i = 0; i < 3; i++) await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 4] }])));
     const expectations: Array<[string, (v: number | undefined) => boolean]> = [
@@ -191,7 +201,7 @@ describe("metrics scraped by a real Prometheus", () => {
       ['sum(vigil_inference_batch_size_sum{model="flights"})', (v) => v === 25],
       ['sum(vigil_grpc_server_handled_total{method="ModelInfer"})', (v) => v === 28],
       ['vigil_model_state{model="flights",state="READY"}', (v) => v === 1],
-      ['vigil_model_execution_provider{model="flights",version="1",provider="cpu"}', (v) => v === 1],
+      [`vigil_model_execution_provider{model="flights",version="1",provider="${provider}"}`, (v) => v === 1],
       ["vigil_process_resident_memory_bytes", (v) => v !== undefined && v > 0],
     ];
     for (const [promql, accept] of expectations) await eventually(() => query(promql), accept, promql, 60_000);

@@ -25,7 +25,7 @@ export async function startDashboardProcess(options: { apiUrl: string; apiToken:
       ...process.env,
       NEXT_TELEMETRY_DISABLED: "1",
       VIGIL_API_URL: options.apiUrl,
-      VIGIL_API_TOKEN: options.apiToken,
+      VIGIL_API_CLIENT_TOKEN: options.apiToken,
       VIGIL_DASHBOARD_PASSWORD: options.password,
       ...options.env,
     },

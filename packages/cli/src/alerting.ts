@@ -4,7 +4,7 @@ import type { Logger } from "@vigil/inference";
 import type { Registry } from "prom-client";
 
 /** Starts alert evaluation, notifications and the Alertmanager push on a store; failures are logged, never fatal. */
-export async function startAlerting(engine: StoreEngine, config: AlertingConfig, log: Logger, options: { registry?: Registry; onLines?: (lines: string[]) => void } = {}): Promise<Alerting> {
+export async function startAlerting(engine: StoreEngine, config: AlertingConfig, log: Logger, options: { registry?: Registry; onLines?: (lines: string[]) => void; takeover?: boolean } = {}): Promise<Alerting> {
   const previous = new Map<string, Alert["state"]>();
   const alerting = new Alerting(engine, config, {
     registry: options.registry,
@@ -15,7 +15,7 @@ export async function startAlerting(engine: StoreEngine, config: AlertingConfig,
       if (lines.length > 0) options.onLines?.(lines);
     },
   });
-  await alerting.start();
+  await alerting.start({ takeover: options.takeover });
   log.info({ rules: config.rules.length, slos: config.slos.length, receivers: config.receivers.length, alertmanager: config.alertmanager?.url }, "alerting running");
   return alerting;
 }

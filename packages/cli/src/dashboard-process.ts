@@ -40,7 +40,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   // The variables the dashboard's own config reads (packages/dashboard/src/lib/config.ts).
   const settings = {
     VIGIL_API_URL: options.apiUrl,
-    VIGIL_API_TOKEN: options.apiToken,
+    VIGIL_API_CLIENT_TOKEN: options.apiToken,
     VIGIL_DASHBOARD_PASSWORD: password,
     ...(options.secret === undefined ? {} : { VIGIL_DASHBOARD_SECRET: options.secret }),
   };

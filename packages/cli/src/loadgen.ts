@@ -18,6 +18,8 @@ export interface LoadgenOptions {
   durationMs: number;
   /** Rows per request. */
   batch: number;
+  /** Request ids are this and the request's number; `loadgen-<pid>-` when absent. Runs side by side need their own to be told apart in the log. */
+  idPrefix?: string;
   token?: string;
   /** PEM root certificate to trust, for a TLS server. */
   tlsCa?: Buffer;
@@ -105,6 +107,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
     const encode = createFlightEncoder(vocabularyFrom(modelMetadata));
     const shift = compileShifts(options.drift ?? [], featuresOf(modelMetadata));
     const driftAfter = options.driftAfter ?? 0;
+    const idPrefix = options.idPrefix ?? `loadgen-${process.pid}-`;
     const heldOut: FlightRecord[] = splitByMonth(loadFlights()).heldOut;
     const flights = options.shuffle ? shuffled(heldOut, 2001) : heldOut;
     const requestFor = (index: number) => {
@@ -113,7 +116,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
       const data = Float32Array.from(rows.flatMap((row) => (drifting ? shift(encode(row)) : encode(row))));
       const request = ModelInferRequest.fromPartial({
         modelName: options.model,
-        id: `loadgen-${process.pid}-${index}`,
+        id: `${idPrefix}${index}`,
         inputs: [{ name: "features", datatype: "FP32", shape: [BigInt(rows.length), 5n] }],
         rawInputContents: [Buffer.from(data.buffer)],
       });

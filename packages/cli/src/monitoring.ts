@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { InferenceServer, Logger } from "@vigil/inference";
-import { type AlertingConfig, type CatalogModel, type MonitorConfig, OPENAPI_PATH, catalogLookup, catalogSource, describeResults, startMonitor, startMonitorApi } from "@vigil/monitor";
+import { type AlertingConfig, type CatalogModel, LeaderLease, type MonitorConfig, OPENAPI_PATH, catalogLookup, catalogSource, describeResults, startMonitor, startMonitorApi } from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
 import { startAlerting } from "./alerting.js";
@@ -13,6 +13,8 @@ export interface MonitoringConfig {
   alerting?: AlertingConfig;
   /** Where the monitor HTTP API listens and the tokens it accepts (none: one is generated); no API when absent. */
   api?: { host: string; port: number; tokens: string[] };
+  /** Evaluate only while holding the monitor lease (several `vigil monitor` processes on one ClickHouse); always when absent. */
+  lease?: { holder: string; ttlMs: number; settleMs: number };
 }
 
 export interface MonitoringHooks {
@@ -57,23 +59,11 @@ async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos
 /**
  * The monitoring side of a process over one store: the scheduled monitor job, alerting and the
  * monitor HTTP API, each as its config asks. Failures of a running part are logged, never fatal.
+ * With `lease`, the monitor job and alerting run only while this process holds the monitor lease
+ * in ClickHouse, so of several monitors exactly one evaluates; the API serves from every one.
  */
 export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel[], config: MonitoringConfig, hooks: MonitoringHooks): Monitoring {
   const { log, registry, onLines } = hooks;
-  const monitor = config.monitor;
-  const job = monitor.enabled
-    ? startMonitor(engine, catalogSource(engine, catalog, monitor, (note) => log.warn(note)), monitor, {
-        registry,
-        onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
-        onResults: (window, results) => {
-          const lines = describeResults(window, results);
-          for (const line of lines) log.info({ window, results: results.length }, line);
-          onLines?.(lines);
-        },
-      })
-    : undefined;
-  if (job) log.info({ store: engine.location, window: monitor.window, step: monitor.step, lag: monitor.lag }, "monitor running");
-
   const ready = hooks.storeReady?.() ?? Promise.resolve();
   const startPart = async <T>(name: string, start: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -85,18 +75,73 @@ export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel
       return undefined;
     }
   };
-  const alertingConfig = config.alerting;
-  const apiOptions = config.api;
-  const alerting = alertingConfig ? startPart("alerting", () => startAlerting(engine, alertingConfig, log, { registry, onLines })) : Promise.resolve(undefined);
-  const api = apiOptions ? startPart("monitor API", () => startApi(engine, catalog, alertingConfig?.slos ?? [], apiOptions, log)) : Promise.resolve(undefined);
   const settled = <T>(part: Promise<T | undefined>) => part.catch(() => undefined);
+
+  /** The monitor job and alerting; `takeover` when another monitor may have evaluated before this one. */
+  const startEvaluation = (takeover: boolean): { alerting: Promise<unknown>; stop: () => Promise<void> } => {
+    const monitor = config.monitor;
+    const job = monitor.enabled
+      ? startMonitor(engine, catalogSource(engine, catalog, monitor, (note) => log.warn(note)), monitor, {
+          registry,
+          onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
+          onResults: (window, results) => {
+            const lines = describeResults(window, results);
+            for (const line of lines) log.info({ window, results: results.length }, line);
+            onLines?.(lines);
+          },
+        })
+      : undefined;
+    if (job) log.info({ store: engine.location, window: monitor.window, step: monitor.step, lag: monitor.lag }, "monitor running");
+    const alertingConfig = config.alerting;
+    const alerting = alertingConfig ? startPart("alerting", () => startAlerting(engine, alertingConfig, log, { registry, onLines, takeover })) : Promise.resolve(undefined);
+    return {
+      alerting,
+      stop: async () => {
+        await (await settled(alerting))?.stop();
+        await job?.stop();
+      },
+    };
+  };
+
+  const apiOptions = config.api;
+  const api = apiOptions ? startPart("monitor API", () => startApi(engine, catalog, config.alerting?.slos ?? [], apiOptions, log)) : Promise.resolve(undefined);
+  if (!config.lease) {
+    const evaluation = startEvaluation(false);
+    return {
+      api,
+      started: Promise.all([evaluation.alerting, api]).then(() => undefined),
+      stop: async () => {
+        await (await settled(api))?.close();
+        await evaluation.stop();
+      },
+    };
+  }
+
+  const leaseOptions = config.lease;
+  let evaluation: ReturnType<typeof startEvaluation> | undefined;
+  const lease = new LeaderLease(engine, {
+    name: "monitor",
+    ...leaseOptions,
+    onAcquire: async (term) => {
+      log.info({ term, holder: leaseOptions.holder }, "monitor lease acquired: this monitor evaluates");
+      evaluation = startEvaluation(true);
+      await evaluation.alerting;
+    },
+    onRelease: async () => {
+      log.info({ holder: leaseOptions.holder }, "monitor lease released: this monitor stands by");
+      await evaluation?.stop();
+      evaluation = undefined;
+    },
+    onError: (error) => log.error({ err: error }, `monitor lease: ${error.message}`),
+  });
+  const leasing = ready.then(() => lease.start());
   return {
     api,
-    started: Promise.all([alerting, api]).then(() => undefined),
+    started: Promise.all([api, leasing]).then(() => undefined),
     stop: async () => {
       await (await settled(api))?.close();
-      await (await settled(alerting))?.stop();
-      await job?.stop();
+      await leasing.catch(() => undefined);
+      await lease.stop();
     },
   };
 }

@@ -1,11 +1,11 @@
 import type { ServerConfig } from "@vigil/inference";
 import { type CatalogModel, readCatalog } from "@vigil/monitor";
-import { type StoreEngine, migrate, openEngine } from "@vigil/store";
+import { MIGRATIONS_DIR, type StoreEngine, migrate, openEngine } from "@vigil/store";
 
 /** The store a command-line tool reads: the same clickhouse_url / data_dir the server config names. */
 export async function openToolStore(config: ServerConfig): Promise<StoreEngine> {
   const engine = openEngine({ clickhouseUrl: config.clickhouse_url, dataDir: config.data_dir });
-  await migrate(engine);
+  await migrate(engine, MIGRATIONS_DIR, { cluster: config.clickhouse_cluster });
   return engine;
 }
 

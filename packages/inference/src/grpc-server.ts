@@ -57,6 +57,7 @@ export interface ServerDependencies {
 export function openStoreFor(config: ServerConfig, log: Logger): Promise<Store> {
   return Store.open({
     clickhouseUrl: config.clickhouse_url,
+    cluster: config.clickhouse_cluster,
     dataDir: config.data_dir,
     spoolDir: config.spool_dir,
     retention: { predictionsDays: config.retention_days.predictions, tracesDays: config.retention_days.traces },

@@ -20,6 +20,8 @@ export const serverConfigSchema = z.strictObject({
   record_predictions: z.boolean().default(true),
   /** ClickHouse server URL; the embedded engine (data_dir) when absent. */
   clickhouse_url: z.string().url().optional(),
+  /** With clickhouse_url: create the schema replicated and distributed on this cluster (ON CLUSTER); docs/deployment.md. */
+  clickhouse_cluster: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "must be a cluster name (letters, digits, _ . -)").optional(),
   data_dir: z.string().min(1).default(".vigil/data"),
   /** Where batches the engine has not taken wait on disk. */
   spool_dir: z.string().min(1).default(".vigil/spool"),
@@ -66,6 +68,7 @@ export const serverEnvVariables = z.object({
   VIGIL_SHUTDOWN_GRACE_MS: variable(Number),
   VIGIL_LOG_LEVEL: text,
   VIGIL_CLICKHOUSE_URL: text,
+  VIGIL_CLICKHOUSE_CLUSTER: text,
   VIGIL_DATA_DIR: text,
   VIGIL_SPOOL_DIR: text,
   VIGIL_METRICS_PORT: variable((v) => (v === "off" ? null : Number(v))),
@@ -89,6 +92,7 @@ function fieldsFromEnv(env: ServerEnv): Record<string, unknown> {
     shutdown_grace_ms: env.VIGIL_SHUTDOWN_GRACE_MS,
     log_level: env.VIGIL_LOG_LEVEL,
     clickhouse_url: env.VIGIL_CLICKHOUSE_URL,
+    clickhouse_cluster: env.VIGIL_CLICKHOUSE_CLUSTER,
     data_dir: env.VIGIL_DATA_DIR,
     spool_dir: env.VIGIL_SPOOL_DIR,
     metrics_port: env.VIGIL_METRICS_PORT,

@@ -4,12 +4,13 @@ import { type ConfigWarning, MODEL_CONFIG_FILE, type ModelConfig, REFERENCE_FILE
 import type { StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
 import type { ModelLookup } from "./api/route.js";
-import { driftOptionsFor, type MonitorConfig } from "./config.js";
+import { driftOptionsFor, type MonitorConfig } from "./monitor-config.js";
 import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { ensureProfiles } from "./reference.js";
 import type { MonitorResult } from "./results.js";
 import type { Window } from "./window.js";
+import { ConfigError } from "./errors.js";
 
 /** A model as the monitor needs to know it: its repository config and directory. */
 export interface CatalogModel {
@@ -38,7 +39,7 @@ export function monitoredInputs(config: ModelConfig): FeatureSpec[] {
  * and left out, and deprecated fields go to `onWarning`.
  */
 export function readCatalog(root: string, onError: (error: Error) => void, onWarning?: ConfigWarning): CatalogModel[] {
-  if (!existsSync(root)) throw new Error(`model repository ${root} does not exist`);
+  if (!existsSync(root)) throw new ConfigError(`model repository ${root} does not exist`);
   const models: CatalogModel[] = [];
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     const configPath = join(root, entry.name, MODEL_CONFIG_FILE);

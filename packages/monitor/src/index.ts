@@ -15,7 +15,7 @@ export {
 } from "./stats.js";
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
 export { MonitorJob, evaluateWindow, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
-export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./config.js";
+export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorConfig, type MonitorConfigInput } from "./monitor-config.js";
 export * from "./alerting/index.js";
 export { buildMonitorApi, startMonitorApi } from "./api/http-server.js";
 export { OPENAPI_PATH } from "./api/openapi.js";
@@ -31,3 +31,4 @@ export {
 } from "./api/schemas.js";
 export { MonitorError, InvalidRequestError, UnauthorizedError, NotFoundError, NoDataError, ConfigError, InternalError, UpstreamError, UnavailableError, asMonitorError } from "./errors.js";
 export type { AlertHistoryRow } from "./alerting/history.js";
+export { LeaderLease, type LeaseOptions } from "./lease.js";

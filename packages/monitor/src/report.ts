@@ -2,6 +2,7 @@ import type { StoreEngine } from "@vigil/store";
 import { type MonitoredModel, evaluateWindow } from "./job.js";
 import type { MonitorResult } from "./results.js";
 import { type Window, windows } from "./window.js";
+import { InvalidRequestError } from "./errors.js";
 
 export type ReportKind = "quality" | "drift";
 
@@ -18,12 +19,12 @@ export async function buildReport(
   range: { fromMs: number; toMs: number; windowMs?: number },
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<ReportWindow[]> {
-  if (!(range.toMs > range.fromMs)) throw new Error(`the report's end (${new Date(range.toMs).toISOString()}) must come after its start (${new Date(range.fromMs).toISOString()})`);
+  if (!(range.toMs > range.fromMs)) throw new InvalidRequestError(`the report's end (${new Date(range.toMs).toISOString()}) must come after its start (${new Date(range.fromMs).toISOString()})`);
   const size = range.windowMs ?? range.toMs - range.fromMs;
   // Split windows start on multiples of their length, as the monitor's own windows do, so the two line up.
   const start = range.windowMs ? Math.floor(range.fromMs / size) * size : range.fromMs;
   const spans: Window[] = windows(start * 1000, range.toMs * 1000, size * 1000);
-  if (spans.length === 0) throw new Error(`the range is shorter than one window (${size} ms)`);
+  if (spans.length === 0) throw new InvalidRequestError(`the range is shorter than one window (${size} ms)`);
   const subject = kind === "quality" ? { ...model, features: [], profiles: [] } : model;
   const out: ReportWindow[] = [];
   for (const [i, span] of spans.entries()) {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { StoreUnavailableError, type StoreEngine } from "./engine.js";
-import { applyRetention, migrate, type Retention } from "./migrations.js";
+import { MIGRATIONS_DIR, applyRetention, migrate, type Retention } from "./migrations.js";
 import { openEngine } from "./open.js";
 import { LABELS, type LabelRecord, labelRow } from "./tables/labels.js";
 import { PREDICTIONS, type PredictionRecord, predictionRow } from "./tables/predictions.js";
@@ -19,6 +19,8 @@ export interface StoreOptions {
   log: Logger;
   /** Writer tuning shared by every table (tests shrink these). */
   writer?: Pick<WriterOptions<unknown>, "maxBatchRows" | "maxBatchAgeMs" | "maxMemoryRows" | "spoolBudgetBytes" | "retryInitialMs" | "retryMaxMs">;
+  /** Create the schema replicated and distributed on this ClickHouse cluster (src/cluster.ts). */
+  cluster?: string;
   /** Use this engine instead of opening one (tests that inject faults). */
   engine?: StoreEngine;
 }
@@ -70,8 +72,9 @@ export class Store {
     const { log } = this.options;
     for (let delay = 500; !this.stopped; delay = Math.min(delay * 2, 15_000)) {
       try {
-        const applied = await migrate(this.engine);
-        await applyRetention(this.engine, this.options.retention);
+        const target = { cluster: this.options.cluster };
+        const applied = await migrate(this.engine, MIGRATIONS_DIR, target);
+        await applyRetention(this.engine, this.options.retention, target);
         if (applied.length > 0) log.info({ applied, store: this.engine.location }, `applied migrations ${applied.join(", ")}`);
         for (const writer of [this.predictions, this.labels, this.spans]) writer.start();
         return;

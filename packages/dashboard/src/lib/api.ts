@@ -1,4 +1,4 @@
-import { dashboardConfig } from "./config";
+import { dashboardConfig } from "./dashboard-env";
 
 export class ApiError extends Error {
   constructor(

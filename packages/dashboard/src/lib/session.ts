@@ -1,7 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { dashboardConfig } from "./config";
+import { dashboardConfig } from "./dashboard-env";
+import { processWide } from "./process-wide";
 
 export const SESSION_COOKIE = "vigil_session";
 const SESSION_MS = 12 * 3_600_000;
@@ -20,14 +21,9 @@ export function newSession(now = Date.now()): { value: string; expires: Date } {
 
 /**
  * Sessions ended by logging out, until they would have expired anyway: the cookie is cleared in
- * the browser, and a copy of it is refused here. In memory, so it holds for this process's life;
- * on globalThis because Next.js bundles route handlers and pages apart, each with its own copy
- * of this module.
+ * the browser, and a copy of it is refused here. In memory, so it holds for this process's life.
  */
-const REVOKED = Symbol.for("vigil.dashboard.revokedSessions");
-const shared = globalThis as { [REVOKED]?: Map<string, number> };
-shared[REVOKED] ??= new Map();
-const revoked = shared[REVOKED];
+const revoked = processWide("revokedSessions", () => new Map<string, number>());
 
 /**
  * A cookie is valid while its signed expiry is ahead, and never longer than one session from now:

@@ -1,9 +1,9 @@
-import type { StoreEngine } from "@vigil/store";
+import { type StoreEngine, readDeliveredNotifications } from "@vigil/store";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { PeriodicTask } from "../periodic.js";
 import { AlertmanagerPusher } from "./alertmanager.js";
-import type { AlertingConfig } from "./config.js";
-import { Dispatcher } from "./dispatcher.js";
+import type { AlertingConfig } from "./alerting-config.js";
+import { Dispatcher, type WebhookPayload } from "./dispatcher.js";
 import { type Alert, AlertEvaluator, type EvaluatedRule, sloRules } from "./evaluator.js";
 import { listSilences } from "./silences.js";
 import { WebhookSender } from "./webhook.js";
@@ -60,8 +60,19 @@ export class Alerting {
     };
   }
 
-  async start(): Promise<void> {
+  /**
+   * Restores alert state and starts the cadences. A `takeover` (a monitor gaining the lease from
+   * another) learns what receivers already accepted from `notifications` rather than from its
+   * outbox: whatever its outbox still holds is from an earlier tenure and is dropped, and any
+   * notification no receiver accepted is derived again from the alerts, so none is sent twice by
+   * two tenures and none is lost with a dead process's outbox.
+   */
+  async start(options: { takeover?: boolean } = {}): Promise<void> {
     await this.evaluator.restore();
+    if (options.takeover && this.dispatcher && this.sender) {
+      await this.sender.discardOutbox();
+      this.dispatcher.restoreDelivered((await readDeliveredNotifications(this.engine)).map((d) => ({ ...d, payload: JSON.parse(d.payload) as WebhookPayload })));
+    }
     await this.sender?.open();
     this.sender?.start();
     for (const task of this.tasks) task.start();

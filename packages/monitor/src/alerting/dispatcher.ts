@@ -1,5 +1,5 @@
 import type { Alert } from "./evaluator.js";
-import { type Labels, type Matcher, commonLabels, matches } from "./labels.js";
+import { type Labels, type Matcher, commonLabels, matches } from "./alert-labels.js";
 import { type Silence, silencing } from "./silences.js";
 
 /** A node of the routing tree, with what it inherits from its parents filled in. */
@@ -98,6 +98,8 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly groups = new Map<string, Group>();
+  /** What receivers last heard per group key, from an earlier process; applied when the group forms again. */
+  private readonly delivered = new Map<string, { notified: Set<string>; sentAt: number }>();
   private silences: Silence[] = [];
 
   constructor(
@@ -105,6 +107,17 @@ export class Dispatcher {
     private readonly inhibitRules: InhibitRule[],
     private readonly options: DispatcherOptions,
   ) {}
+
+  /**
+   * Takes what receivers already accepted (the last delivered body per group), so a process that
+   * takes alerting over announces only alerts that were not announced, and resolves those that were.
+   */
+  restoreDelivered(delivered: Array<{ groupKey: string; attemptedAtMs: number; payload: WebhookPayload }>): void {
+    for (const d of delivered) {
+      const notified = new Set(d.payload.alerts.filter((a) => a.status === "firing").map((a) => a.fingerprint));
+      this.delivered.set(d.groupKey, { notified, sentAt: d.attemptedAtMs });
+    }
+  }
 
   setSilences(silences: Silence[]): void {
     this.silences = silences;
@@ -118,8 +131,10 @@ export class Dispatcher {
         const key = `${route.id}:{${Object.keys(groupLabels).sort().map((k) => `${k}=${JSON.stringify(groupLabels[k])}`).join(",")}}`;
         let group = this.groups.get(key);
         if (!group) {
-          if (alert.state === "resolved") continue;
-          group = { key, route, labels: groupLabels, alerts: new Map(), createdAt: nowMs, lastFlushAt: undefined, lastSentAt: undefined, notified: new Set(), suppressed: new Set() };
+          if (alert.state === "resolved" && !this.delivered.get(key)?.notified.has(alert.fingerprint)) continue;
+          const before = this.delivered.get(key);
+          this.delivered.delete(key);
+          group = { key, route, labels: groupLabels, alerts: new Map(), createdAt: nowMs, lastFlushAt: before?.sentAt, lastSentAt: before?.sentAt, notified: before?.notified ?? new Set(), suppressed: new Set() };
           this.groups.set(key, group);
         }
         group.alerts.set(alert.fingerprint, alert);

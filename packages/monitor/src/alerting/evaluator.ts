@@ -1,7 +1,7 @@
 import { formatDuration } from "@vigil/config";
 import { type StoreEngine, readActiveAlerts, saveAlertChanges } from "@vigil/store";
 import { anomalySamples } from "./anomaly.js";
-import { type Labels, expandTemplate, fingerprint } from "./labels.js";
+import { type Labels, expandTemplate, fingerprint } from "./alert-labels.js";
 import { type AlertRule, compare } from "./rules.js";
 import { type Sample, sampleMetric } from "./signals.js";
 import { type BurnRateAlert, type Slo, burnRate, burnRateAlerts, sloEvents } from "./slo.js";

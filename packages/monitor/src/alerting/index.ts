@@ -1,11 +1,11 @@
 export { Alerting, type AlertingHooks } from "./alerting.js";
-export { loadAlertingConfig, parseAlertingConfig, type AlertingConfig } from "./config.js";
+export { loadAlertingConfig, parseAlertingConfig, type AlertingConfig } from "./alerting-config.js";
 export { AlertEvaluator, sloRules, type Alert, type AlertState, type EvaluatedRule } from "./evaluator.js";
 export { Dispatcher, routesFor, type Route, type InhibitRule, type Notification, type WebhookPayload } from "./dispatcher.js";
 export { WebhookSender, signBody, backoffMs, SIGNATURE_HEADER, DELIVERY_HEADER, type WebhookReceiver } from "./webhook.js";
 export { AlertmanagerPusher } from "./alertmanager.js";
 export { createSilence, listSilences, expireSilence, silenceActive, type Silence } from "./silences.js";
-export { parseMatcher, formatMatcher, matches, fingerprint, type Labels, type Matcher } from "./labels.js";
+export { parseMatcher, formatMatcher, matches, fingerprint, type Labels, type Matcher } from "./alert-labels.js";
 export { robustZScore, anomalySamples } from "./anomaly.js";
 export { sampleMetric, SERVER_FAULT_STATUSES, SERVICE_METRICS, type MetricName } from "./signals.js";
 export { parseSlo, sloEvents, burnRate, burnRateAlerts, isLatencyBound, type Slo, type BurnRateAlert } from "./slo.js";

@@ -1,5 +1,5 @@
 import { MINUTE_RANGE, MODEL_SCOPE, PREDICTIONS_PER_MINUTE, REQUESTS_PER_MINUTE, type ResultSeries, type StoreEngine, latestMonitorValues } from "@vigil/store";
-import type { Labels } from "./labels.js";
+import type { Labels } from "./alert-labels.js";
 
 /** gRPC statuses that count against the service (the caller did nothing wrong); client mistakes such as INVALID_ARGUMENT do not. */
 export const SERVER_FAULT_STATUSES = ["UNKNOWN", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"];

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type StoreEngine, readSilences, saveSilence } from "@vigil/store";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
-import { type Labels, type Matcher, formatMatcher, matches, parseMatcher } from "./labels.js";
+import { type Labels, type Matcher, formatMatcher, matches, parseMatcher } from "./alert-labels.js";
 
 export interface Silence {
   id: string;

@@ -79,6 +79,12 @@ export class WebhookSender {
     return this.pending.size;
   }
 
+  /** Removes what an earlier tenure left in the outbox, before open(); see Alerting.start's takeover. */
+  async discardOutbox(): Promise<void> {
+    const names = await readdir(this.options.outboxDir).catch(() => []);
+    await Promise.all(names.filter((n) => n.endsWith(".json")).map((n) => rm(join(this.options.outboxDir, n), { force: true })));
+  }
+
   /** Queues a notification durably; it is attempted on the next pass. */
   async enqueue(notification: Notification, nowMs = Date.now()): Promise<string> {
     if (!this.receivers.has(notification.receiver)) throw new ConfigError(`no receiver named "${notification.receiver}"`);

@@ -23,4 +23,8 @@ export {
   type AlertChange, type AlertChangeState, type AlertInsert, type AlertIncident,
 } from "./alerts.js";
 export { SILENCES, silenceInsertSchema, silenceReadSchema, saveSilence, readSilences, type SilenceRecord, type SilenceInsert } from "./silences.js";
-export { NOTIFICATIONS, notificationInsertSchema, saveNotificationAttempts, type NotificationAttempt, type NotificationInsert, type DeliveryOutcome } from "./notifications.js";
+export {
+  NOTIFICATIONS, notificationInsertSchema, saveNotificationAttempts, readDeliveredNotifications,
+  type NotificationAttempt, type NotificationInsert, type DeliveryOutcome, type DeliveredNotification,
+} from "./notifications.js";
+export { MONITOR_LEASE, readLeaseTerm, insertLeaseClaim, type LeaseTerm, type LeaseClaim, type LeaseClaimInsert } from "./monitor-lease.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StoreEngine } from "../engine.js";
-import { dateTimeColumn, formatDateTime64Millis, insertRows } from "./columns.js";
+import { countValue, dateTimeColumn, formatDateTime64Millis, insertRows, queryRows } from "./columns.js";
 
 /** Every webhook delivery attempt and how it went, and every alert kept out of one (migrations/0003_monitoring.sql). */
 export const NOTIFICATIONS = "notifications";
@@ -50,4 +50,29 @@ function notificationRow(a: NotificationAttempt): NotificationInsert {
 
 export async function saveNotificationAttempts(engine: StoreEngine, attempts: NotificationAttempt[]): Promise<void> {
   await insertRows(engine, NOTIFICATIONS, attempts.map(notificationRow));
+}
+
+/** The latest delivered notification of a group: what its receiver last heard about it. */
+export interface DeliveredNotification {
+  groupKey: string;
+  receiver: string;
+  attemptedAtMs: number;
+  /** The webhook body as sent (JSON). */
+  payload: string;
+}
+
+const deliveredRow = z.object({ group_key: z.string(), receiver: z.string(), attempted_ms: countValue, payload: z.string() });
+
+/**
+ * Per group, the last notification a receiver accepted, so a monitor taking over alerting knows
+ * what was already announced and sends only what was not.
+ */
+export async function readDeliveredNotifications(engine: StoreEngine): Promise<DeliveredNotification[]> {
+  const rows = await queryRows(
+    engine,
+    deliveredRow,
+    `SELECT group_key, receiver, toUnixTimestamp64Milli(max(attempted_at)) AS attempted_ms, argMax(payload, attempted_at) AS payload
+       FROM ${NOTIFICATIONS} WHERE outcome = 'delivered' GROUP BY group_key, receiver`,
+  );
+  return rows.map((r) => ({ groupKey: r.group_key, receiver: r.receiver, attemptedAtMs: r.attempted_ms, payload: r.payload }));
 }

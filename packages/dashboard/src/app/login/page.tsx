@@ -5,7 +5,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
       <h2>Vigil</h2>
       <label>
         password
-        <input type="password" name="password" required />
+        <input type="password" name="password" autoComplete="current-password" required />
       </label>
       <button type="submit">log in</button>
       {error && <p className="error" role="alert">wrong password</p>}

@@ -2,7 +2,7 @@ import Link from "next/link";
 import type { AlertsResponse, SilencesResponse } from "@vigil/monitor";
 import { ExpireButton, SilenceForm } from "@/components/silences";
 import { api } from "@/lib/api";
-import { type Search, keep, rangeCovering, rangeQuery } from "@/lib/range";
+import { type Search, rangeCovering, rangeQuery } from "@/lib/range";
 
 const labelText = (labels: Record<string, string>) => Object.entries(labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(", ");
 

@@ -20,18 +20,18 @@ const clientOf = (request: Request) => request.headers.get("x-forwarded-for")?.s
 export async function POST(request: Request) {
   const refused = refuseForeignRequest(request, "application/x-www-form-urlencoded");
   if (refused) return refused;
-  const client = clientOf(request);
-  const waitMs = loginRetryAfterMs(client);
-  if (waitMs > 0) {
-    const seconds = Math.ceil(waitMs / 1000);
-    return NextResponse.json({ error: `too many wrong passwords: try again in ${seconds} s` }, { status: 429, headers: { "retry-after": String(seconds) } });
-  }
   let body: string;
   try {
     body = await readBodyCapped(request, MAX_LOGIN_BODY);
   } catch (error) {
     if (error instanceof BodyTooLargeError) return NextResponse.json({ error: `a login is at most ${MAX_LOGIN_BODY} bytes` }, { status: 413 });
     throw error;
+  }
+  const client = clientOf(request);
+  const waitMs = loginRetryAfterMs(client);
+  if (waitMs > 0) {
+    const seconds = Math.ceil(waitMs / 1000);
+    return NextResponse.json({ error: `too many wrong passwords: try again in ${seconds} s` }, { status: 429, headers: { "retry-after": String(seconds) } });
   }
   if (!passwordMatches(new URLSearchParams(body).get("password") ?? "")) {
     recordLoginFailure(client);

@@ -56,7 +56,7 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
               <thead><tr><th />{confusion.classes.map((c) => <th key={c} className="num">{c}</th>)}</tr></thead>
               <tbody>
                 {confusion.confusion.map((row, t) => (
-                  <tr key={confusion.classes[t]}><th>{confusion.classes[t]}</th>{row.map((n, p) => <td key={p} className="num">{n}</td>)}</tr>
+                  <tr key={confusion.classes[t]}><th>{confusion.classes[t]}</th>{row.map((n, p) => <td key={confusion.classes[p]} className="num">{n}</td>)}</tr>
                 ))}
               </tbody>
             </table>

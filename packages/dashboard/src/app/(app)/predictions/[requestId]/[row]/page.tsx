@@ -20,9 +20,10 @@ export default async function PredictionPage({ params }: { params: Promise<{ req
       <table data-table="inputs">
         <thead><tr><th>input</th><th className="num">value</th></tr></thead>
         <tbody>
-          {p.features.map((v, i) => (
-            <tr key={i}><td>{p.featureNames[i] ?? `#${i}`}</td><td className="num">{v}</td></tr>
-          ))}
+          {p.features.map((v, i) => {
+            const name = p.featureNames[i] ?? `#${i}`;
+            return <tr key={name}><td>{name}</td><td className="num">{v}</td></tr>;
+          })}
         </tbody>
       </table>
       {p.traceId && <p><Link href={`/traces/${p.traceId}`}>the request's trace</Link></p>}

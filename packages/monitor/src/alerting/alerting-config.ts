@@ -5,7 +5,7 @@ import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import type { InhibitRule, Route } from "./dispatcher.js";
-import { parseMatcher } from "./labels.js";
+import { parseMatcher } from "./alert-labels.js";
 import { type AlertRule, ruleInputSchema } from "./rules.js";
 import { type Slo, parseSlo } from "./slo.js";
 import type { WebhookReceiver } from "./webhook.js";

@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine } from "@vigil/store";
-import { addDemoModel, tempRepository } from "./support/models.js";
 import { startProcess } from "./support/processes.js";
-import { eventually, tempDir } from "./support/store.js";
-import { spawnVigil } from "./support/vigil.js";
+import { demoWorkspace, serveDemo } from "./support/vigil.js";
 
 const CYCLES = 8;
 
@@ -17,36 +15,18 @@ const CYCLES = 8;
  * can deadlock if the process exits while a query still runs on one of its threads.
  */
 describe("stopping a process that runs the embedded store", () => {
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
-
-  before(async () => {
-    dirs = await tempDir("vigil-exit-");
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-  });
-  after(async () => {
-    await repo.remove();
-    await dirs.remove();
-  });
+  const workspace = demoWorkspace("vigil-exit-");
 
   test(`vigil serve stopped with SIGTERM under load ${CYCLES} times on one data directory: each exits 0, and the log holds every acknowledged row`, { timeout: 600_000 }, async (ctx) => {
-    const data = join(dirs.path, "cycles");
+    const data = join(workspace.dir, "cycles");
     let acknowledged = 0;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const stderr: string[] = [];
-      const serve = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off"], {
-        ...process.env,
-        VIGIL_DATA_DIR: join(data, "data"),
-        VIGIL_SPOOL_DIR: join(data, "spool"),
-        VIGIL_MODEL_REPOSITORY: repo.path,
-        VIGIL_GRPC_HOST: "127.0.0.1",
-        VIGIL_METRICS_PORT: "off",
-        VIGIL_LOG_LEVEL: "info",
-      }, { owner: ctx, stderr: (line) => stderr.push(line) });
-      const listening = await eventually(async () => serve.logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
-      await eventually(async () => serve.logs.some((l) => l.model === "flights" && String(l.msg).endsWith(`ready on ${String(l.provider)}`)), Boolean, "the model to load", 60_000);
-      const load = runLoadgen({ target: listening!.address as string, model: "flights", rate: 300, concurrency: 8, requests: 0, durationMs: 1500 + 250 * cycle, batch: 1 });
+      const serve = await serveDemo(
+        { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: workspace.repository, VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info" },
+        { owner: ctx, stderr: (line) => stderr.push(line) },
+      );
+      const load = runLoadgen({ target: serve.address, model: "flights", rate: 300, concurrency: 8, requests: 0, durationMs: 1500 + 250 * cycle, batch: 1 });
       await new Promise((resolve) => setTimeout(resolve, 600 + 125 * cycle));
       const code = await serve.stop("SIGTERM", 60_000);
       const summary = await load;
@@ -69,7 +49,7 @@ describe("stopping a process that runs the embedded store", () => {
 
   test("a process whose exit hangs after its store is closed is killed by the exit watchdog, saying why", { timeout: 60_000 }, async (ctx) => {
     const started = Date.now();
-    const hanging = startProcess(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "hang-on-exit.ts"), join(dirs.path, "hang")], {
+    const hanging = startProcess(process.execPath, ["--import", "tsx", join(import.meta.dirname, "support", "hang-on-exit.ts"), join(workspace.dir, "hang")], {
       stdio: ["ignore", "pipe", "pipe"],
       owner: ctx,
     });

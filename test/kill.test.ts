@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine } from "@vigil/store";
-import { addDemoModel, tempRepository } from "./support/models.js";
-import { eventually, tempDir } from "./support/store.js";
 import type { ProcessOwner } from "./support/processes.js";
-import { type LogLine, spawnVigil } from "./support/vigil.js";
+import { demoWorkspace, serveDemo } from "./support/vigil.js";
 
 const RATE = 400;
 /** The writer's maxBatchAgeMs default: a row waits at most this long in memory before its insert. */
@@ -19,35 +17,14 @@ const BATCH_AGE_MS = 1000;
  * on the same data: what was acknowledged is counted against what the prediction log holds.
  */
 describe("server killed under load", () => {
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  const workspace = demoWorkspace("vigil-kill-");
 
-  before(async () => {
-    dirs = await tempDir("vigil-kill-");
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-  });
-  after(async () => {
-    await repo.remove();
-    await dirs.remove();
-  });
-
-  /** Starts `vigil serve` on a data directory; resolves once it listens. */
-  async function serve(data: string, owner: ProcessOwner): Promise<{ child: ChildProcess; address: string; exited: Promise<number | null>; logs: LogLine[] }> {
-    const { child, logs, exited } = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off"], {
-      ...process.env,
-      VIGIL_DATA_DIR: join(data, "data"),
-      VIGIL_SPOOL_DIR: join(data, "spool"),
-      VIGIL_MODEL_REPOSITORY: repo.path,
-      VIGIL_GRPC_HOST: "127.0.0.1",
-      VIGIL_METRICS_PORT: "off",
-      VIGIL_LOG_LEVEL: "info",
-      VIGIL_TRACING: "false",
-    }, { owner });
-    const listening = await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
-    await eventually(async () => logs.some((l) => String(l.msg).includes("model flights:1") || String(l.msg).includes("loaded")), Boolean, "the model to load", 60_000);
-    return { child, address: listening!.address as string, exited, logs };
-  }
+  /** Starts `vigil serve` on a data directory; resolves once it serves the demo model. */
+  const serve = (data: string, owner: ProcessOwner) =>
+    serveDemo(
+      { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: workspace.repository, VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info", VIGIL_TRACING: "false" },
+      { owner },
+    );
 
   /** Rows per request id prefix and status in a stopped server's data directory. */
   async function logged(data: string, prefix: string): Promise<{ ok: number; duplicates: number }> {
@@ -72,7 +49,7 @@ describe("server killed under load", () => {
   }
 
   test("SIGTERM under load, restarted: every acknowledged prediction is in the log, once", { timeout: 180_000 }, async (ctx) => {
-    const data = join(dirs.path, "term");
+    const data = join(workspace.dir, "term");
     const first = await serve(data, ctx);
     const summary = await loadAndKill(first.address, first.child, "SIGTERM", 4000);
     assert.equal(await first.exited, 0, "a graceful stop");
@@ -96,7 +73,7 @@ describe("server killed under load", () => {
    * replayed by the next start.
    */
   test("SIGKILL under load: the loss is bounded by the batch age, nothing is duplicated, a restart replays the spool", { timeout: 180_000 }, async (ctx) => {
-    const data = join(dirs.path, "kill");
+    const data = join(workspace.dir, "kill");
     const spoolFiles = () => readdir(join(data, "spool", "predictions")).then((f) => f.filter((n) => n.endsWith(".batch") || n.endsWith(".jsonl")).length, () => 0);
     const first = await serve(data, ctx);
     const summary = await loadAndKill(first.address, first.child, "SIGKILL", 12_000);

@@ -2,7 +2,10 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
+import { after, before } from "node:test";
+import { addDemoModel, tempRepository } from "./models.js";
 import { type ProcessOwner, type StartedProcess, startProcess } from "./processes.js";
+import { eventually, tempDir } from "./store.js";
 
 export const VIGIL_MAIN = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "main.ts");
 
@@ -42,4 +45,45 @@ export function spawnVigil(args: string[], env: NodeJS.ProcessEnv, options: { ow
   });
   if (options.stderr) createInterface({ input: started.child.stderr! }).on("line", options.stderr);
   return { ...started, logs };
+}
+
+/** A suite's scratch directory and a model repository holding the demo model, made in `before` and removed in `after`. */
+export function demoWorkspace(prefix: string): { readonly dir: string; readonly repository: string } {
+  let dirs: Awaited<ReturnType<typeof tempDir>> | undefined;
+  let repo: Awaited<ReturnType<typeof tempRepository>> | undefined;
+  before(async () => {
+    dirs = await tempDir(prefix);
+    repo = await tempRepository();
+    await addDemoModel(repo.path);
+  });
+  after(async () => {
+    await repo?.remove();
+    await dirs?.remove();
+  });
+  const made = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the workspace is made in a before hook; use it inside tests");
+    return value;
+  };
+  return {
+    get dir() {
+      return made(dirs).path;
+    },
+    get repository() {
+      return made(repo).path;
+    },
+  };
+}
+
+/**
+ * `vigil serve` with `env` (VIGIL_* variables pick its store, repository and ports), resolved once
+ * it listens and the demo model is ready; `address` is where its gRPC server listens.
+ */
+export async function serveDemo(
+  env: NodeJS.ProcessEnv,
+  options: { owner?: ProcessOwner; args?: string[]; stderr?: (line: string) => void } = {},
+): Promise<VigilProcess & { address: string }> {
+  const serve = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off", ...(options.args ?? [])], { VIGIL_GRPC_HOST: "127.0.0.1", ...env }, options);
+  const listening = await eventually(async () => serve.logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
+  await eventually(async () => serve.logs.some((l) => l.model === "flights" && String(l.msg).endsWith(`ready on ${String(l.provider)}`)), Boolean, "the demo model to load", 60_000);
+  return { ...serve, address: listening!.address as string };
 }

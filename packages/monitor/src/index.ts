@@ -26,9 +26,10 @@ export {
   tracesSchema, traceSummarySchema, traceSchema, traceSpanSchema, predictionPageSchema, predictionRowSchema, predictionDetailSchema,
   type ErrorResponse, type HealthResponse, type OverviewResponse, type OverviewPoint, type OverviewTotals, type ModelResultsResponse, type ResultPoint,
   type ConfusionResponse, type HistogramsResponse, type Histogram, type SlosResponse, type SloStatus, type SloBurnResponse, type AlertsResponse,
-  type SilencesResponse, type SilenceResponse, type TracesResponse, type TraceSummary, type TraceResponse, type TraceSpan, type PredictionPageResponse,
+  type SilencesResponse, type SilenceResponse, type TracesResponse, type TraceSummary, type TraceResponse, type PredictionPageResponse,
   type PredictionRow, type PredictionDetail,
 } from "./api/schemas.js";
+export type { TraceSpan } from "@vigil/store";
 export { MonitorError, InvalidRequestError, UnauthorizedError, NotFoundError, NoDataError, ConfigError, InternalError, UpstreamError, UnavailableError, asMonitorError } from "./errors.js";
 export type { AlertHistoryRow } from "./alerting/history.js";
 export { LeaderLease, type LeaseOptions } from "./lease.js";

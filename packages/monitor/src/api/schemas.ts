@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { TraceSpan } from "@vigil/store";
 
 /**
  * The monitor API's response bodies as zod schemas: the one description of them that the
@@ -182,20 +183,7 @@ export const traceSummarySchema = named(
 
 export const tracesSchema = named("Traces", z.array(traceSummarySchema));
 
-/** Spans nest, so the type is written out for the schema to refer to itself. */
-export interface TraceSpan {
-  span_id: string;
-  parent_span_id: string;
-  name: string;
-  kind: string;
-  start: string;
-  duration_ns: number;
-  status_code: string;
-  status_message: string;
-  attributes: Record<string, string>;
-  children: TraceSpan[];
-}
-
+/** Spans nest, so the schema is annotated with the store's span tree type to refer to itself. */
 export const traceSpanSchema: z.ZodType<TraceSpan> = named(
   "TraceSpan",
   z.object({

@@ -31,25 +31,30 @@ export interface PredictionRecord {
   client: string;
 }
 
-export const predictionInsertSchema = z.object({
-  timestamp: dateTimeColumn,
+/** The columns held as text: the same going in and coming out. */
+const textColumns = {
   request_id: z.string(),
-  row_index: z.number().int(),
   trace_id: z.string(),
   span_id: z.string(),
   model_name: z.string(),
   model_version: z.string(),
   status: z.string(),
   error: z.string(),
+  prediction: z.string(),
+  client: z.string(),
+};
+
+export const predictionInsertSchema = z.object({
+  ...textColumns,
+  timestamp: dateTimeColumn,
+  row_index: z.number().int(),
   latency_us: z.number().int(),
   queue_us: z.number().int(),
   compute_us: z.number().int(),
   batch_size: z.number().int(),
   features: z.array(floatColumn),
-  prediction: z.string(),
   scores: z.array(floatColumn),
   confidence: floatColumn,
-  client: z.string(),
 });
 export type PredictionInsert = z.infer<typeof predictionInsertSchema>;
 
@@ -82,24 +87,16 @@ export function predictionRow(r: PredictionRecord): PredictionInsert {
 /** A whole row as read back; the time comes as epoch microseconds so no precision is lost to text. */
 export const predictionReadSchema = z
   .object({
+    ...textColumns,
     timestamp_us: countValue,
-    request_id: z.string(),
     row_index: countValue,
-    trace_id: z.string(),
-    span_id: z.string(),
-    model_name: z.string(),
-    model_version: z.string(),
-    status: z.string(),
-    error: z.string(),
     latency_us: countValue,
     queue_us: countValue,
     compute_us: countValue,
     batch_size: countValue,
     features: z.array(floatValue),
-    prediction: z.string(),
     scores: z.array(floatValue),
     confidence: floatValue,
-    client: z.string(),
   })
   .transform(
     (r): PredictionRecord => ({

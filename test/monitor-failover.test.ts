@@ -3,13 +3,12 @@ import { writeFile } from "node:fs/promises";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { MONITOR_LEASE, PREDICTIONS, type StoreEngine, migrate, openEngine, predictionRow } from "@vigil/store";
 import { startClickHouseHttp } from "./support/clickhouse-http.js";
-import { addDemoModel, tempRepository } from "./support/models.js";
 import type { ProcessOwner } from "./support/processes.js";
-import { eventually, predictionRecord, tempDir } from "./support/store.js";
-import { type VigilProcess, spawnVigil } from "./support/vigil.js";
+import { eventually, predictionRecord } from "./support/store.js";
+import { type VigilProcess, demoWorkspace, spawnVigil } from "./support/vigil.js";
 
 const MINUTE = 60_000;
 const LEASE_TTL = "6s";
@@ -61,21 +60,10 @@ const count = (models: string[], model: string) => models.filter((m) => m === mo
  * first is SIGKILLed, and no notification is delivered twice or lost across the handovers.
  */
 describe("two monitors, one lease", () => {
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
-
-  before(async () => {
-    dirs = await tempDir("vigil-failover-");
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-  });
-  after(async () => {
-    await repo.remove();
-    await dirs.remove();
-  });
+  const workspace = demoWorkspace("vigil-failover-");
 
   test("SIGKILL of the evaluating monitor: the standby takes over; each alert reaches the receiver exactly once", { timeout: 300_000 }, async (ctx) => {
-    const clickhouse = await startClickHouseHttp(join(dirs.path, "clickhouse"), { owner: ctx });
+    const clickhouse = await startClickHouseHttp(join(workspace.dir, "clickhouse"), { owner: ctx });
     const engine = openEngine({ clickhouseUrl: clickhouse.url, dataDir: "" });
     ctx.after(() => engine.close());
     await migrate(engine);
@@ -84,12 +72,12 @@ describe("two monitors, one lease", () => {
 
     /** Monitor `name` with its own outbox, as each pod has its own disk. */
     const monitor = async (name: string, owner: ProcessOwner): Promise<VigilProcess & { api: string }> => {
-      const alertingFile = join(dirs.path, `alerting-${name}.yaml`);
+      const alertingFile = join(workspace.dir, `alerting-${name}.yaml`);
       await writeFile(
         alertingFile,
         [
           "evaluation_interval: 1s",
-          `outbox_dir: ${join(dirs.path, `outbox-${name}`)}`,
+          `outbox_dir: ${join(workspace.dir, `outbox-${name}`)}`,
           "rules:",
           "  - name: TrafficSeen",
           "    metric: throughput_rps",
@@ -113,7 +101,7 @@ describe("two monitors, one lease", () => {
           "",
         ].join("\n"),
       );
-      const started = spawnVigil(["monitor", "--models", repo.path, "--alerting-config", alertingFile, "--api-port", "0", "--lease-ttl", LEASE_TTL], {
+      const started = spawnVigil(["monitor", "--models", workspace.repository, "--alerting-config", alertingFile, "--api-port", "0", "--lease-ttl", LEASE_TTL], {
         ...process.env,
         VIGIL_CLICKHOUSE_URL: clickhouse.url,
         VIGIL_API_TOKENS: TOKEN,

@@ -9,7 +9,7 @@ import { duplicatedPredictions, labelledPredictions, predictionCounts } from "./
 import { FIXTURE_START_US, eventually, predictionRecord, quietLog, tempDir } from "./support/store.js";
 
 const TABLES = [
-  "alerts", "labels", "monitor_results", "notifications", "otel_traces", "otel_traces_trace_id_ts", "predictions",
+  "alerts", "labels", "monitor_lease", "monitor_results", "notifications", "otel_traces", "otel_traces_trace_id_ts", "predictions",
   "predictions_per_minute", "reference_profiles", "requests_per_minute", "schema_migrations", "silences",
 ];
 

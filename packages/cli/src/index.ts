@@ -2,3 +2,4 @@ export { runLoadgen, formatSummary, type LoadgenOptions, type LoadgenSummary, ty
 export { LatencyRecorder, type LatencySummary } from "./latency.js";
 export { parseShift, compileShifts, type FeatureShift } from "./drift-plan.js";
 export { startDashboard, type DashboardOptions, type RunningDashboard } from "./dashboard-process.js";
+export { cliEnvSchema } from "./env.js";

@@ -31,5 +31,4 @@ export {
 } from "./api/schemas.js";
 export type { TraceSpan } from "@vigil/store";
 export { MonitorError, InvalidRequestError, UnauthorizedError, NotFoundError, NoDataError, ConfigError, InternalError, UpstreamError, UnavailableError, asMonitorError } from "./errors.js";
-export type { AlertHistoryRow } from "./alerting/history.js";
 export { LeaderLease, type LeaseOptions } from "./lease.js";

@@ -44,6 +44,7 @@ export class LeaderLease {
   }
 
   start(): void {
+    if (this.stopped) return;
     const tick = () => {
       if (this.running || this.stopped) return;
       this.running = this.step()

@@ -7,8 +7,8 @@
  *
  * What follows from the layout: materialized views are created on the local tables, so they fire
  * where a Distributed insert lands; ReplacingMergeTree, SummingMergeTree and AggregatingMergeTree
- * tables are sharded by a hash of their sorting key, so rows that replace or add up to each other
- * meet on one shard (FINAL and merges need that); the others spread at random.
+ * tables are sharded by a hash of their sorting key's first column, so rows that replace or add up
+ * to each other meet on one shard (FINAL and merges need that); the others spread at random.
  */
 
 /** A cluster name as it may appear in DDL (it cannot be a bound parameter there). */
@@ -26,12 +26,16 @@ const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+) \(([\s\S]*)\) ENGINE = (
 const CREATE_VIEW = /^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS([\s\S]*\bFROM )(\w+)([\s\S]*)$/;
 const ALTER_TABLE = /^ALTER TABLE (\w+) ([\s\S]*)$/;
 
-/** The Distributed table's sharding key: rows a merge combines share a shard; others spread evenly. */
+/**
+ * The Distributed table's sharding key. Rows a merge combines share their whole sorting key, so
+ * hashing its first column puts them on one shard, and keeps a lease's claims (all one `name`)
+ * together for the lease protocol's reads; plain MergeTree rows spread at random.
+ */
 function shardingKey(engine: string, tail: string): string {
   if (engine === "MergeTree") return "rand()";
-  const orderBy = /ORDER BY \(?([^)\n]+)\)?/.exec(tail)?.[1];
-  if (!orderBy) throw new Error(`cannot shard ${engine} table without ORDER BY`);
-  return `cityHash64(${orderBy.trim()})`;
+  const first = /ORDER BY \(?\s*(\w+)/.exec(tail)?.[1];
+  if (!first) throw new Error(`cannot shard ${engine} table without ORDER BY`);
+  return `cityHash64(${first})`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { PeriodicTask } from "../periodic.js";
 import { AlertmanagerPusher } from "./alertmanager.js";
 import type { AlertingConfig } from "./alerting-config.js";
-import { Dispatcher, type WebhookPayload } from "./dispatcher.js";
+import { Dispatcher, type Route, type WebhookPayload, longestRepeatInterval } from "./dispatcher.js";
 import { type Alert, AlertEvaluator, type EvaluatedRule, sloRules } from "./evaluator.js";
 import { listSilences } from "./silences.js";
 import { WebhookSender } from "./webhook.js";
@@ -26,6 +26,7 @@ export class Alerting {
   private readonly dispatcher: Dispatcher | undefined;
   private readonly pusher: AlertmanagerPusher | undefined;
   private readonly tasks: PeriodicTask[];
+  private readonly route: Route;
   private readonly metrics: { evaluations: Counter; failures: Counter; firing: Gauge; pending: Gauge } | undefined;
 
   constructor(
@@ -34,6 +35,7 @@ export class Alerting {
     private readonly hooks: AlertingHooks,
   ) {
     const rules: EvaluatedRule[] = [...config.rules, ...config.slos.flatMap(sloRules)];
+    this.route = config.route;
     this.evaluator = new AlertEvaluator(engine, rules);
     if (config.receivers.length > 0) {
       const receiver = (name: string) => config.receivers.find((r) => r.name === name);
@@ -71,7 +73,9 @@ export class Alerting {
     await this.evaluator.restore();
     if (options.takeover && this.dispatcher && this.sender) {
       await this.sender.discardOutbox();
-      this.dispatcher.restoreDelivered((await readDeliveredNotifications(this.engine)).map((d) => ({ ...d, payload: JSON.parse(d.payload) as WebhookPayload })));
+      // Older deliveries cannot hold back anything: a group last notified before that is due a repeat anyway.
+      const since = Date.now() - longestRepeatInterval(this.route);
+      this.dispatcher.restoreDelivered((await readDeliveredNotifications(this.engine, since)).map((d) => ({ ...d, payload: JSON.parse(d.payload) as WebhookPayload })));
     }
     await this.sender?.open();
     this.sender?.start();

@@ -39,6 +39,11 @@ export function routesFor(route: Route, labels: Labels): Route[] {
   return found.length > 0 ? found : [route];
 }
 
+/** The longest repeat_interval in a routing tree: how far back a notification can still stop a repeat. */
+export function longestRepeatInterval(route: Route): number {
+  return Math.max(route.repeatIntervalMs, ...route.routes.map(longestRepeatInterval));
+}
+
 /** The webhook body, Alertmanager's version 4, so anything that reads Alertmanager webhooks reads Vigil's. */
 export interface WebhookPayload {
   version: "4";

@@ -64,15 +64,17 @@ export interface DeliveredNotification {
 const deliveredRow = z.object({ group_key: z.string(), receiver: z.string(), attempted_ms: countValue, payload: z.string() });
 
 /**
- * Per group, the last notification a receiver accepted, so a monitor taking over alerting knows
- * what was already announced and sends only what was not.
+ * Per group, the last notification a receiver accepted since `sinceMs`, so a monitor taking over
+ * alerting knows what was already announced and sends only what was not.
  */
-export async function readDeliveredNotifications(engine: StoreEngine): Promise<DeliveredNotification[]> {
+export async function readDeliveredNotifications(engine: StoreEngine, sinceMs: number): Promise<DeliveredNotification[]> {
   const rows = await queryRows(
     engine,
     deliveredRow,
     `SELECT group_key, receiver, toUnixTimestamp64Milli(max(attempted_at)) AS attempted_ms, argMax(payload, attempted_at) AS payload
-       FROM ${NOTIFICATIONS} WHERE outcome = 'delivered' GROUP BY group_key, receiver`,
+       FROM ${NOTIFICATIONS} WHERE outcome = 'delivered' AND attempted_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+      GROUP BY group_key, receiver`,
+    { since: Math.floor(sinceMs) },
   );
   return rows.map((r) => ({ groupKey: r.group_key, receiver: r.receiver, attemptedAtMs: r.attempted_ms, payload: r.payload }));
 }

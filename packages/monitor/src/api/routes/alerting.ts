@@ -1,6 +1,6 @@
 import { parseDuration, parseTime } from "@vigil/config";
 import { z } from "zod";
-import { activeAlerts, alertHistory } from "../../alerting/history.js";
+import { activeAlerts, alertHistory } from "../alert-history.js";
 import { createSilence, expireSilence, listSilences } from "../../alerting/silences.js";
 import { burnRate, sloEvents, sloEventsPerStep } from "../../alerting/slo.js";
 import { sloReport } from "../../alerting/slo-report.js";

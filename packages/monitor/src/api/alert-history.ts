@@ -1,17 +1,9 @@
 import { type AlertChange, type StoreEngine, readActiveAlerts, readAlertChanges } from "@vigil/store";
+import type { z } from "zod";
+import type { alertSchema } from "./schemas.js";
 
 /** An alert state change as the API and dashboard show it: times in ISO 8601. */
-export interface AlertHistoryRow {
-  fingerprint: string;
-  rule: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  state: string;
-  value: number;
-  startsAt: string;
-  endsAt: string | null;
-  changedAt: string;
-}
+type AlertHistoryRow = z.infer<typeof alertSchema>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

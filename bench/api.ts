@@ -88,11 +88,18 @@ try {
 
   // First load of two dashboard pages in Chromium: a fresh browser context (empty cache) per load, logged in, until the network is idle.
   const dashboard = await startDashboard({ apiUrl: api.url, apiToken: TOKEN, port: 3900, host: "127.0.0.1" });
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking"] });
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking"],
+  });
   const firstLoads: Array<[string, number[]]> = [];
   try {
     // Done when the page's last chart has drawn: the latency chart, or the last input's histogram.
-    for (const [name, path, done] of [["Overview", "/?range=6h", "[data-chart='Latency'] svg"], ["Drift", `/models/${model}/drift?range=6h`, "[data-chart^='destination'] svg"]] as const) {
+    for (const [name, path, done] of [
+      ["Overview", "/?range=6h", "[data-chart='Latency'] svg"],
+      ["Drift", `/models/${model}/drift?range=6h`, "[data-chart^='destination'] svg"],
+    ] as const) {
       const loads: number[] = [];
       for (let i = 0; i < 6; i++) {
         const context = await browser.newContext();

@@ -12,7 +12,17 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { SpanKind } from "@opentelemetry/api";
 import { Tracing } from "@vigil/inference";
-import { BatchedWriter, EmbeddedEngine, type SpanRecord, spanRow, type PredictionRecord, ServerEngine, type StoreEngine, migrate, predictionRow } from "@vigil/store";
+import {
+  BatchedWriter,
+  EmbeddedEngine,
+  type SpanRecord,
+  spanRow,
+  type PredictionRecord,
+  ServerEngine,
+  type StoreEngine,
+  migrate,
+  predictionRow,
+} from "@vigil/store";
 import { startClickHouseHttp } from "../test/support/clickhouse-http.js";
 import { flag } from "./args.js";
 import { machineLine } from "./machine.js";
@@ -63,7 +73,14 @@ async function rawBulk(engine: StoreEngine, run: string, n: number): Promise<num
 }
 
 async function throughWriter(engine: StoreEngine, run: string, n: number, spoolDir: string): Promise<number> {
-  const writer = await BatchedWriter.open<PredictionRecord>({ engine, table: "predictions", encode: predictionRow, spoolDir, log: pino({ level: "silent" }), maxBatchRows: BATCH });
+  const writer = await BatchedWriter.open<PredictionRecord>({
+    engine,
+    table: "predictions",
+    encode: predictionRow,
+    spoolDir,
+    log: pino({ level: "silent" }),
+    maxBatchRows: BATCH,
+  });
   writer.start();
   const started = performance.now();
   for (let i = 0; i < n; i++) await writer.append(record(i, run));
@@ -92,18 +109,29 @@ async function measure(name: string, engine: StoreEngine, dir: string): Promise<
     }
   }
   const [raw, writer] = [spread(rates.raw), spread(rates.writer)];
-  const shown = (s: Spread) => `${Math.round(s.median).toLocaleString("en")} (${Math.round(s.min).toLocaleString("en")}–${Math.round(s.max).toLocaleString("en")})`;
+  const shown = (s: Spread) =>
+    `${Math.round(s.median).toLocaleString("en")} (${Math.round(s.min).toLocaleString("en")}–${Math.round(s.max).toLocaleString("en")})`;
   return `| ${name} | ${shown(raw)} | ${shown(writer)} | ${(writer.median / raw.median).toFixed(2)}x |`;
 }
 
 /** Spans through Vigil's span path: tracer, keep-errors processor, span rows, batched writer, otel_traces. */
 async function spanExport(engine: StoreEngine, dir: string, spans: number): Promise<string> {
-  const writer = await BatchedWriter.open<SpanRecord>({ engine, table: "otel_traces", encode: spanRow, spoolDir: join(dir, "spool-spans"), log: pino({ level: "silent" }), maxBatchRows: BATCH });
+  const writer = await BatchedWriter.open<SpanRecord>({
+    engine,
+    table: "otel_traces",
+    encode: spanRow,
+    spoolDir: join(dir, "spool-spans"),
+    log: pino({ level: "silent" }),
+    maxBatchRows: BATCH,
+  });
   writer.start();
   const tracing = new Tracing({ sampleRatio: 1, writer, log: pino({ level: "silent" }) });
   const started = performance.now();
   for (let i = 0; i < spans; i++) {
-    const span = tracing.tracer.startSpan("inference.GRPCInferenceService/ModelInfer", { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc", "vigil.request_id": `bench-${i}`, "vigil.model": "flights" } });
+    const span = tracing.tracer.startSpan("inference.GRPCInferenceService/ModelInfer", {
+      kind: SpanKind.SERVER,
+      attributes: { "rpc.system": "grpc", "vigil.request_id": `bench-${i}`, "vigil.model": "flights" },
+    });
     span.end();
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
   }
@@ -128,7 +156,11 @@ try {
   lines.push(await measure("ClickHouse HTTP (@clickhouse/client, gzip)", server, dir));
   await server.close();
   await http.stop();
-  const table = ["| engine | raw bulk insert (rows/s), median (min–max) | batched writer (rows/s), median (min–max) | writer / raw, medians |", "|---|---:|---:|---:|", ...lines].join("\n");
+  const table = [
+    "| engine | raw bulk insert (rows/s), median (min–max) | batched writer (rows/s), median (min–max) | writer / raw, medians |",
+    "|---|---:|---:|---:|",
+    ...lines,
+  ].join("\n");
   const spanTable = ["| path | sustained |", "|---|---:|", spanLine].join("\n");
   await writeBenchmarkSection(
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),

@@ -17,7 +17,10 @@ export function gpuDescription(): string {
 
 function askNvidiaSmi(): string {
   try {
-    const names = execFileSync("nvidia-smi", ["--query-gpu=name,memory.total", "--format=csv,noheader"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const names = execFileSync("nvidia-smi", ["--query-gpu=name,memory.total", "--format=csv,noheader"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return names ? `GPU ${names.split("\n").join("; ")}` : "no GPU";
   } catch {
     return "no GPU";

@@ -29,11 +29,35 @@ interface Sample {
 
 const dir = await mkdtemp(join(tmpdir(), "vigil-memory-"));
 const lines: string[] = [];
-const server = spawn(process.execPath, ["--import", "tsx", join(ROOT, "packages", "cli", "src", "main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--api-port", "0", "--models", DEFAULT_MODEL_REPOSITORY], {
-  cwd: ROOT,
-  env: { ...process.env, VIGIL_DATA_DIR: join(dir, "data"), VIGIL_SPOOL_DIR: join(dir, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: "memory", VIGIL_LOG_LEVEL: "info" },
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const server = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    join(ROOT, "packages", "cli", "src", "main.ts"),
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--api-port",
+    "0",
+    "--models",
+    DEFAULT_MODEL_REPOSITORY,
+  ],
+  {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      VIGIL_DATA_DIR: join(dir, "data"),
+      VIGIL_SPOOL_DIR: join(dir, "spool"),
+      VIGIL_METRICS_PORT: "0",
+      VIGIL_API_TOKENS: "memory",
+      VIGIL_LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
 createInterface({ input: server.stdout! }).on("line", (line) => lines.push(line));
 const logged = (msg: string) => (line: string) => line.includes(`"msg":"${msg}`);
 try {
@@ -70,9 +94,16 @@ try {
   const exitCode = await new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
 
   const secondHalf = samples.filter((s) => s.requests >= requests / 2);
-  const rssSlope = linearSlope(secondHalf.map((s) => s.requests / 100_000), secondHalf.map((s) => s.rssMb));
-  const heapSlope = linearSlope(secondHalf.map((s) => s.requests / 100_000), secondHalf.map((s) => s.heapMb));
-  const at = (fraction: number) => samples.reduce((best, s) => (Math.abs(s.requests - fraction * requests) < Math.abs(best.requests - fraction * requests) ? s : best));
+  const rssSlope = linearSlope(
+    secondHalf.map((s) => s.requests / 100_000),
+    secondHalf.map((s) => s.rssMb),
+  );
+  const heapSlope = linearSlope(
+    secondHalf.map((s) => s.requests / 100_000),
+    secondHalf.map((s) => s.heapMb),
+  );
+  const at = (fraction: number) =>
+    samples.reduce((best, s) => (Math.abs(s.requests - fraction * requests) < Math.abs(best.requests - fraction * requests) ? s : best));
   const checkpoints = [0, 0.1, 0.25, 0.5, 0.75, 1].map(at);
   const body = [
     `Command: \`node --import tsx bench/memory.ts --requests ${requests}\` (about ${Math.round(seconds / 60)} minutes here; part of \`npm run bench\`).`,

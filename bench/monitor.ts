@@ -81,7 +81,9 @@ try {
     for (const [i, psi] of js.psi.entries()) {
       if (Math.abs(drift[i]!.psi - psi) > 1e-9) throw new Error(`PSI of ${drift[i]!.feature}: SQL ${drift[i]!.psi}, JS ${psi}`);
     }
-    lines.push(`| ${n.toLocaleString("en")} | ${generateS.toFixed(1)} | ${coldS.toFixed(2)} | ${sqlS.toFixed(2)} | ${jsS.toFixed(2)} | ${(jsS / sqlS).toFixed(1)}x |`);
+    lines.push(
+      `| ${n.toLocaleString("en")} | ${generateS.toFixed(1)} | ${coldS.toFixed(2)} | ${sqlS.toFixed(2)} | ${jsS.toFixed(2)} | ${(jsS / sqlS).toFixed(1)}x |`,
+    );
     console.log(lines.at(-1));
   }
   const table = [

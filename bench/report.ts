@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 
-const HEADER = "# Benchmarks\n\nEvery number here was written by a script in `bench/`; rerun it to reproduce. Ratios compare against a baseline measured in the same run.\n";
+const HEADER =
+  "# Benchmarks\n\nEvery number here was written by a script in `bench/`; rerun it to reproduce. Ratios compare against a baseline measured in the same run.\n";
 
 /** Replaces (or appends) one `## title` section of the benchmarks file, keeping the others. */
 export async function writeBenchmarkSection(path: string, title: string, body: string): Promise<void> {

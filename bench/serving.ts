@@ -19,7 +19,16 @@ import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
 import * as ort from "onnxruntime-node";
 import { LatencyRecorder, type LatencySummary } from "@vigil/cli";
-import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, OnnxType, buildOnnxModel, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
+import {
+  DEFAULT_MODEL_REPOSITORY,
+  DEMO_MODEL_NAME,
+  OnnxType,
+  buildOnnxModel,
+  buildVocabulary,
+  createFlightEncoder,
+  loadFlights,
+  splitByMonth,
+} from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
 import { gpuDescription, machineLine } from "./machine.js";
@@ -128,7 +137,10 @@ function mlpModel(): BenchModel {
 }
 
 /** Writes each model under a name of its own with the config changes given (batching off, another provider). */
-async function writeRepository(dir: string, variants: Array<{ name: string; model: BenchModel; change: (config: Record<string, unknown>) => void }>): Promise<void> {
+async function writeRepository(
+  dir: string,
+  variants: Array<{ name: string; model: BenchModel; change: (config: Record<string, unknown>) => void }>,
+): Promise<void> {
   for (const { name, model, change } of variants) {
     const config = structuredClone(model.config);
     config.name = name;
@@ -202,7 +214,11 @@ interface Observability {
 
 const ALL_OFF: Observability = { record: false, traces: false, metrics: false };
 
-async function startServer(repository: string, models: string[], o: Observability): Promise<{ child: ChildProcess; port: number; providers: Map<string, string> }> {
+async function startServer(
+  repository: string,
+  models: string[],
+  o: Observability,
+): Promise<{ child: ChildProcess; port: number; providers: Map<string, string> }> {
   const env = {
     ...process.env,
     VIGIL_RECORD_PREDICTIONS: o.record ? "1" : "0",
@@ -212,10 +228,30 @@ async function startServer(repository: string, models: string[], o: Observabilit
     VIGIL_DATA_DIR: join(repository, ".data"),
     VIGIL_SPOOL_DIR: join(repository, ".spool"),
   };
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "packages/cli/src/main.ts"), "serve", "--host", "127.0.0.1", "--port", "0", "--models", repository, "--log-level", "info", "--no-monitor", "--api-port", "off"], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(root, "packages/cli/src/main.ts"),
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--models",
+      repository,
+      "--log-level",
+      "info",
+      "--no-monitor",
+      "--api-port",
+      "off",
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env,
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   let port = 0;
   const waiting = new Set(models);
@@ -246,7 +282,9 @@ async function stopServer(child: ChildProcess): Promise<void> {
 
 /** The server's own cumulative figures for a model (Triton-style ModelStatistics). */
 async function serverSide(client: GRPCInferenceServiceClient, model: string) {
-  const stats = await new Promise<ModelStatistics>((resolve, reject) => client.modelStatistics({ name: model, version: "" }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))));
+  const stats = await new Promise<ModelStatistics>((resolve, reject) =>
+    client.modelStatistics({ name: model, version: "" }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))),
+  );
   const s = stats.inferenceStats!;
   return {
     inferences: Number(stats.inferenceCount),
@@ -259,11 +297,21 @@ async function serverSide(client: GRPCInferenceServiceClient, model: string) {
 
 /** Closed-loop clients sending one row per request as raw tensors (how Triton's clients send them). */
 async function served(port: number, model: BenchModel, target: string, clients: number): Promise<Omit<ServedRow, "model" | "batching">> {
-  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 });
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), {
+    "grpc.max_send_message_length": -1,
+    "grpc.max_receive_message_length": -1,
+  });
   const requests = model.rows.map((row) =>
-    ModelInferRequest.fromPartial({ modelName: target, inputs: [{ name: model.input, datatype: "FP32", shape: [1n, BigInt(model.width)] }], rawInputContents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)] }),
+    ModelInferRequest.fromPartial({
+      modelName: target,
+      inputs: [{ name: model.input, datatype: "FP32", shape: [1n, BigInt(model.width)] }],
+      rawInputContents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)],
+    }),
   );
-  const infer = (i: number) => new Promise<void>((resolve, reject) => client.modelInfer(requests[i % requests.length]!, (e) => (e ? reject(new Error(`${target}: ${e.message}`)) : resolve())));
+  const infer = (i: number) =>
+    new Promise<void>((resolve, reject) =>
+      client.modelInfer(requests[i % requests.length]!, (e) => (e ? reject(new Error(`${target}: ${e.message}`)) : resolve())),
+    );
   try {
     const before = await serverSide(client, target);
     const measured = await timedLoop(clients, infer);
@@ -380,9 +428,12 @@ function observabilityReport(models: BenchModel[], cells: Map<string, ObservedCe
           compared++;
           // Beyond the spread only when the two ranges of rounds do not overlap at all.
           verdict = qps.max < off.min ? "lower, beyond the spread" : qps.min > off.max ? "higher, beyond the spread" : "within the spread";
-          if (verdict !== "within the spread") beyond.push(`${model.name} at ${clients} client${clients === 1 ? "" : "s"} with ${label} (${fmt(qps.median / off.median)}x)`);
+          if (verdict !== "within the spread")
+            beyond.push(`${model.name} at ${clients} client${clients === 1 ? "" : "s"} with ${label} (${fmt(qps.median / off.median)}x)`);
         }
-        lines.push(`| ${model.name} | ${clients} | ${label} | ${shown(qps, 0)} | ${label === "all off" ? "" : `${fmt(qps.median / off.median)}x`} | ${shown(spread(cell.p99Ms), 3)} | ${verdict} |`);
+        lines.push(
+          `| ${model.name} | ${clients} | ${label} | ${shown(qps, 0)} | ${label === "all off" ? "" : `${fmt(qps.median / off.median)}x`} | ${shown(spread(cell.p99Ms), 3)} | ${verdict} |`,
+        );
       }
     }
   }
@@ -416,7 +467,8 @@ async function main(): Promise<void> {
       // prefers CUDA), while that server sits idle.
       for (const model of models) {
         const provider = loadedOn(server.providers, model.name);
-        if (loadedOn(server.providers, unbatched(model.name)) !== provider) throw new Error(`${model.name}: its batched and unbatched copies loaded on different providers`);
+        if (loadedOn(server.providers, unbatched(model.name)) !== provider)
+          throw new Error(`${model.name}: its batched and unbatched copies loaded on different providers`);
         servedOn.set(model.name, provider);
         raw.set(model.name, await rawBaselines(model, provider));
         console.log(`raw ${model.name} on ${provider}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
@@ -427,7 +479,9 @@ async function main(): Promise<void> {
           for (const batching of [false, true]) {
             const row = await served(server.port, model, batching ? model.name : unbatched(model.name), clients);
             rows.push({ ...row, model: model.name, batching });
-            console.log(`${model.name} ${clients} clients ${batching ? "batching" : "no batching"}: ${fmt(row.qps, 0)} req/s, p99 ${fmt(row.latency.p99Ms)} ms`);
+            console.log(
+              `${model.name} ${clients} clients ${batching ? "batching" : "no batching"}: ${fmt(row.qps, 0)} req/s, p99 ${fmt(row.latency.p99Ms)} ms`,
+            );
           }
         }
       }
@@ -439,7 +493,9 @@ async function main(): Promise<void> {
     await rm(repository, { recursive: true, force: true });
   }
 
-  const gpuSection = hasGpu ? await gpuComparison(models[1]!) : "No GPU on this machine (nvidia-smi lists none): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, “GPU hosts”), the same command adds it.";
+  const gpuSection = hasGpu
+    ? await gpuComparison(models[1]!)
+    : "No GPU on this machine (nvidia-smi lists none): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, “GPU hosts”), the same command adds it.";
 
   const sections: string[] = [];
   for (const model of models) {

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials, status } from "@grpc/grpc-js";
 import { parseShift, runLoadgen } from "@vigil/cli";
-import type { AlertHistoryRow, OverviewPoint } from "@vigil/monitor";
+import type { AlertsResponse, OverviewPoint } from "@vigil/monitor";
 import { GRPCInferenceServiceClient, ModelInferRequest } from "@vigil/proto";
 import { EmbeddedEngine } from "@vigil/store";
 import { flag } from "./args.js";
@@ -73,8 +73,29 @@ const dataDir = join(dir, "data");
 const lines: string[] = [];
 const up = spawn(
   process.execPath,
-  ["--import", "tsx", join(ROOT, "packages", "cli", "src", "main.ts"), "up", "--port", "0", "--api-port", "0", "--dashboard-port", "off", "--rate", String(rate), "--window", "1m", "--drift-after", `${driftAfterMs / 1000}s`],
-  { cwd: ROOT, env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_SPOOL_DIR: join(dir, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: TOKEN }, stdio: ["ignore", "pipe", "inherit"] },
+  [
+    "--import",
+    "tsx",
+    join(ROOT, "packages", "cli", "src", "main.ts"),
+    "up",
+    "--port",
+    "0",
+    "--api-port",
+    "0",
+    "--dashboard-port",
+    "off",
+    "--rate",
+    String(rate),
+    "--window",
+    "1m",
+    "--drift-after",
+    `${driftAfterMs / 1000}s`,
+  ],
+  {
+    cwd: ROOT,
+    env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_SPOOL_DIR: join(dir, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: TOKEN },
+    stdio: ["ignore", "pipe", "inherit"],
+  },
 );
 createInterface({ input: up.stdout! }).on("line", (line) => lines.push(line));
 try {
@@ -129,8 +150,13 @@ try {
   await new Promise((r) => setTimeout(r, 75_000));
   const headers = { authorization: `Bearer ${TOKEN}` };
   const range = `from=${new Date(startedMs).toISOString()}&to=${new Date(endedMs).toISOString()}&step=1m`;
-  const overview = (await (await fetch(`${apiUrl}/api/v1/overview?${range}`, { headers })).json()) as { series: OverviewPoint[]; totals: { requests: number; errors: number } };
-  const history = (await (await fetch(`${apiUrl}/api/v1/alerts/history?from=${new Date(startedMs).toISOString()}&limit=5000`, { headers })).json()) as AlertHistoryRow[];
+  const overview = (await (await fetch(`${apiUrl}/api/v1/overview?${range}`, { headers })).json()) as {
+    series: OverviewPoint[];
+    totals: { requests: number; errors: number };
+  };
+  const history = (await (
+    await fetch(`${apiUrl}/api/v1/alerts/history?from=${new Date(startedMs).toISOString()}&limit=5000`, { headers })
+  ).json()) as AlertsResponse;
 
   up.kill("SIGINT");
   const exitCode = await new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));
@@ -155,7 +181,10 @@ try {
   const p99s = fullMinutes.map((p) => p.p99Ms ?? 0).sort((a, b) => a - b);
   const rss = samples.map((s) => s.rssMb);
   const half = samples.slice(Math.floor(samples.length / 2));
-  const slopeMbPerHour = linearSlope(half.map((s) => s.atMs / 3_600_000), half.map((s) => s.rssMb));
+  const slopeMbPerHour = linearSlope(
+    half.map((s) => s.atMs / 3_600_000),
+    half.map((s) => s.rssMb),
+  );
   const table = fiveMinuteRows(samples, series);
   const driftedAtMin = driftWindows.findIndex((w) => w.share >= 0.5);
   const firstFiring = new Map<string, string>();

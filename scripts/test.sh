@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test suite.
 #   scripts/test.sh        install, build, lint, type-check, then every test: the unit tests next to
-#                          the code (packages/*/src/**/*.test.ts) and the end-to-end tests in test/
+#                          the code (packages/*/src/**/*.test.ts) and the end-to-end tests (test/*.int.test.ts)
 #   scripts/test.sh unit   only the unit tests, on an installed workspace (seconds)
 # No test runs past TEST_TIMEOUT_MS, the whole run past SUITE_TIMEOUT, and no process a test
 # started survives its test file. The last line counts a timed-out (cancelled) test as failed.
@@ -29,7 +29,7 @@ fi
 
 mapfile -t files < <(find packages -path '*/node_modules' -prune -o -path '*/src/*' -name '*.test.ts' -print | sort)
 if [ "$mode" = all ]; then
-  mapfile -t -O "${#files[@]}" files < <(find test -maxdepth 1 -name '*.test.ts' | sort)
+  mapfile -t -O "${#files[@]}" files < <(find test -maxdepth 1 -name '*.int.test.ts' | sort)
 fi
 
 echo "==> running ${#files[@]} test files ($mode)"

@@ -22,7 +22,18 @@ const session = new Session(dataDir);
 
 /** Settings the harness applies to inserts; others are accepted and ignored, as harmless to results. */
 const INSERT_SETTINGS = new Set(["insert_deduplication_token", "deduplicate_blocks_in_dependent_materialized_views", "async_insert", "wait_for_async_insert"]);
-const RESERVED = new Set(["query", "database", "default_format", "query_id", "session_id", "session_timeout", "enable_http_compression", "wait_end_of_query", "user", "password"]);
+const RESERVED = new Set([
+  "query",
+  "database",
+  "default_format",
+  "query_id",
+  "session_id",
+  "session_timeout",
+  "enable_http_compression",
+  "wait_end_of_query",
+  "user",
+  "password",
+]);
 
 /** Parameter values arrive in ClickHouse's escaped text form (a backslash before quotes, newlines, tabs ...). */
 const ESCAPES: Record<string, string> = { b: "\b", f: "\f", r: "\r", n: "\n", t: "\t", "0": "\0", a: "\x07", v: "\v" };
@@ -143,9 +154,10 @@ server.listen(Number(portArg), "127.0.0.1", () => {
   const address = server.address();
   process.stdout.write(`listening ${typeof address === "object" && address ? address.port : portArg}\n`);
 });
-const stop = () => server.close(() => {
-  session.close();
-  process.exit(0);
-});
+const stop = () =>
+  server.close(() => {
+    session.close();
+    process.exit(0);
+  });
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

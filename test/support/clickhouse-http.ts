@@ -14,7 +14,11 @@ export interface ClickHouseHttp {
 /** Starts the test harness's ClickHouse HTTP interface over a data directory in a child process. */
 export async function startClickHouseHttp(
   dataDir: string,
-  { owner, port = 0, credentials = { user: "vigil", password: "test-password" } }: { owner?: ProcessOwner; port?: number; credentials?: { user: string; password: string } } = {},
+  {
+    owner,
+    port = 0,
+    credentials = { user: "vigil", password: "test-password" },
+  }: { owner?: ProcessOwner; port?: number; credentials?: { user: string; password: string } } = {},
 ): Promise<ClickHouseHttp> {
   const script = join(import.meta.dirname, "clickhouse-http-server.ts");
   const { child, stop } = startProcess(process.execPath, ["--import", "tsx", script, dataDir, String(port), credentials.user, credentials.password], {

@@ -33,12 +33,26 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
   await store.ready();
   const server = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
   const startedMs = Date.now();
-  const summary = await runLoadgen({ target: server.address, model: "flights", rate: 0, concurrency: 4, requests, durationMs: 0, batch: 1, shuffle: true, labelFraction: 0.5, labelDelayMs: 0 });
+  const summary = await runLoadgen({
+    target: server.address,
+    model: "flights",
+    rate: 0,
+    concurrency: 4,
+    requests,
+    durationMs: 0,
+    batch: 1,
+    shuffle: true,
+    labelFraction: 0.5,
+    labelDelayMs: 0,
+  });
   await Promise.all([store.predictions.flush(), store.labels.flush(), store.spans.flush()]);
   const endedMs = Date.now();
   const lookup = catalogLookup(store.engine, () => readCatalog(repo.path, (e) => assert.fail(e)));
   const monitored = (await lookup("flights", "1"))!;
-  await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({ fromUs: (startedMs - 60_000) * 1000, toUs: endedMs * 1000 });
+  await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({
+    fromUs: (startedMs - 60_000) * 1000,
+    toUs: endedMs * 1000,
+  });
   return {
     store,
     server,

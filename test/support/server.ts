@@ -24,7 +24,15 @@ export interface TestServer {
 export async function startTestServer(overrides: ServerConfigInput, store?: Store): Promise<TestServer> {
   const config = loadServerConfig({
     env: {},
-    overrides: { host: "127.0.0.1", port: 0, log_level: "debug", shutdown_grace_ms: 5000, record_predictions: store !== undefined, metrics_port: 0, ...overrides },
+    overrides: {
+      host: "127.0.0.1",
+      port: 0,
+      log_level: "debug",
+      shutdown_grace_ms: 5000,
+      record_predictions: store !== undefined,
+      metrics_port: 0,
+      ...overrides,
+    },
   });
   const logs: Array<Record<string, unknown>> = [];
   const server = await startInferenceServer(config, { log: createLogger(config.log_level, jsonLineSink(logs)), store });

@@ -32,7 +32,11 @@ export interface VigilProcess extends StartedProcess {
  * handed line by line to `stderr`. Started inside a test, pass its context as the owner: the
  * process is stopped when the test ends.
  */
-export function spawnVigil(args: string[], env: NodeJS.ProcessEnv, options: { owner?: ProcessOwner; cwd?: string; stderr?: (line: string) => void } = {}): VigilProcess {
+export function spawnVigil(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { owner?: ProcessOwner; cwd?: string; stderr?: (line: string) => void } = {},
+): VigilProcess {
   const started = startProcess(process.execPath, ["--import", "tsx", VIGIL_MAIN, ...args], {
     env,
     cwd: options.cwd,
@@ -82,8 +86,17 @@ export async function serveDemo(
   env: NodeJS.ProcessEnv,
   options: { owner?: ProcessOwner; args?: string[]; stderr?: (line: string) => void } = {},
 ): Promise<VigilProcess & { address: string }> {
-  const serve = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off", ...(options.args ?? [])], { VIGIL_GRPC_HOST: "127.0.0.1", ...env }, options);
+  const serve = spawnVigil(
+    ["serve", "--port", "0", "--no-monitor", "--api-port", "off", ...(options.args ?? [])],
+    { VIGIL_GRPC_HOST: "127.0.0.1", ...env },
+    options,
+  );
   const listening = await eventually(async () => serve.logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000);
-  await eventually(async () => serve.logs.some((l) => l.model === "flights" && String(l.msg).endsWith(`ready on ${String(l.provider)}`)), Boolean, "the demo model to load", 60_000);
+  await eventually(
+    async () => serve.logs.some((l) => l.model === "flights" && String(l.msg).endsWith(`ready on ${String(l.provider)}`)),
+    Boolean,
+    "the demo model to load",
+    60_000,
+  );
   return { ...serve, address: listening!.address as string };
 }

@@ -4,7 +4,12 @@ import type { Logger } from "@vigil/inference";
 import type { Registry } from "prom-client";
 
 /** Starts alert evaluation, notifications and the Alertmanager push on a store; failures are logged, never fatal. */
-export async function startAlerting(engine: StoreEngine, config: AlertingConfig, log: Logger, options: { registry?: Registry; onLines?: (lines: string[]) => void; takeover?: boolean } = {}): Promise<Alerting> {
+export async function startAlerting(
+  engine: StoreEngine,
+  config: AlertingConfig,
+  log: Logger,
+  options: { registry?: Registry; onLines?: (lines: string[]) => void; takeover?: boolean } = {},
+): Promise<Alerting> {
   const previous = new Map<string, Alert["state"]>();
   const alerting = new Alerting(engine, config, {
     registry: options.registry,
@@ -16,7 +21,10 @@ export async function startAlerting(engine: StoreEngine, config: AlertingConfig,
     },
   });
   await alerting.start({ takeover: options.takeover });
-  log.info({ rules: config.rules.length, slos: config.slos.length, receivers: config.receivers.length, alertmanager: config.alertmanager?.url }, "alerting running");
+  log.info(
+    { rules: config.rules.length, slos: config.slos.length, receivers: config.receivers.length, alertmanager: config.alertmanager?.url },
+    "alerting running",
+  );
   return alerting;
 }
 
@@ -32,7 +40,9 @@ export function describeAlertChanges(alerts: Alert[], previous: Map<string, Aler
   for (const alert of alerts) {
     if (previous.get(alert.fingerprint) === alert.state) continue;
     const value = Number.isFinite(alert.value) ? alert.value.toPrecision(4) : String(alert.value);
-    lines.push(`alert ${alert.state === "firing" ? "FIRING  " : "RESOLVED"} ${alert.labels.alertname} [${alert.labels.severity}] {${labelText(alert)}} value ${value}${alert.annotations.summary ? `: ${alert.annotations.summary}` : ""}`);
+    lines.push(
+      `alert ${alert.state === "firing" ? "FIRING  " : "RESOLVED"} ${alert.labels.alertname} [${alert.labels.severity}] {${labelText(alert)}} value ${value}${alert.annotations.summary ? `: ${alert.annotations.summary}` : ""}`,
+    );
     if (alert.state === "resolved") previous.delete(alert.fingerprint);
     else previous.set(alert.fingerprint, alert.state);
   }

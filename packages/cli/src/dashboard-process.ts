@@ -53,7 +53,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the dashboard exited with code ${child.exitCode} while starting (is port ${options.port} free?)`);
-    const ready = await fetch(`${url}/login`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/login`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`the dashboard did not answer on ${url} within 30 s`);
     await new Promise((r) => setTimeout(r, 200));

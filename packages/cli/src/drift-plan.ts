@@ -29,7 +29,7 @@ export function compileShifts(shifts: FeatureShift[], features: ShiftableFeature
     return (row: number[]) => {
       const v = row[feature.column]!;
       const shifted = shift.operation === "*" ? v * shift.amount : v + shift.amount;
-      row[feature.column] = size ? (((Math.round(shifted) % size) + size) % size) : shifted;
+      row[feature.column] = size ? ((Math.round(shifted) % size) + size) % size : shifted;
     };
   });
   return (row) => {

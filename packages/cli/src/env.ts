@@ -2,7 +2,10 @@ import { type EnvRenames, formatZodIssues, parseTokenList, renameEnv } from "@vi
 import { SERVER_ENV_RENAMES, serverEnvVariables } from "@vigil/inference";
 import { z } from "zod";
 
-const optional = z.string().optional().transform((v) => (v === undefined || v === "" ? undefined : v));
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v));
 
 /**
  * Every environment variable a `vigil` process reads, checked once at start-up: the inference
@@ -14,7 +17,10 @@ const optional = z.string().optional().transform((v) => (v === undefined || v ==
  */
 export const cliEnvSchema = serverEnvVariables.extend({
   /** With none, the monitor API makes one up and logs it, so it is never open by accident. */
-  VIGIL_API_TOKENS: z.string().optional().transform((v) => parseTokenList(v ?? "")),
+  VIGIL_API_TOKENS: z
+    .string()
+    .optional()
+    .transform((v) => parseTokenList(v ?? "")),
   VIGIL_GRPC_CLIENT_TOKEN: optional,
   /** The dashboard's login (`vigil up`); generated for the run when absent. */
   VIGIL_DASHBOARD_PASSWORD: optional.refine((v) => v === undefined || v.length >= 8, "must be at least 8 characters"),

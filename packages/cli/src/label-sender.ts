@@ -29,7 +29,7 @@ export class LabelSender {
 
   /** Knuth's multiplicative hash of the request number, compared with the fraction. */
   chosen(index: number): boolean {
-    return ((Math.imul(index + 1, 2654435761) >>> 0) / 2 ** 32) < this.fraction;
+    return (Math.imul(index + 1, 2654435761) >>> 0) / 2 ** 32 < this.fraction;
   }
 
   add(index: number, requestId: string, truths: string[]): void {

@@ -87,9 +87,7 @@ function call<Req, Res>(
   request: Req,
   metadata: Metadata,
 ): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(client, request, metadata, { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))),
-  );
+  return new Promise((resolve, reject) => method.call(client, request, metadata, { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))));
 }
 
 /**
@@ -135,9 +133,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     const finished = () =>
-      options.signal?.aborted === true ||
-      (options.requests > 0 && sent >= options.requests) ||
-      (options.durationMs > 0 && elapsed() >= options.durationMs);
+      options.signal?.aborted === true || (options.requests > 0 && sent >= options.requests) || (options.durationMs > 0 && elapsed() >= options.durationMs);
 
     const score = (response: ModelInferResponse, truth: boolean[]) => {
       const raw = response.rawOutputContents[0];
@@ -162,7 +158,11 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
         try {
           const response = await call(client.modelInfer, client, request, metadata);
           score(response, truth);
-          labels.add(index, response.id, truth.map((delayed) => (delayed ? "delayed" : "on_time")));
+          labels.add(
+            index,
+            response.id,
+            truth.map((delayed) => (delayed ? "delayed" : "on_time")),
+          );
           ok++;
         } catch (error) {
           failed++;
@@ -209,7 +209,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
 }
 
 export function formatSummary(s: LoadgenSummary): string {
-  const errors = Object.entries(s.errors).map(([code, n]) => `${code} ${n}`).join(", ") || "none";
+  const errors =
+    Object.entries(s.errors)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(", ") || "none";
   const l = s.latency;
   return [
     `requests  ${s.sent} (${s.ok} ok, ${s.failed} failed: ${errors}) in ${(s.elapsedMs / 1000).toFixed(1)} s`,

@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     .name("vigil")
     .description("Vigil: serve ML models over the Open Inference Protocol and prove the service is good")
     .showHelpAfterError();
-  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerLoadgen, registerUp]) register(program, env);
+  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerLoadgen, registerUp])
+    register(program, env);
   await program.parseAsync();
 }
 

@@ -1,7 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { InferenceServer, Logger } from "@vigil/inference";
-import { type AlertingConfig, type CatalogModel, LeaderLease, type MonitorConfig, OPENAPI_PATH, catalogLookup, catalogSource, describeResults, startMonitor, startMonitorApi } from "@vigil/monitor";
+import {
+  type AlertingConfig,
+  type CatalogModel,
+  LeaderLease,
+  type MonitorConfig,
+  OPENAPI_PATH,
+  catalogLookup,
+  catalogSource,
+  describeResults,
+  startMonitor,
+  startMonitorApi,
+} from "@vigil/monitor";
 import type { StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
 import { startAlerting } from "./alerting.js";
@@ -49,7 +60,13 @@ export interface Monitoring {
   stop(): Promise<void>;
 }
 
-async function startApi(engine: StoreEngine, catalog: () => CatalogModel[], slos: AlertingConfig["slos"], options: NonNullable<MonitoringConfig["api"]>, log: Logger): Promise<StartedApi> {
+async function startApi(
+  engine: StoreEngine,
+  catalog: () => CatalogModel[],
+  slos: AlertingConfig["slos"],
+  options: NonNullable<MonitoringConfig["api"]>,
+  log: Logger,
+): Promise<StartedApi> {
   const tokens = options.tokens.length > 0 ? options.tokens : [randomBytes(18).toString("base64url")];
   const api = await startMonitorApi({ engine, host: options.host, port: options.port, tokens, models: catalogLookup(engine, catalog), slos });
   log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
@@ -81,19 +98,26 @@ export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel
   const startEvaluation = (takeover: boolean): { alerting: Promise<unknown>; stop: () => Promise<void> } => {
     const monitor = config.monitor;
     const job = monitor.enabled
-      ? startMonitor(engine, catalogSource(engine, catalog, monitor, (note) => log.warn(note)), monitor, {
-          registry,
-          onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
-          onResults: (window, results) => {
-            const lines = describeResults(window, results);
-            for (const line of lines) log.info({ window, results: results.length }, line);
-            onLines?.(lines);
+      ? startMonitor(
+          engine,
+          catalogSource(engine, catalog, monitor, (note) => log.warn(note)),
+          monitor,
+          {
+            registry,
+            onError: (error) => log.error({ err: error }, `monitor run failed: ${error.message}`),
+            onResults: (window, results) => {
+              const lines = describeResults(window, results);
+              for (const line of lines) log.info({ window, results: results.length }, line);
+              onLines?.(lines);
+            },
           },
-        })
+        )
       : undefined;
     if (job) log.info({ store: engine.location, window: monitor.window, step: monitor.step, lag: monitor.lag }, "monitor running");
     const alertingConfig = config.alerting;
-    const alerting = alertingConfig ? startPart("alerting", () => startAlerting(engine, alertingConfig, log, { registry, onLines, takeover })) : Promise.resolve(undefined);
+    const alerting = alertingConfig
+      ? startPart("alerting", () => startAlerting(engine, alertingConfig, log, { registry, onLines, takeover }))
+      : Promise.resolve(undefined);
     return {
       alerting,
       stop: async () => {
@@ -163,7 +187,11 @@ const servedCatalog = (server: InferenceServer) => (): CatalogModel[] =>
  * engine allows no other process), started without waiting for the store's tables; undefined when
  * the server keeps no prediction log.
  */
-export function monitorServer(server: InferenceServer, config: MonitoringConfig, hooks: Omit<MonitoringHooks, "registry" | "storeReady" | "required">): Monitoring | undefined {
+export function monitorServer(
+  server: InferenceServer,
+  config: MonitoringConfig,
+  hooks: Omit<MonitoringHooks, "registry" | "storeReady" | "required">,
+): Monitoring | undefined {
   const store = server.store;
   if (!store) {
     if (config.alerting) hooks.log.warn("alerting is off: it reads the prediction log, and record_predictions is false");

@@ -25,6 +25,7 @@ const printError = (error: Error) => console.error(`vigil: ${error.message}`);
 export function catalogModel(config: ServerConfig, name: string): CatalogModel {
   const catalog = readCatalog(config.model_repository, printError, (warning) => console.error(`vigil: warning: ${warning}`));
   const found = catalog.find((m) => m.name === name);
-  if (!found) throw new Error(`model "${name}" is not in the repository ${config.model_repository} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
+  if (!found)
+    throw new Error(`model "${name}" is not in the repository ${config.model_repository} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
   return found;
 }

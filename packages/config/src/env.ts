@@ -24,5 +24,8 @@ export function renameEnv(env: NodeJS.ProcessEnv, renames: EnvRenames, onWarning
 
 /** A comma-separated list of tokens, blanks dropped. */
 export function parseTokenList(value: string): string[] {
-  return value.split(",").map((t) => t.trim()).filter(Boolean);
+  return value
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
 }

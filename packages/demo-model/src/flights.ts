@@ -68,7 +68,10 @@ export function buildVocabulary(records: FlightRecord[], minCount = 20): Airport
   const column = (key: "origin" | "destination"): string[] => {
     const counts = new Map<string, number>();
     for (const r of records) counts.set(r[key], (counts.get(r[key]) ?? 0) + 1);
-    const frequent = [...counts].filter(([, c]) => c >= minCount).map(([a]) => a).sort();
+    const frequent = [...counts]
+      .filter(([, c]) => c >= minCount)
+      .map(([a]) => a)
+      .sort();
     return [OTHER_AIRPORT, ...frequent];
   };
   return { origin: column("origin"), destination: column("destination") };

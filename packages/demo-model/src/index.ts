@@ -1,6 +1,19 @@
 export {
-  type AirportVocabulary, type FlightEncoder, type FlightRecord, CLASS_LABELS, DELAY_THRESHOLD_MINUTES, FEATURE_NAMES, OTHER_AIRPORT,
-  buildVocabulary, createFlightEncoder, departureTime, isDelayed, loadFlights, seededRandom, shuffled, splitByMonth,
+  type AirportVocabulary,
+  type FlightEncoder,
+  type FlightRecord,
+  CLASS_LABELS,
+  DELAY_THRESHOLD_MINUTES,
+  FEATURE_NAMES,
+  OTHER_AIRPORT,
+  buildVocabulary,
+  createFlightEncoder,
+  departureTime,
+  isDelayed,
+  loadFlights,
+  seededRandom,
+  shuffled,
+  splitByMonth,
 } from "./flights.js";
 export { buildDemoModel, DEFAULT_MODEL_REPOSITORY, type DemoModelReport } from "./build.js";
 export { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";

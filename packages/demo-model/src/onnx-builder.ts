@@ -52,9 +52,7 @@ function valueInfo(value: OnnxValue): onnxProto.onnx.IValueInfoProto {
       tensorType: {
         elemType: value.type,
         shape: {
-          dim: value.dims.map((d) =>
-            typeof d === "string" ? { dimParam: d } : d < 0 ? { dimParam: "batch" } : { dimValue: d },
-          ),
+          dim: value.dims.map((d) => (typeof d === "string" ? { dimParam: d } : d < 0 ? { dimParam: "batch" } : { dimValue: d })),
         },
       },
     },

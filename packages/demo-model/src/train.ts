@@ -38,11 +38,7 @@ function meanStd(values: number[]): { mean: number; std: number } {
  * separate the classes instead of always answering "on time" (about 78% of flights).
  * Deterministic: no random initialisation or sampling, so every build yields the same model.
  */
-export function trainFlightDelayModel(
-  records: FlightRecord[],
-  vocabulary: AirportVocabulary,
-  options: TrainingOptions = DEFAULT_TRAINING,
-): FlightDelayWeights {
+export function trainFlightDelayModel(records: FlightRecord[], vocabulary: AirportVocabulary, options: TrainingOptions = DEFAULT_TRAINING): FlightDelayWeights {
   const encode = createFlightEncoder(vocabulary);
   const rows = records.map(encode);
   const labels = records.map(isDelayed);

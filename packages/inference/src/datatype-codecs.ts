@@ -3,12 +3,26 @@ import type { Tensor } from "onnxruntime-node";
 
 /** Which repeated field of InferTensorContents carries a datatype (undefined: raw bytes only). */
 export type ContentsField =
-  | "boolContents" | "intContents" | "int64Contents" | "uintContents" | "uint64Contents"
-  | "fp32Contents" | "fp64Contents" | "bytesContents";
+  | "boolContents"
+  | "intContents"
+  | "int64Contents"
+  | "uintContents"
+  | "uint64Contents"
+  | "fp32Contents"
+  | "fp64Contents"
+  | "bytesContents";
 
 export type NumericArray =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | BigUint64Array | BigInt64Array | Float32Array | Float64Array;
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigUint64Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 export interface DatatypeInfo {
   /** Bytes per element in raw form; 0 for BYTES, whose elements carry their own lengths. */
@@ -40,9 +54,7 @@ export const DATATYPE_INFO: Record<Datatype, DatatypeInfo> = {
   BYTES: { size: 0, ort: "string", contents: "bytesContents" },
 };
 
-const ORT_TO_DATATYPE = new Map<string, Datatype>(
-  Object.entries(DATATYPE_INFO).map(([name, info]) => [info.ort, name as Datatype]),
-);
+const ORT_TO_DATATYPE = new Map<string, Datatype>(Object.entries(DATATYPE_INFO).map(([name, info]) => [info.ort, name as Datatype]));
 
 export function datatypeFromOrt(type: string): Datatype | undefined {
   return ORT_TO_DATATYPE.get(type);

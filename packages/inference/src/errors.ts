@@ -1,3 +1,5 @@
+import { realpathSync } from "node:fs";
+import { basename, relative, resolve, sep } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
 
 /** An error that knows the gRPC status a client should receive; the message is for a person to act on. */
@@ -10,8 +12,38 @@ export class InferenceError extends Error {
     this.name = "InferenceError";
   }
 
-  toServiceError(): { code: status; details: string; metadata: Metadata } {
-    return { code: this.code, details: this.message, metadata: new Metadata() };
+  /** The error as grpc-js sends it; `redact` rewrites the message for the client (see pathRedactor). */
+  toServiceError(redact: Redact = (message) => message): { code: status; details: string; metadata: Metadata } {
+    return { code: this.code, details: redact(this.message), metadata: new Metadata() };
+  }
+}
+
+/** Rewrites a message before it leaves the server. */
+export type Redact = (message: string) => string;
+
+/** An absolute POSIX path: a "/" that starts a word (not the "//" of a URL), up to a space, quote or bracket. */
+const ABSOLUTE_PATH = /(?<![\w.:/~-])\/[^\s"'`,;()[\]{}<>]+/g;
+
+/**
+ * Messages for clients name paths relative to the model repository, and any other path (an
+ * onnxruntime library under node_modules, a data directory) by its file name alone: where the
+ * server is installed is no business of its callers. Logs keep the full paths for operators.
+ */
+export function pathRedactor(repositoryRoot: string): Redact {
+  const absolute = resolve(repositoryRoot);
+  const roots = [...new Set([absolute, realpathOr(absolute)])];
+  return (message) =>
+    message.replace(ABSOLUTE_PATH, (path) => {
+      const root = roots.find((r) => path === r || path.startsWith(`${r}${sep}`));
+      return root === undefined ? basename(path) : relative(root, path) || ".";
+    });
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
 

@@ -2,11 +2,13 @@ import { readFileSync } from "node:fs";
 import { type Server as HttpServer, createServer } from "node:http";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { FeedbackService, GRPCInferenceServiceService, HealthService } from "@vigil/proto";
-import { Store } from "@vigil/store";
+import { Store, modelsOfRequests } from "@vigil/store";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { BearerAuth } from "./auth.js";
 import type { ServerConfig } from "./server-config.js";
+import { pathRedactor } from "./errors.js";
+import { listenForConnections } from "./connections.js";
 import { createFeedbackHandlers } from "./feedback.js";
 import { createHealthHandlers } from "./health.js";
 import { createLogger } from "./logger.js";
@@ -93,7 +95,9 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   const store = config.record_predictions ? (dependencies.store ?? (await openStoreFor(config, log))) : undefined;
   if (store) log.info({ store: store.engine.location, spool: config.spool_dir }, "recording every request in the prediction log");
   let metrics: ServerMetrics | undefined;
-  const repository = new ModelRepository(config.model_repository, log, (version, rows) => metrics?.observeExecution(version.name, String(version.version), rows));
+  const repository = new ModelRepository(config.model_repository, log, (version, rows) =>
+    metrics?.observeExecution(version.name, String(version.version), rows),
+  );
   if (config.metrics_port !== null) metrics = new ServerMetrics(repository, store);
   const otlp = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   // Spans go to otel_traces through the store, or over OTLP; with neither, nothing would keep them.
@@ -102,19 +106,38 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   const server = new Server({
     "grpc.max_receive_message_length": config.max_message_bytes,
     "grpc.max_send_message_length": config.max_message_bytes,
+    "grpc.max_connection_idle_ms": config.max_connection_idle_ms,
+    "grpc.keepalive_time_ms": config.keepalive_time_ms,
+    "grpc.keepalive_timeout_ms": config.keepalive_timeout_ms,
   });
   const auth = new BearerAuth(config.auth_tokens);
   const recorder = store ? new PredictionRecorder(store.predictions, config.record_wait_ms) : undefined;
-  server.addService(GRPCInferenceServiceService, createInferenceHandlers({ repository, auth, state, log, recorder, tracing, metrics }));
-  server.addService(HealthService, createHealthHandlers(repository, state));
-  server.addService(FeedbackService, createFeedbackHandlers({ repository, auth, labels: store?.labels, waitMs: config.record_wait_ms }));
+  const redact = pathRedactor(config.model_repository);
+  server.addService(GRPCInferenceServiceService, createInferenceHandlers({ repository, auth, state, log, recorder, tracing, metrics, redact }));
+  server.addService(HealthService, createHealthHandlers(repository, state, auth));
+  server.addService(
+    FeedbackService,
+    createFeedbackHandlers({
+      repository,
+      auth,
+      labels: store?.labels,
+      modelsOf: store && ((ids) => modelsOfRequests(store.engine, ids)),
+      metrics,
+      log,
+      redact,
+      waitMs: config.record_wait_ms,
+    }),
+  );
 
   const target = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(target, credentials(config), (error, bound) =>
-      error ? reject(new Error(`cannot listen on ${target}: ${error.message}`)) : resolve(bound),
-    ),
-  );
+  const listener = await listenForConnections(server.createConnectionInjector(credentials(config)), config.host, config.port, {
+    handshakeTimeoutMs: config.handshake_timeout_ms,
+    maxConnections: config.max_connections,
+    tls: Boolean(config.tls),
+  }).catch((error: Error) => {
+    throw new Error(`cannot listen on ${target}: ${error.message}`);
+  });
+  const port = listener.port;
   const address = `${config.host}:${port}`;
   const metricsServer = metrics ? await serveMetrics(metrics, config.host, config.metrics_port!) : undefined;
   const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
@@ -127,6 +150,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     stopping ??= (async () => {
       log.info({ address }, "shutting down: refusing new calls, draining queued and running requests");
       state.startDraining();
+      listener.close();
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       state.closeStreams();
       await repository.close();

@@ -1,6 +1,8 @@
-import { type ServerWritableStream, status } from "@grpc/grpc-js";
+import { type Metadata, type ServerWritableStream, status } from "@grpc/grpc-js";
 import { type HealthCheckRequest, type HealthCheckResponse, HealthCheckResponse_ServingStatus as Serving, type HealthServer } from "@vigil/proto";
+import type { BearerAuth } from "./auth.js";
 import { InferenceError } from "./errors.js";
+import { STRING_LIMITS, lengthProblem } from "./limits.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
 
@@ -8,10 +10,19 @@ import type { ServerState } from "./server-state.js";
 const SERVER_SERVICES = new Set(["", "inference.GRPCInferenceService"]);
 
 /**
- * grpc.health.v1 over the server and its models: "" and the inference service report the
- * whole server, a model name reports that model. Open to every caller, auth or not.
+ * Why a health call may not be answered: a service name over its bound, or, when auth is on, a
+ * per-model check without credentials. Answering those would tell a stranger which model names
+ * exist (NOT_FOUND against a status); probes need only the server checks, which stay open.
  */
-export function createHealthHandlers(repository: ModelRepository, state: ServerState): HealthServer {
+function refusal(auth: BearerAuth, metadata: Metadata, service: string): InferenceError | undefined {
+  return lengthProblem("service", service, STRING_LIMITS.modelName) ?? (SERVER_SERVICES.has(service) ? undefined : auth.check(metadata));
+}
+
+/**
+ * grpc.health.v1 over the server and its models: "" and the inference service report the
+ * whole server to every caller, a model name reports that model to callers auth admits.
+ */
+export function createHealthHandlers(repository: ModelRepository, state: ServerState, auth: BearerAuth): HealthServer {
   const statusOf = (service: string): Serving => {
     if (SERVER_SERVICES.has(service)) return !state.draining && repository.allReady() ? Serving.SERVING : Serving.NOT_SERVING;
     const modelState = repository.state(service);
@@ -21,6 +32,8 @@ export function createHealthHandlers(repository: ModelRepository, state: ServerS
 
   return {
     check: (call, callback) => {
+      const refused = refusal(auth, call.metadata, call.request.service);
+      if (refused) return callback(refused.toServiceError());
       const current = statusOf(call.request.service);
       if (current === Serving.SERVICE_UNKNOWN) {
         callback(new InferenceError(status.NOT_FOUND, `unknown service or model "${call.request.service}"`).toServiceError());
@@ -29,6 +42,11 @@ export function createHealthHandlers(repository: ModelRepository, state: ServerS
       callback(null, { status: current });
     },
     watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+      const refused = refusal(auth, call.metadata, call.request.service);
+      if (refused) {
+        call.emit("error", refused.toServiceError());
+        return;
+      }
       let last: Serving | undefined;
       const send = () => {
         const current = statusOf(call.request.service);

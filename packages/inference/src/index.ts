@@ -1,4 +1,12 @@
-export { LOG_LEVELS, loadServerConfig, serverConfigSchema, serverEnvVariables, SERVER_ENV_RENAMES, type ServerConfig, type ServerConfigInput } from "./server-config.js";
+export {
+  LOG_LEVELS,
+  loadServerConfig,
+  serverConfigSchema,
+  serverEnvVariables,
+  SERVER_ENV_RENAMES,
+  type ServerConfig,
+  type ServerConfigInput,
+} from "./server-config.js";
 export { createLogger, type Logger } from "./logger.js";
 export { startInferenceServer, openStoreFor, type InferenceServer, type ServerDependencies } from "./grpc-server.js";
 export { MAX_LABELS_PER_CALL } from "./feedback.js";

@@ -20,17 +20,45 @@ export class ServerMetrics {
   private readonly computeSeconds: Histogram<"model" | "version">;
   private readonly batchRows: Histogram<"model" | "version">;
   private readonly rpcs: Counter<"method" | "code">;
+  private readonly nonFinite: Counter<"model" | "version">;
+  private readonly unmatchedLabels: Counter<"model">;
 
   constructor(repository: ModelRepository, store: Store | undefined) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "vigil_" });
-    this.requests = new Counter({ name: "vigil_inference_requests_total", help: "Inference requests by model, version and gRPC status", labelNames: ["model", "version", "status"], registers });
+    this.requests = new Counter({
+      name: "vigil_inference_requests_total",
+      help: "Inference requests by model, version and gRPC status",
+      labelNames: ["model", "version", "status"],
+      registers,
+    });
     const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ["model", "version"], buckets, registers });
     this.requestSeconds = histogram("vigil_inference_request_duration_seconds", "Time from arrival to reply of answered requests", LATENCY_BUCKETS);
     this.queueSeconds = histogram("vigil_inference_queue_duration_seconds", "Time answered requests waited in the batching queue", LATENCY_BUCKETS);
-    this.computeSeconds = histogram("vigil_inference_compute_duration_seconds", "Execution time of the batch each answered request ran in (input, infer, output)", LATENCY_BUCKETS);
+    this.computeSeconds = histogram(
+      "vigil_inference_compute_duration_seconds",
+      "Execution time of the batch each answered request ran in (input, infer, output)",
+      LATENCY_BUCKETS,
+    );
     this.batchRows = histogram("vigil_inference_batch_size", "Rows per model execution", BATCH_BUCKETS);
-    this.rpcs = new Counter({ name: "vigil_grpc_server_handled_total", help: "RPCs completed, by method and gRPC status", labelNames: ["method", "code"], registers });
+    this.nonFinite = new Counter({
+      name: "vigil_inference_non_finite_outputs_total",
+      help: "Request rows answered with NaN or infinite output values (logged as NON_FINITE_OUTPUT, outside quality and drift)",
+      labelNames: ["model", "version"],
+      registers,
+    });
+    this.unmatchedLabels = new Counter({
+      name: "vigil_labels_unmatched_total",
+      help: "Labels accepted for request ids the prediction log did not hold when they arrived",
+      labelNames: ["model"],
+      registers,
+    });
+    this.rpcs = new Counter({
+      name: "vigil_grpc_server_handled_total",
+      help: "RPCs completed, by method and gRPC status",
+      labelNames: ["method", "code"],
+      registers,
+    });
 
     const perVersion = (name: string, help: string, read: (v: ModelVersion) => number) =>
       new Gauge({
@@ -62,7 +90,8 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const name of repository.modelNames()) for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version), provider: v.provider.provider }, 1);
+        for (const name of repository.modelNames())
+          for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version), provider: v.provider.provider }, 1);
       },
     });
     if (store) this.registerWriterMetrics(store);
@@ -76,6 +105,14 @@ export class ServerMetrics {
     this.requestSeconds.observe(labels, seconds.total);
     this.queueSeconds.observe(labels, seconds.queue);
     this.computeSeconds.observe(labels, seconds.compute);
+  }
+
+  observeNonFinite(model: string, version: string, rows: number): void {
+    this.nonFinite.inc({ model, version }, rows);
+  }
+
+  observeUnmatchedLabels(model: string, labels: number): void {
+    this.unmatchedLabels.inc({ model }, labels);
   }
 
   observeExecution(model: string, version: string, rows: number): void {

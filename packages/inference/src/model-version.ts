@@ -148,7 +148,9 @@ function checkSignature(label: string, session: ort.InferenceSession, signature:
       if (datatype !== spec.datatype) problems.push(`${kind} "${spec.name}" is ${datatype ?? found.type} in the model file, ${spec.datatype} in config`);
       const fileShape = found.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1));
       if (found.shape.length > 0 && found.shape.length !== spec.shape.length) {
-        problems.push(`${kind} "${spec.name}" has rank ${found.shape.length} in the model file ${formatShape(fileShape)}, config says ${formatShape(spec.shape)}`);
+        problems.push(
+          `${kind} "${spec.name}" has rank ${found.shape.length} in the model file ${formatShape(fileShape)}, config says ${formatShape(spec.shape)}`,
+        );
       } else if (fileShape.some((d, i) => d >= 0 && spec.shape[i]! >= 0 && d !== spec.shape[i])) {
         problems.push(`${kind} "${spec.name}" has shape ${formatShape(fileShape)} in the model file, config says ${formatShape(spec.shape)}`);
       }
@@ -201,7 +203,14 @@ export class ModelVersion {
     });
   }
 
-  static async load(name: string, version: number, config: ModelConfig, bytes: Uint8Array, log: Logger, onExecution?: ExecutionListener): Promise<ModelVersion> {
+  static async load(
+    name: string,
+    version: number,
+    config: ModelConfig,
+    bytes: Uint8Array,
+    log: Logger,
+    onExecution?: ExecutionListener,
+  ): Promise<ModelVersion> {
     const label = `${name}:${version}`;
     const { session, choice } = await createSession(label, bytes, config, log);
     try {
@@ -242,7 +251,9 @@ export class ModelVersion {
       if (!tensor) throw new Error(`model ${this.label} produced no output "${spec.name}"`);
       const shape = tensor.dims.map(Number);
       if (rows !== undefined && shape[0] !== rows) {
-        throw new Error(`model ${this.label} output "${spec.name}" has ${shape[0]} rows for a batch of ${rows}; batched models must keep the batch dimension first`);
+        throw new Error(
+          `model ${this.label} output "${spec.name}" has ${shape[0]} rows for a batch of ${rows}; batched models must keep the batch dimension first`,
+        );
       }
       return { name: spec.name, datatype: spec.datatype, shape, data: tensor.data as HostTensor["data"] };
     });

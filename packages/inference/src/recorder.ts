@@ -55,6 +55,39 @@ function featuresOf(model: ModelVersion, inputs: HostTensor[], rows: number, row
   return [mean, Math.sqrt(squares / values.length), min, max];
 }
 
+/**
+ * The status a row is logged with when the model answered it with NaN or ±Infinity. The client
+ * still gets the answer as the model computed it (refusing it would hide what the model does, and
+ * Vigil cannot know whether the inputs were meant to be finite), but the row is not a usable
+ * prediction: a status other than OK keeps it out of every quality and drift window, and the
+ * error column says why.
+ */
+const NON_FINITE_STATUS = "NON_FINITE_OUTPUT";
+
+/** Whether one element is NaN or ±Infinity; FP16 travels as its bits (exponent all ones). */
+function nonFiniteElement(datatype: HostTensor["datatype"], value: number | bigint): boolean {
+  if (typeof value === "bigint") return false;
+  return datatype === "FP16" ? (value & 0x7c00) === 0x7c00 : !Number.isFinite(value);
+}
+
+/**
+ * Per request row, why its answer is not a number: "" when every value of every float output
+ * is finite, else which outputs hold how many NaN or infinite values.
+ */
+export function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] {
+  const floats = outputs.filter((t) => t.datatype === "FP16" || t.datatype === "FP32" || t.datatype === "FP64");
+  return Array.from({ length: rows }, (_, row) =>
+    floats
+      .flatMap((tensor) => {
+        const values = rowValues(tensor, rows, row);
+        let count = 0;
+        for (let i = 0; values && i < values.length; i++) if (nonFiniteElement(tensor.datatype, values[i]!)) count++;
+        return count > 0 ? [`output "${tensor.name}" holds ${count} non-finite value${count > 1 ? "s" : ""} (NaN or ±Infinity)`] : [];
+      })
+      .join("; "),
+  );
+}
+
 /** Names of the recorded features, for model metadata and the monitor. */
 export function recordedFeatureNames(model: ModelVersion): string[] {
   const configured = model.config.monitored_features;
@@ -87,22 +120,26 @@ export class PredictionRecorder {
     private readonly waitMs: number,
   ) {}
 
-  async success(facts: RequestFacts, model: ModelVersion, inputs: HostTensor[], outputs: HostTensor[], result: JobResult): Promise<void> {
+  /** `nonFinite` is nonFiniteReasons of the outputs: rows with a reason are logged as NON_FINITE_STATUS. */
+  async success(facts: RequestFacts, model: ModelVersion, inputs: HostTensor[], outputs: HostTensor[], result: JobResult, nonFinite: string[]): Promise<void> {
     const rows = requestRows(model.signature, inputs);
     const latencyUs = Number(process.hrtime.bigint() - facts.arrivedNs) / 1000;
     const t = result.timing;
     const computeUs = (t.computeInputNs + t.computeInferNs + t.computeOutputNs) / 1000;
     const records: PredictionRecord[] = [];
     for (let row = 0; row < rows; row++) {
+      const reason = nonFinite[row] ?? "";
+      const answer = predictionOf(model, outputs, rows, row);
       records.push({
         ...this.base(facts, model.name, String(model.version), rows, row),
-        status: "OK",
-        error: "",
+        status: reason === "" ? "OK" : NON_FINITE_STATUS,
+        error: reason,
         latencyUs,
         queueUs: result.queueNs / 1000,
         computeUs,
         features: featuresOf(model, inputs, rows, row),
-        ...predictionOf(model, outputs, rows, row),
+        // The scores stay as computed; a class picked by comparing NaNs would be a made-up prediction.
+        ...(reason === "" ? answer : { ...answer, prediction: "", confidence: Number.NaN }),
       });
     }
     await this.append(records);
@@ -145,7 +182,10 @@ export class PredictionRecorder {
       for (const record of records) await this.writer.append(record, Math.max(0, deadline - Date.now()));
     } catch (error) {
       if (error instanceof WriterFullError) {
-        throw new InferenceError(status.UNAVAILABLE, `${error.message}; the request was not answered so that every answered request stays logged — retry later`);
+        throw new InferenceError(
+          status.UNAVAILABLE,
+          `${error.message}; the request was not answered so that every answered request stays logged — retry later`,
+        );
       }
       throw error;
     }

@@ -39,7 +39,14 @@ export class RepositoryPaths {
     const names: string[] = [];
     for (const entry of entries) {
       if (entry.isDirectory()) names.push(entry.name);
-      else if (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((s) => s.isDirectory(), () => false))) names.push(entry.name);
+      else if (
+        entry.isSymbolicLink() &&
+        (await stat(join(dir, entry.name)).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      )
+        names.push(entry.name);
     }
     return names.sort();
   }
@@ -48,7 +55,10 @@ export class RepositoryPaths {
   async requireDirectory(dir: string, what: string): Promise<void> {
     const real = await this.inside(dir);
     if (real === undefined) {
-      const exists = await stat(dir).then(() => true, () => false);
+      const exists = await stat(dir).then(
+        () => true,
+        () => false,
+      );
       throw new Error(exists ? `${what} ${this.shown(dir)} links outside the model repository; refused` : `${what} ${this.shown(dir)} does not exist`);
     }
     if (!(await stat(real)).isDirectory()) throw new Error(`${what} ${this.shown(dir)} is not a directory`);
@@ -58,7 +68,10 @@ export class RepositoryPaths {
   async requireRegularFile(path: string, what: string, optional = false): Promise<boolean> {
     const real = await this.inside(path);
     if (real === undefined) {
-      const exists = await stat(path).then(() => true, () => false);
+      const exists = await stat(path).then(
+        () => true,
+        () => false,
+      );
       if (!exists && optional) return false;
       throw new Error(exists ? `${what} ${this.shown(path)} links outside the model repository; refused` : `${what} ${this.shown(path)} does not exist`);
     }
@@ -69,7 +82,9 @@ export class RepositoryPaths {
   private realRootPath(): Promise<string> {
     this.realRoot ??= realpath(this.root).catch((error: NodeJS.ErrnoException) => {
       this.realRoot = undefined;
-      throw new Error(error.code === "ENOENT" ? `model repository ${this.root} does not exist` : `cannot read the model repository ${this.root}: ${error.message}`);
+      throw new Error(
+        error.code === "ENOENT" ? `model repository ${this.root} does not exist` : `cannot read the model repository ${this.root}: ${error.message}`,
+      );
     });
     return this.realRoot;
   }

@@ -51,7 +51,9 @@ async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logge
   const expected = (await readFile(digestFile, "utf8")).trim().split(/\s+/)[0]!.toLowerCase();
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== expected) {
-    throw new Error(`checksum mismatch for ${shown}: file has sha256 ${actual}, ${paths.shown(digestFile)} says ${expected}; refusing to load a model that is not the one published`);
+    throw new Error(
+      `checksum mismatch for ${shown}: file has sha256 ${actual}, ${paths.shown(digestFile)} says ${expected}; refusing to load a model that is not the one published`,
+    );
   }
   return bytes;
 }
@@ -179,7 +181,10 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
 
   private async loadNow(name: string): Promise<void> {
     const dir = join(this.root, name);
-    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (!isDir) throw notFound(`model "${name}" has no directory in the repository`);
 
     let entry = this.models.get(name);
@@ -236,7 +241,10 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
 
   private exclusive(name: string, work: () => Promise<void>): Promise<void> {
     const next = (this.locks.get(name) ?? Promise.resolve()).then(work);
-    this.locks.set(name, next.catch(() => undefined));
+    this.locks.set(
+      name,
+      next.catch(() => undefined),
+    );
     return next;
   }
 }

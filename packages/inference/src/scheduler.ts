@@ -113,9 +113,7 @@ export class Scheduler {
   submit(inputs: HostTensor[], signal?: AbortSignal): Promise<JobResult> {
     if (this.draining) return Promise.reject(unavailable(`model ${this.modelLabel} is shutting down; retry on another replica`));
     if (this.queue.length >= this.policy.maxQueueSize) {
-      return Promise.reject(
-        resourceExhausted(`queue of model ${this.modelLabel} is full (${this.policy.maxQueueSize} requests waiting); retry with backoff`),
-      );
+      return Promise.reject(resourceExhausted(`queue of model ${this.modelLabel} is full (${this.policy.maxQueueSize} requests waiting); retry with backoff`));
     }
     if (signal?.aborted) return Promise.reject(this.abortError(signal));
     return new Promise<JobResult>((resolve, reject) => {
@@ -251,9 +249,7 @@ export class Scheduler {
       }
     } catch (error) {
       const failure =
-        error instanceof InferenceError
-          ? error
-          : new InferenceError(status.INTERNAL, `model ${this.modelLabel} failed to run: ${(error as Error).message}`);
+        error instanceof InferenceError ? error : new InferenceError(status.INTERNAL, `model ${this.modelLabel} failed to run: ${(error as Error).message}`);
       for (const job of batch) job.reject(failure);
     } finally {
       this.running--;

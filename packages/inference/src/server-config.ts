@@ -12,7 +12,24 @@ export const serverConfigSchema = z.strictObject({
   auth_tokens: z.array(z.string().min(1)).default([]),
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   /** Largest request or response message; larger ones are refused with RESOURCE_EXHAUSTED. */
-  max_message_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+  max_message_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  /**
+   * A connection that has not sent the HTTP/2 client preface this long after connecting is closed
+   * (with TLS: its first bytes; Node bounds the TLS handshake itself, and the idle limit the rest).
+   */
+  handshake_timeout_ms: z.number().int().positive().default(10_000),
+  /** A connection with no call in flight for this long is closed with GOAWAY; clients reconnect on their next call. */
+  max_connection_idle_ms: z.number().int().positive().default(300_000),
+  /** How often the server pings a client on a connection, to find peers that went away without closing it. */
+  keepalive_time_ms: z.number().int().positive().default(120_000),
+  /** How long the server waits for a ping's answer before closing the connection. */
+  keepalive_timeout_ms: z.number().int().positive().default(20_000),
+  /** Open connections beyond this are closed as soon as they are accepted. */
+  max_connections: z.number().int().positive().default(4096),
   /** How long a graceful shutdown waits for in-flight work before cutting connections. */
   shutdown_grace_ms: z.number().int().min(0).default(15_000),
   log_level: z.enum(LOG_LEVELS).default("info"),
@@ -21,12 +38,19 @@ export const serverConfigSchema = z.strictObject({
   /** ClickHouse server URL; the embedded engine (data_dir) when absent. */
   clickhouse_url: z.string().url().optional(),
   /** With clickhouse_url: create the schema replicated and distributed on this cluster (ON CLUSTER); docs/deployment.md. */
-  clickhouse_cluster: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "must be a cluster name (letters, digits, _ . -)").optional(),
+  clickhouse_cluster: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "must be a cluster name (letters, digits, _ . -)")
+    .optional(),
   data_dir: z.string().min(1).default(".vigil/data"),
   /** Where batches the engine has not taken wait on disk. */
   spool_dir: z.string().min(1).default(".vigil/spool"),
   /** Disk the spool may use before new records wait (and, past record_wait_ms, requests fail). */
-  spool_budget_bytes: z.number().int().positive().default(1024 ** 3),
+  spool_budget_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
   /** How long a request may wait for room in a full prediction log before it fails with UNAVAILABLE. */
   record_wait_ms: z.number().int().min(0).default(5000),
   /** Prometheus /metrics port (8002 is Triton's); null turns the endpoint off, 0 picks a free port. */
@@ -38,7 +62,9 @@ export const serverConfigSchema = z.strictObject({
       sample_ratio: z.number().min(0).max(1).default(1),
     })
     .default({ enabled: true, sample_ratio: 1 }),
-  retention_days: z.strictObject({ predictions: z.number().int().min(1).max(36_500), traces: z.number().int().min(1).max(36_500) }).default({ predictions: 30, traces: 7 }),
+  retention_days: z
+    .strictObject({ predictions: z.number().int().min(1).max(36_500), traces: z.number().int().min(1).max(36_500) })
+    .default({ predictions: 30, traces: 7 }),
 });
 
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
@@ -46,7 +72,11 @@ export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 
 const flag = (v: string): unknown => ({ true: true, "1": true, false: false, "0": false })[v] ?? v;
 /** An unset or empty variable leaves its field to the file and defaults. */
-const variable = <T>(parse: (v: string) => T) => z.string().optional().transform((v) => (v === undefined || v === "" ? undefined : parse(v)));
+const variable = <T>(parse: (v: string) => T) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? undefined : parse(v)));
 const text = variable((v) => v);
 
 /**
@@ -98,7 +128,8 @@ function fieldsFromEnv(env: ServerEnv): Record<string, unknown> {
     metrics_port: env.VIGIL_METRICS_PORT,
     record_predictions: env.VIGIL_RECORD_PREDICTIONS,
   };
-  if (env.VIGIL_TLS_CERT_FILE !== undefined || env.VIGIL_TLS_KEY_FILE !== undefined) fields.tls = { cert_file: env.VIGIL_TLS_CERT_FILE, key_file: env.VIGIL_TLS_KEY_FILE };
+  if (env.VIGIL_TLS_CERT_FILE !== undefined || env.VIGIL_TLS_KEY_FILE !== undefined)
+    fields.tls = { cert_file: env.VIGIL_TLS_CERT_FILE, key_file: env.VIGIL_TLS_KEY_FILE };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 

@@ -14,10 +14,11 @@ import {
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { BearerAuth } from "./auth.js";
-import { InferenceError, asInferenceError, deadlineExceeded } from "./errors.js";
+import { InferenceError, type Redact, asInferenceError, deadlineExceeded } from "./errors.js";
+import { STRING_LIMITS, checkInferStrings, checkModelRef, clip } from "./limits.js";
 import type { ModelVersion } from "./model-version.js";
 import type { ServerMetrics } from "./metrics.js";
-import { type PredictionRecorder, type RequestFacts, recordedFeatureNames } from "./recorder.js";
+import { type PredictionRecorder, type RequestFacts, nonFiniteReasons, recordedFeatureNames } from "./recorder.js";
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
@@ -39,12 +40,21 @@ export interface ServiceContext {
   recorder?: PredictionRecorder;
   tracing?: Tracing;
   metrics?: ServerMetrics;
+  /** Applied to every message a client receives (pathRedactor over the model repository). */
+  redact: Redact;
 }
 
 const SERVICE = "inference.GRPCInferenceService";
+/** How the model metadata, readiness and statistics requests name their model fields. */
+const REF_FIELDS = { name: "name", version: "version" };
 
 /** Opens the server span of one RPC (following the RPC semantic conventions) and returns how to close it. */
-export function startRpc(ctx: ServiceContext, method: string, metadata: Metadata, startNs: bigint): { span: Span | undefined; finish: (code: status, message?: string) => void } {
+export function startRpc(
+  ctx: ServiceContext,
+  method: string,
+  metadata: Metadata,
+  startNs: bigint,
+): { span: Span | undefined; finish: (code: status, message?: string) => void } {
   const span = ctx.tracing?.startServerSpan(`${SERVICE}/${method}`, ctx.tracing.extract(metadata), startNs);
   span?.setAttributes({ "rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": method });
   return {
@@ -97,7 +107,11 @@ export interface RequestOrigin {
 /** The client's name: `x-client-id` metadata when sent, else the peer's address without its port. */
 export function originOf(call: { getPeer(): string; metadata: Metadata }): RequestOrigin {
   const named = call.metadata.get("x-client-id")[0];
-  const peer = call.getPeer().replace(/^ipv[46]:/, "").replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  const peer = call
+    .getPeer()
+    .replace(/^ipv[46]:/, "")
+    .replace(/:\d+$/, "")
+    .replace(/^\[|\]$/g, "");
   return {
     client: named ? String(named).slice(0, 64) : peer,
     arrivedUs: Date.now() * 1000,
@@ -109,12 +123,28 @@ export function originOf(call: { getPeer(): string; metadata: Metadata }): Reque
  * Decodes, validates, queues, records and encodes one inference request; shared by unary and
  * streaming calls. Every outcome, answer or refusal, is in the prediction log before the reply.
  */
-export async function infer(ctx: ServiceContext, request: ModelInferRequest, signal: AbortSignal, origin: RequestOrigin, span?: Span): Promise<ModelInferResponse> {
+export async function infer(
+  ctx: ServiceContext,
+  request: ModelInferRequest,
+  signal: AbortSignal,
+  origin: RequestOrigin,
+  span?: Span,
+): Promise<ModelInferResponse> {
   const ids = span?.spanContext();
-  const facts: RequestFacts = { requestId: request.id || randomUUID(), modelName: request.modelName, traceId: ids?.traceId ?? "", spanId: ids?.spanId ?? "", ...origin };
-  span?.setAttributes({ "vigil.request_id": facts.requestId, "vigil.model": request.modelName });
+  // Clipped, so a request refused for an oversized id or name is logged and traced without it.
+  const modelName = clip(request.modelName, STRING_LIMITS.modelName);
+  const modelVersion = clip(request.modelVersion, STRING_LIMITS.modelVersion);
+  const facts: RequestFacts = {
+    requestId: clip(request.id, STRING_LIMITS.requestId) || randomUUID(),
+    modelName,
+    traceId: ids?.traceId ?? "",
+    spanId: ids?.spanId ?? "",
+    ...origin,
+  };
+  span?.setAttributes({ "vigil.request_id": facts.requestId, "vigil.model": modelName });
   let model: ModelVersion | undefined;
   try {
+    checkInferStrings(request);
     model = ctx.repository.resolve(request.modelName, request.modelVersion);
     span?.setAttribute("vigil.model_version", String(model.version));
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
@@ -128,8 +158,19 @@ export async function infer(ctx: ServiceContext, request: ModelInferRequest, sig
     const { outputs, rawOutputContents } = encodeOutputs(selected, request.rawInputContents.length > 0);
     const t = result.timing;
     const computeNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
+    const rows = requestRows(model.signature, inputs);
+    const nonFinite = nonFiniteReasons(result.outputs, rows);
+    const nonFiniteRows = nonFinite.filter((reason) => reason !== "").length;
+    if (nonFiniteRows > 0) {
+      ctx.metrics?.observeNonFinite(model.name, String(model.version), nonFiniteRows);
+      // Debug, not warn: a client sending NaN inputs could otherwise flood the log; the metric counts every row.
+      ctx.log.debug(
+        { request_id: facts.requestId, model: model.label, rows: nonFiniteRows, reason: nonFinite.find((r) => r !== "") },
+        "model answered NaN or infinite values; the rows are logged as NON_FINITE_OUTPUT, outside quality and drift",
+      );
+    }
     const recordStart = now();
-    await ctx.recorder?.success(facts, model, inputs, result.outputs, result);
+    await ctx.recorder?.success(facts, model, inputs, result.outputs, result, nonFinite);
     if (span) {
       const tracing = ctx.tracing!;
       tracing.childSpan(span, "queue", queuedAt, result.dispatchedNs);
@@ -141,24 +182,33 @@ export async function infer(ctx: ServiceContext, request: ModelInferRequest, sig
       });
       if (ctx.recorder) tracing.childSpan(span, "record", recordStart, now());
     }
-    const rows = requestRows(model.signature, inputs);
     const totalNs = Number(now() - origin.arrivedNs);
     model.stats.recordSuccess(rows, totalNs, result);
     ctx.metrics?.observeRequest(model.name, String(model.version), "OK", { total: totalNs / 1e9, queue: result.queueNs / 1e9, compute: computeNs / 1e9 });
     if (ctx.log.isLevelEnabled("debug")) {
-      ctx.log.debug({ request_id: facts.requestId, trace_id: facts.traceId, model: model.label, rows, latency_us: Math.round(totalNs / 1000), batch: result.executedBatchSize }, "inference answered");
+      ctx.log.debug(
+        {
+          request_id: facts.requestId,
+          trace_id: facts.traceId,
+          model: model.label,
+          rows,
+          latency_us: Math.round(totalNs / 1000),
+          batch: result.executedBatchSize,
+        },
+        "inference answered",
+      );
     }
     return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
     const failure = asInferenceError(error);
     model?.stats.recordFailure(Number(now() - origin.arrivedNs));
-    ctx.metrics?.observeRequest(model?.name ?? request.modelName, model ? String(model.version) : request.modelVersion, status[failure.code] ?? "UNKNOWN");
-    const fields = { request_id: facts.requestId, trace_id: facts.traceId, model: model?.label ?? request.modelName, code: status[failure.code], err: failure.message };
+    ctx.metrics?.observeRequest(model?.name ?? modelName, model ? String(model.version) : modelVersion, status[failure.code] ?? "UNKNOWN");
+    const fields = { request_id: facts.requestId, trace_id: facts.traceId, model: model?.label ?? modelName, code: status[failure.code], err: failure.message };
     if (failure.code === status.INTERNAL) ctx.log.error(fields, "inference failed");
     else ctx.log.debug(fields, "inference refused");
-    await ctx.recorder?.failure(facts, failure, model, request.modelVersion).catch((e: unknown) =>
-      ctx.log.error({ ...fields, recordError: (e as Error).message }, "a refused request could not be written to the prediction log"),
-    );
+    await ctx.recorder
+      ?.failure(facts, failure, model, modelVersion)
+      .catch((e: unknown) => ctx.log.error({ ...fields, recordError: (e as Error).message }, "a refused request could not be written to the prediction log"));
     throw failure;
   }
 }
@@ -199,7 +249,10 @@ function statisticsOf(v: ModelVersion): ModelStatistics {
 
 export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServiceServer {
   /** Wraps an async handler with its server span, the auth check and the error-to-status mapping every unary RPC shares. */
-  function unary<Req, Res>(method: string, handler: (request: Req, call: ServerUnaryCall<Req, Res>, span: Span | undefined) => Promise<Res> | Res): handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(
+    method: string,
+    handler: (request: Req, call: ServerUnaryCall<Req, Res>, span: Span | undefined) => Promise<Res> | Res,
+  ): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const rpc = startRpc(ctx, method, call.metadata, now());
       const denied = ctx.auth.check(call.metadata);
@@ -217,7 +270,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
           (error: unknown) => {
             const failure = asInferenceError(error);
             rpc.finish(failure.code, failure.message);
-            callback(failure.toServiceError());
+            callback(failure.toServiceError(ctx.redact));
           },
         );
     };
@@ -227,6 +280,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
     serverLive: unary("ServerLive", () => ({ live: true })),
     serverReady: unary("ServerReady", () => ({ ready: !ctx.state.draining && ctx.repository.allReady() })),
     modelReady: unary("ModelReady", (request) => {
+      checkModelRef(request.name, request.version, REF_FIELDS);
       try {
         ctx.repository.resolve(request.name, request.version);
         return { ready: !ctx.state.draining };
@@ -237,11 +291,12 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
     }),
     serverMetadata: unary("ServerMetadata", () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: SERVER_EXTENSIONS })),
     modelMetadata: unary("ModelMetadata", (request) => {
+      checkModelRef(request.name, request.version, REF_FIELDS);
       const model = ctx.repository.resolve(request.name, request.version);
       const config = model.config;
       const properties: Record<string, string> = {
         execution_provider: model.provider.provider,
-        execution_provider_fallbacks: JSON.stringify(model.provider.fallbacks),
+        execution_provider_fallbacks: JSON.stringify(model.provider.fallbacks.map(ctx.redact)),
         max_batch_size: String(config.max_batch_size),
         dynamic_batching: JSON.stringify(config.dynamic_batching ?? null),
         monitored_features: JSON.stringify(config.monitored_features),
@@ -298,8 +353,12 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
             const failure = asInferenceError(error);
             rpc.finish(failure.code, failure.message);
             call.write({
-              errorMessage: `${status[failure.code]}: ${failure.message}`,
-              inferResponse: ModelInferResponse.fromPartial({ modelName: request.modelName, modelVersion: request.modelVersion, id: request.id }),
+              errorMessage: `${status[failure.code]}: ${ctx.redact(failure.message)}`,
+              inferResponse: ModelInferResponse.fromPartial({
+                modelName: clip(request.modelName, STRING_LIMITS.modelName),
+                modelVersion: clip(request.modelVersion, STRING_LIMITS.modelVersion),
+                id: clip(request.id, STRING_LIMITS.requestId),
+              }),
             });
           },
         );
@@ -309,14 +368,18 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       call.on("end", finish);
     },
     modelStatistics: unary("ModelStatistics", (request) => {
+      checkModelRef(request.name, request.version, REF_FIELDS);
       const names = request.name === "" ? ctx.repository.modelNames() : [request.name];
-      const versions =
-        request.version === "" ? names.flatMap((n) => ctx.repository.versions(n)) : [ctx.repository.resolve(request.name, request.version)];
+      const versions = request.version === "" ? names.flatMap((n) => ctx.repository.versions(n)) : [ctx.repository.resolve(request.name, request.version)];
       if (request.name !== "" && versions.length === 0) ctx.repository.resolve(request.name, "");
       return ModelStatisticsResponse.fromPartial({ modelStats: versions.map(statisticsOf) });
     }),
-    repositoryIndex: unary("RepositoryIndex", async (request) => RepositoryIndexResponse.fromPartial({ models: await ctx.repository.index(request.ready) })),
+    repositoryIndex: unary("RepositoryIndex", async (request) => {
+      const models = await ctx.repository.index(request.ready);
+      return RepositoryIndexResponse.fromPartial({ models: models.map((m) => ({ ...m, reason: ctx.redact(m.reason) })) });
+    }),
     repositoryModelLoad: unary("RepositoryModelLoad", async (request) => {
+      checkModelRef(request.modelName, "");
       try {
         await ctx.repository.load(request.modelName);
       } catch (error) {
@@ -326,6 +389,7 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       return {};
     }),
     repositoryModelUnload: unary("RepositoryModelUnload", async (request) => {
+      checkModelRef(request.modelName, "");
       await ctx.repository.unload(request.modelName);
       return {};
     }),

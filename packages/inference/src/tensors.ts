@@ -27,7 +27,14 @@ export interface ModelSignature {
 }
 
 const CONTENTS_FIELDS: ContentsField[] = [
-  "boolContents", "intContents", "int64Contents", "uintContents", "uint64Contents", "fp32Contents", "fp64Contents", "bytesContents",
+  "boolContents",
+  "intContents",
+  "int64Contents",
+  "uintContents",
+  "uint64Contents",
+  "fp32Contents",
+  "fp64Contents",
+  "bytesContents",
 ];
 
 const MAX_DIMENSION = 2 ** 31 - 1;
@@ -55,7 +62,9 @@ function checkShape(input: TensorSignature, requested: readonly bigint[], model:
     if (d > BigInt(MAX_DIMENSION)) throw invalidArgument(`${where} has dimension ${d} at index ${i}, larger than ${MAX_DIMENSION}`);
     const expected = input.shape[i]!;
     if (expected >= 0 && BigInt(expected) !== d) {
-      throw invalidArgument(`${where} has shape ${formatShape(requested)} but the model expects ${formatShape(input.shape)} (dimension ${i} must be ${expected})`);
+      throw invalidArgument(
+        `${where} has shape ${formatShape(requested)} but the model expects ${formatShape(input.shape)} (dimension ${i} must be ${expected})`,
+      );
     }
     return Number(d);
   });
@@ -103,7 +112,9 @@ function decodeRaw(input: TensorSignature, where: string, shape: number[], raw: 
   if (input.datatype === "BYTES") return decodeRawBytesTensor(where, raw, count);
   const expected = count * info.size;
   if (raw.byteLength !== expected) {
-    throw invalidArgument(`${where}: raw_input_contents has ${raw.byteLength} bytes but shape ${formatShape(shape)} of ${input.datatype} needs ${expected} (${count} x ${info.size})`);
+    throw invalidArgument(
+      `${where}: raw_input_contents has ${raw.byteLength} bytes but shape ${formatShape(shape)} of ${input.datatype} needs ${expected} (${count} x ${info.size})`,
+    );
   }
   // Copy into a fresh, aligned buffer: protobuf slices can start at any byte offset, and
   // Buffer#slice would return a view into grpc's pooled memory rather than a copy.
@@ -135,7 +146,9 @@ export function decodeInputs(request: ModelInferRequest, model: ModelSignature):
   if (request.inputs.length === 0) throw invalidArgument(`request has no inputs; model "${model.name}" expects ${expected}`);
   const useRaw = request.rawInputContents.length > 0;
   if (useRaw && request.rawInputContents.length !== request.inputs.length) {
-    throw invalidArgument(`raw_input_contents has ${request.rawInputContents.length} entries but the request has ${request.inputs.length} inputs; send one per input, in order`);
+    throw invalidArgument(
+      `raw_input_contents has ${request.rawInputContents.length} entries but the request has ${request.inputs.length} inputs; send one per input, in order`,
+    );
   }
   const seen = new Set<string>();
   const tensors = request.inputs.map((tensor, index) => {
@@ -155,9 +168,7 @@ export function decodeInputs(request: ModelInferRequest, model: ModelSignature):
     if (useRaw && hasContents) {
       throw invalidArgument(`${where} sets contents but the request also uses raw_input_contents; use one form for all inputs`);
     }
-    const data = useRaw
-      ? decodeRaw(signature, where, shape, request.rawInputContents[index]!)
-      : decodeContents(signature, where, shape, tensor.contents);
+    const data = useRaw ? decodeRaw(signature, where, shape, request.rawInputContents[index]!) : decodeContents(signature, where, shape, tensor.contents);
     return { name: tensor.name, datatype: signature.datatype, shape, data };
   });
   const missing = model.inputs.filter((s) => !seen.has(s.name));
@@ -203,8 +214,15 @@ function toContents(tensor: HostTensor): InferTensorContents {
   else if (tensor.datatype === "BOOL") contents.boolContents = Array.from(tensor.data as Uint8Array, (v) => v !== 0);
   else (contents as Record<string, unknown>)[field] = Array.from(tensor.data as ArrayLike<number | bigint>);
   return {
-    boolContents: [], intContents: [], int64Contents: [], uintContents: [], uint64Contents: [],
-    fp32Contents: [], fp64Contents: [], bytesContents: [], ...contents,
+    boolContents: [],
+    intContents: [],
+    int64Contents: [],
+    uintContents: [],
+    uint64Contents: [],
+    fp32Contents: [],
+    fp64Contents: [],
+    bytesContents: [],
+    ...contents,
   };
 }
 

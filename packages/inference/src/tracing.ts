@@ -55,7 +55,12 @@ function toRecord(span: ReadableSpan): SpanRecord {
     statusCode: STATUS_NAMES[span.status.code],
     statusMessage: span.status.message ?? "",
     events: span.events.map((e) => ({ timeNs: hrToNs(e.time), name: e.name, attributes: stringify(e.attributes ?? {}) })),
-    links: span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, traceState: l.context.traceState?.serialize() ?? "", attributes: stringify(l.attributes ?? {}) })),
+    links: span.links.map((l) => ({
+      traceId: l.context.traceId,
+      spanId: l.context.spanId,
+      traceState: l.context.traceState?.serialize() ?? "",
+      attributes: stringify(l.attributes ?? {}),
+    })),
   };
 }
 
@@ -133,7 +138,9 @@ export class Tracing {
     if (writer) {
       sinks.push((spans) => {
         for (const span of spans) {
-          writer.append(toRecord(span)).catch((error: unknown) => options.log.warn({ err: (error as Error).message }, "span not written: the trace log is full"));
+          writer
+            .append(toRecord(span))
+            .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, "span not written: the trace log is full"));
         }
       });
     }

@@ -33,13 +33,13 @@ describe("model config validation", () => {
       });
     assert.throws(attempt, (error: Error) => {
       const expected = [
-        "- inputs[1].name: duplicate input name \"x\"",
+        '- inputs[1].name: duplicate input name "x"',
         "- dynamic_batching: dynamic batching needs max_batch_size > 0",
         "- dynamic_batching.preferred_batch_sizes[0]: 4 exceeds max_batch_size 0",
-        "- monitored_features[0].input: no input named \"nope\"",
-        "- monitored_features[1].column: column 3 is outside input \"x\" of width 3",
+        '- monitored_features[0].input: no input named "nope"',
+        '- monitored_features[1].column: column 3 is outside input "x" of width 3',
         "- monitored_features[2].categories: a categorical feature needs its categories",
-        "- classes: 3 class names for output \"y\" with 2 classes",
+        '- classes: 3 class names for output "y" with 2 classes',
       ];
       for (const line of expected) assert.ok(error.message.includes(line), `missing "${line}" in:\n${error.message}`);
       return error.message.startsWith("m/config.json is invalid:");

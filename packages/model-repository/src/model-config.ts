@@ -82,7 +82,11 @@ export const modelConfigSchema = z
     }
     config.dynamic_batching?.preferred_batch_sizes.forEach((size, i) => {
       if (size > config.max_batch_size) {
-        ctx.addIssue({ code: "custom", path: ["dynamic_batching", "preferred_batch_sizes", i], message: `${size} exceeds max_batch_size ${config.max_batch_size}` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["dynamic_batching", "preferred_batch_sizes", i],
+          message: `${size} exceeds max_batch_size ${config.max_batch_size}`,
+        });
       }
     });
     config.monitored_features.forEach((feature, i) => {
@@ -93,7 +97,11 @@ export const modelConfigSchema = z
       }
       const width = input.dims.at(-1);
       if (width !== undefined && width >= 0 && feature.column >= width) {
-        ctx.addIssue({ code: "custom", path: ["monitored_features", i, "column"], message: `column ${feature.column} is outside input "${input.name}" of width ${width}` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["monitored_features", i, "column"],
+          message: `column ${feature.column} is outside input "${input.name}" of width ${width}`,
+        });
       }
       if (feature.kind === "categorical" && !feature.categories?.length) {
         ctx.addIssue({ code: "custom", path: ["monitored_features", i, "categories"], message: "a categorical feature needs its categories" });

@@ -59,11 +59,20 @@ export function readCatalog(root: string, onError: (error: Error) => void, onWar
  * version's reference.jsonl the first time, then read from the store). A version without
  * profiles is still evaluated for quality; its drift is skipped until a profile exists.
  */
-export function catalogSource(engine: StoreEngine, catalog: () => CatalogModel[], config: MonitorConfig, onNote: (note: string) => void = () => {}): ModelSource {
+export function catalogSource(
+  engine: StoreEngine,
+  catalog: () => CatalogModel[],
+  config: MonitorConfig,
+  onNote: (note: string) => void = () => {},
+): ModelSource {
   const profiles = new Map<string, FeatureProfile[]>();
   const noted = new Set<string>();
   return async (window) => {
-    const models = new Map(catalog().filter((m) => config.models[m.name]?.enabled !== false).map((m) => [m.name, m]));
+    const models = new Map(
+      catalog()
+        .filter((m) => config.models[m.name]?.enabled !== false)
+        .map((m) => [m.name, m]),
+    );
     const monitored: MonitoredModel[] = [];
     for (const served of await servedVersions(engine, window)) {
       const model = models.get(served.model);
@@ -72,11 +81,18 @@ export function catalogSource(engine: StoreEngine, catalog: () => CatalogModel[]
       const key = `${served.model}\u0000${served.version}`;
       let found = profiles.get(key);
       if (!found && inputs.length > 0) {
-        found = await ensureProfiles(engine, { name: served.model, version: served.version, features: inputs, referenceFile: join(versionDirectory(model.dir, served.version), REFERENCE_FILE) });
+        found = await ensureProfiles(engine, {
+          name: served.model,
+          version: served.version,
+          features: inputs,
+          referenceFile: join(versionDirectory(model.dir, served.version), REFERENCE_FILE),
+        });
         if (found) profiles.set(key, found);
         else if (!noted.has(key)) {
           noted.add(key);
-          onNote(`model ${served.model} version ${served.version} has no reference profile and no ${REFERENCE_FILE}; drift is skipped until one is built (vigil profile)`);
+          onNote(
+            `model ${served.model} version ${served.version} has no reference profile and no ${REFERENCE_FILE}; drift is skipped until one is built (vigil profile)`,
+          );
         }
       }
       const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
@@ -123,8 +139,13 @@ export function describeResults(window: Window, results: MonitorResult[]): strin
     const coverage = get("label_coverage");
     const drift = rows.filter((r) => r.kind === "drift" && r.feature !== "");
     const drifted = drift.filter((r) => r.breached).map((r) => r.feature);
-    const quality = accuracy ? `accuracy ${pct(accuracy.value)} on ${String(accuracy.details.rows)} labelled (coverage ${coverage ? pct(coverage.value) : "-"})` : "no labels yet";
-    const driftText = drift.length === 0 ? "drift not judged (no reference profile)" : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
+    const quality = accuracy
+      ? `accuracy ${pct(accuracy.value)} on ${String(accuracy.details.rows)} labelled (coverage ${coverage ? pct(coverage.value) : "-"})`
+      : "no labels yet";
+    const driftText =
+      drift.length === 0
+        ? "drift not judged (no reference profile)"
+        : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
     return `monitor ${span} ${model}: ${quality}; ${driftText}`;
   });
 }
@@ -139,7 +160,10 @@ export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]
     const model = catalog().find((m) => m.name === name);
     if (!model) return undefined;
     const inputs = monitoredInputs(model.config);
-    const profiles = version && inputs.length > 0 ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(versionDirectory(model.dir, version), REFERENCE_FILE) }) : undefined;
+    const profiles =
+      version && inputs.length > 0
+        ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(versionDirectory(model.dir, version), REFERENCE_FILE) })
+        : undefined;
     return { name, version, classes: model.config.classes, features: profiles ? inputs : [], profiles: profiles ?? [] };
   };
 }

@@ -57,7 +57,12 @@ export const windowValueCounts = (specs: FeatureSpec[]) => `
 
 /** Bound parameters of windowValueCounts. */
 export function windowValueParams(query: { model: string; version?: string; window: Window; features: FeatureSpec[] }): Record<string, unknown> {
-  const params: Record<string, unknown> = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs) };
+  const params: Record<string, unknown> = {
+    model: query.model,
+    version: query.version ?? "",
+    from: Math.floor(query.window.fromUs),
+    to: Math.floor(query.window.toUs),
+  };
   query.features.forEach((spec, i) => {
     if ((spec.source ?? "feature") === "feature") params[`index_${i}`] = spec.index;
     if (spec.source === "prediction") params[`classes_${i}`] = spec.categories ?? [];
@@ -209,7 +214,8 @@ export async function featureDrift(engine: StoreEngine, query: DriftQuery): Prom
   const profiles = query.features.map((spec) => {
     const profile = query.profiles.find((p) => p.feature === spec.name);
     if (!profile) throw new NotFoundError(`no reference profile for feature "${spec.name}" of model ${query.model}`);
-    if (profile.kind !== spec.kind) throw new ConfigError(`feature "${spec.name}" of model ${query.model} is ${spec.kind} but its reference profile is ${profile.kind}`);
+    if (profile.kind !== spec.kind)
+      throw new ConfigError(`feature "${spec.name}" of model ${query.model} is ${spec.kind} but its reference profile is ${profile.kind}`);
     return profile;
   });
   if (profiles.length === 0) return [];

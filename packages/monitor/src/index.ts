@@ -1,6 +1,11 @@
 export {
-  classificationQuality, regressionQuality, LOG_LOSS_EPS,
-  type ClassificationQuality, type RegressionQuality, type ClassScores, type QualityQuery,
+  classificationQuality,
+  regressionQuality,
+  LOG_LOSS_EPS,
+  type ClassificationQuality,
+  type RegressionQuality,
+  type ClassScores,
+  type QualityQuery,
 } from "./quality.js";
 export { windows, type Window } from "./window.js";
 export { qualityResults, type MonitorResult } from "./results.js";
@@ -11,7 +16,16 @@ export { catalogLookup, catalogSource, describeResults, monitoredInputs, readCat
 export { buildReport, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
 export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";
 export {
-  populationStabilityIndex, jensenShannonDistance, chiSquareTest, coarsenCategories, chiSquareSurvival, kolmogorovSmirnovPValue, gammaQ, logGamma, proportions, EMPTY_BIN_SHARE,
+  populationStabilityIndex,
+  jensenShannonDistance,
+  chiSquareTest,
+  coarsenCategories,
+  chiSquareSurvival,
+  kolmogorovSmirnovPValue,
+  gammaQ,
+  logGamma,
+  proportions,
+  EMPTY_BIN_SHARE,
 } from "./stats.js";
 export { decideDrift, datasetDrift, twoProportionZTest, DEFAULT_DECISION, type DriftDecision, type DriftMethod, type DecisionOptions } from "./decision.js";
 export { MonitorJob, evaluateWindow, type ModelSource, type MonitoredModel, type MonitorHealth, type MonitorJobOptions } from "./job.js";
@@ -21,14 +35,65 @@ export { buildMonitorApi, startMonitorApi } from "./api/http-server.js";
 export { OPENAPI_PATH } from "./api/openapi.js";
 export type { MonitorApiOptions, ModelLookup } from "./api/route.js";
 export {
-  responseSchemas, errorSchema, healthSchema, overviewSchema, overviewPointSchema, overviewTotalsSchema, modelResultsSchema, resultPointSchema, confusionSchema,
-  histogramsSchema, histogramSchema, slosSchema, sloStatusSchema, sloBurnSchema, alertsSchema, alertSchema, silencesSchema, silenceSchema,
-  tracesSchema, traceSummarySchema, traceSchema, traceSpanSchema, predictionPageSchema, predictionRowSchema, predictionDetailSchema,
-  type ErrorResponse, type HealthResponse, type OverviewResponse, type OverviewPoint, type OverviewTotals, type ModelResultsResponse, type ResultPoint,
-  type ConfusionResponse, type HistogramsResponse, type Histogram, type SlosResponse, type SloStatus, type SloBurnResponse, type AlertsResponse,
-  type SilencesResponse, type SilenceResponse, type TracesResponse, type TraceSummary, type TraceResponse, type PredictionPageResponse,
-  type PredictionRow, type PredictionDetail,
+  responseSchemas,
+  errorSchema,
+  healthSchema,
+  overviewSchema,
+  overviewPointSchema,
+  overviewTotalsSchema,
+  modelResultsSchema,
+  resultPointSchema,
+  confusionSchema,
+  histogramsSchema,
+  histogramSchema,
+  slosSchema,
+  sloStatusSchema,
+  sloBurnSchema,
+  alertsSchema,
+  alertSchema,
+  silencesSchema,
+  silenceSchema,
+  tracesSchema,
+  traceSummarySchema,
+  traceSchema,
+  traceSpanSchema,
+  predictionPageSchema,
+  predictionRowSchema,
+  predictionDetailSchema,
+  type ErrorResponse,
+  type HealthResponse,
+  type OverviewResponse,
+  type OverviewPoint,
+  type OverviewTotals,
+  type ModelResultsResponse,
+  type ResultPoint,
+  type ConfusionResponse,
+  type HistogramsResponse,
+  type Histogram,
+  type SlosResponse,
+  type SloStatus,
+  type SloBurnResponse,
+  type AlertsResponse,
+  type SilencesResponse,
+  type SilenceResponse,
+  type TracesResponse,
+  type TraceSummary,
+  type TraceResponse,
+  type PredictionPageResponse,
+  type PredictionRow,
+  type PredictionDetail,
 } from "./api/schemas.js";
 export type { TraceSpan } from "@vigil/store";
-export { MonitorError, InvalidRequestError, UnauthorizedError, NotFoundError, NoDataError, ConfigError, InternalError, UpstreamError, UnavailableError, asMonitorError } from "./errors.js";
+export {
+  MonitorError,
+  InvalidRequestError,
+  UnauthorizedError,
+  NotFoundError,
+  NoDataError,
+  ConfigError,
+  InternalError,
+  UpstreamError,
+  UnavailableError,
+  asMonitorError,
+} from "./errors.js";
 export { LeaderLease, type LeaseOptions } from "./lease.js";

@@ -29,11 +29,33 @@ export interface MonitoredModel {
 export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window): Promise<MonitorResult[]> {
   const results: MonitorResult[] = [];
   if (model.classes) {
-    results.push(...qualityResults(await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }), model.name, model.version));
+    results.push(
+      ...qualityResults(
+        await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }),
+        model.name,
+        model.version,
+      ),
+    );
   } else {
     const q = await regressionQuality(engine, { model: model.name, version: model.version, window });
-    for (const [metric, value] of [["mae", q.mae], ["rmse", q.rmse], ["r2", q.r2]] as const) {
-      if (value !== null) results.push({ window, model: model.name, version: model.version, kind: "quality", metric, feature: "", value, threshold: Number.NaN, breached: false, details: { rows: q.rows } });
+    for (const [metric, value] of [
+      ["mae", q.mae],
+      ["rmse", q.rmse],
+      ["r2", q.r2],
+    ] as const) {
+      if (value !== null)
+        results.push({
+          window,
+          model: model.name,
+          version: model.version,
+          kind: "quality",
+          metric,
+          feature: "",
+          value,
+          threshold: Number.NaN,
+          breached: false,
+          details: { rows: q.rows },
+        });
     }
   }
   if (model.features.length > 0) {
@@ -64,7 +86,18 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
     });
     const dataset = datasetDrift(decisions, model.datasetDriftShare);
     if (decisions.some((d) => Number.isFinite(d.score))) {
-      results.push({ window, model: model.name, version: model.version, kind: "drift", metric: DATASET_DRIFT_SHARE, feature: "", value: dataset.share, threshold: dataset.threshold, breached: dataset.drifted, details: {} });
+      results.push({
+        window,
+        model: model.name,
+        version: model.version,
+        kind: "drift",
+        metric: DATASET_DRIFT_SHARE,
+        feature: "",
+        value: dataset.share,
+        threshold: dataset.threshold,
+        breached: dataset.drifted,
+        details: {},
+      });
     }
   }
   return results;
@@ -112,7 +145,14 @@ export class MonitorJob {
   private readonly schedule: PeriodicTask;
   /** End (ms) of the newest window a tick evaluated; ticks go on from there. */
   private lastTickedEndMs: number | undefined;
-  private readonly state: MonitorHealth = { runs: 0, failures: 0, lastWindow: undefined, lastSuccessAt: undefined, lastError: undefined, lastDurationMs: undefined };
+  private readonly state: MonitorHealth = {
+    runs: 0,
+    failures: 0,
+    lastWindow: undefined,
+    lastSuccessAt: undefined,
+    lastError: undefined,
+    lastDurationMs: undefined,
+  };
 
   private readonly metrics: { runs: Counter; failures: Counter; lastSuccess: Gauge; lastDuration: Gauge; results: Gauge } | undefined;
 
@@ -121,12 +161,20 @@ export class MonitorJob {
     private readonly models: ModelSource,
     private readonly options: MonitorJobOptions,
   ) {
-    this.schedule = new PeriodicTask(() => this.tick(), Math.min(options.everyMs, MAX_TICK_MS), (error) => options.onError?.(error));
+    this.schedule = new PeriodicTask(
+      () => this.tick(),
+      Math.min(options.everyMs, MAX_TICK_MS),
+      (error) => options.onError?.(error),
+    );
     const registers = options.registry ? [options.registry] : undefined;
     this.metrics = registers && {
       runs: new Counter({ name: "vigil_monitor_runs_total", help: "Monitor window evaluations started", registers }),
       failures: new Counter({ name: "vigil_monitor_failures_total", help: "Monitor window evaluations that failed", registers }),
-      lastSuccess: new Gauge({ name: "vigil_monitor_last_success_timestamp_seconds", help: "When the last evaluation succeeded (alert when it falls behind)", registers }),
+      lastSuccess: new Gauge({
+        name: "vigil_monitor_last_success_timestamp_seconds",
+        help: "When the last evaluation succeeded (alert when it falls behind)",
+        registers,
+      }),
       lastDuration: new Gauge({ name: "vigil_monitor_last_duration_seconds", help: "How long the last successful evaluation took", registers }),
       results: new Gauge({ name: "vigil_monitor_last_results", help: "Result rows the last successful evaluation wrote", registers }),
     };
@@ -146,7 +194,8 @@ export class MonitorJob {
   dueWindows(nowMs: number): Window[] {
     const { everyMs, windowMs } = this.options;
     const latestEndMs = this.windowAt(nowMs).toUs / 1000;
-    const firstEndMs = this.lastTickedEndMs === undefined ? latestEndMs : Math.max(this.lastTickedEndMs + everyMs, latestEndMs - (MAX_CATCH_UP_WINDOWS - 1) * everyMs);
+    const firstEndMs =
+      this.lastTickedEndMs === undefined ? latestEndMs : Math.max(this.lastTickedEndMs + everyMs, latestEndMs - (MAX_CATCH_UP_WINDOWS - 1) * everyMs);
     const due: Window[] = [];
     for (let end = firstEndMs; end <= latestEndMs; end += everyMs) due.push({ fromUs: (end - windowMs) * 1000, toUs: end * 1000 });
     return due;
@@ -190,5 +239,4 @@ export class MonitorJob {
   async stop(): Promise<void> {
     await this.schedule.stop();
   }
-
 }

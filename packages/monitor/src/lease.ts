@@ -36,7 +36,8 @@ export class LeaderLease {
     private readonly engine: StoreEngine,
     private readonly options: LeaseOptions,
   ) {
-    if (options.settleMs * 3 >= options.ttlMs) throw new Error(`the lease ttl (${options.ttlMs} ms) must be more than three times the settle time (${options.settleMs} ms)`);
+    if (options.settleMs * 3 >= options.ttlMs)
+      throw new Error(`the lease ttl (${options.ttlMs} ms) must be more than three times the settle time (${options.settleMs} ms)`);
   }
 
   get leader(): boolean {
@@ -67,7 +68,9 @@ export class LeaderLease {
       this.stepDown();
       await this.transitions;
       // A later term with an already expired claim: every reader sees the lease vacant at once.
-      await insertLeaseClaim(this.engine, { name: this.options.name, term: held.term + 1, holder: "", ttlMs: 0 }).catch((error: unknown) => this.options.onError(error as Error));
+      await insertLeaseClaim(this.engine, { name: this.options.name, term: held.term + 1, holder: "", ttlMs: 0 }).catch((error: unknown) =>
+        this.options.onError(error as Error),
+      );
     }
     await this.transitions;
   }

@@ -15,13 +15,23 @@ describe("monitor settings", () => {
   test("durations are written as Prometheus writes them", () => {
     assert.deepEqual(["500ms", "30s", "5m", "1.5h", "28d", "1w"].map(parseDuration), [500, 30_000, 300_000, 5_400_000, 2_419_200_000, 604_800_000]);
     assert.deepEqual([300_000, 90_000, 1500, 2_419_200_000].map(formatDuration), ["5m", "90s", "1500ms", "4w"]);
-    for (const bad of ["5", "m", "5 minutes", "-5m", ""]) assert.throws(() => parseDuration(bad), /is not a duration: write a number and one of ms, s, m, h, d, w/);
+    for (const bad of ["5", "m", "5 minutes", "-5m", ""])
+      assert.throws(() => parseDuration(bad), /is not a duration: write a number and one of ms, s, m, h, d, w/);
   });
 
   test("defaults: one-hour tumbling windows two minutes behind, Evidently's thresholds", () => {
     const config = loadMonitorConfig();
-    assert.deepEqual({ window: config.window, step: config.step, lag: config.lag, enabled: config.enabled }, { window: 3_600_000, step: 3_600_000, lag: 120_000, enabled: true });
-    assert.deepEqual(driftOptionsFor(config, "any"), { smallReference: undefined, pValue: undefined, distance: undefined, perFeature: {}, datasetDriftShare: undefined });
+    assert.deepEqual(
+      { window: config.window, step: config.step, lag: config.lag, enabled: config.enabled },
+      { window: 3_600_000, step: 3_600_000, lag: 120_000, enabled: true },
+    );
+    assert.deepEqual(driftOptionsFor(config, "any"), {
+      smallReference: undefined,
+      pValue: undefined,
+      distance: undefined,
+      perFeature: {},
+      datasetDriftShare: undefined,
+    });
   });
 
   test("a file sets sliding windows and per-model, per-feature thresholds over the defaults", async () => {
@@ -65,7 +75,8 @@ describe("monitor settings", () => {
     })();
     await dir.remove();
     assert.ok(error.startsWith(`monitor config ${file} is invalid:`), error);
-    for (const field of ["window", "lag", "drift.p_value", "drift.features.hour.method", "(root)"]) assert.ok(error.includes(`- ${field}:`), `names ${field}: ${error}`);
+    for (const field of ["window", "lag", "drift.p_value", "drift.features.hour.method", "(root)"])
+      assert.ok(error.includes(`- ${field}:`), `names ${field}: ${error}`);
     assert.throws(() => loadMonitorConfig({ overrides: { window: "5m", step: "10m" } }), /- step: must be longer than 0 and at most the window/);
     assert.throws(() => loadMonitorConfig({ file: join(dir.path, "missing.json") }), /cannot read monitor config .*missing\.json/);
   });

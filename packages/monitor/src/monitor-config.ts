@@ -55,7 +55,11 @@ export function loadMonitorConfig({ file, overrides = {} }: { file?: string; ove
 
 /** The drift decision options for one model: its own settings over the defaults. */
 export function driftOptionsFor(config: MonitorConfig, model: string): DecisionOptions & { datasetDriftShare?: number } {
-  const merged: DriftSettings = { ...config.drift, ...config.models[model]?.drift, features: { ...config.drift.features, ...config.models[model]?.drift.features } };
+  const merged: DriftSettings = {
+    ...config.drift,
+    ...config.models[model]?.drift,
+    features: { ...config.drift.features, ...config.models[model]?.drift.features },
+  };
   return {
     smallReference: merged.small_reference,
     pValue: merged.p_value,

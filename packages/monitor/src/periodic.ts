@@ -17,7 +17,10 @@ export class PeriodicTask {
     this.timer ??= setInterval(() => {
       if (this.running) return;
       this.running = this.task()
-        .then(() => undefined, (error: unknown) => this.onError(error as Error))
+        .then(
+          () => undefined,
+          (error: unknown) => this.onError(error as Error),
+        )
         .finally(() => {
           this.running = undefined;
         });

@@ -118,9 +118,16 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
   });
   const mean = (pick: (s: ClassScores) => number) => perClass.reduce((a, s) => a + pick(s), 0) / Math.max(1, k);
   const totalSupport = support.reduce((a, b) => a + b, 0);
-  const weightedMean = (pick: (s: ClassScores) => number) => ratio(perClass.reduce((a, s) => a + pick(s) * s.support, 0), totalSupport);
+  const weightedMean = (pick: (s: ClassScores) => number) =>
+    ratio(
+      perClass.reduce((a, s) => a + pick(s) * s.support, 0),
+      totalSupport,
+    );
   const correct = tp.reduce((a, b) => a + b, 0);
-  const microPrecision = ratio(correct, predicted.reduce((a, b) => a + b, 0));
+  const microPrecision = ratio(
+    correct,
+    predicted.reduce((a, b) => a + b, 0),
+  );
   const microRecall = ratio(correct, totalSupport);
 
   const perClassAuc = classes.map((_, c) => {
@@ -169,7 +176,13 @@ export interface RegressionQuality {
 
 /** Regression quality of one model over one window (predictions and labels that parse as numbers). */
 export async function regressionQuality(engine: StoreEngine, query: Omit<QualityQuery, "classes">): Promise<RegressionQuality> {
-  const params = { model: query.model, version: query.version ?? "", from: Math.floor(query.window.fromUs), to: Math.floor(query.window.toUs), classes: [] as string[] };
+  const params = {
+    model: query.model,
+    version: query.version ?? "",
+    from: Math.floor(query.window.fromUs),
+    to: Math.floor(query.window.toUs),
+    classes: [] as string[],
+  };
   const [row] = await engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number }>(REGRESSION, params);
   const rows = Number(row?.n ?? 0);
   if (!row || rows === 0) return { window: query.window, rows: 0, mae: null, rmse: null, r2: null };

@@ -61,7 +61,10 @@ export async function profilesFromFile(path: string, specs: FeatureSpec[]): Prom
 }
 
 /** Profiles from a window of served traffic (its OK predictions), read from the prediction log in one query. */
-export async function profilesFromWindow(engine: StoreEngine, query: { model: string; version?: string; window: Window; features: FeatureSpec[] }): Promise<FeatureProfile[]> {
+export async function profilesFromWindow(
+  engine: StoreEngine,
+  query: { model: string; version?: string; window: Window; features: FeatureSpec[] },
+): Promise<FeatureProfile[]> {
   const rows = await engine.query<{ i: number; x: number; n: string | number }>(windowValueCounts(query.features), windowValueParams(query));
   const columns = query.features.map(() => [] as number[]);
   for (const r of rows) {
@@ -89,7 +92,10 @@ export async function ensureProfiles(
   const stored = await loadProfiles(engine, model.name, model.version);
   if (covers(stored, model.features)) return stored;
   if (!model.referenceFile) return undefined;
-  const exists = await access(model.referenceFile).then(() => true, () => false);
+  const exists = await access(model.referenceFile).then(
+    () => true,
+    () => false,
+  );
   if (!exists) return undefined;
   const built = await profilesFromFile(model.referenceFile, model.features);
   await saveProfiles(engine, model.name, model.version, built);

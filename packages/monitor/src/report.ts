@@ -19,7 +19,10 @@ export async function buildReport(
   range: { fromMs: number; toMs: number; windowMs?: number },
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<ReportWindow[]> {
-  if (!(range.toMs > range.fromMs)) throw new InvalidRequestError(`the report's end (${new Date(range.toMs).toISOString()}) must come after its start (${new Date(range.fromMs).toISOString()})`);
+  if (!(range.toMs > range.fromMs))
+    throw new InvalidRequestError(
+      `the report's end (${new Date(range.toMs).toISOString()}) must come after its start (${new Date(range.fromMs).toISOString()})`,
+    );
   const size = range.windowMs ?? range.toMs - range.fromMs;
   // Split windows start on multiples of their length, as the monitor's own windows do, so the two line up.
   const start = range.windowMs ? Math.floor(range.fromMs / size) * size : range.fromMs;
@@ -39,7 +42,11 @@ export async function buildReport(
 export function formatTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
   const numeric = headers.map((_, c) => rows.length > 0 && rows.every((r) => /^-?[\d.,%]+$|^-$/.test(r[c] ?? "")));
-  const line = (cells: string[]) => cells.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd();
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -63,10 +70,26 @@ function qualityText(report: ReportWindow[]): string {
   const perClass = [...new Set(last.results.filter((r) => r.metric === "precision").map((r) => r.feature))];
   if (report.length === 1 && perClass.length > 0) {
     const of = (metric: string, c: string) => last.results.find((r) => r.metric === metric && r.feature === c);
-    parts.push(formatTable(["class", "precision", "recall", "f1", "support"], perClass.map((c) => [c, figure(of("precision", c)?.value), figure(of("recall", c)?.value), figure(of("f1", c)?.value), String(of("precision", c)?.details.support ?? "")])));
+    parts.push(
+      formatTable(
+        ["class", "precision", "recall", "f1", "support"],
+        perClass.map((c) => [
+          c,
+          figure(of("precision", c)?.value),
+          figure(of("recall", c)?.value),
+          figure(of("f1", c)?.value),
+          String(of("precision", c)?.details.support ?? ""),
+        ]),
+      ),
+    );
     const confusion = last.results.find((r) => r.metric === "confusion_matrix")?.details as { classes: string[]; matrix: number[][] } | undefined;
     if (confusion) {
-      parts.push(`confusion matrix (rows: label, columns: prediction)\n${formatTable(["", ...confusion.classes], confusion.matrix.map((row, t) => [confusion.classes[t]!, ...row.map(String)]))}`);
+      parts.push(
+        `confusion matrix (rows: label, columns: prediction)\n${formatTable(
+          ["", ...confusion.classes],
+          confusion.matrix.map((row, t) => [confusion.classes[t]!, ...row.map(String)]),
+        )}`,
+      );
     }
   }
   return parts.join("\n\n");

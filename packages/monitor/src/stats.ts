@@ -6,8 +6,8 @@
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9), relative error about 1e-15. */
 export function logGamma(x: number): number {
   const c = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
@@ -118,7 +118,12 @@ export function chiSquareTest(reference: number[], current: number[]): { statist
  * order of reference frequency while each kept one expects at least `minExpected` rows in the
  * smaller sample and there are at most `maxCategories`; the rest pool into one last category.
  */
-export function coarsenCategories(reference: number[], current: number[], minExpected: number, maxCategories = Infinity): { reference: number[]; current: number[] } {
+export function coarsenCategories(
+  reference: number[],
+  current: number[],
+  minExpected: number,
+  maxCategories = Infinity,
+): { reference: number[]; current: number[] } {
   const n1 = reference.reduce((a, b) => a + b, 0);
   const n2 = current.reduce((a, b) => a + b, 0);
   const smaller = Math.min(n1, n2);

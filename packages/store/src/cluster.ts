@@ -3,7 +3,7 @@
  * table `t` of the migrations becomes a replicated local table `t_local` on every node and a
  * Distributed table `t` over them, so every query Vigil sends, to any node, reads and writes the
  * names it always uses. The statements are derived from the migrations rather than written twice,
- * so a new migration is cluster-ready by construction (test/cluster-schema.test.ts checks each).
+ * so a new migration is cluster-ready by construction (test/cluster-schema.int.test.ts checks each).
  *
  * What follows from the layout: materialized views are created on the local tables, so they fire
  * where a Distributed insert lands; ReplacingMergeTree, SummingMergeTree and AggregatingMergeTree

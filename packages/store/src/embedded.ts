@@ -52,7 +52,9 @@ export class EmbeddedEngine implements StoreEngine {
   constructor(dataDir: string) {
     const path = resolve(dataDir);
     if (shared && shared.path !== path) {
-      throw new Error(`the embedded ClickHouse (chDB) is already open on ${shared.path} in this process; it serves one data directory per process, so ${path} cannot be opened too`);
+      throw new Error(
+        `the embedded ClickHouse (chDB) is already open on ${shared.path} in this process; it serves one data directory per process, so ${path} cannot be opened too`,
+      );
     }
     if (!shared) {
       ensurePrivateDirectory(path);
@@ -109,7 +111,8 @@ export class EmbeddedEngine implements StoreEngine {
       });
       const outcome = await Promise.race([drainPending().then(() => "drained" as const), timedOut]);
       clearTimeout(timer);
-      if (outcome === "timeout") process.emitWarning(`${this.location}: native queries still running ${DRAIN_TIMEOUT_MS} ms after close`, { code: "VIGIL_CHDB_DRAIN" });
+      if (outcome === "timeout")
+        process.emitWarning(`${this.location}: native queries still running ${DRAIN_TIMEOUT_MS} ms after close`, { code: "VIGIL_CHDB_DRAIN" });
     }
   }
 }

@@ -66,7 +66,8 @@ export class ServerEngine implements StoreEngine {
         return await run();
       } catch (error) {
         if (!isUnavailable(error)) throw this.translate(error);
-        if (attempt >= this.readAttempts) throw new StoreUnavailableError(`${this.location} unreachable (${what}): ${(error as Error).message}`, { cause: error });
+        if (attempt >= this.readAttempts)
+          throw new StoreUnavailableError(`${this.location} unreachable (${what}): ${(error as Error).message}`, { cause: error });
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }

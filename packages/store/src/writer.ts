@@ -103,7 +103,10 @@ export class BatchedWriter<T> {
   start(): void {
     this.started = true;
     if (this.spool.batches > 0) {
-      this.options.log.warn({ table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes }, `replaying ${this.spool.batches} spooled batches into ${this.options.table}`);
+      this.options.log.warn(
+        { table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes },
+        `replaying ${this.spool.batches} spooled batches into ${this.options.table}`,
+      );
     }
     this.kick();
   }
@@ -172,12 +175,18 @@ export class BatchedWriter<T> {
     while (this.memory.length > 0) {
       if (await this.moveToSpool(this.memory[0]!, true)) continue;
       const rows = this.memoryRowCount;
-      this.options.log.fatal({ table: this.options.table, rows, dir: this.spool.dir, err: this.spoolError }, `${rows} rows for ${this.options.table} are lost: ${this.options.engine.location} did not take them and the spool cannot be written (${this.spoolError})`);
+      this.options.log.fatal(
+        { table: this.options.table, rows, dir: this.spool.dir, err: this.spoolError },
+        `${rows} rows for ${this.options.table} are lost: ${this.options.engine.location} did not take them and the spool cannot be written (${this.spoolError})`,
+      );
       break;
     }
     clearTimeout(this.ageTimer);
     if (this.spool.batches > 0) {
-      this.options.log.warn({ table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes }, `${this.spool.batches} batches for ${this.options.table} stay spooled for the next start`);
+      this.options.log.warn(
+        { table: this.options.table, batches: this.spool.batches, bytes: this.spool.bytes },
+        `${this.spool.batches} batches for ${this.options.table} stay spooled for the next start`,
+      );
     }
   }
 
@@ -223,7 +232,10 @@ export class BatchedWriter<T> {
       else this.dropFromMemory(batch);
       if (!this.engineAvailable) {
         this.engineAvailable = true;
-        this.options.log.info({ table: this.options.table, spooled: this.spool.batches }, `${this.options.engine.location} is back; replaying the spool into ${this.options.table}`);
+        this.options.log.info(
+          { table: this.options.table, spooled: this.spool.batches },
+          `${this.options.engine.location} is back; replaying the spool into ${this.options.table}`,
+        );
       }
       this.retryDelay = this.opts.retryInitialMs;
       this.wakeWaiters();
@@ -243,7 +255,10 @@ export class BatchedWriter<T> {
         if (spooled) await this.spool.remove(spooled);
         else this.dropFromMemory(batch);
         this.rejections.delete(batch.token);
-        this.options.log.error({ table: this.options.table, rows: batch.rows, dir: aside.dir, err: message }, `ClickHouse rejected a batch of ${batch.rows} rows for ${this.options.table} ${count} times; kept in ${aside.dir} for inspection`);
+        this.options.log.error(
+          { table: this.options.table, rows: batch.rows, dir: aside.dir, err: message },
+          `ClickHouse rejected a batch of ${batch.rows} rows for ${this.options.table} ${count} times; kept in ${aside.dir} for inspection`,
+        );
         return true;
       }
     }
@@ -316,7 +331,8 @@ export class BatchedWriter<T> {
       );
     }
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(new WriterFullError(`the ${this.options.table} log is full (engine unavailable and spool budget used); the record was not accepted`));
+      const onAbort = () =>
+        reject(new WriterFullError(`the ${this.options.table} log is full (engine unavailable and spool budget used); the record was not accepted`));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
       this.spaceWaiters.push(() => {

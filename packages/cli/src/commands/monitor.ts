@@ -43,7 +43,12 @@ export function registerMonitor(program: Command, env: CliEnv): void {
     .option("--alerting-config <file>", "alert rules, SLOs, receivers and routes (YAML, see README)")
     .option("--host <host>", "address the monitor API listens on", "127.0.0.1")
     .option("--api-port <port>", `monitor HTTP API port, "off" for none (tokens: VIGIL_API_TOKENS)`, apiPort, DEFAULT_API_PORT)
-    .option("--lease-ttl <duration>", `of several monitors on one ClickHouse, only the holder of the monitor lease evaluates and alerts; a standby takes over within 4/3 of this plus ${formatDuration(LEASE_SETTLE_MS)} of the holder's end ("off": always evaluate)`, leaseTtl, 15_000)
+    .option(
+      "--lease-ttl <duration>",
+      `of several monitors on one ClickHouse, only the holder of the monitor lease evaluates and alerts; a standby takes over within 4/3 of this plus ${formatDuration(LEASE_SETTLE_MS)} of the holder's end ("off": always evaluate)`,
+      leaseTtl,
+      15_000,
+    )
     .action(async (opts: MonitorOptions) => {
       const config = loadServerConfig({ file: opts.config, env: env.serverEnv, overrides: opts.models ? { model_repository: opts.models } : {} });
       const monitor = loadMonitorConfig({ file: opts.monitorConfig });
@@ -58,7 +63,10 @@ export function registerMonitor(program: Command, env: CliEnv): void {
       };
       const catalog = () => readCatalog(config.model_repository, (error) => log.error({ err: error }, error.message), warnOnce);
       const api = opts.apiPort === "off" ? undefined : { host: opts.host, port: opts.apiPort, tokens: env.VIGIL_API_TOKENS };
-      const lease = opts.leaseTtl === "off" ? undefined : { holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: opts.leaseTtl, settleMs: LEASE_SETTLE_MS };
+      const lease =
+        opts.leaseTtl === "off"
+          ? undefined
+          : { holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: opts.leaseTtl, settleMs: LEASE_SETTLE_MS };
       const monitoring = startMonitoring(engine, catalog, { monitor, alerting, api, lease }, { log, required: true });
       await monitoring.started;
       logGeneratedToken(await monitoring.api, log);

@@ -20,7 +20,7 @@ export function registerProfile(program: Command, env: CliEnv): void {
     .description("build and store a model version's reference profiles, from a reference file or a window of served traffic")
     .requiredOption("--model <name>", "model name")
     .requiredOption("--version <version>", "model version the profiles belong to")
-    .option("--file <reference.jsonl>", "reference rows: {\"features\": [...], \"prediction\": ..., \"confidence\": ...} per line")
+    .option("--file <reference.jsonl>", 'reference rows: {"features": [...], "prediction": ..., "confidence": ...} per line')
     .option("--from <time>", "start of a traffic window to use as the reference (ISO 8601, or -1h)")
     .option("--to <time>", "end of that window", "now")
     .option("-c, --config <file>", "server config JSON (store and model repository)")
@@ -33,9 +33,16 @@ export function registerProfile(program: Command, env: CliEnv): void {
       await withToolStore(config, async (engine) => {
         const profiles = opts.file
           ? await profilesFromFile(opts.file, features)
-          : await profilesFromWindow(engine, { model: opts.model, version: opts.version, features, window: { fromUs: parseTime(opts.from!) * 1000, toUs: parseTime(opts.to) * 1000 } });
+          : await profilesFromWindow(engine, {
+              model: opts.model,
+              version: opts.version,
+              features,
+              window: { fromUs: parseTime(opts.from!) * 1000, toUs: parseTime(opts.to) * 1000 },
+            });
         await saveProfiles(engine, opts.model, opts.version, profiles);
-        console.log(`stored reference profiles of ${profiles.length} inputs for ${opts.model} version ${opts.version}: ${profiles.map((p) => `${p.feature} (${p.sampleSize} rows)`).join(", ")}`);
+        console.log(
+          `stored reference profiles of ${profiles.length} inputs for ${opts.model} version ${opts.version}: ${profiles.map((p) => `${p.feature} (${p.sampleSize} rows)`).join(", ")}`,
+        );
       });
     });
 }

@@ -5,8 +5,20 @@ import { parseDuration, parseTime } from "@vigil/config";
 import { type ServerConfig, loadServerConfig } from "@vigil/inference";
 import { REFERENCE_FILE, versionDirectory } from "@vigil/model-repository";
 import {
-  type AlertingConfig, type MonitoredModel, type ReportKind, buildReport, driftOptionsFor, ensureProfiles, formatReport, loadAlertingConfig, loadMonitorConfig, monitoredInputs,
-  servedVersions, sloReport, sloReportCsv, sloReportMarkdown,
+  type AlertingConfig,
+  type MonitoredModel,
+  type ReportKind,
+  buildReport,
+  driftOptionsFor,
+  ensureProfiles,
+  formatReport,
+  loadAlertingConfig,
+  loadMonitorConfig,
+  monitoredInputs,
+  servedVersions,
+  sloReport,
+  sloReportCsv,
+  sloReportMarkdown,
 } from "@vigil/monitor";
 import type { CliEnv } from "../env.js";
 import { catalogModel, withToolStore } from "../tool-store.js";
@@ -29,9 +41,16 @@ interface ReportOptions {
 }
 
 /** SLO reports for a period, in the chosen format, on stdout. */
-async function reportSlos(config: ServerConfig, alerting: AlertingConfig, opts: { slo?: string; fromMs: number; toMs: number; stepMs: number; format: SloFormat }): Promise<void> {
+async function reportSlos(
+  config: ServerConfig,
+  alerting: AlertingConfig,
+  opts: { slo?: string; fromMs: number; toMs: number; stepMs: number; format: SloFormat },
+): Promise<void> {
   const slos = opts.slo ? alerting.slos.filter((s) => s.name === opts.slo) : alerting.slos;
-  if (slos.length === 0) throw new Error(opts.slo ? `no SLO named "${opts.slo}" (SLOs: ${alerting.slos.map((s) => s.name).join(", ") || "none"})` : "the alerting config names no SLOs");
+  if (slos.length === 0)
+    throw new Error(
+      opts.slo ? `no SLO named "${opts.slo}" (SLOs: ${alerting.slos.map((s) => s.name).join(", ") || "none"})` : "the alerting config names no SLOs",
+    );
   if (!(opts.toMs > opts.fromMs)) throw new Error("the report's end must come after its start");
   await withToolStore(config, async (engine) => {
     const reports = [];
@@ -49,15 +68,37 @@ async function reportModel(config: ServerConfig, kind: ReportKind, model: string
     let version = opts.version ?? "";
     if (kind === "drift" && version === "") {
       const served = (await servedVersions(engine, { fromUs: range.fromMs * 1000, toUs: range.toMs * 1000 })).filter((s) => s.model === model);
-      if (served.length === 0) throw new Error(`model ${model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
+      if (served.length === 0)
+        throw new Error(`model ${model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
       version = served.map((s) => s.version).sort((a, b) => Number(b) - Number(a))[0]!;
     }
     const inputs = monitoredInputs(catalogued.config);
-    const profiles = kind === "drift" ? await ensureProfiles(engine, { name: model, version, features: inputs, referenceFile: join(versionDirectory(catalogued.dir, version), REFERENCE_FILE) }) : [];
-    if (!profiles) throw new Error(`model ${model} version ${version} has no reference profile; build one with "vigil profile --model ${model} --version ${version} --file ..." or "--from ..."`);
+    const profiles =
+      kind === "drift"
+        ? await ensureProfiles(engine, {
+            name: model,
+            version,
+            features: inputs,
+            referenceFile: join(versionDirectory(catalogued.dir, version), REFERENCE_FILE),
+          })
+        : [];
+    if (!profiles)
+      throw new Error(
+        `model ${model} version ${version} has no reference profile; build one with "vigil profile --model ${model} --version ${version} --file ..." or "--from ..."`,
+      );
     const { datasetDriftShare, ...decisions } = driftOptionsFor(monitorConfig, model);
-    const monitored: MonitoredModel = { name: model, version, classes: catalogued.config.classes, features: kind === "drift" ? inputs : [], profiles, decisions, datasetDriftShare };
-    const bar = process.stderr.isTTY ? new SingleBar({ format: "report [{bar}] {value}/{total} windows", hideCursor: true, stream: process.stderr }) : undefined;
+    const monitored: MonitoredModel = {
+      name: model,
+      version,
+      classes: catalogued.config.classes,
+      features: kind === "drift" ? inputs : [],
+      profiles,
+      decisions,
+      datasetDriftShare,
+    };
+    const bar = process.stderr.isTTY
+      ? new SingleBar({ format: "report [{bar}] {value}/{total} windows", hideCursor: true, stream: process.stderr })
+      : undefined;
     const report = await buildReport(engine, monitored, kind, range, (done, total) => {
       if (done === 1) bar?.start(total, 0);
       bar?.update(done);
@@ -91,7 +132,12 @@ export function registerReport(program: Command, env: CliEnv): void {
       const config = loadServerConfig({ file: opts.config, env: env.serverEnv });
       if (kind === "slo") {
         if (!opts.alertingConfig) throw new Error("report slo needs --alerting-config, the file that names the SLOs");
-        await reportSlos(config, loadAlertingConfig(opts.alertingConfig), { ...opts, fromMs: parseTime(opts.from), toMs: parseTime(opts.to), stepMs: parseDuration(opts.step) });
+        await reportSlos(config, loadAlertingConfig(opts.alertingConfig), {
+          ...opts,
+          fromMs: parseTime(opts.from),
+          toMs: parseTime(opts.to),
+          stepMs: parseDuration(opts.step),
+        });
         return;
       }
       if (!opts.model) throw new Error(`report ${kind} needs --model`);

@@ -1,5 +1,14 @@
 import { type Command, Option } from "commander";
-import { type InferenceServer, LOG_LEVELS, type Logger, type ServerConfig, type ServerConfigInput, createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
+import {
+  type InferenceServer,
+  LOG_LEVELS,
+  type Logger,
+  type ServerConfig,
+  type ServerConfigInput,
+  createLogger,
+  loadServerConfig,
+  startInferenceServer,
+} from "@vigil/inference";
 import { loadAlertingConfig, loadMonitorConfig } from "@vigil/monitor";
 import type { CliEnv } from "../env.js";
 import { logGeneratedToken, monitorServer } from "../monitoring.js";
@@ -7,7 +16,11 @@ import { DEFAULT_API_PORT, apiPort, integer } from "../options.js";
 import { stopOnSignals } from "../signals.js";
 
 /** Starts an inference server from file < environment < overrides, with its logger. */
-export async function startServer(env: CliEnv, overrides: ServerConfigInput, configFile?: string): Promise<{ server: InferenceServer; log: Logger; config: ServerConfig }> {
+export async function startServer(
+  env: CliEnv,
+  overrides: ServerConfigInput,
+  configFile?: string,
+): Promise<{ server: InferenceServer; log: Logger; config: ServerConfig }> {
   const config = loadServerConfig({ file: configFile, env: env.serverEnv, overrides });
   const log = createLogger(config.log_level);
   return { server: await startInferenceServer(config, { log }), log, config };

@@ -12,14 +12,24 @@ export function registerSilence(program: Command, env: CliEnv): void {
   silence
     .command("add")
     .description("create a silence")
-    .requiredOption("-m, --matcher <matcher>", 'label matcher, repeatable: name="value", name!="value", name=~"regex", name!~"regex"', (v: string, all: string[]) => [...all, v], [] as string[])
+    .requiredOption(
+      "-m, --matcher <matcher>",
+      'label matcher, repeatable: name="value", name!="value", name=~"regex", name!~"regex"',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("-d, --duration <duration>", "how long it lasts", "2h")
     .option("--comment <text>", "why", "")
     .option("--author <name>", "who", env.USER)
     .option("-c, --config <file>", "server config JSON (the store)")
     .action(async (opts: { matcher: string[]; duration: string; comment: string; author: string; config?: string }) => {
       await withToolStore(serverConfig(opts.config), async (engine) => {
-        const created = await createSilence(engine, { matchers: opts.matcher, endsAt: Date.now() + parseDuration(opts.duration), createdBy: opts.author, comment: opts.comment });
+        const created = await createSilence(engine, {
+          matchers: opts.matcher,
+          endsAt: Date.now() + parseDuration(opts.duration),
+          createdBy: opts.author,
+          comment: opts.comment,
+        });
         console.log(created.id);
       });
     });

@@ -33,7 +33,9 @@ interface UpOptions {
 export function registerUp(program: Command, env: CliEnv): void {
   program
     .command("up")
-    .description("the whole stack on the embedded store: the demo model served, the monitor, alerting, the monitor API, the dashboard, and demo traffic with labels and planted drift, until Ctrl-C")
+    .description(
+      "the whole stack on the embedded store: the demo model served, the monitor, alerting, the monitor API, the dashboard, and demo traffic with labels and planted drift, until Ctrl-C",
+    )
     .option("-p, --port <port>", "gRPC port", integer("port", 0), 8001)
     .option("-r, --rate <qps>", "demo traffic rate", number("rate"), 50)
     .option("--window <duration>", "monitor window (tumbling)", "1m")
@@ -53,11 +55,23 @@ export function registerUp(program: Command, env: CliEnv): void {
       const { server, log } = await startServer(env, { host: "127.0.0.1", port: opts.port, model_repository: DEFAULT_MODEL_REPOSITORY, ...quiet });
       const printLines = (lines: string[]) => console.log(lines.join("\n"));
       const alerting = loadAlertingConfig(DEMO_ALERTING);
-      const monitoring = monitorServer(server, { monitor, alerting, api: { host: "127.0.0.1", port: opts.apiPort, tokens: env.VIGIL_API_TOKENS } }, { log, onLines: printLines });
+      const monitoring = monitorServer(
+        server,
+        { monitor, alerting, api: { host: "127.0.0.1", port: opts.apiPort, tokens: env.VIGIL_API_TOKENS } },
+        { log, onLines: printLines },
+      );
       const api = await monitoring?.api;
       const dashboard =
         api && opts.dashboardPort !== "off"
-          ? await startDashboard({ apiUrl: api.url, apiToken: api.token, port: opts.dashboardPort, host: "127.0.0.1", password: env.VIGIL_DASHBOARD_PASSWORD, secret: env.VIGIL_DASHBOARD_SECRET, onLine: (line) => console.log(line) })
+          ? await startDashboard({
+              apiUrl: api.url,
+              apiToken: api.token,
+              port: opts.dashboardPort,
+              host: "127.0.0.1",
+              password: env.VIGIL_DASHBOARD_PASSWORD,
+              secret: env.VIGIL_DASHBOARD_SECRET,
+              onLine: (line) => console.log(line),
+            })
           : undefined;
       console.log(
         `Vigil is up.\n  gRPC (Open Inference Protocol v2): ${server.address}\n  model repository: ${DEFAULT_MODEL_REPOSITORY}\n` +
@@ -87,9 +101,7 @@ export function registerUp(program: Command, env: CliEnv): void {
         driftAfter: driftAfterMs === undefined ? 0 : Math.round((driftAfterMs / 1000) * opts.rate),
         progressEveryMs: 5000,
         onProgress: (p) =>
-          console.log(
-            `traffic: ${p.ok} ok, ${p.failed} failed, last 5 s p50 ${p.window.p50Ms.toFixed(2)} ms p99 ${p.window.p99Ms.toFixed(2)} ms`,
-          ),
+          console.log(`traffic: ${p.ok} ok, ${p.failed} failed, last 5 s p50 ${p.window.p50Ms.toFixed(2)} ms p99 ${p.window.p99Ms.toFixed(2)} ms`),
       });
       stopOnSignals(async () => {
         abort.abort();

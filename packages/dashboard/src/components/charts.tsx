@@ -10,7 +10,17 @@ export interface Series {
 }
 
 /** A time series chart; `data` rows hold `t` (label) and one number per series key. */
-export function LineChartCard({ title, data, series, unit = "" }: { title: string; data: Array<Record<string, number | string | null>>; series: Series[]; unit?: string }) {
+export function LineChartCard({
+  title,
+  data,
+  series,
+  unit = "",
+}: {
+  title: string;
+  data: Array<Record<string, number | string | null>>;
+  series: Series[];
+  unit?: string;
+}) {
   return (
     <figure className="card chart" data-chart={title}>
       <figcaption>{title}</figcaption>
@@ -25,7 +35,16 @@ export function LineChartCard({ title, data, series, unit = "" }: { title: strin
             <Tooltip />
             <Legend />
             {series.map((s, i) => (
-              <Line key={s.key} type="monotone" dataKey={s.key} name={s.name} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} connectNulls />
+              <Line
+                key={s.key}
+                type="monotone"
+                dataKey={s.key}
+                name={s.name}
+                stroke={COLORS[i % COLORS.length]}
+                dot={false}
+                isAnimationActive={false}
+                connectNulls
+              />
             ))}
           </LineChart>
         </ResponsiveContainer>

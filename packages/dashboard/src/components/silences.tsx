@@ -11,7 +11,10 @@ export function SilenceForm({ defaultMatcher = "" }: { defaultMatcher?: string }
   async function submit(form: FormData) {
     setBusy(true);
     setError("");
-    const matchers = String(form.get("matchers") ?? "").split("\n").map((m) => m.trim()).filter(Boolean);
+    const matchers = String(form.get("matchers") ?? "")
+      .split("\n")
+      .map((m) => m.trim())
+      .filter(Boolean);
     const response = await fetch("/api/silences", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -43,7 +46,11 @@ export function SilenceForm({ defaultMatcher = "" }: { defaultMatcher?: string }
       <button type="submit" disabled={busy}>
         silence
       </button>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
     </form>
   );
 }

@@ -44,7 +44,10 @@ export function recordLoginFailure(client: string, now = Date.now()): void {
   if (!clients.has(client) && clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value!);
   const own = fresh(clients.get(client) ?? { failures: 0, lockedUntil: 0, lastFailure: 0 }, now);
   clients.set(client, own);
-  for (const [record, free, cap] of [[own, FREE_FAILURES, MAX_LOCK_MS], [fresh(everyone, now), GLOBAL_FREE_FAILURES, GLOBAL_MAX_LOCK_MS]] as const) {
+  for (const [record, free, cap] of [
+    [own, FREE_FAILURES, MAX_LOCK_MS],
+    [fresh(everyone, now), GLOBAL_FREE_FAILURES, GLOBAL_MAX_LOCK_MS],
+  ] as const) {
     record.failures++;
     record.lastFailure = now;
     const over = record.failures - free;

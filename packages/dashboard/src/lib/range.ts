@@ -26,7 +26,8 @@ export function keep(search: Search, path: string): string {
   return query ? `${path}${path.includes("?") ? "&" : "?"}${query}` : path;
 }
 
-export const percent = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(digits)}%`);
+export const percent = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? "-" : `${(100 * v).toFixed(digits)}%`;
 export const fixed = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits));
 export const timeOf = (iso: string) => iso.slice(11, 19);
 

@@ -90,7 +90,8 @@ const ROUTE_DEFAULTS = { groupBy: ["alertname"], groupWaitMs: 30_000, groupInter
 function buildRoute(input: RouteInput, parent: Omit<Route, "id" | "matchers" | "continue" | "routes"> | undefined, id: string, receivers: Set<string>): Route {
   const receiver = input.receiver ?? parent?.receiver;
   if (!receiver) throw new ConfigError(`route ${id}: no receiver (the top route needs one; others inherit it)`);
-  if (!receivers.has(receiver)) throw new ConfigError(`route ${id}: receiver "${receiver}" is not among the receivers (${[...receivers].join(", ") || "none"})`);
+  if (!receivers.has(receiver))
+    throw new ConfigError(`route ${id}: receiver "${receiver}" is not among the receivers (${[...receivers].join(", ") || "none"})`);
   const duration = (value: string | number | undefined, inherited: number) => (value === undefined ? inherited : durationSchema.parse(value));
   const base = {
     receiver,
@@ -130,7 +131,12 @@ export function parseAlertingConfig(raw: unknown, source: string, baseDir: strin
   const c = result.data;
   /** `problem`: a caught error, or what is wrong in words. */
   const fail = (what: string, problem: unknown): never => {
-    const text = problem instanceof z.ZodError ? problem.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ") : problem instanceof Error ? problem.message : String(problem);
+    const text =
+      problem instanceof z.ZodError
+        ? problem.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")
+        : problem instanceof Error
+          ? problem.message
+          : String(problem);
     throw new ConfigError(`${source} is invalid:\n  - ${what}: ${text}`);
   };
   const names = new Set<string>();
@@ -139,7 +145,16 @@ export function parseAlertingConfig(raw: unknown, source: string, baseDir: strin
     names.add(r.name);
     const secret = r.webhook.secret ?? (r.webhook.secret_env ? env[r.webhook.secret_env] : undefined) ?? "";
     if (r.webhook.secret_env && !secret) fail(`receivers.${r.name}.webhook.secret_env`, `environment variable ${r.webhook.secret_env} is not set`);
-    return { name: r.name, url: r.webhook.url, secret, timeoutMs: r.webhook.timeout, giveUpAfterMs: r.webhook.give_up_after, maxBackoffMs: r.webhook.max_backoff, sendResolved: r.webhook.send_resolved, maxAlerts: r.webhook.max_alerts };
+    return {
+      name: r.name,
+      url: r.webhook.url,
+      secret,
+      timeoutMs: r.webhook.timeout,
+      giveUpAfterMs: r.webhook.give_up_after,
+      maxBackoffMs: r.webhook.max_backoff,
+      sendResolved: r.webhook.send_resolved,
+      maxAlerts: r.webhook.max_alerts,
+    };
   });
   let route: Route;
   try {

@@ -47,11 +47,23 @@ export class Alerting {
       this.sender = new WebhookSender({ outboxDir: config.outboxDir, receivers: config.receivers, engine, onError: hooks.onError });
     }
     if (config.alertmanager) {
-      this.pusher = new AlertmanagerPusher(config.alertmanager.url, { externalUrl: config.externalUrl, intervalMs: config.evaluationIntervalMs, timeoutMs: config.alertmanager.timeoutMs });
+      this.pusher = new AlertmanagerPusher(config.alertmanager.url, {
+        externalUrl: config.externalUrl,
+        intervalMs: config.evaluationIntervalMs,
+        timeoutMs: config.alertmanager.timeoutMs,
+      });
     }
     this.tasks = [
-      new PeriodicTask(() => this.evaluateOnce(), config.evaluationIntervalMs, (error) => this.fail(error)),
-      new PeriodicTask(() => this.dispatch(), 1000, (error) => this.fail(error)),
+      new PeriodicTask(
+        () => this.evaluateOnce(),
+        config.evaluationIntervalMs,
+        (error) => this.fail(error),
+      ),
+      new PeriodicTask(
+        () => this.dispatch(),
+        1000,
+        (error) => this.fail(error),
+      ),
     ];
     const registers = hooks.registry ? [hooks.registry] : undefined;
     this.metrics = registers && {
@@ -75,7 +87,9 @@ export class Alerting {
       await this.sender.discardOutbox();
       // Older deliveries cannot hold back anything: a group last notified before that is due a repeat anyway.
       const since = Date.now() - longestRepeatInterval(this.route);
-      this.dispatcher.restoreDelivered((await readDeliveredNotifications(this.engine, since)).map((d) => ({ ...d, payload: JSON.parse(d.payload) as WebhookPayload })));
+      this.dispatcher.restoreDelivered(
+        (await readDeliveredNotifications(this.engine, since)).map((d) => ({ ...d, payload: JSON.parse(d.payload) as WebhookPayload })),
+      );
     }
     await this.sender?.open();
     this.sender?.start();

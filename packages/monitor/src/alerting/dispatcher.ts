@@ -55,7 +55,15 @@ export interface WebhookPayload {
   commonLabels: Labels;
   commonAnnotations: Labels;
   externalURL: string;
-  alerts: Array<{ status: "firing" | "resolved"; labels: Labels; annotations: Labels; startsAt: string; endsAt: string; generatorURL: string; fingerprint: string }>;
+  alerts: Array<{
+    status: "firing" | "resolved";
+    labels: Labels;
+    annotations: Labels;
+    startsAt: string;
+    endsAt: string;
+    generatorURL: string;
+    fingerprint: string;
+  }>;
 }
 
 export interface Notification {
@@ -132,14 +140,29 @@ export class Dispatcher {
   ingest(alerts: Alert[], nowMs: number): void {
     for (const alert of alerts) {
       for (const route of routesFor(this.root, alert.labels)) {
-        const groupLabels = route.groupBy.includes("...") ? alert.labels : Object.fromEntries(route.groupBy.filter((l) => l in alert.labels).map((l) => [l, alert.labels[l]!]));
-        const key = `${route.id}:{${Object.keys(groupLabels).sort().map((k) => `${k}=${JSON.stringify(groupLabels[k])}`).join(",")}}`;
+        const groupLabels = route.groupBy.includes("...")
+          ? alert.labels
+          : Object.fromEntries(route.groupBy.filter((l) => l in alert.labels).map((l) => [l, alert.labels[l]!]));
+        const key = `${route.id}:{${Object.keys(groupLabels)
+          .sort()
+          .map((k) => `${k}=${JSON.stringify(groupLabels[k])}`)
+          .join(",")}}`;
         let group = this.groups.get(key);
         if (!group) {
           if (alert.state === "resolved" && !this.delivered.get(key)?.notified.has(alert.fingerprint)) continue;
           const before = this.delivered.get(key);
           this.delivered.delete(key);
-          group = { key, route, labels: groupLabels, alerts: new Map(), createdAt: nowMs, lastFlushAt: before?.sentAt, lastSentAt: before?.sentAt, notified: before?.notified ?? new Set(), suppressed: new Set() };
+          group = {
+            key,
+            route,
+            labels: groupLabels,
+            alerts: new Map(),
+            createdAt: nowMs,
+            lastFlushAt: before?.sentAt,
+            lastSentAt: before?.sentAt,
+            notified: before?.notified ?? new Set(),
+            suppressed: new Set(),
+          };
           this.groups.set(key, group);
         }
         group.alerts.set(alert.fingerprint, alert);
@@ -193,7 +216,10 @@ export class Dispatcher {
     if (alert.state !== "firing") return undefined;
     for (const rule of this.inhibitRules) {
       if (!matches(alert.labels, rule.target)) continue;
-      const source = firing.find((s) => s.fingerprint !== alert.fingerprint && matches(s.labels, rule.source) && rule.equal.every((l) => (s.labels[l] ?? "") === (alert.labels[l] ?? "")));
+      const source = firing.find(
+        (s) =>
+          s.fingerprint !== alert.fingerprint && matches(s.labels, rule.source) && rule.equal.every((l) => (s.labels[l] ?? "") === (alert.labels[l] ?? "")),
+      );
       if (source) return `inhibited by ${source.fingerprint} (${source.labels.alertname ?? ""})`;
     }
     return undefined;

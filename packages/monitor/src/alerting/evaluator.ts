@@ -64,14 +64,21 @@ async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: num
     case "anomaly": {
       const samples = await anomalySamples(engine, { metric: rule.metric, scope: rule.scope, baselineMs: rule.baseline, minPoints: rule.min_points }, nowMs);
       return samples
-        .filter((s) => (rule.direction === "up" ? s.value > rule.threshold : rule.direction === "down" ? s.value < -rule.threshold : Math.abs(s.value) > rule.threshold))
-        .map((s) => ({ labels: { ...s.labels, minute: new Date(s.minute).toISOString().slice(11, 16), current: String(s.current), median: String(s.median) }, value: s.value }));
+        .filter((s) =>
+          rule.direction === "up" ? s.value > rule.threshold : rule.direction === "down" ? s.value < -rule.threshold : Math.abs(s.value) > rule.threshold,
+        )
+        .map((s) => ({
+          labels: { ...s.labels, minute: new Date(s.minute).toISOString().slice(11, 16), current: String(s.current), median: String(s.median) },
+          value: s.value,
+        }));
     }
     case "burn_rate": {
       const { slo, alert } = rule;
       const long = burnRate(await sloEvents(engine, slo, nowMs - alert.longMs, nowMs), slo.objective);
       const short = burnRate(await sloEvents(engine, slo, nowMs - alert.shortMs, nowMs), slo.objective);
-      return long > alert.factor && short > alert.factor ? [{ labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) }, value: long }] : [];
+      return long > alert.factor && short > alert.factor
+        ? [{ labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) }, value: long }]
+        : [];
     }
   }
 }
@@ -114,7 +121,15 @@ export class AlertEvaluator {
   async restore(): Promise<number> {
     const rows = await readActiveAlerts(this.engine);
     for (const r of rows) {
-      this.tracked.set(r.fingerprint, { fingerprint: r.fingerprint, rule: r.rule, labels: r.labels, annotations: r.annotations, state: r.state as Tracked["state"], value: r.value, since: r.startsAtMs });
+      this.tracked.set(r.fingerprint, {
+        fingerprint: r.fingerprint,
+        rule: r.rule,
+        labels: r.labels,
+        annotations: r.annotations,
+        state: r.state as Tracked["state"],
+        value: r.value,
+        since: r.startsAtMs,
+      });
     }
     return rows.length;
   }
@@ -138,14 +153,27 @@ export class AlertEvaluator {
       }
       const severity = rule.type === "burn_rate" ? rule.alert.severity : rule.severity;
       for (const f of firing) {
-        const identity: Labels = { alertname: rule.name, severity, ...rule.labels, ...Object.fromEntries(Object.entries(f.labels).filter(([k]) => !DESCRIPTIVE.has(k))) };
+        const identity: Labels = {
+          alertname: rule.name,
+          severity,
+          ...rule.labels,
+          ...Object.fromEntries(Object.entries(f.labels).filter(([k]) => !DESCRIPTIVE.has(k))),
+        };
         const fp = fingerprint(identity);
         seen.add(fp);
         const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, expandTemplate(v, { ...identity, ...f.labels }, f.value)]));
         const forMs = rule.type === "burn_rate" ? 0 : rule.for;
         const existing = this.tracked.get(fp);
         if (!existing) {
-          const alert: Tracked = { fingerprint: fp, rule: rule.name, labels: identity, annotations, state: forMs === 0 ? "firing" : "pending", value: f.value, since: nowMs };
+          const alert: Tracked = {
+            fingerprint: fp,
+            rule: rule.name,
+            labels: identity,
+            annotations,
+            state: forMs === 0 ? "firing" : "pending",
+            value: f.value,
+            since: nowMs,
+          };
           this.tracked.set(fp, alert);
           changes.push({ alert, state: alert.state });
         } else {

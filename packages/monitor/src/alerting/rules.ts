@@ -59,7 +59,10 @@ const anomalyRule = z.strictObject({
 
 export const ruleSchema = z.discriminatedUnion("type", [thresholdRule, anomalyRule]);
 /** Accepts a rule without `type` as a threshold rule. */
-export const ruleInputSchema = z.preprocess((raw) => (typeof raw === "object" && raw !== null && !("type" in raw) ? { ...raw, type: "threshold" } : raw), ruleSchema);
+export const ruleInputSchema = z.preprocess(
+  (raw) => (typeof raw === "object" && raw !== null && !("type" in raw) ? { ...raw, type: "threshold" } : raw),
+  ruleSchema,
+);
 
 export type ThresholdRule = z.output<typeof thresholdRule>;
 export type AnomalyRule = z.output<typeof anomalyRule>;

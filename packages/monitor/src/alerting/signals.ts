@@ -17,7 +17,12 @@ const LATENCY_LEVEL: Record<string, number> = { latency_p50_ms: 0, latency_p90_m
  * drift decision's score (p-value or distance), `drift.detected` 1 when it drifted, `drift.psi`
  * and `drift.jensen_shannon` the statistics every input has.
  */
-export type MetricName = ServiceMetric | "dataset_drift_share" | "label_coverage" | `quality.${string}` | `drift.${"score" | "detected" | "psi" | "jensen_shannon"}`;
+export type MetricName =
+  | ServiceMetric
+  | "dataset_drift_share"
+  | "label_coverage"
+  | `quality.${string}`
+  | `drift.${"score" | "detected" | "psi" | "jensen_shannon"}`;
 
 export function isMetricName(name: string): name is MetricName {
   return (
@@ -68,7 +73,7 @@ async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope:
     .filter((r) => Number(r.total) > 0)
     .map((r) => ({
       labels: { model: r.model, version: r.version },
-      value: metric === "error_rate" ? Number(r.bad) / Number(r.total) : Number(r.total) / ((params.to - params.from) || 1),
+      value: metric === "error_rate" ? Number(r.bad) / Number(r.total) : Number(r.total) / (params.to - params.from || 1),
     }));
 }
 
@@ -105,7 +110,13 @@ export function sampleMetric(engine: StoreEngine, metric: MetricName, scope: Sco
 }
 
 /** A serving metric minute by minute over the complete minutes of a range, per model version; minutes without traffic are absent. */
-export async function perMinute(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Array<{ labels: Labels; minutes: Map<number, number> }>> {
+export async function perMinute(
+  engine: StoreEngine,
+  metric: ServiceMetric,
+  scope: Scope,
+  nowMs: number,
+  rangeMs: number,
+): Promise<Array<{ labels: Labels; minutes: Map<number, number> }>> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
   const where = `${MINUTE_RANGE} AND ${MODEL_SCOPE}`;
   const rows =

@@ -23,9 +23,19 @@ export function silencing(silences: Silence[], labels: Labels, nowMs: number): S
 const write = (engine: StoreEngine, s: Silence) => saveSilence(engine, { ...s, matchers: s.matchers.map(formatMatcher) });
 
 /** Creates a silence; at least one matcher, and an end after its start. */
-export async function createSilence(engine: StoreEngine, input: { matchers: string[]; startsAt?: number; endsAt: number; createdBy: string; comment: string }): Promise<Silence> {
-  if (input.matchers.length === 0) throw new InvalidRequestError("a silence needs at least one matcher, e.g. alertname=\"HighErrorRate\"");
-  const silence: Silence = { id: randomUUID(), matchers: input.matchers.map(parseMatcher), startsAt: input.startsAt ?? Date.now(), endsAt: input.endsAt, createdBy: input.createdBy, comment: input.comment };
+export async function createSilence(
+  engine: StoreEngine,
+  input: { matchers: string[]; startsAt?: number; endsAt: number; createdBy: string; comment: string },
+): Promise<Silence> {
+  if (input.matchers.length === 0) throw new InvalidRequestError('a silence needs at least one matcher, e.g. alertname="HighErrorRate"');
+  const silence: Silence = {
+    id: randomUUID(),
+    matchers: input.matchers.map(parseMatcher),
+    startsAt: input.startsAt ?? Date.now(),
+    endsAt: input.endsAt,
+    createdBy: input.createdBy,
+    comment: input.comment,
+  };
   if (!(silence.endsAt > silence.startsAt)) throw new InvalidRequestError(`a silence must end after it starts (${new Date(silence.startsAt).toISOString()})`);
   await write(engine, silence);
   return silence;

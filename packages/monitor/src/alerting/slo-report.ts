@@ -113,13 +113,26 @@ export function sloReportMarkdown(reports: SloReport[]): string {
         "",
         "Worst stretches:",
         "",
-        ...(r.worst.length === 0 ? ["none (no bad events)"] : ["| from | to | attainment | good | total |", "|---|---|---:|---:|---:|", ...r.worst.map((w) => `| ${w.from} | ${w.to} | ${percent(w.attainment)} | ${w.good} | ${w.total} |`)]),
+        ...(r.worst.length === 0
+          ? ["none (no bad events)"]
+          : [
+              "| from | to | attainment | good | total |",
+              "|---|---|---:|---:|---:|",
+              ...r.worst.map((w) => `| ${w.from} | ${w.to} | ${percent(w.attainment)} | ${w.good} | ${w.total} |`),
+            ]),
         "",
         "Incidents:",
         "",
         ...(r.incidents.length === 0
           ? ["none"]
-          : ["| alert | severity | windows | started | ended |", "|---|---|---|---|---|", ...r.incidents.map((i) => `| ${i.alertname} | ${i.severity} | ${i.labels.long_window ?? ""}/${i.labels.short_window ?? ""} | ${i.startsAt} | ${i.endsAt ?? "still firing"} |`)]),
+          : [
+              "| alert | severity | windows | started | ended |",
+              "|---|---|---|---|---|",
+              ...r.incidents.map(
+                (i) =>
+                  `| ${i.alertname} | ${i.severity} | ${i.labels.long_window ?? ""}/${i.labels.short_window ?? ""} | ${i.startsAt} | ${i.endsAt ?? "still firing"} |`,
+              ),
+            ]),
       ];
       return lines.join("\n");
     })
@@ -133,7 +146,43 @@ const csvCell = (v: unknown) => {
 
 /** One CSV row per SLO (the headline figures). */
 export function sloReportCsv(reports: SloReport[]): string {
-  const header = ["slo", "model", "indicator", "threshold_ms", "objective", "window", "from", "to", "good", "total", "bad", "attainment", "met", "budget_allowed_bad", "budget_spent", "budget_remaining", "incidents"];
-  const rows = reports.map((r) => [r.slo, r.model, r.indicator, r.thresholdMs, r.objective, r.window, r.period.from, r.period.to, r.good, r.total, r.bad, r.attainment, r.met, r.budget.allowedBad, r.budget.spent, r.budget.remaining, r.incidents.length]);
+  const header = [
+    "slo",
+    "model",
+    "indicator",
+    "threshold_ms",
+    "objective",
+    "window",
+    "from",
+    "to",
+    "good",
+    "total",
+    "bad",
+    "attainment",
+    "met",
+    "budget_allowed_bad",
+    "budget_spent",
+    "budget_remaining",
+    "incidents",
+  ];
+  const rows = reports.map((r) => [
+    r.slo,
+    r.model,
+    r.indicator,
+    r.thresholdMs,
+    r.objective,
+    r.window,
+    r.period.from,
+    r.period.to,
+    r.good,
+    r.total,
+    r.bad,
+    r.attainment,
+    r.met,
+    r.budget.allowedBad,
+    r.budget.spent,
+    r.budget.remaining,
+    r.incidents.length,
+  ]);
   return [header, ...rows].map((row) => row.map(csvCell).join(",")).join("\n");
 }

@@ -48,7 +48,12 @@ const shortSlo = z.strictObject({
 const vigilSource = z.object({
   metricSource: z.object({
     type: z.string().refine((t) => t.toLowerCase() === "vigil", "Vigil reads metric sources of type Vigil"),
-    spec: z.object({ model: z.string().min(1), version: z.string().optional(), requests: z.enum(["all", "succeeded", "failed"]).optional(), metric: z.string().optional() }),
+    spec: z.object({
+      model: z.string().min(1),
+      version: z.string().optional(),
+      requests: z.enum(["all", "succeeded", "failed"]).optional(),
+      metric: z.string().optional(),
+    }),
   }),
 });
 
@@ -69,7 +74,16 @@ const openSlo = z.object({
     }),
     timeWindow: z.array(z.object({ duration: z.string(), isRolling: z.literal(true, { message: "only rolling windows are supported" }) })).length(1),
     budgetingMethod: z.literal("Occurrences", { message: 'only "Occurrences" budgeting is supported' }),
-    objectives: z.array(z.object({ displayName: z.string().optional(), target: z.number().gt(0).lt(1), op: z.enum(["lte", "lt"]).optional(), value: z.number().positive().optional() })).length(1),
+    objectives: z
+      .array(
+        z.object({
+          displayName: z.string().optional(),
+          target: z.number().gt(0).lt(1),
+          op: z.enum(["lte", "lt"]).optional(),
+          value: z.number().positive().optional(),
+        }),
+      )
+      .length(1),
   }),
 });
 
@@ -84,15 +98,25 @@ function fromOpenSlo(doc: z.infer<typeof openSlo>): Slo {
     const part = ratio.good?.metricSource.spec ?? ratio.bad?.metricSource.spec;
     const expected = ratio.good ? "succeeded" : "failed";
     if (!part || part.requests !== expected || (total.requests ?? "all") !== "all" || part.model !== total.model) {
-      throw new ConfigError(`SLO ${doc.metadata.name}: a Vigil ratioMetric counts requests of one model: good {model, requests: succeeded} (or bad {model, requests: failed}) over total {model, requests: all}`);
+      throw new ConfigError(
+        `SLO ${doc.metadata.name}: a Vigil ratioMetric counts requests of one model: good {model, requests: succeeded} (or bad {model, requests: failed}) over total {model, requests: all}`,
+      );
     }
     return { ...base, model: total.model, version: total.version ?? "", indicator: "availability" };
   }
   const threshold = spec.indicator.spec.thresholdMetric;
   if (threshold?.metricSource.spec.metric !== "latency_ms" || objective.value === undefined || objective.op !== "lte") {
-    throw new ConfigError(`SLO ${doc.metadata.name}: Vigil computes a ratioMetric of requests, or a thresholdMetric {metric: latency_ms} with an objective {op: lte, value: <ms>, target}`);
+    throw new ConfigError(
+      `SLO ${doc.metadata.name}: Vigil computes a ratioMetric of requests, or a thresholdMetric {metric: latency_ms} with an objective {op: lte, value: <ms>, target}`,
+    );
   }
-  return { ...base, model: threshold.metricSource.spec.model, version: threshold.metricSource.spec.version ?? "", indicator: "latency", thresholdUs: Math.round(objective.value * 1000) };
+  return {
+    ...base,
+    model: threshold.metricSource.spec.model,
+    version: threshold.metricSource.spec.version ?? "",
+    indicator: "latency",
+    thresholdUs: Math.round(objective.value * 1000),
+  };
 }
 
 /** Parses one SLO, in Vigil's short form or as an OpenSLO v1 document. */
@@ -103,7 +127,8 @@ export function parseSlo(raw: unknown): Slo {
     slo = fromOpenSlo(openSlo.parse(raw));
   } else {
     const short = shortSlo.parse(raw);
-    if (short.indicator === "latency" && short.threshold === undefined) throw new ConfigError(`SLO ${short.name}: a latency SLO needs a threshold (e.g. "50ms")`);
+    if (short.indicator === "latency" && short.threshold === undefined)
+      throw new ConfigError(`SLO ${short.name}: a latency SLO needs a threshold (e.g. "50ms")`);
     slo = {
       name: short.name,
       description: short.description,
@@ -116,9 +141,12 @@ export function parseSlo(raw: unknown): Slo {
     };
   }
   if (slo.thresholdUs !== undefined && !isLatencyBound(slo.thresholdUs)) {
-    throw new ConfigError(`SLO ${slo.name}: latency threshold ${slo.thresholdUs / 1000} ms is not a bucket bound (multiples of 0.1 ms up to 10 ms, of 1 ms up to 1 s, of 100 ms beyond)`);
+    throw new ConfigError(
+      `SLO ${slo.name}: latency threshold ${slo.thresholdUs / 1000} ms is not a bucket bound (multiples of 0.1 ms up to 10 ms, of 1 ms up to 1 s, of 100 ms beyond)`,
+    );
   }
-  if (slo.windowMs < 3_600_000 || slo.windowMs % 60_000 !== 0) throw new ConfigError(`SLO ${slo.name}: the window must be whole minutes and at least 1h, got ${formatDuration(slo.windowMs)}`);
+  if (slo.windowMs < 3_600_000 || slo.windowMs % 60_000 !== 0)
+    throw new ConfigError(`SLO ${slo.name}: the window must be whole minutes and at least 1h, got ${formatDuration(slo.windowMs)}`);
   return slo;
 }
 
@@ -147,12 +175,21 @@ const eventParams = (slo: Slo, fromMs: number, toMs: number) => ({
 
 /** Good and total events of an SLO over the complete minutes in [fromMs, toMs), counted from the per-minute rollup. */
 export async function sloEvents(engine: StoreEngine, slo: Slo, fromMs: number, toMs: number): Promise<SloEvents> {
-  const [row] = await engine.query<{ good: string | number; total: string | number }>(`SELECT ${eventColumns(slo)} ${eventRows}`, eventParams(slo, fromMs, toMs));
+  const [row] = await engine.query<{ good: string | number; total: string | number }>(
+    `SELECT ${eventColumns(slo)} ${eventRows}`,
+    eventParams(slo, fromMs, toMs),
+  );
   return { good: Number(row?.good ?? 0), total: Number(row?.total ?? 0) };
 }
 
 /** Good and total events per stretch of `stepMs` (aligned to the epoch) in [fromMs, toMs), in one query; stretches without events are absent. */
-export async function sloEventsPerStep(engine: StoreEngine, slo: Slo, fromMs: number, toMs: number, stepMs: number): Promise<Array<SloEvents & { startMs: number }>> {
+export async function sloEventsPerStep(
+  engine: StoreEngine,
+  slo: Slo,
+  fromMs: number,
+  toMs: number,
+  stepMs: number,
+): Promise<Array<SloEvents & { startMs: number }>> {
   const rows = await engine.query<{ start: number; good: string | number; total: string | number }>(
     `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalSecond({step:UInt32}), 'UTC')) AS start, ${eventColumns(slo)} ${eventRows} GROUP BY start ORDER BY start`,
     { ...eventParams(slo, fromMs, toMs), step: Math.round(stepMs / 1000) },

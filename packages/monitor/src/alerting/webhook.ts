@@ -62,7 +62,11 @@ export interface WebhookSenderOptions {
 export class WebhookSender {
   private readonly receivers: Map<string, WebhookReceiver>;
   private readonly pending = new Map<string, Delivery>();
-  private readonly schedule = new PeriodicTask(() => this.attemptDue(), 1000, (error) => this.options.onError?.(error));
+  private readonly schedule = new PeriodicTask(
+    () => this.attemptDue(),
+    1000,
+    (error) => this.options.onError?.(error),
+  );
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.receivers = new Map(options.receivers.map((r) => [r.name, r]));
@@ -88,7 +92,15 @@ export class WebhookSender {
   /** Queues a notification durably; it is attempted on the next pass. */
   async enqueue(notification: Notification, nowMs = Date.now()): Promise<string> {
     if (!this.receivers.has(notification.receiver)) throw new ConfigError(`no receiver named "${notification.receiver}"`);
-    const delivery: Delivery = { id: randomUUID(), receiver: notification.receiver, groupKey: notification.groupKey, body: JSON.stringify(notification.payload), queuedAt: nowMs, attempts: 0, nextAttemptAt: nowMs };
+    const delivery: Delivery = {
+      id: randomUUID(),
+      receiver: notification.receiver,
+      groupKey: notification.groupKey,
+      body: JSON.stringify(notification.payload),
+      queuedAt: nowMs,
+      attempts: 0,
+      nextAttemptAt: nowMs,
+    };
     await this.persist(delivery);
     this.pending.set(delivery.id, delivery);
     return delivery.id;
@@ -97,7 +109,17 @@ export class WebhookSender {
   /** Records alerts kept out of notifications by a silence or an inhibition. */
   async recordSuppressed(suppressed: Suppression[], nowMs = Date.now()): Promise<void> {
     await this.record(
-      suppressed.map((s) => ({ deliveryId: "", receiver: s.receiver, groupKey: s.groupKey, attempt: 0, attemptedAtMs: nowMs, statusCode: 0, outcome: "suppressed", error: s.reason, payload: JSON.stringify(s.alert) })),
+      suppressed.map((s) => ({
+        deliveryId: "",
+        receiver: s.receiver,
+        groupKey: s.groupKey,
+        attempt: 0,
+        attemptedAtMs: nowMs,
+        statusCode: 0,
+        outcome: "suppressed",
+        error: s.reason,
+        payload: JSON.stringify(s.alert),
+      })),
     );
   }
 
@@ -142,9 +164,22 @@ export class WebhookSender {
     }
     const giveUpAfter = receiver?.giveUpAfterMs ?? 0;
     const outcome: DeliveryOutcome = error === "" ? "delivered" : now - delivery.queuedAt >= giveUpAfter ? "gave_up" : "failed";
-    await this.record([{ deliveryId: delivery.id, receiver: delivery.receiver, groupKey: delivery.groupKey, attempt: delivery.attempts, attemptedAtMs: now, statusCode: status, outcome, error, payload: delivery.body }]);
+    await this.record([
+      {
+        deliveryId: delivery.id,
+        receiver: delivery.receiver,
+        groupKey: delivery.groupKey,
+        attempt: delivery.attempts,
+        attemptedAtMs: now,
+        statusCode: status,
+        outcome,
+        error,
+        payload: delivery.body,
+      },
+    ]);
     if (outcome === "failed") {
-      delivery.nextAttemptAt = now + backoffMs(delivery.attempts, this.options.retryInitialMs ?? 1000, receiver?.maxBackoffMs ?? this.options.retryMaxMs ?? 300_000);
+      delivery.nextAttemptAt =
+        now + backoffMs(delivery.attempts, this.options.retryInitialMs ?? 1000, receiver?.maxBackoffMs ?? this.options.retryMaxMs ?? 300_000);
       await this.persist(delivery);
       return;
     }

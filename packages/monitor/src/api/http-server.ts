@@ -42,14 +42,13 @@ export function buildMonitorApi(options: MonitorApiOptions): FastifyInstance {
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        if (!route.open && tokens.enabled) {
-          const token = bearerToken(request.headers.authorization);
-          if (token === undefined || !tokens.accepts(token)) {
-            void reply.header("www-authenticate", 'Bearer realm="vigil"');
-            throw new UnauthorizedError(token === undefined ? "missing credentials: send 'Authorization: Bearer <token>'" : "bearer token not accepted");
-          }
+        const token = bearerToken(request.headers.authorization);
+        const authenticated = !tokens.enabled || (token !== undefined && tokens.accepts(token));
+        if (!route.open && !authenticated) {
+          void reply.header("www-authenticate", 'Bearer realm="vigil"');
+          throw new UnauthorizedError(token === undefined ? "missing credentials: send 'Authorization: Bearer <token>'" : "bearer token not accepted");
         }
-        return route.handle({ params: request.params, query: request.query, body: request.body });
+        return route.handle({ params: request.params, query: request.query, body: request.body, authenticated });
       },
     });
   }
@@ -57,7 +56,9 @@ export function buildMonitorApi(options: MonitorApiOptions): FastifyInstance {
 }
 
 /** Starts the API on host:port (0 picks a free port); resolves to its address. */
-export async function startMonitorApi(options: MonitorApiOptions & { host: string; port: number }): Promise<{ url: string; port: number; close: () => Promise<void> }> {
+export async function startMonitorApi(
+  options: MonitorApiOptions & { host: string; port: number },
+): Promise<{ url: string; port: number; close: () => Promise<void> }> {
   const app = buildMonitorApi(options);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

@@ -50,7 +50,12 @@ export function openApiDocument(routes: Route[]): Record<string, unknown> {
   }
   return {
     openapi: "3.1.0",
-    info: { title: "Vigil monitor API", version: "1", description: "Service quality, model quality, drift, SLOs, alerts, traces and the prediction log. Times are ISO 8601, epoch milliseconds, now, or -<duration>." },
+    info: {
+      title: "Vigil monitor API",
+      version: "1",
+      description:
+        "Service quality, model quality, drift, SLOs, alerts, traces and the prediction log. Times are ISO 8601, epoch milliseconds, now, or -<duration>.",
+    },
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } }, schemas: components() },
     paths,
   };

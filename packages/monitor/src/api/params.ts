@@ -4,17 +4,22 @@ import { InvalidRequestError } from "../errors.js";
 import type { SeriesRange } from "./queries.js";
 
 /** A parser from @vigil/config as a zod transform, so its message becomes the field's issue. */
-const parsed = <T>(parse: (text: string) => T) => (text: string, ctx: z.RefinementCtx): T => {
-  try {
-    return parse(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-};
+const parsed =
+  <T>(parse: (text: string) => T) =>
+  (text: string, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  };
 
 const time = (fallback: string) => z.string().default(fallback).transform(parsed(parseTime));
-const duration = z.string().optional().transform((v, ctx) => (v === undefined ? undefined : parsed(parseDuration)(v, ctx)));
+const duration = z
+  .string()
+  .optional()
+  .transform((v, ctx) => (v === undefined ? undefined : parsed(parseDuration)(v, ctx)));
 
 export const NAME = z.string().min(1).max(200);
 export const VERSION = z.string().max(50).default("");

@@ -1,5 +1,15 @@
 import {
-  MINUTE_RANGE, MODEL_SCOPE, PREDICTIONS_PER_MINUTE, type PredictionFilter, REQUESTS_PER_MINUTE, type StoreEngine, getPrediction, labelKey, listPredictions, newestLabels, readMonitorResults,
+  MINUTE_RANGE,
+  MODEL_SCOPE,
+  PREDICTIONS_PER_MINUTE,
+  type PredictionFilter,
+  REQUESTS_PER_MINUTE,
+  type StoreEngine,
+  getPrediction,
+  labelKey,
+  listPredictions,
+  newestLabels,
+  readMonitorResults,
 } from "@vigil/store";
 import { SERVER_FAULT_STATUSES } from "../alerting/signals.js";
 import type { OverviewPoint, OverviewTotals, PredictionDetail, PredictionRow, ResultPoint } from "./schemas.js";
@@ -92,7 +102,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isoOfMicros = (us: number) => iso(Math.floor(us / 1000));
 
 /** Stored monitor results of one kind for a model whose windows end in the range, oldest first. */
-export async function monitorResults(engine: StoreEngine, kind: "quality" | "drift", model: string, version: string, fromMs: number, toMs: number): Promise<ResultPoint[]> {
+export async function monitorResults(
+  engine: StoreEngine,
+  kind: "quality" | "drift",
+  model: string,
+  version: string,
+  fromMs: number,
+  toMs: number,
+): Promise<ResultPoint[]> {
   const results = await readMonitorResults(engine, { kind, model, version, fromMs, toMs });
   return results.map((r) => ({
     windowStart: isoOfMicros(r.window.fromUs),
@@ -114,7 +131,7 @@ export type { PredictionFilter } from "@vigil/store";
  */
 export async function searchPredictions(engine: StoreEngine, filter: PredictionFilter): Promise<PredictionRow[]> {
   const rows = await listPredictions(engine, filter);
-  const labels = await newestLabels(engine, rows.map((r) => r.requestId));
+  const labels = await newestLabels(engine, rows);
   return rows.map((r) => ({
     timestamp: isoOfMicros(r.timestampUs),
     timestampUs: r.timestampUs,
@@ -127,16 +144,17 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
     latencyMs: r.latencyUs / 1000,
     prediction: r.prediction,
     confidence: r.confidence,
-    label: labels.get(labelKey(r.requestId, r.rowIndex))?.label ?? null,
+    label: labels.get(labelKey(r.modelName, r.requestId, r.rowIndex))?.label ?? null,
     traceId: r.traceId,
   }));
 }
 
 /** One prediction row with everything the log holds about it, and its newest label. */
 export async function predictionDetail(engine: StoreEngine, requestId: string, rowIndex: number): Promise<Omit<PredictionDetail, "featureNames"> | undefined> {
-  const [r, labels] = await Promise.all([getPrediction(engine, requestId, rowIndex), newestLabels(engine, [requestId])]);
+  const r = await getPrediction(engine, requestId, rowIndex);
   if (!r) return undefined;
-  const label = labels.get(labelKey(requestId, rowIndex));
+  // Labels are looked up under the prediction's model, which only the row names.
+  const label = (await newestLabels(engine, [r])).get(labelKey(r.modelName, requestId, rowIndex));
   return {
     timestamp: isoOfMicros(r.timestampUs),
     timestampUs: r.timestampUs,

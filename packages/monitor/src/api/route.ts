@@ -52,7 +52,8 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   query?: Q;
   body?: B;
   response: R;
-  handler: (input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }) => Promise<z.output<R>>;
+  /** `authenticated`: the caller sent an accepted token, or the API has none; lets an open route show more to operators. */
+  handler: (input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; authenticated: boolean }) => Promise<z.output<R>>;
 }
 
 /** A route with its types sealed in, as the server and the OpenAPI document take it. */
@@ -66,7 +67,7 @@ export interface Route {
   body: z.ZodType | undefined;
   response: z.ZodType;
   /** Validates the request's parts (a 400 naming each bad field) and runs the handler. */
-  handle(request: { params: unknown; query: unknown; body: unknown }): Promise<unknown>;
+  handle(request: { params: unknown; query: unknown; body: unknown; authenticated: boolean }): Promise<unknown>;
 }
 
 const issues = (error: z.ZodError, where: string) => error.issues.map((i) => `${where}${i.path.length ? `.${i.path.join(".")}` : ""}: ${i.message}`).join("; ");
@@ -78,9 +79,12 @@ function parsePart<S extends z.ZodType>(schema: S, value: unknown, where: string
 }
 
 /** Seals a route's types in; the type parameters are inferred from the spec's schemas. */
-export function defineRoute<P extends z.ZodObject = NoInput, Q extends z.ZodObject = NoInput, B extends z.ZodType = z.ZodUndefined, R extends z.ZodType = z.ZodType>(
-  spec: RouteSpec<P, Q, B, R>,
-): Route {
+export function defineRoute<
+  P extends z.ZodObject = NoInput,
+  Q extends z.ZodObject = NoInput,
+  B extends z.ZodType = z.ZodUndefined,
+  R extends z.ZodType = z.ZodType,
+>(spec: RouteSpec<P, Q, B, R>): Route {
   return {
     method: spec.method,
     url: spec.url,
@@ -97,6 +101,7 @@ export function defineRoute<P extends z.ZodObject = NoInput, Q extends z.ZodObje
         params: parsePart(spec.params ?? NO_INPUT, request.params, "path") as z.output<P>,
         query: parsePart(spec.query ?? NO_INPUT, request.query, "query") as z.output<Q>,
         body: (spec.body ? parsePart(spec.body, request.body, "body") : undefined) as z.output<B>,
+        authenticated: request.authenticated,
       }),
   };
 }

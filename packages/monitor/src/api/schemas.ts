@@ -24,7 +24,10 @@ export const healthSchema = named(
   "Health",
   z.object({
     status: z.literal("ok"),
-    store: z.string().describe("Where the store lives (never with credentials)"),
+    store: z
+      .string()
+      .optional()
+      .describe("Where the store lives (never with credentials); only to callers with a token, since it names the server's directories"),
     alerting: z
       .object({ evaluations: z.number(), ruleFailures: stringMap.describe("Rule name to its last failure"), lastEvaluationAt: z.number().optional() })
       .nullable()
@@ -49,7 +52,10 @@ export const overviewTotalsSchema = named(
   servingFiguresSchema.extend({ models: z.array(z.object({ model: z.string(), version: z.string(), requests: z.number(), errors: z.number() })) }),
 );
 
-export const overviewSchema = named("Overview", z.object({ from: ISO, to: ISO, stepMs: z.number(), totals: overviewTotalsSchema, series: z.array(overviewPointSchema) }));
+export const overviewSchema = named(
+  "Overview",
+  z.object({ from: ISO, to: ISO, stepMs: z.number(), totals: overviewTotalsSchema, series: z.array(overviewPointSchema) }),
+);
 
 export const resultPointSchema = named(
   "ResultPoint",
@@ -87,7 +93,13 @@ export const confusionSchema = named(
     brier: z.number().nullable(),
     expectedCalibrationError: z.number().nullable(),
     calibration: z.array(z.object({ lower: z.number(), upper: z.number(), rows: z.number(), meanConfidence: z.number(), accuracy: z.number() })),
-    labelCoverage: z.object({ predictions: z.number(), labelled: z.number(), share: z.number().nullable(), meanDelaySeconds: z.number().nullable(), medianDelaySeconds: z.number().nullable() }),
+    labelCoverage: z.object({
+      predictions: z.number(),
+      labelled: z.number(),
+      share: z.number().nullable(),
+      meanDelaySeconds: z.number().nullable(),
+      medianDelaySeconds: z.number().nullable(),
+    }),
   }),
 );
 
@@ -96,10 +108,7 @@ export const histogramSchema = named(
   z.object({
     feature: z.string(),
     kind: z.enum(["numerical", "categorical"]),
-    bins: z.union([
-      z.object({ edges: z.array(z.number()).describe("Upper bounds of every bin but the last") }),
-      z.object({ categories: z.array(z.string()) }),
-    ]),
+    bins: z.union([z.object({ edges: z.array(z.number()).describe("Upper bounds of every bin but the last") }), z.object({ categories: z.array(z.string()) })]),
     reference: z.array(z.number()),
     current: z.array(z.number()),
     psi: z.number(),
@@ -142,7 +151,12 @@ export const slosSchema = named("SloStatuses", z.array(sloStatusSchema));
 
 export const sloBurnSchema = named(
   "SloBurn",
-  z.object({ slo: z.string(), objective: z.number(), stepMs: z.number(), points: z.array(z.object({ t: ISO, good: z.number(), total: z.number(), burnRate: z.number() })) }),
+  z.object({
+    slo: z.string(),
+    objective: z.number(),
+    stepMs: z.number(),
+    points: z.array(z.object({ t: ISO, good: z.number(), total: z.number(), burnRate: z.number() })),
+  }),
 );
 
 export const alertSchema = named(

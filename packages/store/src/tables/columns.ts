@@ -45,12 +45,20 @@ export const dateTimeColumn = z.string();
  * JSON settings, and non-finite floats as null, so reads accept both and hand out plain numbers.
  */
 export const countValue = z.union([z.number(), z.string()]).transform(Number);
-export const floatValue = z.number().nullable().transform((v) => v ?? Number.NaN);
+export const floatValue = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? Number.NaN);
 export const isoTime = z.string().transform(isoFromClickHouse);
 export const labelMap = z.record(z.string(), z.string());
 
 /** A select decoded row by row through its read schema, so a changed column fails here rather than as undefined later. */
-export async function queryRows<S extends z.ZodType>(engine: StoreEngine, schema: S, sql: string, params?: Record<string, unknown>): Promise<Array<z.output<S>>> {
+export async function queryRows<S extends z.ZodType>(
+  engine: StoreEngine,
+  schema: S,
+  sql: string,
+  params?: Record<string, unknown>,
+): Promise<Array<z.output<S>>> {
   const rows = await engine.query<unknown>(sql, params);
   return rows.map((row) => schema.parse(row));
 }

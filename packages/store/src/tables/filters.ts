@@ -11,14 +11,18 @@ export const MODEL_SCOPE = `({model:String} = '' OR model_name = {model:String})
 export const MINUTE_RANGE = "minute >= toDateTime({from:UInt32}, 'UTC') AND minute < toDateTime({to:UInt32}, 'UTC')";
 
 /** A prediction or label time in [{from}, {to}), both Int64 epoch microseconds; `alias` qualifies the column in a join. */
-export const timestampRangeMicros = (alias = "") => `${alias}timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND ${alias}timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
+export const timestampRangeMicros = (alias = "") =>
+  `${alias}timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND ${alias}timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
 
 /**
  * The OK predictions of one model ({model}) and version ({version}, '' for all) in [{from}, {to})
  * microseconds: the rows every monitor window evaluates. `alias` qualifies the columns in a join.
+ * Rows whose scores hold NaN or ±Infinity are left out even when logged OK (the server logs them
+ * as NON_FINITE_OUTPUT, older logs do not): they are no prediction to judge, and quality's
+ * arithmetic on them (a confidence bin cast to an integer) fails.
  */
 export const okPredictionsOfModel = (alias = "") =>
-  `${alias}model_name = {model:String} AND ({version:String} = '' OR ${alias}model_version = {version:String}) AND ${alias}status = 'OK' AND ${timestampRangeMicros(alias)}`;
+  `${alias}model_name = {model:String} AND ({version:String} = '' OR ${alias}model_version = {version:String}) AND ${alias}status = 'OK' AND ${timestampRangeMicros(alias)} AND arrayAll(s -> isFinite(s), ${alias}scores)`;
 
 export interface TimeRange {
   /** Inclusive, microseconds since the epoch. */

@@ -1,30 +1,88 @@
 export {
-  isoFromClickHouse, formatDateTime64, formatDateTime64Millis, formatDateTime64Nanos, clickHouseFloat,
+  isoFromClickHouse,
+  formatDateTime64,
+  formatDateTime64Millis,
+  formatDateTime64Nanos,
+  clickHouseFloat,
 } from "./columns.js";
 export { MODEL_SCOPE, MINUTE_RANGE, timestampRangeMicros, okPredictionsOfModel, type TimeRange } from "./filters.js";
 export {
-  PREDICTIONS, predictionInsertSchema, predictionReadSchema, predictionRow, getPrediction, listPredictions, servedVersions,
-  type PredictionRecord, type PredictionInsert, type PredictionSummary, type PredictionFilter,
+  PREDICTIONS,
+  predictionInsertSchema,
+  predictionReadSchema,
+  predictionRow,
+  getPrediction,
+  listPredictions,
+  servedVersions,
+  modelsOfRequests,
+  type PredictionRecord,
+  type PredictionInsert,
+  type PredictionSummary,
+  type PredictionFilter,
 } from "./predictions.js";
 export { LABELS, LABELLED_ROWS, labelInsertSchema, labelRow, labelKey, newestLabels, type LabelRecord, type LabelInsert, type NewestLabel } from "./labels.js";
-export { SPANS, TRACE_BOUNDS, spanInsertSchema, spanRow, traceTree, recentTraces, type SpanRecord, type SpanInsert, type TraceSpan, type TraceSummary, type TraceFilter } from "./spans.js";
+export {
+  SPANS,
+  TRACE_BOUNDS,
+  spanInsertSchema,
+  spanRow,
+  traceTree,
+  recentTraces,
+  type SpanRecord,
+  type SpanInsert,
+  type TraceSpan,
+  type TraceSummary,
+  type TraceFilter,
+} from "./spans.js";
 export { PREDICTIONS_PER_MINUTE } from "./predictions-per-minute.js";
 export { REQUESTS_PER_MINUTE } from "./requests-per-minute.js";
 export {
-  REFERENCE_PROFILES, profileInsertSchema, profileReadSchema, saveProfiles, loadProfiles,
-  type FeatureProfile, type NumericalProfile, type CategoricalProfile, type ProfileInsert,
+  REFERENCE_PROFILES,
+  profileInsertSchema,
+  profileReadSchema,
+  saveProfiles,
+  loadProfiles,
+  type FeatureProfile,
+  type NumericalProfile,
+  type CategoricalProfile,
+  type ProfileInsert,
 } from "./reference-profiles.js";
 export {
-  MONITOR_RESULTS, DATASET_DRIFT_SHARE, monitorResultInsertSchema, monitorResultReadSchema, saveMonitorResults, readMonitorResults, latestMonitorValues,
-  type MonitorResult, type MonitorResultInsert, type MonitorResultQuery, type ResultSeries, type FeatureDriftFigure,
+  MONITOR_RESULTS,
+  DATASET_DRIFT_SHARE,
+  monitorResultInsertSchema,
+  monitorResultReadSchema,
+  saveMonitorResults,
+  readMonitorResults,
+  latestMonitorValues,
+  type MonitorResult,
+  type MonitorResultInsert,
+  type MonitorResultQuery,
+  type ResultSeries,
+  type FeatureDriftFigure,
 } from "./monitor-results.js";
 export {
-  ALERTS, alertInsertSchema, alertReadSchema, saveAlertChanges, readAlertChanges, readActiveAlerts, readSloIncidents,
-  type AlertChange, type AlertChangeState, type AlertInsert, type AlertIncident,
+  ALERTS,
+  alertInsertSchema,
+  alertReadSchema,
+  saveAlertChanges,
+  readAlertChanges,
+  readActiveAlerts,
+  readSloIncidents,
+  type AlertChange,
+  type AlertChangeState,
+  type AlertInsert,
+  type AlertIncident,
 } from "./alerts.js";
 export { SILENCES, silenceInsertSchema, silenceReadSchema, saveSilence, readSilences, type SilenceRecord, type SilenceInsert } from "./silences.js";
 export {
-  NOTIFICATIONS, notificationInsertSchema, saveNotificationAttempts, readDeliveredNotifications,
-  type NotificationAttempt, type NotificationInsert, type DeliveryOutcome, type DeliveredNotification,
+  NOTIFICATIONS,
+  notificationInsertSchema,
+  saveNotificationAttempts,
+  readDeliveredNotifications,
+  type NotificationAttempt,
+  type NotificationInsert,
+  type DeliveryOutcome,
+  type DeliveredNotification,
 } from "./notifications.js";
 export { MONITOR_LEASE, readLeaseTerm, insertLeaseClaim, type LeaseTerm, type LeaseClaim, type LeaseClaimInsert } from "./monitor-lease.js";

@@ -35,8 +35,11 @@ export function labelRow(r: LabelRecord): LabelInsert {
   };
 }
 
-/** The (request_id, row_index) keys that have a label, for `IN` filters over predictions. */
-export const LABELLED_ROWS = `SELECT request_id, row_index FROM ${LABELS}`;
+/**
+ * The (model_name, request_id, row_index) keys that have a label, for `IN` filters over
+ * predictions: a label counts only for a prediction of the model it was sent for.
+ */
+export const LABELLED_ROWS = `SELECT model_name, request_id, row_index FROM ${LABELS}`;
 
 export interface NewestLabel {
   label: string;
@@ -44,25 +47,26 @@ export interface NewestLabel {
   labelledAtUs: number;
 }
 
-/** The key newestLabels files a row under. */
-export const labelKey = (requestId: string, rowIndex: number) => `${requestId}\u0000${rowIndex}`;
+/** The key newestLabels files a row under: a label counts only for a prediction of its own model. */
+export const labelKey = (modelName: string, requestId: string, rowIndex: number) => `${modelName}\u0000${requestId}\u0000${rowIndex}`;
 
-const newestReadSchema = z.object({ request_id: z.string(), row_index: countValue, label: z.string(), labelled_us: countValue });
+const newestReadSchema = z.object({ model_name: z.string(), request_id: z.string(), row_index: countValue, label: z.string(), labelled_us: countValue });
 
 /**
- * The newest label of every labelled row of these requests, by labelKey. Read for a page of
- * predictions at a time, so a page does not pay for every label.
+ * The newest label of every labelled row of these predictions, by labelKey, counting only labels
+ * sent for each prediction's model. Read for a page of predictions at a time, so a page does not
+ * pay for every label.
  */
-export async function newestLabels(engine: StoreEngine, requestIds: string[]): Promise<Map<string, NewestLabel>> {
+export async function newestLabels(engine: StoreEngine, predictions: Array<{ modelName: string; requestId: string }>): Promise<Map<string, NewestLabel>> {
   const found = new Map<string, NewestLabel>();
-  if (requestIds.length === 0) return found;
+  if (predictions.length === 0) return found;
   const rows = await queryRows(
     engine,
     newestReadSchema,
-    `SELECT request_id, row_index, argMax(label, timestamp) AS label, toUnixTimestamp64Micro(max(timestamp)) AS labelled_us
-     FROM ${LABELS} WHERE request_id IN {ids:Array(String)} GROUP BY request_id, row_index`,
-    { ids: [...new Set(requestIds)] },
+    `SELECT model_name, request_id, row_index, argMax(label, timestamp) AS label, toUnixTimestamp64Micro(max(timestamp)) AS labelled_us
+     FROM ${LABELS} WHERE request_id IN {ids:Array(String)} AND model_name IN {models:Array(String)} GROUP BY model_name, request_id, row_index`,
+    { ids: [...new Set(predictions.map((p) => p.requestId))], models: [...new Set(predictions.map((p) => p.modelName))] },
   );
-  for (const r of rows) found.set(labelKey(r.request_id, r.row_index), { label: r.label, labelledAtUs: r.labelled_us });
+  for (const r of rows) found.set(labelKey(r.model_name, r.request_id, r.row_index), { label: r.label, labelledAtUs: r.labelled_us });
   return found;
 }

@@ -64,7 +64,11 @@ function monitorResultRow(r: MonitorResult, computedAtMs: number): MonitorResult
 
 /** Writes results; rows of a window computed before are replaced by these (the newer computed_at wins). */
 export async function saveMonitorResults(engine: StoreEngine, results: MonitorResult[], computedAtUs = Date.now() * 1000): Promise<void> {
-  await insertRows(engine, MONITOR_RESULTS, results.map((r) => monitorResultRow(r, computedAtUs / 1000)));
+  await insertRows(
+    engine,
+    MONITOR_RESULTS,
+    results.map((r) => monitorResultRow(r, computedAtUs / 1000)),
+  );
 }
 
 export const monitorResultReadSchema = z

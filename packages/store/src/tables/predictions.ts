@@ -136,7 +136,10 @@ export async function getPrediction(engine: StoreEngine, requestId: string, rowI
 }
 
 /** The columns a page of the prediction log shows: the row without its feature, score and timing arrays. */
-export type PredictionSummary = Pick<PredictionRecord, "timestampUs" | "requestId" | "rowIndex" | "modelName" | "modelVersion" | "status" | "error" | "latencyUs" | "prediction" | "confidence" | "traceId">;
+export type PredictionSummary = Pick<
+  PredictionRecord,
+  "timestampUs" | "requestId" | "rowIndex" | "modelName" | "modelVersion" | "status" | "error" | "latencyUs" | "prediction" | "confidence" | "traceId"
+>;
 
 const summaryReadSchema = z
   .object({
@@ -196,7 +199,7 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
      WHERE timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
        AND ${MODEL_SCOPE}
        AND ({status:String} = '' OR status = {status:String}) AND ({request:String} = '' OR request_id = {request:String})
-       AND ({has_label:Int8} = -1 OR ((request_id, row_index) IN (${LABELLED_ROWS})) = {has_label:Int8})
+       AND ({has_label:Int8} = -1 OR ((model_name, request_id, row_index) IN (${LABELLED_ROWS})) = {has_label:Int8})
        AND ({cursor:UInt8} = 0 OR (toUnixTimestamp64Micro(timestamp), request_id, row_index) < ({after_us:Int64}, {after_request:String}, {after_row:UInt32}))
      ORDER BY timestamp DESC, request_id DESC, row_index DESC
      LIMIT {limit:UInt32}`,
@@ -217,7 +220,9 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
   );
 }
 
-const servedReadSchema = z.object({ model: z.string(), version: z.string(), n: countValue }).transform((r) => ({ model: r.model, version: r.version, predictions: r.n }));
+const servedReadSchema = z
+  .object({ model: z.string(), version: z.string(), n: countValue })
+  .transform((r) => ({ model: r.model, version: r.version, predictions: r.n }));
 
 /** Each (model, version) with OK predictions in a range, and how many. */
 export function servedVersions(engine: StoreEngine, range: TimeRange): Promise<Array<{ model: string; version: string; predictions: number }>> {
@@ -229,4 +234,21 @@ export function servedVersions(engine: StoreEngine, range: TimeRange): Promise<A
      GROUP BY model, version ORDER BY model, version`,
     { from: Math.floor(range.fromUs), to: Math.floor(range.toUs) },
   );
+}
+
+const requestModelsReadSchema = z.object({ request_id: z.string(), models: z.array(z.string()) });
+
+/**
+ * The models each of these request ids is logged under, for the ids the log holds; the request
+ * id's bloom filter index keeps this from reading every part.
+ */
+export async function modelsOfRequests(engine: StoreEngine, requestIds: string[]): Promise<Map<string, string[]>> {
+  if (requestIds.length === 0) return new Map();
+  const rows = await queryRows(
+    engine,
+    requestModelsReadSchema,
+    `SELECT request_id, groupUniqArray(model_name) AS models FROM ${PREDICTIONS} WHERE request_id IN {ids:Array(String)} GROUP BY request_id`,
+    { ids: [...new Set(requestIds)] },
+  );
+  return new Map(rows.map((r) => [r.request_id, r.models]));
 }

@@ -121,7 +121,11 @@ export const profileReadSchema = z
 /** Stores profiles for a model version; saving again replaces them (newest created_at wins). */
 export async function saveProfiles(engine: StoreEngine, model: string, version: string, profiles: FeatureProfile[]): Promise<void> {
   const createdAt = formatDateTime64Millis(Date.now());
-  await insertRows(engine, REFERENCE_PROFILES, profiles.map((p) => profileRow(model, version, createdAt, p)));
+  await insertRows(
+    engine,
+    REFERENCE_PROFILES,
+    profiles.map((p) => profileRow(model, version, createdAt, p)),
+  );
 }
 
 /** The stored profiles of a model version, by feature name. */

@@ -8,7 +8,11 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         <input type="password" name="password" autoComplete="current-password" required />
       </label>
       <button type="submit">log in</button>
-      {error && <p className="error" role="alert">wrong password</p>}
+      {error && (
+        <p className="error" role="alert">
+          wrong password
+        </p>
+      )}
     </form>
   );
 }

@@ -24,7 +24,10 @@ export function alertingRoutes({ engine, slos }: MonitorApiOptions): Route[] {
           slos.map(async (slo) => {
             const report = await sloReport(engine, slo, now - slo.windowMs, now);
             const burn = async (ms: number) => burnRate(await sloEvents(engine, slo, now - ms, now), slo.objective);
-            return { ...report, burnRates: { "1h": await burn(3_600_000), "6h": await burn(6 * 3_600_000), "1d": await burn(86_400_000), "3d": await burn(3 * 86_400_000) } };
+            return {
+              ...report,
+              burnRates: { "1h": await burn(3_600_000), "6h": await burn(6 * 3_600_000), "1d": await burn(86_400_000), "3d": await burn(3 * 86_400_000) },
+            };
           }),
         );
       },

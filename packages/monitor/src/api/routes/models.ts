@@ -53,7 +53,9 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
         const features = m.features.filter((f) => query.feature === undefined || f.name === query.feature);
         if (features.length === 0) {
           throw new NotFoundError(
-            query.feature ? `model ${m.name} does not monitor an input named "${query.feature}" (inputs: ${m.features.map((f) => f.name).join(", ")})` : `model ${m.name} version ${query.version} has no reference profile yet`,
+            query.feature
+              ? `model ${m.name} does not monitor an input named "${query.feature}" (inputs: ${m.features.map((f) => f.name).join(", ")})`
+              : `model ${m.name} version ${query.version} has no reference profile yet`,
           );
         }
         const drift = await featureDrift(engine, { model: m.name, version: query.version, window: windowOf(r), features, profiles: m.profiles });
@@ -62,7 +64,15 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
           version: query.version,
           inputs: drift.map((d) => {
             const profile = m.profiles.find((p) => p.feature === d.feature)!;
-            return { feature: d.feature, kind: d.kind, bins: profile.kind === "numerical" ? { edges: profile.binEdges } : { categories: profile.categories }, reference: d.referenceCounts, current: d.currentCounts, psi: d.psi, jensenShannon: d.jensenShannon };
+            return {
+              feature: d.feature,
+              kind: d.kind,
+              bins: profile.kind === "numerical" ? { edges: profile.binEdges } : { categories: profile.categories },
+              reference: d.referenceCounts,
+              current: d.currentCounts,
+              psi: d.psi,
+              jensenShannon: d.jensenShannon,
+            };
           }),
         };
       },

@@ -12,9 +12,9 @@ export function overviewRoutes({ engine, alerting }: MonitorApiOptions): Route[]
       summary: "Liveness of the API and its store",
       open: true,
       response: healthSchema,
-      handler: async () => {
+      handler: async ({ authenticated }) => {
         await engine.ping();
-        return { status: "ok" as const, store: engine.location, alerting: alerting?.evaluator.health() ?? null };
+        return { status: "ok" as const, ...(authenticated ? { store: engine.location } : {}), alerting: alerting?.evaluator.health() ?? null };
       },
     }),
     defineRoute({
@@ -25,7 +25,10 @@ export function overviewRoutes({ engine, alerting }: MonitorApiOptions): Route[]
       response: overviewSchema,
       handler: async ({ query }) => {
         const r = seriesRange(query);
-        const [series, totals] = await Promise.all([overviewSeries(engine, r, query.model, query.version), overviewTotals(engine, r, query.model, query.version)]);
+        const [series, totals] = await Promise.all([
+          overviewSeries(engine, r, query.model, query.version),
+          overviewTotals(engine, r, query.model, query.version),
+        ]);
         return { from: new Date(r.fromMs).toISOString(), to: new Date(r.toMs).toISOString(), stepMs: r.stepMs, totals, series };
       },
     }),

@@ -12,11 +12,23 @@ export function traceRoutes({ engine }: MonitorApiOptions): Route[] {
       method: "GET",
       url: "/api/v1/traces",
       summary: "Traces of inference calls in a range, newest first",
-      query: range.extend({ model: z.string().max(200).optional(), status: z.string().max(40).optional(), minDurationMs: z.coerce.number().min(0).max(86_400_000).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      query: range.extend({
+        model: z.string().max(200).optional(),
+        status: z.string().max(40).optional(),
+        minDurationMs: z.coerce.number().min(0).max(86_400_000).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
       response: tracesSchema,
       handler: async ({ query }) => {
         const r = seriesRange(query);
-        return recentTraces(engine, { model: query.model, status: query.status, minDurationNs: (query.minDurationMs ?? 0) * 1e6, limit: query.limit, fromUs: r.fromMs * 1000, toUs: r.toMs * 1000 });
+        return recentTraces(engine, {
+          model: query.model,
+          status: query.status,
+          minDurationNs: (query.minDurationMs ?? 0) * 1e6,
+          limit: query.limit,
+          fromUs: r.fromMs * 1000,
+          toUs: r.toMs * 1000,
+        });
       },
     }),
     defineRoute({

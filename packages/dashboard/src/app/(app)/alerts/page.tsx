@@ -4,7 +4,11 @@ import { ExpireButton, SilenceForm } from "@/components/silences";
 import { api } from "@/lib/api";
 import { type Search, rangeCovering, rangeQuery } from "@/lib/range";
 
-const labelText = (labels: Record<string, string>) => Object.entries(labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(", ");
+const labelText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .filter(([k]) => k !== "alertname")
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
 
 export default async function AlertsPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
@@ -19,15 +23,28 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
       <h2>Alerts</h2>
       <section className="card">
         <h3>Active</h3>
-        {active.length === 0 ? <p className="empty">none</p> : (
+        {active.length === 0 ? (
+          <p className="empty">none</p>
+        ) : (
           <table data-table="active-alerts">
-            <thead><tr><th>alert</th><th>state</th><th>labels</th><th>summary</th><th>since</th></tr></thead>
+            <thead>
+              <tr>
+                <th>alert</th>
+                <th>state</th>
+                <th>labels</th>
+                <th>summary</th>
+                <th>since</th>
+              </tr>
+            </thead>
             <tbody>
               {active.map((a) => (
                 <tr key={a.fingerprint}>
                   <td className={a.state === "firing" ? "bad" : ""}>{a.labels.alertname}</td>
                   <td>{a.state}</td>
-                  <td>{labelText(a.labels)} {a.labels.model && <Link href={`/models/${encodeURIComponent(a.labels.model)}?range=${rangeCovering(a.startsAt)}`}>model</Link>}</td>
+                  <td>
+                    {labelText(a.labels)}{" "}
+                    {a.labels.model && <Link href={`/models/${encodeURIComponent(a.labels.model)}?range=${rangeCovering(a.startsAt)}`}>model</Link>}
+                  </td>
                   <td>{a.annotations.summary ?? ""}</td>
                   <td>{a.startsAt}</td>
                 </tr>
@@ -39,9 +56,20 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
       <section className="grid2">
         <div className="card">
           <h3>Silences</h3>
-          {silences.length === 0 ? <p className="empty">none</p> : (
+          {silences.length === 0 ? (
+            <p className="empty">none</p>
+          ) : (
             <table data-table="silences">
-              <thead><tr><th>matchers</th><th>state</th><th>ends</th><th>by</th><th>why</th><th /></tr></thead>
+              <thead>
+                <tr>
+                  <th>matchers</th>
+                  <th>state</th>
+                  <th>ends</th>
+                  <th>by</th>
+                  <th>why</th>
+                  <th />
+                </tr>
+              </thead>
               <tbody>
                 {silences.map((s) => {
                   const activeNow = s.startsAt <= now && now < s.endsAt;
@@ -65,10 +93,24 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
       <section className="card">
         <h3>History</h3>
         <table data-table="alert-history">
-          <thead><tr><th>changed</th><th>alert</th><th>state</th><th>labels</th><th className="num">value</th></tr></thead>
+          <thead>
+            <tr>
+              <th>changed</th>
+              <th>alert</th>
+              <th>state</th>
+              <th>labels</th>
+              <th className="num">value</th>
+            </tr>
+          </thead>
           <tbody>
             {history.map((h) => (
-              <tr key={`${h.fingerprint}:${h.changedAt}:${h.state}`}><td>{h.changedAt}</td><td>{h.labels.alertname}</td><td>{h.state}</td><td>{labelText(h.labels)}</td><td className="num">{h.value.toPrecision(4)}</td></tr>
+              <tr key={`${h.fingerprint}:${h.changedAt}:${h.state}`}>
+                <td>{h.changedAt}</td>
+                <td>{h.labels.alertname}</td>
+                <td>{h.state}</td>
+                <td>{labelText(h.labels)}</td>
+                <td className="num">{h.value.toPrecision(4)}</td>
+              </tr>
             ))}
           </tbody>
         </table>

@@ -9,7 +9,9 @@ export default async function ModelsPage({ searchParams }: { searchParams: Promi
   return (
     <section className="card">
       <h2>Models with traffic</h2>
-      {totals.models.length === 0 ? <p className="empty">no traffic in this range</p> : (
+      {totals.models.length === 0 ? (
+        <p className="empty">no traffic in this range</p>
+      ) : (
         <ul>
           {totals.models.map((m) => (
             <li key={`${m.model}:${m.version}`}>

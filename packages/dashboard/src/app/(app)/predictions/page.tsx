@@ -21,10 +21,18 @@ export default async function PredictionsPage({ searchParams }: { searchParams: 
       <h2>Predictions</h2>
       <form className="card" method="get" style={{ display: "flex", gap: 8, flexWrap: "wrap", alignItems: "end" }}>
         {search.range && <input type="hidden" name="range" value={String(search.range)} />}
-        <label>model <input name="model" defaultValue={String(search.model ?? "")} size={12} /></label>
-        <label>version <input name="version" defaultValue={String(search.version ?? "")} size={4} /></label>
-        <label>status <input name="status" defaultValue={String(search.status ?? "")} size={14} /></label>
-        <label>request id <input name="requestId" defaultValue={String(search.requestId ?? "")} size={24} /></label>
+        <label>
+          model <input name="model" defaultValue={String(search.model ?? "")} size={12} />
+        </label>
+        <label>
+          version <input name="version" defaultValue={String(search.version ?? "")} size={4} />
+        </label>
+        <label>
+          status <input name="status" defaultValue={String(search.status ?? "")} size={14} />
+        </label>
+        <label>
+          request id <input name="requestId" defaultValue={String(search.requestId ?? "")} size={24} />
+        </label>
         <label>
           label
           <select name="hasLabel" defaultValue={String(search.hasLabel ?? "")}>
@@ -37,13 +45,29 @@ export default async function PredictionsPage({ searchParams }: { searchParams: 
       </form>
       <section className="card">
         <table data-table="predictions">
-          <thead><tr><th>time</th><th>request</th><th>model</th><th>status</th><th>prediction</th><th className="num">confidence</th><th>label</th><th className="num">latency (ms)</th><th>trace</th></tr></thead>
+          <thead>
+            <tr>
+              <th>time</th>
+              <th>request</th>
+              <th>model</th>
+              <th>status</th>
+              <th>prediction</th>
+              <th className="num">confidence</th>
+              <th>label</th>
+              <th className="num">latency (ms)</th>
+              <th>trace</th>
+            </tr>
+          </thead>
           <tbody>
             {page.rows.map((r) => (
               <tr key={`${r.requestId}:${r.rowIndex}`}>
                 <td>{r.timestamp}</td>
-                <td><Link href={keep(search, `/predictions/${encodeURIComponent(r.requestId)}/${r.rowIndex}`)}>{r.requestId}</Link></td>
-                <td>{r.model} v{r.version}</td>
+                <td>
+                  <Link href={keep(search, `/predictions/${encodeURIComponent(r.requestId)}/${r.rowIndex}`)}>{r.requestId}</Link>
+                </td>
+                <td>
+                  {r.model} v{r.version}
+                </td>
                 <td className={r.status === "OK" ? "" : "bad"}>{r.status}</td>
                 <td>{r.prediction}</td>
                 <td className="num">{r.confidence.toFixed(3)}</td>

@@ -41,22 +41,55 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
           <div className="card">
             <h3>Per class, over the range ({confusion.rows} labelled predictions)</h3>
             <table data-table="per-class">
-              <thead><tr><th>class</th><th className="num">precision</th><th className="num">recall</th><th className="num">F1</th><th className="num">support</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>class</th>
+                  <th className="num">precision</th>
+                  <th className="num">recall</th>
+                  <th className="num">F1</th>
+                  <th className="num">support</th>
+                </tr>
+              </thead>
               <tbody>
                 {confusion.perClass.map((c) => (
-                  <tr key={c.class}><td>{c.class}</td><td className="num">{fixed(c.precision)}</td><td className="num">{fixed(c.recall)}</td><td className="num">{fixed(c.f1)}</td><td className="num">{c.support}</td></tr>
+                  <tr key={c.class}>
+                    <td>{c.class}</td>
+                    <td className="num">{fixed(c.precision)}</td>
+                    <td className="num">{fixed(c.recall)}</td>
+                    <td className="num">{fixed(c.f1)}</td>
+                    <td className="num">{c.support}</td>
+                  </tr>
                 ))}
               </tbody>
             </table>
-            <p>accuracy {percent(confusion.accuracy)}, ROC AUC {fixed(confusion.rocAuc)}, log loss {fixed(confusion.logLoss)}, calibration error {fixed(confusion.expectedCalibrationError)}</p>
+            <p>
+              accuracy {percent(confusion.accuracy)}, ROC AUC {fixed(confusion.rocAuc)}, log loss {fixed(confusion.logLoss)}, calibration error{" "}
+              {fixed(confusion.expectedCalibrationError)}
+            </p>
           </div>
           <div className="card">
             <h3>Confusion matrix (rows: label, columns: prediction)</h3>
             <table data-table="confusion">
-              <thead><tr><th />{confusion.classes.map((c) => <th key={c} className="num">{c}</th>)}</tr></thead>
+              <thead>
+                <tr>
+                  <th />
+                  {confusion.classes.map((c) => (
+                    <th key={c} className="num">
+                      {c}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
               <tbody>
                 {confusion.confusion.map((row, t) => (
-                  <tr key={confusion.classes[t]}><th>{confusion.classes[t]}</th>{row.map((n, p) => <td key={confusion.classes[p]} className="num">{n}</td>)}</tr>
+                  <tr key={confusion.classes[t]}>
+                    <th>{confusion.classes[t]}</th>
+                    {row.map((n, p) => (
+                      <td key={confusion.classes[p]} className="num">
+                        {n}
+                      </td>
+                    ))}
+                  </tr>
                 ))}
               </tbody>
             </table>
@@ -64,7 +97,10 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
           <LineChartCard
             title="Calibration (accuracy against confidence per bin)"
             data={confusion.calibration.map((b) => ({ t: `${b.lower.toFixed(1)}-${b.upper.toFixed(1)}`, confidence: b.meanConfidence, accuracy: b.accuracy }))}
-            series={[{ key: "confidence", name: "mean confidence" }, { key: "accuracy", name: "accuracy" }]}
+            series={[
+              { key: "confidence", name: "mean confidence" },
+              { key: "accuracy", name: "accuracy" },
+            ]}
           />
         </section>
       ) : (

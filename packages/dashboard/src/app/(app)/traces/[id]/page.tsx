@@ -22,14 +22,25 @@ export default async function TracePage({ params }: { params: Promise<{ id: stri
     <section className="card">
       <h2>Trace {trace.traceId}</h2>
       <table data-table="waterfall">
-        <thead><tr><th>span</th><th className="num">ms</th><th style={{ width: "50%" }}>timeline</th></tr></thead>
+        <thead>
+          <tr>
+            <th>span</th>
+            <th className="num">ms</th>
+            <th style={{ width: "50%" }}>timeline</th>
+          </tr>
+        </thead>
         <tbody>
           {rows.map(({ span, depth }) => (
             <tr key={span.span_id}>
-              <td style={{ paddingLeft: 8 + depth * 16 }} className={span.status_code === "Error" ? "bad" : ""}>{span.name}</td>
+              <td style={{ paddingLeft: 8 + depth * 16 }} className={span.status_code === "Error" ? "bad" : ""}>
+                {span.name}
+              </td>
               <td className="num">{(span.duration_ns / 1e6).toFixed(3)}</td>
               <td>
-                <div className="span-bar" style={{ marginLeft: `${((startNs(span) - begin) / width) * 100}%`, width: `${Math.max(0.5, (span.duration_ns / width) * 100)}%` }} />
+                <div
+                  className="span-bar"
+                  style={{ marginLeft: `${((startNs(span) - begin) / width) * 100}%`, width: `${Math.max(0.5, (span.duration_ns / width) * 100)}%` }}
+                />
               </td>
             </tr>
           ))}

@@ -24,21 +24,38 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
     api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}&model=${encodeURIComponent(name)}`),
   ]);
   const version = typeof search.version === "string" ? search.version : overview.totals.models.map((m) => m.version).sort((a, b) => Number(b) - Number(a))[0];
-  const histograms = version ? await api<HistogramsResponse>(`${path}/histograms?${rangeQuery(search)}&version=${encodeURIComponent(version)}`).catch(() => ({ inputs: [] })) : { inputs: [] };
+  const histograms = version
+    ? await api<HistogramsResponse>(`${path}/histograms?${rangeQuery(search)}&version=${encodeURIComponent(version)}`).catch(() => ({ inputs: [] }))
+    : { inputs: [] };
   const windows = [...new Set(drift.points.map((p) => p.windowEnd))].sort();
   // The model's own order of inputs (as the histograms list them), then any others the windows hold.
   const inputs = [...new Set([...histograms.inputs.map((h) => h.feature), ...drift.points.filter((p) => p.feature !== "").map((p) => p.feature)])];
   const cell = (feature: string, end: string) => drift.points.find((p) => p.feature === feature && p.windowEnd === end);
-  const datasetShare = windows.map((end) => ({ t: timeOf(end), share: drift.points.find((p) => p.metric === "dataset_drift_share" && p.windowEnd === end)?.value ?? null }));
+  const datasetShare = windows.map((end) => ({
+    t: timeOf(end),
+    share: drift.points.find((p) => p.metric === "dataset_drift_share" && p.windowEnd === end)?.value ?? null,
+  }));
   return (
     <>
-      <h2>Drift of {name}{version ? ` version ${version}` : ""}</h2>
+      <h2>
+        Drift of {name}
+        {version ? ` version ${version}` : ""}
+      </h2>
       <section className="card">
         <h3>Inputs per monitor window (score; red: drifted)</h3>
-        {windows.length === 0 ? <p className="empty">no monitor windows in this range</p> : (
+        {windows.length === 0 ? (
+          <p className="empty">no monitor windows in this range</p>
+        ) : (
           <div style={{ overflowX: "auto" }}>
             <table className="heat" data-table="drift-heatmap">
-              <thead><tr><th>input</th>{windows.map((w) => <th key={w}>{timeOf(w)}</th>)}</tr></thead>
+              <thead>
+                <tr>
+                  <th>input</th>
+                  {windows.map((w) => (
+                    <th key={w}>{timeOf(w)}</th>
+                  ))}
+                </tr>
+              </thead>
               <tbody>
                 {inputs.map((feature) => (
                   <tr key={feature}>
@@ -46,7 +63,12 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
                     {windows.map((w) => {
                       const c = cell(feature, w);
                       return (
-                        <td key={w} className={`cell ${c?.breached ? "bad" : ""}`} title={c ? `${c.metric} ${fixed(c.value, 4)} (threshold ${fixed(c.threshold, 3)})` : ""} style={{ background: c?.breached ? "#fee2e2" : undefined }}>
+                        <td
+                          key={w}
+                          className={`cell ${c?.breached ? "bad" : ""}`}
+                          title={c ? `${c.metric} ${fixed(c.value, 4)} (threshold ${fixed(c.threshold, 3)})` : ""}
+                          style={{ background: c?.breached ? "#fee2e2" : undefined }}
+                        >
                           {c ? fixed(c.value, 3) : ""}
                         </td>
                       );
@@ -64,7 +86,17 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
           const ref = share(h.reference);
           const cur = share(h.current);
           const names = binNames(h);
-          return <BarChartCard key={h.feature} title={`${h.feature}: reference against current`} data={names.map((bin, i) => ({ bin, reference: ref[i] ?? 0, current: cur[i] ?? 0 }))} series={[{ key: "reference", name: "reference" }, { key: "current", name: "current" }]} />;
+          return (
+            <BarChartCard
+              key={h.feature}
+              title={`${h.feature}: reference against current`}
+              data={names.map((bin, i) => ({ bin, reference: ref[i] ?? 0, current: cur[i] ?? 0 }))}
+              series={[
+                { key: "reference", name: "reference" },
+                { key: "current", name: "current" },
+              ]}
+            />
+          );
         })}
       </section>
     </>

@@ -75,7 +75,12 @@ describe("every request is written to the prediction log (embedded engine)", () 
     const metadata = new Metadata();
     metadata.set("x-client-id", "recording-suite");
     for (let i = 0; i < FLIGHT_ROWS.length; i++) {
-      await unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i]! } }], { id: `r-${i}` }), i === 0 ? metadata : undefined);
+      await unary(
+        t.client.modelInfer,
+        t.client,
+        contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i]! } }], { id: `r-${i}` }),
+        i === 0 ? metadata : undefined,
+      );
     }
     for (let i = 0; i < FLIGHT_ROWS.length; i++) {
       const r = await row(`r-${i}`);
@@ -94,7 +99,13 @@ describe("every request is written to the prediction log (embedded engine)", () 
   });
 
   test("a batched request becomes one row per input row", async () => {
-    await unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [3, 5], contents: { fp32Contents: FLIGHT_ROWS.slice(0, 3).flat() } }], { id: "batch-1" }));
+    await unary(
+      t.client.modelInfer,
+      t.client,
+      contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [3, 5], contents: { fp32Contents: FLIGHT_ROWS.slice(0, 3).flat() } }], {
+        id: "batch-1",
+      }),
+    );
     for (let i = 0; i < 3; i++) {
       const r = await row("batch-1", i);
       assert.equal(r.batch_size, 3);
@@ -103,10 +114,18 @@ describe("every request is written to the prediction log (embedded engine)", () 
   });
 
   test("a model without monitored features logs summary statistics of its first input", async () => {
-    await unary(t.client.modelInfer, t.client, contentsRequest("typed", [
-      { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 6] } },
-      { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [5n, 7n] } },
-    ], { id: "summary-1" }));
+    await unary(
+      t.client.modelInfer,
+      t.client,
+      contentsRequest(
+        "typed",
+        [
+          { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 6] } },
+          { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [5n, 7n] } },
+        ],
+        { id: "summary-1" },
+      ),
+    );
     const r = await row("summary-1");
     assert.deepEqual(r.features, [3, Math.sqrt(14 / 3), 1, 6], "mean, std, min, max of x");
     const meta = await unary(t.client.modelMetadata, t.client, { name: "typed", version: "" });
@@ -117,7 +136,9 @@ describe("every request is written to the prediction log (embedded engine)", () 
 
   test("refused requests are logged with their status and message, unknown models included", async () => {
     await rejection(unary(t.client.modelInfer, t.client, ModelInferRequest.fromPartial({ modelName: "nope", id: "bad-model" })));
-    await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }], { id: "bad-dtype" })));
+    await rejection(
+      unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }], { id: "bad-dtype" })),
+    );
     const unknown = await row("bad-model");
     assert.deepEqual([unknown.status, unknown.model_name, unknown.model_version], ["NOT_FOUND", "nope", ""]);
     assert.match(unknown.error, /model "nope" is not in the repository/);
@@ -130,8 +151,21 @@ describe("every request is written to the prediction log (embedded engine)", () 
   test("SubmitLabels validates every item and names the offending one", async () => {
     const cases: Array<[Partial<SubmitLabelsRequest>, number, RegExp]> = [
       [{ labels: [] }, status.INVALID_ARGUMENT, /labels is empty/],
-      [{ labels: [{ requestId: "r-0", rowIndex: 0, label: "delayed" }, { requestId: " ", rowIndex: 0, label: "delayed" }] }, status.INVALID_ARGUMENT, /labels\[1\]\.request_id is empty/],
-      [{ labels: [{ requestId: "r-0", rowIndex: 0, label: "late" }] }, status.INVALID_ARGUMENT, /labels\[0\]\.label "late" is not a class of model "flights" \(on_time, delayed\)/],
+      [
+        {
+          labels: [
+            { requestId: "r-0", rowIndex: 0, label: "delayed" },
+            { requestId: " ", rowIndex: 0, label: "delayed" },
+          ],
+        },
+        status.INVALID_ARGUMENT,
+        /labels\[1\]\.request_id is empty/,
+      ],
+      [
+        { labels: [{ requestId: "r-0", rowIndex: 0, label: "late" }] },
+        status.INVALID_ARGUMENT,
+        /labels\[0\]\.label "late" is not a class of model "flights" \(on_time, delayed\)/,
+      ],
       [{ modelName: "nope", labels: [{ requestId: "r-0", rowIndex: 0, label: "delayed" }] }, status.NOT_FOUND, /model "nope" is not loaded/],
     ];
     for (const [request, code, message] of cases) {
@@ -145,7 +179,12 @@ describe("every request is written to the prediction log (embedded engine)", () 
     const before = Date.now() * 1000 - 60e6;
     assert.deepEqual(await submit({ labels: [0, 1, 2].map((i) => ({ requestId: `r-${i}`, rowIndex: 0, label: "delayed" })) }), { accepted: 3 });
     await new Promise((r) => setTimeout(r, 5));
-    await submit({ labels: [{ requestId: "r-0", rowIndex: 0, label: "on_time" }, { requestId: "batch-1", rowIndex: 2, label: "on_time" }] });
+    await submit({
+      labels: [
+        { requestId: "r-0", rowIndex: 0, label: "on_time" },
+        { requestId: "batch-1", rowIndex: 2, label: "on_time" },
+      ],
+    });
     await store.labels.flush();
     const pairs = await labelledPredictions(store.engine, "flights", { fromUs: before, toUs: Date.now() * 1000 + 60e6 });
     const byId = Object.fromEntries(pairs.map((p) => [`${p.request_id}/${p.row_index}`, p.label]));
@@ -153,7 +192,17 @@ describe("every request is written to the prediction log (embedded engine)", () 
   });
 
   test("loadgen sends the true outcome of a share of its requests, after a delay", async () => {
-    const summary = await runLoadgen({ target: t.address, model: "flights", rate: 0, concurrency: 4, requests: 60, durationMs: 0, batch: 1, labelFraction: 0.5, labelDelayMs: 200 });
+    const summary = await runLoadgen({
+      target: t.address,
+      model: "flights",
+      rate: 0,
+      concurrency: 4,
+      requests: 60,
+      durationMs: 0,
+      batch: 1,
+      labelFraction: 0.5,
+      labelDelayMs: 200,
+    });
     assert.equal(summary.ok, 60);
     assert.equal(summary.labelsFailed, 0);
     assert.ok(summary.labelsSent > 15 && summary.labelsSent < 45, `about half labelled: ${summary.labelsSent}`);
@@ -178,7 +227,13 @@ describe("every request is written to the prediction log (embedded engine)", () 
     const server = await startTestServer({ model_repository: repo.path }, store);
     const before = await countRows(store.engine, "request_id LIKE 'stop-%'");
     for (let i = 0; i < 30; i++) {
-      await unary(server.client.modelInfer, server.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], { id: `stop-${i}` }));
+      await unary(
+        server.client.modelInfer,
+        server.client,
+        contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], {
+          id: `stop-${i}`,
+        }),
+      );
     }
     assert.equal(store.predictions.stats().memoryRows, 30, "rows are still queued when the stop begins");
     await server.stop();

@@ -24,7 +24,10 @@ describe("monitor lease", () => {
     await insertLeaseClaim(engine, { name: "t1", term: 1, holder: "b", ttlMs: 120_000 });
     let current = await readLeaseTerm(engine, "t1");
     assert.equal(current?.holder.holder, "a", "the first claim wins its term");
-    assert.deepEqual(current?.claims.map((c) => c.holder), ["a", "b"]);
+    assert.deepEqual(
+      current?.claims.map((c) => c.holder),
+      ["a", "b"],
+    );
     const firstExpiry = current!.holder.expiresAtMs;
     await insertLeaseClaim(engine, { name: "t1", term: 1, holder: "a", ttlMs: 90_000, claimedAtMs: current!.holder.claimedAtMs });
     current = await readLeaseTerm(engine, "t1");
@@ -67,7 +70,11 @@ describe("monitor lease", () => {
       assert.equal(acquired.length, 1, `one tenure while the holder renews (${acquired.join(", ")})`);
       assert.ok(first!.leader, "the holder kept it");
       await first!.stop();
-      await eventually(async () => candidates.filter((c) => c !== first && c.leader).length, (n) => n === 1, "a standby to take over");
+      await eventually(
+        async () => candidates.filter((c) => c !== first && c.leader).length,
+        (n) => n === 1,
+        "a standby to take over",
+      );
       assert.equal(acquired.length, 2);
       assert.notEqual(acquired[1], acquired[0]);
     } finally {

@@ -65,7 +65,9 @@ describe("serving replicas on one ClickHouse server", () => {
     return Number(row?.n ?? 0);
   }
 
-  test(`${REPLICAS} replicas under load, one SIGKILLed and restarted: the log and the rollups hold the sum of what each answered`, { timeout: 300_000 }, async (ctx) => {
+  test(`${REPLICAS} replicas under load, one SIGKILLed and restarted: the log and the rollups hold the sum of what each answered`, {
+    timeout: 300_000,
+  }, async (ctx) => {
     const clickhouse = await startClickHouseHttp(join(workspace.dir, "clickhouse"), { owner: ctx });
     const engine = openEngine({ clickhouseUrl: clickhouse.url, dataDir: "" });
     ctx.after(() => engine.close());
@@ -85,7 +87,8 @@ describe("serving replicas on one ClickHouse server", () => {
 
     const logged = await loggedByPrefix(engine);
     const answered = new Map<string, number>([...summaries.map((s, n) => [`r${n}-`, s.ok] as const), ["r1b-", afterRestart.ok] as const]);
-    for (const [prefix, ok] of answered) ctx.diagnostic(`${prefix} answered ${ok}, ModelStatistics ${statistics.get(prefix) ?? "(killed)"}, logged ${logged.get(prefix) ?? 0}`);
+    for (const [prefix, ok] of answered)
+      ctx.diagnostic(`${prefix} answered ${ok}, ModelStatistics ${statistics.get(prefix) ?? "(killed)"}, logged ${logged.get(prefix) ?? 0}`);
     const bound = (RATE * 2 * BATCH_AGE_MS) / 1000;
     for (const prefix of Object.keys(survivors)) {
       assert.ok(answered.get(prefix)! > RATE, `${prefix} served load (${answered.get(prefix)})`);
@@ -102,6 +105,10 @@ describe("serving replicas on one ClickHouse server", () => {
     assert.equal(await duplicatedPredictions(engine), 0, "no replica wrote a row twice");
     // What the monitor and SLOs read: the per-minute rollups, fed by all replicas' inserts.
     assert.equal(await total(engine, `SELECT sum(requests) AS n FROM ${REQUESTS_PER_MINUTE}`), logTotal, "requests_per_minute counts every logged row once");
-    assert.equal(await total(engine, `SELECT sum(requests) AS n FROM ${PREDICTIONS_PER_MINUTE}`), logTotal, "predictions_per_minute counts every logged row once");
+    assert.equal(
+      await total(engine, `SELECT sum(requests) AS n FROM ${PREDICTIONS_PER_MINUTE}`),
+      logTotal,
+      "predictions_per_minute counts every logged row once",
+    );
   });
 });

@@ -13,7 +13,12 @@ import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
 import { type StartedProcess, startProcess } from "./support/processes.js";
 
-const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, "0")).join("");
+const hex = (bytes: number) =>
+  Array.from({ length: bytes }, () =>
+    Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, "0"),
+  ).join("");
 const traceparent = (traceId: string, parentId: string, sampled = true) => {
   const m = new Metadata();
   m.set("traceparent", `00-${traceId}-${parentId}-${sampled ? "01" : "00"}`);
@@ -28,7 +33,8 @@ async function loadedProvider(server: TestServer, model: string): Promise<string
   assert.ok(provider === "cpu" || provider === "cuda", `${model} reports execution provider ${provider}`);
   return provider;
 }
-const flightRequest = (id: string, row = FLIGHT_ROWS[0]!) => contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
+const flightRequest = (id: string, row = FLIGHT_ROWS[0]!) =>
+  contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
 
 interface SpanRow {
   SpanId: string;
@@ -68,7 +74,10 @@ describe("telemetry", () => {
 
   const spansOf = async (traceId: string): Promise<SpanRow[]> => {
     await store.spans.flush();
-    return store.engine.query<SpanRow>("SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, StatusCode, StatusMessage, SpanAttributes FROM otel_traces WHERE TraceId = {id:String} ORDER BY Timestamp", { id: traceId });
+    return store.engine.query<SpanRow>(
+      "SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, StatusCode, StatusMessage, SpanAttributes FROM otel_traces WHERE TraceId = {id:String} ORDER BY Timestamp",
+      { id: traceId },
+    );
   };
 
   test("a client's traceparent continues through the server into the span rows and the prediction row", async () => {
@@ -82,16 +91,24 @@ describe("telemetry", () => {
     assert.equal(root.ServiceName, "vigil-inference");
     assert.equal(root.StatusCode, "Unset");
     assert.deepEqual(
-      { system: root.SpanAttributes["rpc.system"], service: root.SpanAttributes["rpc.service"], method: root.SpanAttributes["rpc.method"], code: root.SpanAttributes["rpc.grpc.status_code"] },
+      {
+        system: root.SpanAttributes["rpc.system"],
+        service: root.SpanAttributes["rpc.service"],
+        method: root.SpanAttributes["rpc.method"],
+        code: root.SpanAttributes["rpc.grpc.status_code"],
+      },
       { system: "grpc", service: "inference.GRPCInferenceService", method: "ModelInfer", code: "0" },
     );
     assert.equal(root.SpanAttributes["vigil.request_id"], response.id);
-    assert.deepEqual(spans.filter((s) => s !== root).map((s) => [s.SpanName, s.ParentSpanId]), [
-      ["validate", root.SpanId],
-      ["queue", root.SpanId],
-      ["execute", root.SpanId],
-      ["record", root.SpanId],
-    ]);
+    assert.deepEqual(
+      spans.filter((s) => s !== root).map((s) => [s.SpanName, s.ParentSpanId]),
+      [
+        ["validate", root.SpanId],
+        ["queue", root.SpanId],
+        ["execute", root.SpanId],
+        ["record", root.SpanId],
+      ],
+    );
     const execute = spans.find((s) => s.SpanName === "execute")!;
     assert.equal(execute.SpanAttributes["vigil.execution_provider"], await loadedProvider(t, "flights"));
     await store.predictions.flush();
@@ -99,32 +116,53 @@ describe("telemetry", () => {
     assert.deepEqual(row, { trace_id: traceId, span_id: root.SpanId });
     const tree = await traceTree(store.engine, traceId);
     assert.equal(tree.length, 1);
-    assert.deepEqual(tree[0]!.children.map((c) => c.name), ["validate", "queue", "execute", "record"]);
+    assert.deepEqual(
+      tree[0]!.children.map((c) => c.name),
+      ["validate", "queue", "execute", "record"],
+    );
   });
 
   test("requests merged into one batch each get a trace whose execute span shows the batch", async () => {
     const traces = Array.from({ length: 6 }, () => hex(16));
-    await Promise.all(traces.map((traceId, i) =>
-      unary(t.client.modelInfer, t.client, contentsRequest("typed", [
-        { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [i, i, i] } },
-        { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
-      ]), traceparent(traceId, hex(8))),
-    ));
+    await Promise.all(
+      traces.map((traceId, i) =>
+        unary(
+          t.client.modelInfer,
+          t.client,
+          contentsRequest("typed", [
+            { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [i, i, i] } },
+            { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
+          ]),
+          traceparent(traceId, hex(8)),
+        ),
+      ),
+    );
     const executes = await Promise.all(traces.map(async (id) => (await spansOf(id)).find((s) => s.SpanName === "execute")!));
-    assert.ok(executes.every((e) => e !== undefined), "every trace has an execute span");
-    assert.ok(executes.some((e) => Number(e.SpanAttributes["vigil.batch_requests"]) > 1), "some requests shared an execution");
+    assert.ok(
+      executes.every((e) => e !== undefined),
+      "every trace has an execute span",
+    );
+    assert.ok(
+      executes.some((e) => Number(e.SpanAttributes["vigil.batch_requests"]) > 1),
+      "some requests shared an execution",
+    );
     for (const e of executes) assert.equal(Number(e.SpanAttributes["vigil.batch_size"]), Number(e.SpanAttributes["vigil.batch_requests"]));
   });
 
   test("a failed request produces an error span with the status and message", async () => {
     const traceId = hex(16);
-    await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }]), traceparent(traceId, hex(8))));
+    await rejection(
+      unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }]), traceparent(traceId, hex(8))),
+    );
     const [root] = (await spansOf(traceId)).filter((s) => s.SpanKind === "Server");
     assert.equal(root!.StatusCode, "Error");
     assert.match(root!.StatusMessage, /datatype FP64 but model "flights" expects FP32/);
     assert.equal(root!.SpanAttributes["rpc.grpc.status_code"], String(status.INVALID_ARGUMENT));
     const failed = await recentTraces(store.engine, { model: "flights", status: "INVALID_ARGUMENT" });
-    assert.ok(failed.some((r) => r.trace_id === traceId), "listed among recent failed traces");
+    assert.ok(
+      failed.some((r) => r.trace_id === traceId),
+      "listed among recent failed traces",
+    );
   });
 
   test("every log line about a request carries its request_id and trace_id", async () => {
@@ -132,10 +170,13 @@ describe("telemetry", () => {
     await unary(t.client.modelInfer, t.client, flightRequest("logged-ok"), traceparent(traceId, hex(8)));
     await rejection(unary(t.client.modelInfer, t.client, flightRequest("logged-bad", [1, 2]), traceparent(traceId, hex(8))));
     const lines = t.logs.filter((l) => l.request_id === "logged-ok" || l.request_id === "logged-bad");
-    assert.deepEqual(lines.map((l) => [l.msg, l.request_id, l.trace_id]), [
-      ["inference answered", "logged-ok", traceId],
-      ["inference refused", "logged-bad", traceId],
-    ]);
+    assert.deepEqual(
+      lines.map((l) => [l.msg, l.request_id, l.trace_id]),
+      [
+        ["inference answered", "logged-ok", traceId],
+        ["inference refused", "logged-bad", traceId],
+      ],
+    );
   });
 
   test("sampling: ratio 0 drops ordinary traces, keeps errors, and follows a sampled caller", async () => {
@@ -155,7 +196,6 @@ describe("telemetry", () => {
   });
 });
 
-
 describe("metrics scraped by a real Prometheus", () => {
   let repo: Awaited<ReturnType<typeof tempRepository>>;
   let dirs: Awaited<ReturnType<typeof tempDir>>;
@@ -169,10 +209,17 @@ describe("metrics scraped by a real Prometheus", () => {
     dirs = await tempDir("vigil-prometheus-");
     t = await startTestServer({ model_repository: repo.path, log_level: "warn" });
     const config = join(dirs.path, "prometheus.yml");
-    await writeFile(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ["127.0.0.1:${t.server.metricsPort}"]\n`);
+    await writeFile(
+      config,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ["127.0.0.1:${t.server.metricsPort}"]\n`,
+    );
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    prometheus = startProcess("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dirs.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+    prometheus = startProcess(
+      "prometheus",
+      [`--config.file=${config}`, `--storage.tsdb.path=${join(dirs.path, "tsdb")}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: "ignore" },
+    );
   });
   after(async () => {
     await prometheus.stop();
@@ -192,7 +239,8 @@ describe("metrics scraped by a real Prometheus", () => {
   test("request counters, latency and batch histograms, model state and process metrics arrive in Prometheus", { timeout: 90_000 }, async () => {
     const provider = await loadedProvider(t, "flights");
     for (let i = 0; i < 25; i++) await unary(t.client.modelInfer, t.client, flightRequest(`m-${i}`, FLIGHT_ROWS[i % 4]));
-    for (let i = 0; i < 3; i++) await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 4] }])));
+    for (let i = 0; i < 3; i++)
+      await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 4] }])));
     const expectations: Array<[string, (v: number | undefined) => boolean]> = [
       ['sum(vigil_inference_requests_total{model="flights",version="1",status="OK"})', (v) => v === 25],
       ['sum(vigil_inference_requests_total{model="flights",status="INVALID_ARGUMENT"})', (v) => v === 3],
@@ -233,7 +281,8 @@ describe("OTLP export", () => {
       const traces = received.filter((r) => r.path === "/v1/traces");
       assert.ok(traces.length > 0, "the collector received a trace export");
       // OTLP/HTTP carries ids as hex in JSON and as raw bytes in protobuf.
-      const carries = (r: { type: string; body: Buffer }) => (r.type.includes("json") ? r.body.toString("utf8").includes(traceId) : r.body.includes(Buffer.from(traceId, "hex")));
+      const carries = (r: { type: string; body: Buffer }) =>
+        r.type.includes("json") ? r.body.toString("utf8").includes(traceId) : r.body.includes(Buffer.from(traceId, "hex"));
       assert.ok(traces.some(carries), `the export carries the request's trace id (${traces.map((r) => r.type).join(", ")})`);
     } finally {
       await new Promise((resolve) => collector.close(resolve));

@@ -21,11 +21,22 @@ describe("vigil up: the whole stack in one command", () => {
   before(async () => {
     dirs = await tempDir("vigil-up-");
     const dashboardPort = await freePort();
-    up = startProcess(process.execPath, ["--import", "tsx", VIGIL_MAIN, "up", "--port", "0", "--api-port", "0", "--dashboard-port", String(dashboardPort), "--rate", "40", "--window", "20s"], {
-      cwd: ROOT,
-      env: { ...process.env, VIGIL_DATA_DIR: join(dirs.path, "data"), VIGIL_SPOOL_DIR: join(dirs.path, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: "", VIGIL_DASHBOARD_PASSWORD: "" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    up = startProcess(
+      process.execPath,
+      ["--import", "tsx", VIGIL_MAIN, "up", "--port", "0", "--api-port", "0", "--dashboard-port", String(dashboardPort), "--rate", "40", "--window", "20s"],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          VIGIL_DATA_DIR: join(dirs.path, "data"),
+          VIGIL_SPOOL_DIR: join(dirs.path, "spool"),
+          VIGIL_METRICS_PORT: "0",
+          VIGIL_API_TOKENS: "",
+          VIGIL_DASHBOARD_PASSWORD: "",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     createInterface({ input: up.child.stdout! }).on("line", (line) => lines.push(line));
     await eventually(async () => lines.some((l) => l.startsWith("Press Ctrl-C")), Boolean, "vigil up to start", 90_000);
     const api = /monitor API: (http:\/\/\S+)\/api\/v1 .*token (\S+)$/.exec(lines.find((l) => l.includes("monitor API:"))!)!;
@@ -39,12 +50,24 @@ describe("vigil up: the whole stack in one command", () => {
   });
 
   test("prints every URL with its credentials; the API sees the demo traffic; the dashboard wants a login", { timeout: 120_000 }, async () => {
-    for (const what of ["gRPC (Open Inference Protocol v2): 127.0.0.1:", "Prometheus metrics: http://127.0.0.1:", "monitor: quality and drift every 20s", "alerting: rules and SLOs", "demo traffic: held-out March 2001 flights at 40 requests/s"]) {
-      assert.ok(lines.some((l) => l.includes(what)), `prints "${what}"`);
+    for (const what of [
+      "gRPC (Open Inference Protocol v2): 127.0.0.1:",
+      "Prometheus metrics: http://127.0.0.1:",
+      "monitor: quality and drift every 20s",
+      "alerting: rules and SLOs",
+      "demo traffic: held-out March 2001 flights at 40 requests/s",
+    ]) {
+      assert.ok(
+        lines.some((l) => l.includes(what)),
+        `prints "${what}"`,
+      );
     }
     assert.equal((await fetch(`${apiUrl}/api/v1/overview`)).status, 401, "the generated API token is required");
     const overview = await eventually(
-      async () => (await (await fetch(`${apiUrl}/api/v1/overview?from=-10m`, { headers: { authorization: `Bearer ${token}` } })).json()) as { totals: { requests: number } },
+      async () =>
+        (await (await fetch(`${apiUrl}/api/v1/overview?from=-10m`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          totals: { requests: number };
+        },
       (o) => o.totals.requests >= 40,
       "demo traffic in the rollups",
     );
@@ -57,7 +80,17 @@ describe("vigil up: the whole stack in one command", () => {
   test("Ctrl-C stops everything cleanly and prints the traffic summary", { timeout: 60_000 }, async () => {
     const code = await up.stop("SIGINT");
     assert.equal(code, 0);
-    assert.ok(lines.some((l) => /^requests {2}\d+ \(\d+ ok, 0 failed: none\)/.test(l)), "the summary");
-    assert.equal(await fetch(`${dashboardUrl}/login`).then(() => "up", () => "down"), "down", "the dashboard went with it");
+    assert.ok(
+      lines.some((l) => /^requests {2}\d+ \(\d+ ok, 0 failed: none\)/.test(l)),
+      "the summary",
+    );
+    assert.equal(
+      await fetch(`${dashboardUrl}/login`).then(
+        () => "up",
+        () => "down",
+      ),
+      "down",
+      "the dashboard went with it",
+    );
   });
 });

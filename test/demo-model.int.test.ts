@@ -4,7 +4,17 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as ort from "onnxruntime-node";
-import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, type DemoModelReport, buildVocabulary, createFlightEncoder, evaluateBinary, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
+import {
+  DEFAULT_MODEL_REPOSITORY,
+  DEMO_MODEL_NAME,
+  type DemoModelReport,
+  buildVocabulary,
+  createFlightEncoder,
+  evaluateBinary,
+  isDelayed,
+  loadFlights,
+  splitByMonth,
+} from "@vigil/demo-model";
 import { MODEL_CONFIG_FILE, readModelConfig } from "@vigil/model-repository";
 import { referenceRun } from "./support/requests.js";
 
@@ -14,7 +24,10 @@ test("the demo model's config is valid for the inference server and describes it
   const warnings: string[] = [];
   const config = readModelConfig(join(modelDir, MODEL_CONFIG_FILE), (w) => warnings.push(w));
   assert.deepEqual(warnings, [], "the generated config uses no deprecated field");
-  assert.deepEqual(config.monitored_features.map((f) => f.name), ["hour", "weekday", "distance", "origin", "destination"]);
+  assert.deepEqual(
+    config.monitored_features.map((f) => f.name),
+    ["hour", "weekday", "distance", "origin", "destination"],
+  );
   assert.deepEqual(config.classes, ["on_time", "delayed"]);
   const { train } = splitByMonth(loadFlights());
   assert.deepEqual(config.monitored_features.find((f) => f.name === "origin")!.categories, buildVocabulary(train).origin);
@@ -23,7 +36,10 @@ test("the demo model's config is valid for the inference server and describes it
 test("the split is by time: training flights all precede held-out ones", () => {
   const { train, heldOut } = splitByMonth(loadFlights());
   assert.equal(train.length + heldOut.length, 20_000);
-  const lastTrain = train.map((f) => f.date).sort().at(-1)!;
+  const lastTrain = train
+    .map((f) => f.date)
+    .sort()
+    .at(-1)!;
   const firstHeldOut = heldOut.map((f) => f.date).sort()[0]!;
   assert.ok(lastTrain < firstHeldOut, `${lastTrain} < ${firstHeldOut}`);
 });

@@ -1,16 +1,37 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  BatchedWriter, EmbeddedEngine, type LabelRecord, type PredictionRecord, ServerEngine, type StoreEngine, StoreQueryError,
-  formatDateTime64, labelRow, migrate, predictionRow, readMigrations,
+  BatchedWriter,
+  EmbeddedEngine,
+  type LabelRecord,
+  type PredictionRecord,
+  ServerEngine,
+  type StoreEngine,
+  StoreQueryError,
+  formatDateTime64,
+  labelRow,
+  migrate,
+  predictionRow,
+  readMigrations,
 } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
 import { duplicatedPredictions, labelledPredictions, predictionCounts } from "./support/queries.js";
 import { FIXTURE_START_US, eventually, predictionRecord, quietLog, tempDir } from "./support/store.js";
 
 const TABLES = [
-  "alerts", "labels", "monitor_lease", "monitor_results", "notifications", "otel_traces", "otel_traces_trace_id_ts", "predictions",
-  "predictions_per_minute", "reference_profiles", "requests_per_minute", "schema_migrations", "silences",
+  "alerts",
+  "labels",
+  "monitor_lease",
+  "monitor_results",
+  "notifications",
+  "otel_traces",
+  "otel_traces_trace_id_ts",
+  "predictions",
+  "predictions_per_minute",
+  "reference_profiles",
+  "requests_per_minute",
+  "schema_migrations",
+  "silences",
 ];
 
 async function total(engine: StoreEngine, table: string, filter = "1"): Promise<number> {
@@ -41,11 +62,21 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
 
     test("migrations create every table, are recorded once, and are idempotent", async () => {
       assert.deepEqual(await migrate(engine), [], "a second run applies nothing");
-      const tables = await engine.query<{ name: string }>("SELECT name FROM system.tables WHERE database = currentDatabase() AND name NOT LIKE '.inner%' AND engine != 'MaterializedView' ORDER BY name");
-      assert.deepEqual(tables.map((t) => t.name), TABLES);
+      const tables = await engine.query<{ name: string }>(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND name NOT LIKE '.inner%' AND engine != 'MaterializedView' ORDER BY name",
+      );
+      assert.deepEqual(
+        tables.map((t) => t.name),
+        TABLES,
+      );
       const recorded = await engine.query<{ version: number }>("SELECT version FROM schema_migrations FINAL ORDER BY version");
-      assert.deepEqual(recorded.map((r) => Number(r.version)), (await readMigrations()).map((m) => m.version));
-      const traces = await engine.query<{ name: string; type: string }>("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'otel_traces' ORDER BY position");
+      assert.deepEqual(
+        recorded.map((r) => Number(r.version)),
+        (await readMigrations()).map((m) => m.version),
+      );
+      const traces = await engine.query<{ name: string; type: string }>(
+        "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'otel_traces' ORDER BY position",
+      );
       assert.deepEqual(traces.slice(0, 3), [
         { name: "Timestamp", type: "DateTime64(9)" },
         { name: "TraceId", type: "String" },
@@ -72,20 +103,27 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
       const before = await total(engine, "predictions", "model_name = 'writer-test'");
       const w = await writer<PredictionRecord>("predictions", predictionRow, { maxBatchRows: 1000 });
       w.start();
-      for (let i = 0; i < 2500; i++) await w.append(predictionRecord(i, { modelName: "writer-test", requestId: `w-${i}`, features: i === 7 ? [Number.NaN, Infinity, 1] : [i] }));
+      for (let i = 0; i < 2500; i++)
+        await w.append(predictionRecord(i, { modelName: "writer-test", requestId: `w-${i}`, features: i === 7 ? [Number.NaN, Infinity, 1] : [i] }));
       await w.flush();
       await w.close();
       assert.equal((await total(engine, "predictions", "model_name = 'writer-test'")) - before, 2500);
       assert.equal(w.stats().insertedBatches, 3);
-      const [rollup] = await engine.query<{ requests: string; errors: string }>("SELECT sum(requests) AS requests, sum(errors) AS errors FROM predictions_per_minute WHERE model_name = 'writer-test'");
+      const [rollup] = await engine.query<{ requests: string; errors: string }>(
+        "SELECT sum(requests) AS requests, sum(errors) AS errors FROM predictions_per_minute WHERE model_name = 'writer-test'",
+      );
       assert.deepEqual({ requests: Number(rollup!.requests), errors: Number(rollup!.errors) }, { requests: 2500, errors: 250 });
-      const [special] = await engine.query<{ f: unknown[]; t: string }>("SELECT arrayMap(x -> toString(x), features) AS f, toString(timestamp) AS t FROM predictions WHERE request_id = 'w-7'");
+      const [special] = await engine.query<{ f: unknown[]; t: string }>(
+        "SELECT arrayMap(x -> toString(x), features) AS f, toString(timestamp) AS t FROM predictions WHERE request_id = 'w-7'",
+      );
       assert.deepEqual(special!.f, ["nan", "inf", "1"]);
       assert.equal(special!.t, formatDateTime64(FIXTURE_START_US + 7000));
     });
 
     test("re-inserting a batch with its token is a no-op in the table and in the rollup", async () => {
-      const body = Buffer.from(`${[1, 2, 3].map((i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "dedup-test", requestId: `d-${i}` })))).join("\n")}\n`);
+      const body = Buffer.from(
+        `${[1, 2, 3].map((i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "dedup-test", requestId: `d-${i}` })))).join("\n")}\n`,
+      );
       for (let i = 0; i < 3; i++) await engine.insertJsonLines("predictions", body, { deduplicationToken: "batch-dedup-test" });
       assert.equal(await total(engine, "predictions", "model_name = 'dedup-test'"), 3);
       const [rollup] = await engine.query<{ requests: string }>("SELECT sum(requests) AS requests FROM predictions_per_minute WHERE model_name = 'dedup-test'");
@@ -98,7 +136,14 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
       predictions.start();
       labels.start();
       for (let i = 0; i < 4; i++) await predictions.append(predictionRecord(i, { modelName: "join-test", requestId: `j-${i}`, prediction: "on_time" }));
-      const label = (i: number, value: string, at: number): LabelRecord => ({ requestId: `j-${i}`, rowIndex: 0, modelName: "join-test", label: value, timestampUs: at, source: "test" });
+      const label = (i: number, value: string, at: number): LabelRecord => ({
+        requestId: `j-${i}`,
+        rowIndex: 0,
+        modelName: "join-test",
+        label: value,
+        timestampUs: at,
+        source: "test",
+      });
       await labels.append(label(0, "delayed", 1_000));
       await labels.append(label(0, "on_time", 2_000));
       await labels.append(label(1, "on_time", 5_000));
@@ -107,11 +152,14 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
       await predictions.close();
       await labels.close();
       const pairs = await labelledPredictions(engine, "join-test", { fromUs: 0, toUs: Date.UTC(2030, 0, 1) * 1000 });
-      assert.deepEqual(pairs.map((p) => [p.request_id, p.prediction, p.label]), [
-        ["j-0", "on_time", "on_time"],
-        ["j-1", "on_time", "on_time"],
-        ["j-2", "on_time", "delayed"],
-      ]);
+      assert.deepEqual(
+        pairs.map((p) => [p.request_id, p.prediction, p.label]),
+        [
+          ["j-0", "on_time", "on_time"],
+          ["j-1", "on_time", "on_time"],
+          ["j-2", "on_time", "delayed"],
+        ],
+      );
     });
 
     test("a full memory queue spills to the spool and everything still lands exactly once", async () => {
@@ -123,7 +171,11 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
         peakSpool = Math.max(peakSpool, w.stats().spoolBatches);
         assert.ok(w.stats().memoryRows <= 100, "memory stays bounded");
       }
-      await eventually(async () => w.stats(), (s) => s.spoolBatches === 0 && s.memoryRows === 0, "spool drained");
+      await eventually(
+        async () => w.stats(),
+        (s) => s.spoolBatches === 0 && s.memoryRows === 0,
+        "spool drained",
+      );
       await w.close();
       assert.ok(peakSpool > 0, "the spool was used");
       assert.equal(await total(engine, "predictions", "model_name = 'spill-test'"), 3000);
@@ -136,14 +188,27 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
 storeSuite("the embedded engine (chDB)", async () => {
   const dir = await tempDir("vigil-chdb-");
   const engine = new EmbeddedEngine(dir.path);
-  return { engine, close: async () => { await engine.close(); await dir.remove(); } };
+  return {
+    engine,
+    close: async () => {
+      await engine.close();
+      await dir.remove();
+    },
+  };
 });
 
 storeSuite("a ClickHouse HTTP server (@clickhouse/client)", async () => {
   const dir = await tempDir("vigil-chhttp-");
   const server: ClickHouseHttp = await startClickHouseHttp(dir.path);
   const engine = new ServerEngine({ url: server.url });
-  return { engine, close: async () => { await engine.close(); await server.stop(); await dir.remove(); } };
+  return {
+    engine,
+    close: async () => {
+      await engine.close();
+      await server.stop();
+      await dir.remove();
+    },
+  };
 });
 
 test("two processes migrating a fresh database at once converge on one schema", async () => {
@@ -152,9 +217,16 @@ test("two processes migrating a fresh database at once converge on one schema", 
   const [a, b] = [new ServerEngine({ url: server.url }), new ServerEngine({ url: server.url })];
   try {
     await Promise.all([migrate(a), migrate(b)]);
-    const versions = await a.query<{ version: number; copies: string }>("SELECT version, count() AS copies FROM schema_migrations FINAL GROUP BY version ORDER BY version");
-    assert.deepEqual(versions.map((v) => [Number(v.version), Number(v.copies)]), (await readMigrations()).map((m) => [m.version, 1]));
-    const [tables] = await b.query<{ n: string }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name IN ('predictions', 'labels', 'otel_traces', 'monitor_results')");
+    const versions = await a.query<{ version: number; copies: string }>(
+      "SELECT version, count() AS copies FROM schema_migrations FINAL GROUP BY version ORDER BY version",
+    );
+    assert.deepEqual(
+      versions.map((v) => [Number(v.version), Number(v.copies)]),
+      (await readMigrations()).map((m) => [m.version, 1]),
+    );
+    const [tables] = await b.query<{ n: string }>(
+      "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name IN ('predictions', 'labels', 'otel_traces', 'monitor_results')",
+    );
     assert.equal(Number(tables!.n), 4);
   } finally {
     await a.close();

@@ -33,7 +33,13 @@ describe("dynamic batching", () => {
 
   test("64 concurrent demo-model requests are merged and each result is bit-identical to an unbatched run", async () => {
     const random = lcg(7);
-    const rows = Array.from({ length: 64 }, () => [Math.floor(random() * 24), Math.floor(random() * 7), 50 + random() * 3000, Math.floor(random() * 60), Math.floor(random() * 60)]);
+    const rows = Array.from({ length: 64 }, () => [
+      Math.floor(random() * 24),
+      Math.floor(random() * 7),
+      50 + random() * 3000,
+      Math.floor(random() * 60),
+      Math.floor(random() * 60),
+    ]);
     const modelFile = join(served.repository, "flights", "1", "model.onnx");
     const unbatched: Float32Array[] = [];
     for (const row of rows) {
@@ -42,49 +48,82 @@ describe("dynamic batching", () => {
     }
     const before = await stats("flights");
     const responses = await Promise.all(
-      rows.map((row) => unary(t.client.modelInfer, t.client, rawRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], bytes: bytesOf(Float32Array.from(row)) }]))),
+      rows.map((row) =>
+        unary(
+          t.client.modelInfer,
+          t.client,
+          rawRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], bytes: bytesOf(Float32Array.from(row)) }]),
+        ),
+      ),
     );
     for (const [i, r] of responses.entries()) assert.deepEqual(rawFloat32(r), unbatched[i], `row ${i}`);
     const after = await stats("flights");
     const executions = Number(after.executionCount - before.executionCount);
     assert.equal(Number(after.inferenceCount - before.inferenceCount), 64);
     assert.ok(executions < 64, `64 requests ran in ${executions} executions: batching merged some`);
-    assert.ok(after.batchStats.some((b) => b.batchSize > 1n), "some executions had more than one row");
+    assert.ok(
+      after.batchStats.some((b) => b.batchSize > 1n),
+      "some executions had more than one row",
+    );
   });
 
   test("requests of several rows and two inputs are merged and split back exactly", async () => {
     const random = lcg(11);
     const requests = Array.from({ length: 24 }, () => {
       const n = 1 + Math.floor(random() * 3);
-      return { n, x: Array.from({ length: n * 3 }, () => random() * 100 - 50), k: Array.from({ length: n * 2 }, () => BigInt(Math.floor(random() * 1e6)) - 500_000n) };
+      return {
+        n,
+        x: Array.from({ length: n * 3 }, () => random() * 100 - 50),
+        k: Array.from({ length: n * 2 }, () => BigInt(Math.floor(random() * 1e6)) - 500_000n),
+      };
     });
     const before = await stats("typed");
     const responses = await Promise.all(
       requests.map((r) =>
-        unary(t.client.modelInfer, t.client, contentsRequest("typed", [
-          { name: "x", datatype: "FP32", shape: [r.n, 3], contents: { fp32Contents: r.x } },
-          { name: "k", datatype: "INT64", shape: [r.n, 2], contents: { int64Contents: r.k } },
-        ])),
+        unary(
+          t.client.modelInfer,
+          t.client,
+          contentsRequest("typed", [
+            { name: "x", datatype: "FP32", shape: [r.n, 3], contents: { fp32Contents: r.x } },
+            { name: "k", datatype: "INT64", shape: [r.n, 2], contents: { int64Contents: r.k } },
+          ]),
+        ),
       ),
     );
     responses.forEach((response, i) => {
       const r = requests[i]!;
       const [xs, ks] = response.outputs;
       assert.deepEqual(xs!.shape, [BigInt(r.n), 3n]);
-      assert.deepEqual(Float32Array.from(xs!.contents!.fp32Contents), Float32Array.from(r.x, (v) => Math.fround(v) * 2));
-      assert.deepEqual(ks!.contents!.int64Contents, r.k.map((v) => v + 1n));
+      assert.deepEqual(
+        Float32Array.from(xs!.contents!.fp32Contents),
+        Float32Array.from(r.x, (v) => Math.fround(v) * 2),
+      );
+      assert.deepEqual(
+        ks!.contents!.int64Contents,
+        r.k.map((v) => v + 1n),
+      );
     });
     const after = await stats("typed");
     assert.ok(after.executionCount - before.executionCount < 24n, "merged into fewer executions");
-    assert.ok(after.batchStats.every((b) => b.batchSize <= 8n), "no execution exceeds max_batch_size");
+    assert.ok(
+      after.batchStats.every((b) => b.batchSize <= 8n),
+      "no execution exceeds max_batch_size",
+    );
   });
 
   test("a full queue answers RESOURCE_EXHAUSTED and keeps the requests it accepted", async () => {
     const calls = Array.from({ length: 5 }, () =>
-      unary(t.client.modelInfer, t.client, contentsRequest("tiny_queue", [
-        { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 3] } },
-        { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
-      ])).then(() => "ok", (e: { code: number; details: string }) => e),
+      unary(
+        t.client.modelInfer,
+        t.client,
+        contentsRequest("tiny_queue", [
+          { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 3] } },
+          { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
+        ]),
+      ).then(
+        () => "ok",
+        (e: { code: number; details: string }) => e,
+      ),
     );
     const outcomes = await Promise.all(calls);
     const ok = outcomes.filter((o) => o === "ok");

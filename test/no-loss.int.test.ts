@@ -29,7 +29,11 @@ describe("no acknowledged prediction is lost", () => {
     clickhouse = await startClickHouseHttp(dataDir(), { port });
   };
   const drained = (store: Store) =>
-    eventually(async () => store.predictions.stats(), (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable, "the writer to drain its spool");
+    eventually(
+      async () => store.predictions.stats(),
+      (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable,
+      "the writer to drain its spool",
+    );
 
   before(async () => {
     repo = await tempRepository();
@@ -52,7 +56,13 @@ describe("no acknowledged prediction is lost", () => {
     const t = await startTestServer({ model_repository: repo.path, log_level: "warn" }, first);
     await clickhouse.kill();
     for (let i = 0; i < 50; i++) {
-      await unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], { id: `restart-${i}` }));
+      await unary(
+        t.client.modelInfer,
+        t.client,
+        contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], {
+          id: `restart-${i}`,
+        }),
+      );
     }
     await t.stop();
     await first.close();
@@ -82,7 +92,11 @@ describe("no acknowledged prediction is lost", () => {
       const refused: string[] = [];
       for (let i = 0; i < 40; i++) {
         const id = `full-${i}`;
-        await unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], { id })).then(
+        await unary(
+          t.client.modelInfer,
+          t.client,
+          contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[i % 4]! } }], { id }),
+        ).then(
           () => answered.push(id),
           (e: { code: number; details: string }) => {
             assert.equal(e.code, status.UNAVAILABLE);
@@ -95,8 +109,14 @@ describe("no acknowledged prediction is lost", () => {
       assert.ok(store.predictions.stats().backpressure, "the writer reports backpressure");
       await restartClickHouse();
       await drained(store);
-      const logged = await store.engine.query<{ request_id: string }>("SELECT request_id FROM predictions WHERE request_id LIKE 'full-%' AND status = 'OK' ORDER BY toUInt32(substring(request_id, 6))");
-      assert.deepEqual(logged.map((r) => r.request_id), answered, "exactly the answered requests are logged");
+      const logged = await store.engine.query<{ request_id: string }>(
+        "SELECT request_id FROM predictions WHERE request_id LIKE 'full-%' AND status = 'OK' ORDER BY toUInt32(substring(request_id, 6))",
+      );
+      assert.deepEqual(
+        logged.map((r) => r.request_id),
+        answered,
+        "exactly the answered requests are logged",
+      );
     } finally {
       await t.stop();
       await store.close();
@@ -110,14 +130,19 @@ describe("no acknowledged prediction is lost", () => {
    * take the held batches and requests are answered again; when ClickHouse returns, exactly the
    * answered requests are in the log.
    */
-  test("the spool's disk fills up while ClickHouse is down: a loud error, requests refused, none answered unlogged; recovery when space returns", { timeout: 120_000 }, async () => {
+  test("the spool's disk fills up while ClickHouse is down: a loud error, requests refused, none answered unlogged; recovery when space returns", {
+    timeout: 120_000,
+  }, async () => {
     const disk = join(dirs.path, "small-disk");
     await mkdir(disk);
     await promisify(execFile)("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]).catch((error: Error) => {
       throw new Error(`this test mounts an 8 MiB tmpfs to fill a real disk; it needs root with CAP_SYS_ADMIN: ${error.message}`);
     });
     const logs: Array<Record<string, unknown>> = [];
-    const store = await openTestStore({ dataDir: "", spoolDir: join(disk, "spool"), clickhouseUrl: clickhouse.url, log: capturingLog(logs) }, { maxBatchRows: 20, maxMemoryRows: 200, maxBatchAgeMs: 10 });
+    const store = await openTestStore(
+      { dataDir: "", spoolDir: join(disk, "spool"), clickhouseUrl: clickhouse.url, log: capturingLog(logs) },
+      { maxBatchRows: 20, maxMemoryRows: 200, maxBatchAgeMs: 10 },
+    );
     const t = await startTestServer({ model_repository: repo.path, log_level: "warn", record_wait_ms: 200 }, store);
     try {
       await store.ready();
@@ -125,7 +150,13 @@ describe("no acknowledged prediction is lost", () => {
       await clickhouse.kill();
       const answered: string[] = [];
       const send = async (id: string) =>
-        unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[answered.length % 4]! } }], { id })).then(
+        unary(
+          t.client.modelInfer,
+          t.client,
+          contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[answered.length % 4]! } }], {
+            id,
+          }),
+        ).then(
           () => {
             answered.push(id);
             return "answered";
@@ -142,17 +173,29 @@ describe("no acknowledged prediction is lost", () => {
       const full = store.predictions.stats();
       assert.deepEqual([full.spoolWritable, full.backpressure], [false, true], "the writer reports the unwritable spool and backpressure");
       assert.ok(full.spoolBatches > 0, "the spool took batches until the disk filled");
-      assert.ok(logs.some((l) => l.level === 50 && /cannot write the spool for predictions .*ENOSPC/.test(String(l.msg))), "a loud error names the spool and ENOSPC");
-      assert.ok(logs.some((l) => l.level === 50 && /writer for predictions is full .*spool cannot be written/.test(String(l.msg))), "and the backpressure");
+      assert.ok(
+        logs.some((l) => l.level === 50 && /cannot write the spool for predictions .*ENOSPC/.test(String(l.msg))),
+        "a loud error names the spool and ENOSPC",
+      );
+      assert.ok(
+        logs.some((l) => l.level === 50 && /writer for predictions is full .*spool cannot be written/.test(String(l.msg))),
+        "and the backpressure",
+      );
 
       await rm(join(disk, "filler"));
-      await eventually(async () => store.predictions.stats(), (s) => s.spoolWritable && s.memoryRows < 200, "the held batches to reach the freed disk");
+      await eventually(
+        async () => store.predictions.stats(),
+        (s) => s.spoolWritable && s.memoryRows < 200,
+        "the held batches to reach the freed disk",
+      );
       for (let i = 0; i < 20; i++) assert.equal(await send(`disk-after-${i}`), "answered", "requests are answered again while ClickHouse is still down");
       assert.ok(logs.some((l) => /the spool for predictions is writable again/.test(String(l.msg))));
 
       await restartClickHouse();
       await drained(store);
-      const logged = await store.engine.query<{ request_id: string }>("SELECT request_id FROM predictions WHERE startsWith(request_id, 'disk-') AND status = 'OK'");
+      const logged = await store.engine.query<{ request_id: string }>(
+        "SELECT request_id FROM predictions WHERE startsWith(request_id, 'disk-') AND status = 'OK'",
+      );
       assert.deepEqual(logged.map((r) => r.request_id).sort(), [...answered].sort(), "exactly the answered requests are logged");
       assert.equal(await duplicatedPredictions(store.engine), 0);
     } finally {

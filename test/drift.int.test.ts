@@ -6,8 +6,23 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
-  MonitorJob, type FeatureProfile, type FeatureSpec, type NumericalProfile, chiSquareSurvival, coarsenCategories, decideDrift, driftFromSummary, ensureProfiles, featureDrift, loadProfiles, profileFromValues,
-  profilesFromFile, profilesFromWindow, saveProfiles, summarizeValues, twoProportionZTest,
+  MonitorJob,
+  type FeatureProfile,
+  type FeatureSpec,
+  type NumericalProfile,
+  chiSquareSurvival,
+  coarsenCategories,
+  decideDrift,
+  driftFromSummary,
+  ensureProfiles,
+  featureDrift,
+  loadProfiles,
+  profileFromValues,
+  profilesFromFile,
+  profilesFromWindow,
+  saveProfiles,
+  summarizeValues,
+  twoProportionZTest,
 } from "@vigil/monitor";
 import { type Store, predictionRow } from "@vigil/store";
 import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
@@ -22,7 +37,12 @@ const TOLERANCE = 1e-9;
 const { train, heldOut } = splitByMonth(loadFlights());
 const vocabulary = buildVocabulary(train);
 const encode = createFlightEncoder(vocabulary);
-const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({ name: f.name, index: f.column, kind: f.kind, categories: f.categories }));
+const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({
+  name: f.name,
+  index: f.column,
+  kind: f.kind,
+  categories: f.categories,
+}));
 const column = (rows: number[][], i: number) => rows.map((r) => r[i]!);
 
 /**
@@ -30,7 +50,11 @@ const column = (rows: number[][], i: number) => rows.map((r) => r[i]!);
  * feature, in order: a loop over the results alone would assert nothing if they came back empty.
  */
 function perFeature<T extends { feature: string }>(results: T[]): Array<[FeatureSpec, T]> {
-  assert.deepEqual(results.map((r) => r.feature), FEATURES.map((f) => f.name), "one result per monitored feature, in order");
+  assert.deepEqual(
+    results.map((r) => r.feature),
+    FEATURES.map((f) => f.name),
+    "one result per monitored feature, in order",
+  );
   return FEATURES.map((f, i) => [f, results[i]!]);
 }
 
@@ -51,13 +75,31 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
   const profiles = FEATURES.map((f) => profileFromValues(f, column(reference, f.index)));
   const window = { fromUs: FIXTURE_START_US - 60e6, toUs: FIXTURE_START_US + 600e6 };
   let python: {
-    features: Record<string, {
-      reference_counts: number[]; current_counts: number[]; psi: number; js: number; deciles: number[] | null;
-      chi?: { statistic: number; p: number }; ks?: { statistic: number; p: number; p_asymp: number }; wasserstein?: number; std?: number;
-    }>;
+    features: Record<
+      string,
+      {
+        reference_counts: number[];
+        current_counts: number[];
+        psi: number;
+        js: number;
+        deciles: number[] | null;
+        chi?: { statistic: number; p: number };
+        ks?: { statistic: number; p: number; p_asymp: number };
+        wasserstein?: number;
+        std?: number;
+      }
+    >;
     chi_sf: number[];
   };
-  const chiCases: Array<[number, number]> = [[0.5, 1], [3.84, 1], [10, 4], [30, 23], [250, 87], [1500, 200], [0, 3]];
+  const chiCases: Array<[number, number]> = [
+    [0.5, 1],
+    [3.84, 1],
+    [10, 4],
+    [30, 23],
+    [250, 87],
+    [1500, 200],
+    [0, 3],
+  ];
 
   before(async () => {
     dirs = await tempDir("vigil-drift-");
@@ -69,12 +111,17 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     await store.predictions.flush();
     await saveProfiles(store.engine, "drift-flights", "1", profiles);
     const input = {
-      features: profiles.map((p) => (p.kind === "numerical" ? { name: p.feature, kind: p.kind, edges: p.binEdges } : { name: p.feature, kind: p.kind, categories: p.categories })),
+      features: profiles.map((p) =>
+        p.kind === "numerical" ? { name: p.feature, kind: p.kind, edges: p.binEdges } : { name: p.feature, kind: p.kind, categories: p.categories },
+      ),
       reference: Object.fromEntries(FEATURES.map((f) => [f.name, column(reference, f.index)])),
       current: Object.fromEntries(FEATURES.map((f) => [f.name, column(current, f.index)])),
       chi: chiCases,
     };
-    const child = promisify(execFile)("/usr/bin/python3", [join(import.meta.dirname, "python", "drift_reference.py")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const child = promisify(execFile)("/usr/bin/python3", [join(import.meta.dirname, "python", "drift_reference.py")], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
     child.child.stdin!.end(JSON.stringify(input));
     python = JSON.parse((await child).stdout) as typeof python;
   });
@@ -88,13 +135,27 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     const deciles = python.features.distance!.deciles!;
     assert.deepEqual(distance.binEdges, [...new Set(deciles)]);
     assert.deepEqual(distance.binCounts, python.features.distance!.reference_counts);
-    assert.deepEqual(await loadProfiles(store.engine, "drift-flights", "1"), [...profiles].sort((a, b) => a.feature.localeCompare(b.feature)));
+    assert.deepEqual(
+      await loadProfiles(store.engine, "drift-flights", "1"),
+      [...profiles].sort((a, b) => a.feature.localeCompare(b.feature)),
+    );
   });
 
   test("per feature: current counts exact; PSI, Jensen-Shannon and chi-square within 1e-9, p-values below 1e-3 within a relative 1e-6", async (t) => {
-    const drift = await featureDrift(store.engine, { model: "drift-flights", window, features: FEATURES, profiles: await loadProfiles(store.engine, "drift-flights", "1") });
-    t.diagnostic(`March vs January-February: ${drift.map((d) => `${d.feature} PSI ${d.psi.toFixed(4)} JS ${d.jensenShannon.toFixed(4)}${d.chiSquare ? ` chi2 p ${d.chiSquare.pValue.toExponential(2)}` : ""}`).join("; ")}`);
-    assert.deepEqual(Object.keys(python.features), FEATURES.map((f) => f.name), "scipy's figures cover every monitored feature");
+    const drift = await featureDrift(store.engine, {
+      model: "drift-flights",
+      window,
+      features: FEATURES,
+      profiles: await loadProfiles(store.engine, "drift-flights", "1"),
+    });
+    t.diagnostic(
+      `March vs January-February: ${drift.map((d) => `${d.feature} PSI ${d.psi.toFixed(4)} JS ${d.jensenShannon.toFixed(4)}${d.chiSquare ? ` chi2 p ${d.chiSquare.pValue.toExponential(2)}` : ""}`).join("; ")}`,
+    );
+    assert.deepEqual(
+      Object.keys(python.features),
+      FEATURES.map((f) => f.name),
+      "scipy's figures cover every monitored feature",
+    );
     for (const [f, d] of perFeature(drift)) {
       const ref = python.features[f.name]!;
       assert.deepEqual(d.referenceCounts, ref.reference_counts, `${d.feature} reference counts`);
@@ -102,19 +163,27 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       assert.ok(Math.abs(d.psi - ref.psi) <= TOLERANCE, `${d.feature} PSI ${d.psi} vs ${ref.psi}`);
       assert.ok(Math.abs(d.jensenShannon - ref.js) <= TOLERANCE, `${d.feature} JS ${d.jensenShannon} vs ${ref.js}`);
       if (ref.chi) {
-        assert.ok(Math.abs(d.chiSquare!.statistic - ref.chi.statistic) <= TOLERANCE * Math.max(1, ref.chi.statistic), `${d.feature} chi-square ${d.chiSquare!.statistic} vs ${ref.chi.statistic}`);
+        assert.ok(
+          Math.abs(d.chiSquare!.statistic - ref.chi.statistic) <= TOLERANCE * Math.max(1, ref.chi.statistic),
+          `${d.feature} chi-square ${d.chiSquare!.statistic} vs ${ref.chi.statistic}`,
+        );
         assertPValue(d.chiSquare!.pValue, ref.chi.p, `${d.feature} chi-square`);
       } else {
         assert.equal(d.chiSquare, null);
       }
       if (ref.ks) {
         const ks = d.kolmogorovSmirnov!;
-        t.diagnostic(`${d.feature}: KS ${ks.statistic} (+${ks.statisticBound}) p ${ks.pValue} vs scipy ${ref.ks.statistic} p ${ref.ks.p}; W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`);
+        t.diagnostic(
+          `${d.feature}: KS ${ks.statistic} (+${ks.statisticBound}) p ${ks.pValue} vs scipy ${ref.ks.statistic} p ${ref.ks.p}; W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`,
+        );
         // Documented accuracy: the grid statistic never exceeds the true one and misses it by at most its bound;
         // the p-value (Kolmogorov limit, Stephens' correction) within 0.005 of scipy; Wasserstein-1 within 2%.
         assert.ok(ks.statistic <= ref.ks.statistic + 1e-12 && ref.ks.statistic <= ks.statistic + ks.statisticBound, `${d.feature} KS bounds`);
         assert.ok(Math.abs(ks.pValue - ref.ks.p) <= 0.005, `${d.feature} KS p ${ks.pValue} vs ${ref.ks.p}`);
-        assert.ok(Math.abs(d.wasserstein!.distance - ref.wasserstein!) <= 0.02 * ref.wasserstein!, `${d.feature} W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`);
+        assert.ok(
+          Math.abs(d.wasserstein!.distance - ref.wasserstein!) <= 0.02 * ref.wasserstein!,
+          `${d.feature} W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`,
+        );
         assert.ok(Math.abs(d.wasserstein!.normed - ref.wasserstein! / ref.std!) <= 0.02 * (ref.wasserstein! / ref.std!), `${d.feature} normed W1`);
       } else {
         assert.deepEqual([d.kolmogorovSmirnov, d.wasserstein], [null, null]);
@@ -124,8 +193,14 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
 
   test("profiles from a window of traffic equal profiles of the same values in memory", async () => {
     const fromWindow = await profilesFromWindow(store.engine, { model: "drift-flights", window, features: FEATURES });
-    assert.deepEqual(fromWindow, FEATURES.map((f) => profileFromValues(f, column(current, f.index))));
-    await assert.rejects(profilesFromWindow(store.engine, { model: "no-such-model", window, features: FEATURES }), /no-such-model has no OK predictions in the reference window/);
+    assert.deepEqual(
+      fromWindow,
+      FEATURES.map((f) => profileFromValues(f, column(current, f.index))),
+    );
+    await assert.rejects(
+      profilesFromWindow(store.engine, { model: "no-such-model", window, features: FEATURES }),
+      /no-such-model has no OK predictions in the reference window/,
+    );
   });
 
   test("profiles from a reference file: features, predicted class and confidence as the log holds them; built once, then read from the store", async () => {
@@ -134,20 +209,44 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       { name: "prediction", index: 0, kind: "categorical", categories: ["on_time", "delayed"], source: "prediction" },
       { name: "confidence", index: 0, kind: "numerical", source: "confidence" },
     ];
-    const rows = reference.slice(0, 2000).map((features, i) => ({ features, prediction: ["on_time", "delayed", "cancelled"][i % 3]!, confidence: 0.5 + (i % 97) / 200 }));
+    const rows = reference
+      .slice(0, 2000)
+      .map((features, i) => ({ features, prediction: ["on_time", "delayed", "cancelled"][i % 3]!, confidence: 0.5 + (i % 97) / 200 }));
     const file = join(dirs.path, "reference.jsonl");
     await writeFile(file, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n\n`);
     const expected = [
-      ...FEATURES.map((f) => profileFromValues(f, rows.map((r) => r.features[f.index]!))),
-      profileFromValues(specs[5]!, rows.map((r) => ["on_time", "delayed"].indexOf(r.prediction))),
-      profileFromValues(specs[6]!, rows.map((r) => r.confidence)),
+      ...FEATURES.map((f) =>
+        profileFromValues(
+          f,
+          rows.map((r) => r.features[f.index]!),
+        ),
+      ),
+      profileFromValues(
+        specs[5]!,
+        rows.map((r) => ["on_time", "delayed"].indexOf(r.prediction)),
+      ),
+      profileFromValues(
+        specs[6]!,
+        rows.map((r) => r.confidence),
+      ),
     ];
     assert.deepEqual(await profilesFromFile(file, specs), expected);
     const byFeature = (list: FeatureProfile[]) => [...list].sort((a, b) => a.feature.localeCompare(b.feature));
-    assert.deepEqual(byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!), byFeature(expected));
+    assert.deepEqual(
+      byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!),
+      byFeature(expected),
+    );
     await rm(file);
-    assert.deepEqual(byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!), byFeature(expected), "the second call reads the stored profiles");
-    assert.equal(await ensureProfiles(store.engine, { name: "ref-model", version: "4", features: specs, referenceFile: file }), undefined, "no profile and no file: drift is skipped");
+    assert.deepEqual(
+      byFeature((await ensureProfiles(store.engine, { name: "ref-model", version: "3", features: specs, referenceFile: file }))!),
+      byFeature(expected),
+      "the second call reads the stored profiles",
+    );
+    assert.equal(
+      await ensureProfiles(store.engine, { name: "ref-model", version: "4", features: specs, referenceFile: file }),
+      undefined,
+      "no profile and no file: drift is skipped",
+    );
 
     await writeFile(file, `${JSON.stringify(rows[0])}\n{"features": "x"}\n`);
     await assert.rejects(profilesFromFile(file, specs), new RegExp(`${file} line 2: expected \\{"features": \\[numbers\\]`));
@@ -173,14 +272,21 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
       const calm = byName(await traffic([]));
       const shifted = byName(await traffic([parseShift("distance*2.5"), parseShift("hour+8")]));
       assert.deepEqual([calm.distance!.drifted, calm.hour!.drifted], [false, false], `calm PSI distance ${calm.distance!.psi}, hour ${calm.hour!.psi}`);
-      assert.deepEqual([shifted.distance!.drifted, shifted.hour!.drifted], [true, true], `shifted PSI distance ${shifted.distance!.psi}, hour ${shifted.hour!.psi}`);
+      assert.deepEqual(
+        [shifted.distance!.drifted, shifted.hour!.drifted],
+        [true, true],
+        `shifted PSI distance ${shifted.distance!.psi}, hour ${shifted.hour!.psi}`,
+      );
       assert.ok(shifted.hour!.chiSquare!.pValue < 1e-10, "chi-square rejects the shifted hours");
       assert.ok(shifted.distance!.kolmogorovSmirnov!.pValue < 1e-10, "Kolmogorov-Smirnov rejects the scaled distances");
       assert.ok(shifted.distance!.wasserstein!.normed > 0.1, `normed Wasserstein ${shifted.distance!.wasserstein!.normed}`);
       assert.ok(calm.distance!.wasserstein!.normed < 0.1, `calm normed Wasserstein ${calm.distance!.wasserstein!.normed}`);
       // Weekday is not asserted: loadgen replays March in time order, so 600 requests span two days
       // and their weekday mix really does differ from January-February in both windows.
-      assert.equal(shifted.distance!.currentCounts.reduce((a, b) => a + b, 0), 600);
+      assert.equal(
+        shifted.distance!.currentCounts.reduce((a, b) => a + b, 0),
+        600,
+      );
     } finally {
       await server.stop();
       await repo.remove();
@@ -201,7 +307,14 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     const results = await job.runOnce(window);
     await job.runOnce(window);
     const drift = results.filter((r) => r.kind === "drift");
-    assert.deepEqual(drift.map((r) => `${r.feature}:${r.metric}`).sort(), [":dataset_drift_share", "destination:jensenshannon", "distance:wasserstein", "hour:jensenshannon", "origin:jensenshannon", "weekday:jensenshannon"]);
+    assert.deepEqual(drift.map((r) => `${r.feature}:${r.metric}`).sort(), [
+      ":dataset_drift_share",
+      "destination:jensenshannon",
+      "distance:wasserstein",
+      "hour:jensenshannon",
+      "origin:jensenshannon",
+      "weekday:jensenshannon",
+    ]);
     assert.equal(results.find((r) => r.metric === "label_coverage")!.value, 0, "no labels were sent for these predictions");
     const stored = await store.engine.query<{ n: string | number }>(
       "SELECT count() AS n FROM monitor_results FINAL WHERE model_name = 'drift-flights' AND window_start = fromUnixTimestamp64Milli({from:Int64}, 'UTC')",
@@ -252,14 +365,34 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
     const delayed = current.filter((_, i) => i % 3 === 0).length;
     assert.deepEqual(drift[0]!.currentCounts, [current.length - delayed, delayed], "class counts of the window");
     const decisions = drift.map((d, i) => decideDrift(outputProfiles[i]!, d));
-    assert.deepEqual(decisions.map((d) => [d.feature, d.method, d.drifted]), [
-      ["prediction", "jensenshannon", false],
-      ["confidence", "wasserstein", true],
-    ]);
+    assert.deepEqual(
+      decisions.map((d) => [d.feature, d.method, d.drifted]),
+      [
+        ["prediction", "jensenshannon", false],
+        ["confidence", "wasserstein", true],
+      ],
+    );
   });
 
   test("two-proportion z-test matches scipy's normal tail; sparse categories pool into one", async () => {
-    const cases: Array<[number[], number[]]> = [[[480, 520], [450, 550]], [[90, 10], [70, 30]], [[500, 500], [500, 500]], [[30, 970], [45, 955]]];
+    const cases: Array<[number[], number[]]> = [
+      [
+        [480, 520],
+        [450, 550],
+      ],
+      [
+        [90, 10],
+        [70, 30],
+      ],
+      [
+        [500, 500],
+        [500, 500],
+      ],
+      [
+        [30, 970],
+        [45, 955],
+      ],
+    ];
     const python = `
 import json, sys, math
 from scipy.stats import norm
@@ -275,8 +408,14 @@ print(json.dumps(out))`;
     const expected = JSON.parse((await child).stdout) as number[];
     assert.equal(expected.length, cases.length);
     for (const [i, [r, c]] of cases.entries()) assertPValue(twoProportionZTest(r, c), expected[i]!, `z-test ${i}`);
-    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 5), { reference: [500, 300, 150, 30, 15, 5], current: [480, 320, 140, 40, 12, 8] });
-    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 20), { reference: [500, 300, 150, 30, 20], current: [480, 320, 140, 40, 20] });
+    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 5), {
+      reference: [500, 300, 150, 30, 15, 5],
+      current: [480, 320, 140, 40, 12, 8],
+    });
+    assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 20), {
+      reference: [500, 300, 150, 30, 20],
+      current: [480, 320, 140, 40, 20],
+    });
     assert.deepEqual(coarsenCategories([500, 300, 150, 30, 15, 5], [480, 320, 140, 40, 12, 8], 0, 3), { reference: [500, 300, 200], current: [480, 320, 200] });
   });
 
@@ -287,25 +426,34 @@ print(json.dumps(out))`;
       if (i % 11 === 0) return features.slice(0, 2);
       return features;
     });
-    const lines = rows.map((features, i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-nan", requestId: `nan-${i}`, status: "OK", features }))));
+    const lines = rows.map((features, i) =>
+      JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-nan", requestId: `nan-${i}`, status: "OK", features }))),
+    );
     await store.engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
     const drift = await featureDrift(store.engine, { model: "drift-nan", window, features: FEATURES, profiles });
     for (const [i, [f, d]] of perFeature(drift).entries()) {
       const values = rows.map((r) => r[f.index] ?? Number.NaN);
       const expected = summarizeValues(profiles[i]!, values);
       assert.deepEqual(d.currentCounts, expected.counts, `${d.feature} counts`);
-      assert.equal(d.currentCounts.reduce((a, b) => a + b, 0), values.filter(Number.isFinite).length, `${d.feature} keeps only finite values`);
+      assert.equal(
+        d.currentCounts.reduce((a, b) => a + b, 0),
+        values.filter(Number.isFinite).length,
+        `${d.feature} keeps only finite values`,
+      );
       assert.deepEqual(d, driftFromSummary(profiles[i]!, expected), `${d.feature}: SQL and in-memory summaries give the same figures`);
     }
   });
 
   test("a window from the reference's own months shows no drift; an empty window has no figures", async () => {
     const sameMonths = train.filter((_, i) => i % 2 === 0).map(encode);
-    const lines = sameMonths.map((features, i) => JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-same", requestId: `same-${i}`, status: "OK", features }))));
+    const lines = sameMonths.map((features, i) =>
+      JSON.stringify(predictionRow(predictionRecord(i, { modelName: "drift-same", requestId: `same-${i}`, status: "OK", features }))),
+    );
     await store.engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
     const drift = await featureDrift(store.engine, { model: "drift-same", window, features: FEATURES, profiles });
     for (const [, d] of perFeature(drift)) assert.equal(d.drifted, false, `${d.feature} PSI ${d.psi}`);
     const empty = await featureDrift(store.engine, { model: "nobody", window, features: FEATURES, profiles });
-    for (const [, d] of perFeature(empty)) assert.deepEqual([d.drifted, Number.isNaN(d.psi), d.chiSquare], [false, true, null], `${d.feature} in an empty window`);
+    for (const [, d] of perFeature(empty))
+      assert.deepEqual([d.drifted, Number.isNaN(d.psi), d.chiSquare], [false, true, null], `${d.feature} in an empty window`);
   });
 });

@@ -25,7 +25,13 @@ interface Scenario {
 }
 
 /** Softmax of random logits leaning towards the true class, as Float32 the way the log stores them. */
-function scenario(model: string, classes: string[], n: number, seed: number, options: { truth?: (i: number, r: () => number) => number; predict?: (scores: number[]) => number; decimals?: number; labelShare?: number } = {}): Scenario {
+function scenario(
+  model: string,
+  classes: string[],
+  n: number,
+  seed: number,
+  options: { truth?: (i: number, r: () => number) => number; predict?: (scores: number[]) => number; decimals?: number; labelShare?: number } = {},
+): Scenario {
   const random = lcg(seed);
   const rows = Array.from({ length: n }, (_, i) => {
     const truth = options.truth ? options.truth(i, random) : Math.floor(random() * classes.length);
@@ -71,7 +77,12 @@ const REGRESSION: RegressionScenario[] = [
 
 async function sklearn(s: Scenario): Promise<Record<string, unknown>> {
   const labelled = s.rows.filter((r) => r.truth !== undefined);
-  const input = JSON.stringify({ classes: s.classes, y_true: labelled.map((r) => r.truth), y_pred: labelled.map((r) => r.prediction), scores: labelled.map((r) => r.scores) });
+  const input = JSON.stringify({
+    classes: s.classes,
+    y_true: labelled.map((r) => r.truth),
+    y_pred: labelled.map((r) => r.prediction),
+    scores: labelled.map((r) => r.scores),
+  });
   const child = promisify(execFile)("/usr/bin/python3", [join(import.meta.dirname, "python", "classification_reference.py")], { encoding: "utf8" });
   child.child.stdin!.end(input);
   return JSON.parse((await child).stdout) as Record<string, unknown>;
@@ -98,17 +109,37 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       for (const [i, row] of s.rows.entries()) {
         const requestId = `${s.model}-${i}`;
         const at = FIXTURE_START_US + i * 1000;
-        await store.predictions.append(predictionRecord(i, { modelName: s.model, requestId, timestampUs: at, status: "OK", prediction: row.prediction, scores: row.scores, confidence: Math.max(...row.scores) }));
+        await store.predictions.append(
+          predictionRecord(i, {
+            modelName: s.model,
+            requestId,
+            timestampUs: at,
+            status: "OK",
+            prediction: row.prediction,
+            scores: row.scores,
+            confidence: Math.max(...row.scores),
+          }),
+        );
         if (row.truth === undefined) continue;
         // A stale label, older than the real one: the newest label must win.
-        if (i % 7 === 0) await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: s.classes[(s.classes.indexOf(row.truth) + 1) % s.classes.length]!, timestampUs: at + 1_000_000, source: "test" });
+        if (i % 7 === 0)
+          await store.labels.append({
+            requestId,
+            rowIndex: 0,
+            modelName: s.model,
+            label: s.classes[(s.classes.indexOf(row.truth) + 1) % s.classes.length]!,
+            timestampUs: at + 1_000_000,
+            source: "test",
+          });
         await store.labels.append({ requestId, rowIndex: 0, modelName: s.model, label: row.truth, timestampUs: at + 5_000_000, source: "test" });
       }
     }
     for (const { model, rows } of REGRESSION) {
       for (const [i, row] of rows.entries()) {
         const requestId = `${model}-${i}`;
-        await store.predictions.append(predictionRecord(i, { modelName: model, requestId, status: "OK", prediction: String(row.yhat), scores: [row.yhat], confidence: 0 }));
+        await store.predictions.append(
+          predictionRecord(i, { modelName: model, requestId, status: "OK", prediction: String(row.yhat), scores: [row.yhat], confidence: 0 }),
+        );
         await store.labels.append({ requestId, rowIndex: 0, modelName: model, label: String(row.y), timestampUs: FIXTURE_START_US + 5e6, source: "test" });
       }
     }
@@ -128,7 +159,11 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       assert.deepEqual(vigil.confusion, reference.confusion);
       const perClass = reference.per_class as Array<Record<string, number>>;
       assert.equal(perClass.length, s.classes.length, "scikit-learn's figures cover every class");
-      assert.deepEqual(vigil.perClass.map((c) => c.class), s.classes, "one entry per class, in order");
+      assert.deepEqual(
+        vigil.perClass.map((c) => c.class),
+        s.classes,
+        "one entry per class, in order",
+      );
       for (const [i, expected] of perClass.entries()) {
         const c = vigil.perClass[i]!;
         for (const key of ["precision", "recall", "f1"] as const) close(c[key], expected[key], `${c.class} ${key}`);
@@ -145,7 +180,11 @@ describe("classification quality in ClickHouse SQL agrees with scikit-learn", ()
       close(vigil.brier, reference.brier, "Brier score");
       close(vigil.expectedCalibrationError, reference.ece, "expected calibration error");
       const calibration = reference.calibration as typeof vigil.calibration;
-      assert.deepEqual(vigil.calibration.map((b) => [b.lower, b.upper, b.rows]), calibration.map((b) => [b.lower, b.upper, b.rows]), "reliability bins");
+      assert.deepEqual(
+        vigil.calibration.map((b) => [b.lower, b.upper, b.rows]),
+        calibration.map((b) => [b.lower, b.upper, b.rows]),
+        "reliability bins",
+      );
       for (const [i, expected] of calibration.entries()) {
         close(vigil.calibration[i]!.meanConfidence, expected.meanConfidence, `bin ${expected.lower} mean confidence`);
         close(vigil.calibration[i]!.accuracy, expected.accuracy, `bin ${expected.lower} accuracy`);
@@ -184,7 +223,11 @@ print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": math.sq
   });
 
   test("an empty window has no figures rather than zeros", async () => {
-    const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window: { fromUs: window.toUs, toUs: window.toUs + 60e6 } });
+    const q = await classificationQuality(store.engine, {
+      model: "q-binary",
+      classes: binary.classes,
+      window: { fromUs: window.toUs, toUs: window.toUs + 60e6 },
+    });
     assert.equal(q.rows, 0);
     assert.deepEqual([q.accuracy, q.rocAuc, q.logLoss, q.brier, q.expectedCalibrationError, q.labelCoverage.share], [null, null, null, null, null, null]);
   });
@@ -193,20 +236,36 @@ print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": math.sq
     const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });
     const results = qualityResults(q, "q-binary", "1");
     await saveMonitorResults(store.engine, results, FIXTURE_START_US + 1e6);
-    await saveMonitorResults(store.engine, results.map((r) => (r.metric === "accuracy" ? { ...r, value: 0.5 } : r)), FIXTURE_START_US + 2e6);
+    await saveMonitorResults(
+      store.engine,
+      results.map((r) => (r.metric === "accuracy" ? { ...r, value: 0.5 } : r)),
+      FIXTURE_START_US + 2e6,
+    );
     const rows = await store.engine.query<{ metric: string; feature: string; value: number }>(
       "SELECT metric, feature, value FROM monitor_results FINAL WHERE model_name = 'q-binary' AND kind = 'quality' ORDER BY metric, feature",
     );
     assert.equal(rows.length, results.length, "one row per figure after two runs");
     assert.equal(rows.find((r) => r.metric === "accuracy")!.value, 0.5, "the newer run wins");
-    assert.deepEqual(rows.filter((r) => r.metric === "f1").map((r) => r.feature), ["delayed", "on_time"]);
-    const [matrix] = await store.engine.query<{ details: string }>("SELECT details FROM monitor_results FINAL WHERE model_name = 'q-binary' AND metric = 'confusion_matrix'");
+    assert.deepEqual(
+      rows.filter((r) => r.metric === "f1").map((r) => r.feature),
+      ["delayed", "on_time"],
+    );
+    const [matrix] = await store.engine.query<{ details: string }>(
+      "SELECT details FROM monitor_results FINAL WHERE model_name = 'q-binary' AND metric = 'confusion_matrix'",
+    );
     assert.deepEqual(JSON.parse(matrix!.details), { classes: binary.classes, matrix: q.confusion });
   });
 
   test("windows tile a range: tumbling and sliding", () => {
-    assert.deepEqual(windows(0, 30, 10), [{ fromUs: 0, toUs: 10 }, { fromUs: 10, toUs: 20 }, { fromUs: 20, toUs: 30 }]);
-    assert.deepEqual(windows(0, 30, 20, 5).map((w) => w.fromUs), [0, 5, 10]);
+    assert.deepEqual(windows(0, 30, 10), [
+      { fromUs: 0, toUs: 10 },
+      { fromUs: 10, toUs: 20 },
+      { fromUs: 20, toUs: 30 },
+    ]);
+    assert.deepEqual(
+      windows(0, 30, 20, 5).map((w) => w.fromUs),
+      [0, 5, 10],
+    );
     assert.throws(() => windows(0, 10, 0), /must be positive/);
   });
 });

@@ -13,12 +13,19 @@ const { train } = splitByMonth(loadFlights());
 const vocabulary = buildVocabulary(train);
 const encode = createFlightEncoder(vocabulary);
 const rows = train.map(encode);
-const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({ name: f.name, index: f.column, kind: f.kind, categories: f.categories }));
+const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({
+  name: f.name,
+  index: f.column,
+  kind: f.kind,
+  categories: f.categories,
+}));
 
 const sample = (source: number[][], size: number, random: () => number) => Array.from({ length: size }, () => source[Math.floor(random() * source.length)]!);
 const column = (data: number[][], i: number) => data.map((r) => r[i]!);
 type Shift = (row: number[]) => number[];
-const scaleDistance = (factor: number): Shift => (r) => [r[0]!, r[1]!, r[2]! * factor, r[3]!, r[4]!];
+const scaleDistance =
+  (factor: number): Shift =>
+  (r) => [r[0]!, r[1]!, r[2]! * factor, r[3]!, r[4]!];
 const SHIFTS: Record<string, Shift> = {
   distance: scaleDistance(1.2),
   /** The tests on 500 rows need a larger effect for 95% power than the distances on 1,000. */
@@ -67,16 +74,23 @@ describe("drift decisions at default thresholds", () => {
     for (const f of FEATURES) assert.ok(calm(f.name) <= 0.05, `${f.name}: false alarms ${calm(f.name)}`);
     const distance = judge(SHIFTS.distance, 12);
     const hour = judge(SHIFTS.hour, 13);
-    t.diagnostic(`false alarms ${FEATURES.map((f) => `${f.name} ${calm(f.name)}`).join(", ")}; detection distance*1.2 ${distance("distance")}, hour+2 ${hour("hour")}`);
+    t.diagnostic(
+      `false alarms ${FEATURES.map((f) => `${f.name} ${calm(f.name)}`).join(", ")}; detection distance*1.2 ${distance("distance")}, hour+2 ${hour("hour")}`,
+    );
     assert.ok(distance("distance") >= 0.95, `distance scaled by 1.2 detected in ${distance("distance")} of samples`);
     assert.ok(hour("hour") >= 0.95, `hour shifted by 2 detected in ${hour("hour")} of samples`);
   });
 
   test("small reference (800 rows, statistical tests at p ≤ 0.05): false alarms within 5% + slack, shifts caught", (t) => {
     const trials = 300;
-    const draw = (shift?: Shift) => (random: () => number) => ({ reference: sample(rows, 800, random), current: sample(rows, 500, random).map((r) => (shift ? shift(r) : r)) });
+    const draw = (shift?: Shift) => (random: () => number) => ({
+      reference: sample(rows, 800, random),
+      current: sample(rows, 500, random).map((r) => (shift ? shift(r) : r)),
+    });
     const calm = rates(trials, draw(), 21);
-    t.diagnostic(`methods ${calm.methods.join(", ")}; false alarms ${FEATURES.map((f) => `${f.name} ${calm.rate(f.name)}`).join(", ")}; dataset ${calm.dataset}`);
+    t.diagnostic(
+      `methods ${calm.methods.join(", ")}; false alarms ${FEATURES.map((f) => `${f.name} ${calm.rate(f.name)}`).join(", ")}; dataset ${calm.dataset}`,
+    );
     for (const f of FEATURES) assert.ok(calm.rate(f.name) <= maxFalseAlarm(trials), `${f.name}: false alarms ${calm.rate(f.name)} > ${maxFalseAlarm(trials)}`);
     assert.ok(calm.dataset <= 0.05, `dataset drift false alarms ${calm.dataset}`);
     const distance = rates(100, draw(SHIFTS.distanceSmall), 22);

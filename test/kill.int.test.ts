@@ -22,7 +22,15 @@ describe("server killed under load", () => {
   /** Starts `vigil serve` on a data directory; resolves once it serves the demo model. */
   const serve = (data: string, owner: ProcessOwner) =>
     serveDemo(
-      { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: workspace.repository, VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info", VIGIL_TRACING: "false" },
+      {
+        ...process.env,
+        VIGIL_DATA_DIR: join(data, "data"),
+        VIGIL_SPOOL_DIR: join(data, "spool"),
+        VIGIL_MODEL_REPOSITORY: workspace.repository,
+        VIGIL_METRICS_PORT: "off",
+        VIGIL_LOG_LEVEL: "info",
+        VIGIL_TRACING: "false",
+      },
       { owner },
     );
 
@@ -74,7 +82,11 @@ describe("server killed under load", () => {
    */
   test("SIGKILL under load: the loss is bounded by the batch age, nothing is duplicated, a restart replays the spool", { timeout: 180_000 }, async (ctx) => {
     const data = join(workspace.dir, "kill");
-    const spoolFiles = () => readdir(join(data, "spool", "predictions")).then((f) => f.filter((n) => n.endsWith(".batch") || n.endsWith(".jsonl")).length, () => 0);
+    const spoolFiles = () =>
+      readdir(join(data, "spool", "predictions")).then(
+        (f) => f.filter((n) => n.endsWith(".batch") || n.endsWith(".jsonl")).length,
+        () => 0,
+      );
     const first = await serve(data, ctx);
     const summary = await loadAndKill(first.address, first.child, "SIGKILL", 12_000);
     await first.exited;
@@ -85,7 +97,9 @@ describe("server killed under load", () => {
     const { ok, duplicates } = await logged(data, `loadgen-${process.pid}-`);
     const lost = summary.ok - ok;
     const bound = (RATE * 2 * BATCH_AGE_MS) / 1000;
-    ctx.diagnostic(`acknowledged ${summary.ok}; logged OK ${ok}; lost ${lost} (bound ${bound}); spool files at the kill ${spooledAtKill}, after the restart ${await spoolFiles()}; duplicates ${duplicates}`);
+    ctx.diagnostic(
+      `acknowledged ${summary.ok}; logged OK ${ok}; lost ${lost} (bound ${bound}); spool files at the kill ${spooledAtKill}, after the restart ${await spoolFiles()}; duplicates ${duplicates}`,
+    );
     assert.ok(summary.ok > 2 * bound, `the load acknowledged well over the bound before the kill (${summary.ok})`);
     assert.ok(lost >= 0, "nothing logged that was not answered");
     assert.ok(lost <= bound, `at most two batch ages of traffic at ${RATE} requests/s is lost: ${lost} of ${summary.ok}`);

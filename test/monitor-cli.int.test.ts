@@ -79,7 +79,20 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     assert.equal((await fetch(`${apiUrl}/api/v1/overview`, { headers: { authorization: "Bearer cli-test-token" } })).status, 200);
     const target = listening.address as string;
     const traffic = (drift: string[]) =>
-      runLoadgen({ target, model: "flights", rate: 0, concurrency: 8, requests: 400, durationMs: 0, batch: 1, shuffle: true, labelFraction: 1, labelDelayMs: 0, drift: drift.map(parseShift), driftAfter: 0 });
+      runLoadgen({
+        target,
+        model: "flights",
+        rate: 0,
+        concurrency: 8,
+        requests: 400,
+        durationMs: 0,
+        batch: 1,
+        shuffle: true,
+        labelFraction: 1,
+        labelDelayMs: 0,
+        drift: drift.map(parseShift),
+        driftAfter: 0,
+      });
     times.start = Date.now();
     summaries.push(await traffic([]));
     times.calmEnd = Date.now();
@@ -132,8 +145,13 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
   test("the monitor wrote its windows to monitor_results while serving", async () => {
     const engine = new EmbeddedEngine(env.VIGIL_DATA_DIR!);
     try {
-      const rows = await engine.query<{ kind: string; n: string | number }>("SELECT kind, count() AS n FROM monitor_results FINAL WHERE model_name = 'flights' GROUP BY kind ORDER BY kind");
-      assert.deepEqual(rows.map((r) => r.kind), ["drift", "quality"]);
+      const rows = await engine.query<{ kind: string; n: string | number }>(
+        "SELECT kind, count() AS n FROM monitor_results FINAL WHERE model_name = 'flights' GROUP BY kind ORDER BY kind",
+      );
+      assert.deepEqual(
+        rows.map((r) => r.kind),
+        ["drift", "quality"],
+      );
       assert.ok(rows.every((r) => Number(r.n) > 0));
     } finally {
       await engine.close();
@@ -145,27 +163,47 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     assert.match(stdout, /stored reference profiles of 7 inputs for flights version 1: hour \(400 rows\)/);
     const drift = await report("drift", "--from", iso(times.calmEnd), "--to", iso(times.end));
     const distance = drift.windows[0]!.results.find((r) => r.feature === "distance")!;
-    assert.deepEqual([distance.metric, distance.value, distance.breached], ["ks", 1, false], "a window against itself: 400 reference rows take the KS test, p = 1");
+    assert.deepEqual(
+      [distance.metric, distance.value, distance.breached],
+      ["ks", 1, false],
+      "a window against itself: 400 reference rows take the KS test, p = 1",
+    );
   });
 
   test("report slo: attainment and budget of an SLO over the served traffic, as CSV, JSON and Markdown", async () => {
     const file = join(dirs.path, "alerting.yaml");
-    await writeFile(file, ["slos:", "  - name: flights-availability", "    model: flights", "    indicator: availability", "    objective: 0.999", "    window: 3d", ""].join("\n"));
+    await writeFile(
+      file,
+      ["slos:", "  - name: flights-availability", "    model: flights", "    indicator: availability", "    objective: 0.999", "    window: 3d", ""].join("\n"),
+    );
     const range = ["--from", iso(times.start - 60_000), "--to", iso(times.end + 60_000), "--alerting-config", file];
     const csv = (await vigil("report", "slo", ...range, "--format", "csv")).stdout.trim().split("\n");
     assert.equal(csv.length, 2);
     assert.match(csv[1]!, /^flights-availability,flights,availability,,0\.999,3d,[^,]+,[^,]+,800,800,0,1,true,0\.8\d*,0,1,0$/);
-    const [json] = JSON.parse((await vigil("report", "slo", ...range, "--format", "json")).stdout) as Array<{ total: number; attainment: number; budget: { spent: number } }>;
+    const [json] = JSON.parse((await vigil("report", "slo", ...range, "--format", "json")).stdout) as Array<{
+      total: number;
+      attainment: number;
+      budget: { spent: number };
+    }>;
     assert.deepEqual([json!.total, json!.attainment, json!.budget.spent], [800, 1, 0]);
     assert.match((await vigil("report", "slo", ...range)).stdout, /^## SLO flights-availability/m);
     assert.match((await failure("report", "slo", ...range, "--slo", "nope")).stderr, /no SLO named "nope" \(SLOs: flights-availability\)/);
   });
 
   test("silence add, list and expire", async () => {
-    const id = (await vigil("silence", "add", "-m", 'alertname="InputDrift"', "-m", 'model="flights"', "-d", "2h", "--comment", "known shift", "--author", "ops")).stdout.trim();
+    const id = (
+      await vigil("silence", "add", "-m", 'alertname="InputDrift"', "-m", 'model="flights"', "-d", "2h", "--comment", "known shift", "--author", "ops")
+    ).stdout.trim();
     assert.match(id, /^[0-9a-f-]{36}$/);
-    const listed = JSON.parse((await vigil("silence", "list", "--json")).stdout) as Array<{ id: string; comment: string; matchers: Array<{ name: string; op: string; value: string }> }>;
-    assert.deepEqual(listed.map((s) => [s.id, s.comment, s.matchers.map((m) => `${m.name}${m.op}${m.value}`)]), [[id, "known shift", ["alertname=InputDrift", "model=flights"]]]);
+    const listed = JSON.parse((await vigil("silence", "list", "--json")).stdout) as Array<{
+      id: string;
+      comment: string;
+      matchers: Array<{ name: string; op: string; value: string }>;
+    }>;
+    assert.deepEqual(
+      listed.map((s) => [s.id, s.comment, s.matchers.map((m) => `${m.name}${m.op}${m.value}`)]),
+      [[id, "known shift", ["alertname=InputDrift", "model=flights"]]],
+    );
     assert.match((await vigil("silence", "list")).stdout, new RegExp(`${id}\\s+active\\s+alertname="InputDrift" model="flights"`));
     assert.match((await vigil("silence", "expire", id)).stdout, new RegExp(`silence ${id} ended at`));
     assert.match((await vigil("silence", "list")).stdout, new RegExp(`${id}\\s+expired`));
@@ -178,7 +216,10 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       [["report", "quality", "--model", "flights", "--from", "-1h", "--to", "-2h"], /the report's end .* must come after its start/],
       [["report", "quality", "--model", "flights", "--window", "soon"], /"soon" is not a duration/],
       [["report", "latency", "--model", "flights"], /report kind must be "quality", "drift" or "slo", got "latency"/],
-      [["report", "drift", "--model", "flights", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z"], /served no OK predictions between 2020-01-01/],
+      [
+        ["report", "drift", "--model", "flights", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z"],
+        /served no OK predictions between 2020-01-01/,
+      ],
       [["profile", "--model", "flights", "--version", "1"], /give either --file or --from/],
     ];
     for (const [args, message] of cases) {

@@ -3,7 +3,16 @@ import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { ModelInferRequest } from "@vigil/proto";
 import { rejection, unary } from "./support/grpc.js";
-import { addDemoModel, fixedModelConfig, fixedModelOnnx, textModelConfig, textModelOnnx, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
+import {
+  addDemoModel,
+  fixedModelConfig,
+  fixedModelOnnx,
+  textModelConfig,
+  textModelOnnx,
+  typedModelConfig,
+  typedModelOnnx,
+  writeModel,
+} from "./support/models.js";
 import { bytesOf, contentsRequest, rawRequest } from "./support/requests.js";
 import { serveRepository } from "./support/server.js";
 
@@ -37,13 +46,22 @@ describe("request validation: every bad input gets the right status and an actio
     await expectError({ ...features([1, 5], row), modelVersion: "v1" }, status.INVALID_ARGUMENT, /version "v1" is not a positive integer/);
   });
 
-  test("no inputs", () => expectError(contentsRequest("flights", []), status.INVALID_ARGUMENT, /request has no inputs; model "flights" expects features \(FP32 \[-1,5\]\)/));
+  test("no inputs", () =>
+    expectError(contentsRequest("flights", []), status.INVALID_ARGUMENT, /request has no inputs; model "flights" expects features \(FP32 \[-1,5\]\)/));
 
   test("unknown input name", () =>
-    expectError(contentsRequest("flights", [{ name: "feature", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }]), status.INVALID_ARGUMENT, /unknown input "feature" for model "flights"; it expects features \(FP32 \[-1,5\]\)/));
+    expectError(
+      contentsRequest("flights", [{ name: "feature", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }]),
+      status.INVALID_ARGUMENT,
+      /unknown input "feature" for model "flights"; it expects features \(FP32 \[-1,5\]\)/,
+    ));
 
   test("missing input", () =>
-    expectError(contentsRequest("typed", [{ name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 3] } }]), status.INVALID_ARGUMENT, /missing input k \(INT64 \[-1,2\]\) for model "typed"/));
+    expectError(
+      contentsRequest("typed", [{ name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 3] } }]),
+      status.INVALID_ARGUMENT,
+      /missing input k \(INT64 \[-1,2\]\) for model "typed"/,
+    ));
 
   test("duplicate input", () =>
     expectError(
@@ -56,8 +74,16 @@ describe("request validation: every bad input gets the right status and an actio
     ));
 
   test("wrong datatype, and a datatype that does not exist", async () => {
-    await expectError(contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5], contents: { fp64Contents: row } }]), status.INVALID_ARGUMENT, /input "features" has datatype FP64 but model "flights" expects FP32/);
-    await expectError(contentsRequest("flights", [{ name: "features", datatype: "FLOAT", shape: [1, 5] }]), status.INVALID_ARGUMENT, /unknown datatype "FLOAT"; model "flights" expects FP32/);
+    await expectError(
+      contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5], contents: { fp64Contents: row } }]),
+      status.INVALID_ARGUMENT,
+      /input "features" has datatype FP64 but model "flights" expects FP32/,
+    );
+    await expectError(
+      contentsRequest("flights", [{ name: "features", datatype: "FLOAT", shape: [1, 5] }]),
+      status.INVALID_ARGUMENT,
+      /unknown datatype "FLOAT"; model "flights" expects FP32/,
+    );
   });
 
   test("shape: wrong rank, wrong fixed dimension, negative dimension, huge dimension", async () => {
@@ -86,7 +112,11 @@ describe("request validation: every bad input gets the right status and an actio
     expectError(features([2, 5], row), status.INVALID_ARGUMENT, /contents.fp32Contents has 5 elements but shape \[2,5\] needs 10/));
 
   test("data in the wrong contents field", () =>
-    expectError(contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp64Contents: row } }]), status.INVALID_ARGUMENT, /FP32 data must be in contents.fp32Contents, not contents.fp64Contents/));
+    expectError(
+      contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp64Contents: row } }]),
+      status.INVALID_ARGUMENT,
+      /FP32 data must be in contents.fp32Contents, not contents.fp64Contents/,
+    ));
 
   test("raw form: length not matching shape x element size", () =>
     expectError(
@@ -97,7 +127,11 @@ describe("request validation: every bad input gets the right status and an actio
 
   test("raw form: entry count not matching the inputs", () =>
     expectError(
-      ModelInferRequest.fromPartial({ modelName: "flights", inputs: [{ name: "features", datatype: "FP32", shape: [1n, 5n] }], rawInputContents: [Buffer.alloc(20), Buffer.alloc(20)] }),
+      ModelInferRequest.fromPartial({
+        modelName: "flights",
+        inputs: [{ name: "features", datatype: "FP32", shape: [1n, 5n] }],
+        rawInputContents: [Buffer.alloc(20), Buffer.alloc(20)],
+      }),
       status.INVALID_ARGUMENT,
       /raw_input_contents has 2 entries but the request has 1 inputs/,
     ));
@@ -115,14 +149,21 @@ describe("request validation: every bad input gets the right status and an actio
 
   test("BYTES: a valid string tensor round-trips in both forms", async () => {
     const words = ["héllo", ""];
-    const viaContents = await infer(contentsRequest("text", [{ name: "text", datatype: "BYTES", shape: [2, 1], contents: { bytesContents: words.map((w) => Buffer.from(w)) } }]));
-    assert.deepEqual(viaContents.outputs[0]!.contents!.bytesContents.map((b) => Buffer.from(b).toString()), words);
-    const raw = Buffer.concat(words.flatMap((w) => {
-      const body = Buffer.from(w);
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(body.length);
-      return [length, body];
-    }));
+    const viaContents = await infer(
+      contentsRequest("text", [{ name: "text", datatype: "BYTES", shape: [2, 1], contents: { bytesContents: words.map((w) => Buffer.from(w)) } }]),
+    );
+    assert.deepEqual(
+      viaContents.outputs[0]!.contents!.bytesContents.map((b) => Buffer.from(b).toString()),
+      words,
+    );
+    const raw = Buffer.concat(
+      words.flatMap((w) => {
+        const body = Buffer.from(w);
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(body.length);
+        return [length, body];
+      }),
+    );
     const viaRaw = await infer(rawRequest("text", [{ name: "text", datatype: "BYTES", shape: [2, 1], bytes: raw }]));
     assert.deepEqual(Buffer.from(viaRaw.rawOutputContents[0]!), raw);
   });
@@ -143,7 +184,11 @@ describe("request validation: every bad input gets the right status and an actio
   test("a model without a batch dimension takes its fixed shape and refuses others", async () => {
     const ok = await infer(contentsRequest("fixed", [{ name: "v", datatype: "FP64", shape: [4], contents: { fp64Contents: [1, -2, 3.5, 0] } }]));
     assert.deepEqual(ok.outputs[0]!.contents!.fp64Contents, [-1, 2, -3.5, -0]);
-    await expectError(contentsRequest("fixed", [{ name: "v", datatype: "FP64", shape: [1, 4] }]), status.INVALID_ARGUMENT, /shape \[1,4\] but the model expects \[4\] \(rank 1\)/);
+    await expectError(
+      contentsRequest("fixed", [{ name: "v", datatype: "FP64", shape: [1, 4] }]),
+      status.INVALID_ARGUMENT,
+      /shape \[1,4\] but the model expects \[4\] \(rank 1\)/,
+    );
   });
 
   test("oversized message: RESOURCE_EXHAUSTED before the server reads it", async () => {

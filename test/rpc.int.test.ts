@@ -54,8 +54,15 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
     assert.deepEqual(meta.outputs, [{ name: "probabilities", datatype: "FP32", shape: [-1n, 2n] }]);
     assert.deepEqual(JSON.parse(meta.properties.labels!), ["on_time", "delayed"]);
     const features = JSON.parse(meta.properties.monitored_features!) as Array<{ name: string }>;
-    assert.deepEqual(features.map((f) => f.name), ["hour", "weekday", "distance", "origin", "destination"]);
-    assert.deepEqual(JSON.parse(meta.properties.recorded_features!), ["hour", "weekday", "distance", "origin", "destination"], "names of the prediction rows' features array");
+    assert.deepEqual(
+      features.map((f) => f.name),
+      ["hour", "weekday", "distance", "origin", "destination"],
+    );
+    assert.deepEqual(
+      JSON.parse(meta.properties.recorded_features!),
+      ["hour", "weekday", "distance", "origin", "destination"],
+      "names of the prediction rows' features array",
+    );
     // The demo config prefers CUDA; on a host without it the fallback must be visible, never silent.
     const fallbacks = JSON.parse(meta.properties.execution_provider_fallbacks!) as string[];
     if (meta.properties.execution_provider === "cpu") assert.match(fallbacks.join(" "), /^cuda: /);
@@ -106,7 +113,10 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
   test("ModelInfer returns only the outputs asked for, and refuses unknown ones", async () => {
     const request = contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: FLIGHT_ROWS[0]! } }]);
     const named = await unary(t.client.modelInfer, t.client, { ...request, outputs: [{ name: "probabilities", parameters: {} }] });
-    assert.deepEqual(named.outputs.map((o) => o.name), ["probabilities"]);
+    assert.deepEqual(
+      named.outputs.map((o) => o.name),
+      ["probabilities"],
+    );
     const err = await rejection(unary(t.client.modelInfer, t.client, { ...request, outputs: [{ name: "logits", parameters: {} }] }));
     assert.equal(err.code, status.INVALID_ARGUMENT);
     assert.match(err.details, /unknown output "logits".*it has probabilities/);
@@ -139,7 +149,11 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
 
   test("ModelStatistics counts successes, failures, inferences and executions", async () => {
     const before = (await unary(t.client.modelStatistics, t.client, { name: "flights", version: "" })).modelStats[0]!;
-    await unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [3, 5], contents: { fp32Contents: FLIGHT_ROWS.slice(0, 3).flat() } }]));
+    await unary(
+      t.client.modelInfer,
+      t.client,
+      contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [3, 5], contents: { fp32Contents: FLIGHT_ROWS.slice(0, 3).flat() } }]),
+    );
     await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP64", shape: [1, 5] }])));
     const stats = (await unary(t.client.modelStatistics, t.client, { name: "flights", version: "1" })).modelStats[0]!;
     assert.equal(stats.name, "flights");
@@ -152,7 +166,10 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
     assert.ok(stats.batchStats.some((b) => b.batchSize === 3n));
     assert.ok(stats.lastInference > BigInt(Date.now() - 60_000));
     const all = await unary(t.client.modelStatistics, t.client, { name: "", version: "" });
-    assert.deepEqual(all.modelStats.map((s) => s.name), ["flights"]);
+    assert.deepEqual(
+      all.modelStats.map((s) => s.name),
+      ["flights"],
+    );
     const err = await rejection(unary(t.client.modelStatistics, t.client, { name: "nope", version: "" }));
     assert.equal(err.code, status.NOT_FOUND);
   });

@@ -44,9 +44,15 @@ describe("model repository control: load, unload, reload without a restart", () 
     assert.equal(err.code, status.UNAVAILABLE);
     assert.match(err.details, /model "added" is not available: unloaded/);
     const index = await unary(t.client.repositoryIndex, t.client, { repositoryName: "", ready: false });
-    assert.deepEqual(index.models.find((m) => m.name === "added"), { name: "added", version: "", state: "UNAVAILABLE", reason: "unloaded" });
+    assert.deepEqual(
+      index.models.find((m) => m.name === "added"),
+      { name: "added", version: "", state: "UNAVAILABLE", reason: "unloaded" },
+    );
     const ready = await unary(t.client.repositoryIndex, t.client, { repositoryName: "", ready: true });
-    assert.deepEqual(ready.models.map((m) => m.name), ["typed"]);
+    assert.deepEqual(
+      ready.models.map((m) => m.name),
+      ["typed"],
+    );
     const again = await rejection(unload("added"));
     assert.equal(again.code, status.NOT_FOUND);
     await load("added");
@@ -60,7 +66,10 @@ describe("model repository control: load, unload, reload without a restart", () 
     let answered = 0;
     const traffic = (async () => {
       while (!stop) {
-        await infer(typedRequest("typed")).then(() => answered++, (e: unknown) => failures.push(e));
+        await infer(typedRequest("typed")).then(
+          () => answered++,
+          (e: unknown) => failures.push(e),
+        );
       }
     })();
     await new Promise((r) => setTimeout(r, 30));
@@ -102,17 +111,50 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("a config that disagrees with the model file is refused", async () => {
-    await writeModel(served.repository, "mismatched", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP64", dims: [3] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    await writeModel(
+      served.repository,
+      "mismatched",
+      1,
+      typedModelOnnx(),
+      typedModelConfig({
+        inputs: [
+          { name: "x", datatype: "FP64", dims: [3] },
+          { name: "k", datatype: "INT64", dims: [2] },
+        ],
+      }),
+    );
     const err = await rejection(load("mismatched"));
     assert.match(err.details, /input "x" is FP32 in the model file, FP64 in config/);
   });
 
   test("a config whose dimensions disagree with the model file's fixed ones is refused at load, not on every request", async () => {
-    await writeModel(served.repository, "wide", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP32", dims: [7] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    await writeModel(
+      served.repository,
+      "wide",
+      1,
+      typedModelOnnx(),
+      typedModelConfig({
+        inputs: [
+          { name: "x", datatype: "FP32", dims: [7] },
+          { name: "k", datatype: "INT64", dims: [2] },
+        ],
+      }),
+    );
     const err = await rejection(load("wide"));
     assert.equal(err.code, status.FAILED_PRECONDITION);
     assert.match(err.details, /input "x" has shape \[-1,3\] in the model file, config says \[-1,7\]/);
-    await writeModel(served.repository, "variable", 1, typedModelOnnx(), typedModelConfig({ inputs: [{ name: "x", datatype: "FP32", dims: [-1] }, { name: "k", datatype: "INT64", dims: [2] }] }));
+    await writeModel(
+      served.repository,
+      "variable",
+      1,
+      typedModelOnnx(),
+      typedModelConfig({
+        inputs: [
+          { name: "x", datatype: "FP32", dims: [-1] },
+          { name: "k", datatype: "INT64", dims: [2] },
+        ],
+      }),
+    );
     await load("variable");
   });
 
@@ -188,7 +230,9 @@ describe("model repository control: load, unload, reload without a restart", () 
 
 describe("authentication", () => {
   const token = "test-token-0123456789";
-  const served = serveRepository((repository) => writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig()), { auth_tokens: [token, "second-token"] });
+  const served = serveRepository((repository) => writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig()), {
+    auth_tokens: [token, "second-token"],
+  });
   let t: TestServer;
   before(() => {
     t = served.server;
@@ -197,7 +241,14 @@ describe("authentication", () => {
   test("every inference RPC needs a bearer token: missing, malformed and wrong ones are UNAUTHENTICATED", async () => {
     const cases = [
       { metadata: undefined, message: /missing credentials: send metadata 'authorization: Bearer <token>'/ },
-      { metadata: (() => { const m = bearer("x"); m.set("authorization", "Basic abc"); return m; })(), message: /must be 'Bearer <token>'/ },
+      {
+        metadata: (() => {
+          const m = bearer("x");
+          m.set("authorization", "Basic abc");
+          return m;
+        })(),
+        message: /must be 'Bearer <token>'/,
+      },
       { metadata: bearer("wrong-token"), message: /bearer token not accepted/ },
     ];
     for (const c of cases) {
@@ -237,8 +288,27 @@ describe("TLS", () => {
     const repo = await tempRepository();
     const cert = join(repo.path, "..", `${repo.path.split("/").pop()}-cert.pem`);
     const key = join(repo.path, "..", `${repo.path.split("/").pop()}-key.pem`);
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ],
+      { stdio: "ignore" },
+    );
     await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig());
     const t = await startTestServer({ model_repository: repo.path, tls: { cert_file: cert, key_file: key } });
     const secure = new GRPCInferenceServiceClient(t.address, credentials.createSsl(readFileSync(cert)));

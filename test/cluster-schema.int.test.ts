@@ -62,7 +62,10 @@ describe("schema on a ClickHouse cluster", () => {
   });
 
   test("without a cluster the migrations run as written; a cluster name cannot carry SQL", () => {
-    assert.deepEqual(migrations.flatMap((m) => schemaStatements(m)), migrations.flatMap((m) => m.statements));
+    assert.deepEqual(
+      migrations.flatMap((m) => schemaStatements(m)),
+      migrations.flatMap((m) => m.statements),
+    );
     assert.throws(() => checkClusterName("x; DROP TABLE predictions"), /cluster name/);
     assert.equal(checkClusterName("prod-eu.1"), "prod-eu.1");
   });

@@ -14,7 +14,6 @@ const SCREENSHOTS = join(ROOT, "test-results", "screenshots");
 const PASSWORD = "correct horse battery";
 const TOKEN = "dashboard-test-token";
 
-
 /**
  * The dashboard's production build served by `next start`, reading a real monitor API over a real store, driven by Debian's Chromium.
  */
@@ -30,7 +29,8 @@ describe("dashboard in a real browser", () => {
   const offMachine: string[] = [];
 
   /** A monitor API response, parsed through the schema the dashboard's types come from. */
-  const apiGet = async <T,>(schema: { parse(value: unknown): T }, path: string): Promise<T> => schema.parse(await (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
+  const apiGet = async <T>(schema: { parse(value: unknown): T }, path: string): Promise<T> =>
+    schema.parse(await (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json());
   const visit = async (path: string, shot: string) => {
     const response = await page.goto(`${url}${path}`, { waitUntil: "networkidle" });
     assert.equal(response?.status(), 200, `${path} answers 200`);
@@ -42,13 +42,40 @@ describe("dashboard in a real browser", () => {
     traffic = await demoTraffic(150);
     summary = traffic.summary;
     const { store } = traffic;
-    const alerting = parseAlertingConfig({ rules: [{ name: "QualityWatch", metric: "quality.accuracy", op: ">=", threshold: 0, range: "15m", severity: "info", annotations: { summary: "accuracy is {{ $value }}" } }] }, "test", ROOT);
+    const alerting = parseAlertingConfig(
+      {
+        rules: [
+          {
+            name: "QualityWatch",
+            metric: "quality.accuracy",
+            op: ">=",
+            threshold: 0,
+            range: "15m",
+            severity: "info",
+            annotations: { summary: "accuracy is {{ $value }}" },
+          },
+        ],
+      },
+      "test",
+      ROOT,
+    );
     assert.equal((await new AlertEvaluator(store.engine, alerting.rules).evaluate()).length, 1, "one alert firing for the dashboard to show");
-    api = await startMonitorApi({ engine: store.engine, host: "127.0.0.1", port: 0, tokens: [TOKEN], models: traffic.lookup, slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })] });
+    api = await startMonitorApi({
+      engine: store.engine,
+      host: "127.0.0.1",
+      port: 0,
+      tokens: [TOKEN],
+      models: traffic.lookup,
+      slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
+    });
 
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
     url = dashboard.url;
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"] });
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
@@ -89,7 +116,7 @@ describe("dashboard in a real browser", () => {
     assert.equal((await page.textContent("[data-metric=requests] .value"))?.trim(), String(summary.ok));
     assert.equal((await page.textContent("[data-metric=firing] .value"))?.trim(), "1");
     assert.ok(await page.isVisible("text=QualityWatch"));
-    assert.equal(await page.locator("[data-chart='Latency'] svg").count() > 0, true, "the latency chart renders");
+    assert.equal((await page.locator("[data-chart='Latency'] svg").count()) > 0, true, "the latency chart renders");
   });
 
   test("Model page: per-class figures and confusion matrix as the API computes them", async () => {
@@ -98,12 +125,23 @@ describe("dashboard in a real browser", () => {
     const cells = await page.locator("[data-table=confusion] tbody td").allTextContents();
     assert.deepEqual(cells.map(Number), confusion.confusion.flat());
     const supports = await page.locator("[data-table=per-class] tbody tr td:nth-child(5)").allTextContents();
-    assert.deepEqual(supports.map(Number), confusion.perClass.map((c) => c.support));
+    assert.deepEqual(
+      supports.map(Number),
+      confusion.perClass.map((c) => c.support),
+    );
   });
 
   test("Drift, SLOs, Traces and Predictions pages load, link to each other, and show the stored data", async () => {
     await visit("/models/flights/drift", "drift");
-    assert.deepEqual(await page.locator("[data-table=drift-heatmap] tbody th").allTextContents(), ["hour", "weekday", "distance", "origin", "destination", "prediction", "confidence"]);
+    assert.deepEqual(await page.locator("[data-table=drift-heatmap] tbody th").allTextContents(), [
+      "hour",
+      "weekday",
+      "distance",
+      "origin",
+      "destination",
+      "prediction",
+      "confidence",
+    ]);
     assert.ok((await page.locator("[data-chart$='reference against current'] svg").count()) >= 7, "a histogram per input");
     await visit("/slos", "slos");
     assert.ok(await page.isVisible("[data-slo=flights-availability]"));
@@ -135,7 +173,11 @@ describe("dashboard in a real browser", () => {
     const created = silences.find((s) => s.comment === "from the browser")!;
     assert.ok(created.endsAt > Date.now());
     await page.click(`[data-silence="${created.id}"] button`);
-    await eventually(async () => (await apiGet(silencesSchema, "/api/v1/silences")).find((s) => s.id === created.id)!.endsAt, (t) => t <= Date.now(), "the silence to expire");
+    await eventually(
+      async () => (await apiGet(silencesSchema, "/api/v1/silences")).find((s) => s.id === created.id)!.endsAt,
+      (t) => t <= Date.now(),
+      "the silence to expire",
+    );
     await page.screenshot({ path: join(SCREENSHOTS, "alerts-after.png"), fullPage: true });
   });
 
@@ -162,30 +204,85 @@ describe("dashboard in a real browser", () => {
     const form = (password: string) => new URLSearchParams({ password }).toString();
     // Wrong passwords go back to the form until the client is throttled (429); both are right answers here.
     const wrong = [303, 429];
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, meant literally
-    const hostile = ["", " ", "' OR '1'='1", "\" OR 1=1 --", "admin'--", "<script>alert(1)</script>", "${7*7}", "{{7*7}}", "../../../etc/passwd", "%00", "\u0000", "\uD800", "🙂".repeat(200), PASSWORD.toUpperCase(), `${PASSWORD} `, PASSWORD.slice(0, -1), "a".repeat(4000)];
-    for (const password of hostile) await expect(`password ${JSON.stringify(password.slice(0, 20))}`, post(form(password), "application/x-www-form-urlencoded"), wrong, "/login?error=1");
-    for (let i = 0; i < 200; i++) await expect(`random form body ${i}`, post(randomBytes(1 + Math.floor(seeded() * 3000)), "application/x-www-form-urlencoded"), wrong, "/login?error=1");
-    await expect("password twice, the second right", post(`password=wrong&password=${encodeURIComponent(PASSWORD)}`, "application/x-www-form-urlencoded"), wrong, "/login?error=1");
+    const hostile = [
+      "",
+      " ",
+      "' OR '1'='1",
+      '" OR 1=1 --',
+      "admin'--",
+      "<script>alert(1)</script>",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, meant literally
+      "${7*7}",
+      "{{7*7}}",
+      "../../../etc/passwd",
+      "%00",
+      "\u0000",
+      "\uD800",
+      "🙂".repeat(200),
+      PASSWORD.toUpperCase(),
+      `${PASSWORD} `,
+      PASSWORD.slice(0, -1),
+      "a".repeat(4000),
+    ];
+    for (const password of hostile)
+      await expect(`password ${JSON.stringify(password.slice(0, 20))}`, post(form(password), "application/x-www-form-urlencoded"), wrong, "/login?error=1");
+    for (let i = 0; i < 200; i++)
+      await expect(`random form body ${i}`, post(randomBytes(1 + Math.floor(seeded() * 3000)), "application/x-www-form-urlencoded"), wrong, "/login?error=1");
+    await expect(
+      "password twice, the second right",
+      post(`password=wrong&password=${encodeURIComponent(PASSWORD)}`, "application/x-www-form-urlencoded"),
+      wrong,
+      "/login?error=1",
+    );
     await expect("5 KB body", post(form("x".repeat(5000)), "application/x-www-form-urlencoded"), [413]);
     await expect("2 MB body", post(randomBytes(2_000_000), "application/x-www-form-urlencoded"), [413]);
     await expect("JSON body", post(JSON.stringify({ password: PASSWORD }), "application/json"), [415]);
     await expect("bad JSON", post('{"password": "', "application/json"), [415]);
     await expect("multipart garbage", post(randomBytes(3000), "multipart/form-data; boundary=xyz"), [415]);
-    await expect("no content type", fetch(`${url}/api/login`, { method: "POST", body: form(PASSWORD), redirect: "manual", headers: { "content-type": "" } }), [415]);
+    await expect(
+      "no content type",
+      fetch(`${url}/api/login`, { method: "POST", body: form(PASSWORD), redirect: "manual", headers: { "content-type": "" } }),
+      [415],
+    );
     await expect("GET the login route", fetch(`${url}/api/login`, { redirect: "manual" }), [405]);
-    await expect("a server-action header on the login page", fetch(`${url}/login`, { method: "POST", body: "[]", redirect: "manual", headers: { "next-action": "deadbeef", "content-type": "text/plain" } }), [400, 404]);
+    await expect(
+      "a server-action header on the login page",
+      fetch(`${url}/login`, { method: "POST", body: "[]", redirect: "manual", headers: { "next-action": "deadbeef", "content-type": "text/plain" } }),
+      [400, 404],
+    );
 
-    const forged = ["", "garbage", "1.abc", `${Date.now() + 3_600_000}.${"A".repeat(43)}`, `99999999999999999999.${"A".repeat(43)}`, `${Date.now() - 1000}.x`, "1;2;3", "x".repeat(4000), "' OR 1=1 --", "%00%00"];
+    const forged = [
+      "",
+      "garbage",
+      "1.abc",
+      `${Date.now() + 3_600_000}.${"A".repeat(43)}`,
+      `99999999999999999999.${"A".repeat(43)}`,
+      `${Date.now() - 1000}.x`,
+      "1;2;3",
+      "x".repeat(4000),
+      "' OR 1=1 --",
+      "%00%00",
+    ];
     for (const cookie of forged) {
       const headers = { cookie: `vigil_session=${encodeURIComponent(cookie)}` };
       await expect(`forged session ${JSON.stringify(cookie.slice(0, 20))} on a page`, fetch(`${url}/`, { headers, redirect: "manual" }), [307], "/login");
-      await expect(`forged session ${JSON.stringify(cookie.slice(0, 20))} on the API route`, fetch(`${url}/api/silences`, { headers, redirect: "manual" }), [401]);
+      await expect(
+        `forged session ${JSON.stringify(cookie.slice(0, 20))} on the API route`,
+        fetch(`${url}/api/silences`, { headers, redirect: "manual" }),
+        [401],
+      );
     }
 
     const session = (await page.context().cookies()).find((c) => c.name === "vigil_session")!.value;
     const withSession = { cookie: `vigil_session=${session}`, "content-type": "application/json" };
-    for (const body of ['{"matchers":', "null", "[]", '{"matchers":["alertname=\\"x\' OR 1=1 --\\""],"endsAt":"-1"}', '{"matchers":["a=~\\"(\\""],"endsAt":"+1h","comment":"bad regex"}', randomBytes(500).toString("latin1")]) {
+    for (const body of [
+      '{"matchers":',
+      "null",
+      "[]",
+      '{"matchers":["alertname=\\"x\' OR 1=1 --\\""],"endsAt":"-1"}',
+      '{"matchers":["a=~\\"(\\""],"endsAt":"+1h","comment":"bad regex"}',
+      randomBytes(500).toString("latin1"),
+    ]) {
       await expect(`silence body ${JSON.stringify(body.slice(0, 30))}`, fetch(`${url}/api/silences`, { method: "POST", body, headers: withSession }), [400]);
     }
     await expect("20 KB silence", fetch(`${url}/api/silences`, { method: "POST", body: "x".repeat(20_000), headers: withSession }), [413]);

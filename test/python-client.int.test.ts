@@ -27,9 +27,18 @@ after(() => rm(stubs, { recursive: true, force: true }));
 test("a Python grpcio client calls ModelInfer with raw_input_contents and gets onnxruntime's result", async () => {
   const script = join(import.meta.dirname, "python", "infer_raw.py");
   // Asynchronous: the server runs on this process's event loop and must keep answering.
-  const { stdout: output } = await promisify(execFile)(PYTHON, [script, stubs, served.server.address, "flights", JSON.stringify(FLIGHT_ROWS)], { encoding: "utf8" });
+  const { stdout: output } = await promisify(execFile)(PYTHON, [script, stubs, served.server.address, "flights", JSON.stringify(FLIGHT_ROWS)], {
+    encoding: "utf8",
+  });
   const result = JSON.parse(output) as {
-    live: boolean; id: string; model: string; version: string; output: string; shape: number[]; values: number[]; bad: { code: string; details: string };
+    live: boolean;
+    id: string;
+    model: string;
+    version: string;
+    output: string;
+    shape: number[];
+    values: number[];
+    bad: { code: string; details: string };
   };
   const reference = await referenceRun(join(served.repository, "flights", "1", "model.onnx"), {
     features: new ort.Tensor("float32", Float32Array.from(FLIGHT_ROWS.flat()), [FLIGHT_ROWS.length, 5]),

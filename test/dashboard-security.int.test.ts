@@ -61,12 +61,16 @@ describe("dashboard security", () => {
     const session = sessionOf(await login(PASSWORD, { "x-forwarded-for": "198.51.100.1" }))!;
     assert.ok(session, "logged in");
     const silence = JSON.stringify({ matchers: ['alertname=~".+"'], duration: "168h", comment: "forged", createdBy: "attacker" });
-    const post = (headers: Record<string, string>) => fetch(`${origin}/api/silences`, { method: "POST", headers: { cookie: `vigil_session=${session}`, ...headers }, body: silence });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${origin}/api/silences`, { method: "POST", headers: { cookie: `vigil_session=${session}`, ...headers }, body: silence });
     assert.equal((await post({ "content-type": "text/plain", origin: "http://evil.example" })).status, 403, "text/plain from a foreign origin");
     assert.equal((await post({ "content-type": "application/json", origin: "http://evil.example" })).status, 403, "JSON from a foreign origin");
     assert.equal((await post({ "content-type": "application/json", origin, "sec-fetch-site": "cross-site" })).status, 403, "a cross-site fetch");
     assert.equal((await post({ "content-type": "text/plain", origin })).status, 415, "text/plain from the dashboard itself");
-    const remove = await fetch(`${origin}/api/silences/any-id`, { method: "DELETE", headers: { cookie: `vigil_session=${session}`, origin: "http://evil.example" } });
+    const remove = await fetch(`${origin}/api/silences/any-id`, {
+      method: "DELETE",
+      headers: { cookie: `vigil_session=${session}`, origin: "http://evil.example" },
+    });
     assert.equal(remove.status, 403, "DELETE from a foreign origin");
     assert.equal((await login(PASSWORD, { origin: "http://evil.example", "x-forwarded-for": "198.51.100.2" })).status, 403, "a login posted from another site");
     const created = await post({ "content-type": "application/json", origin });

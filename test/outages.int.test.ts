@@ -55,7 +55,12 @@ describe("long outages", { concurrency: true }, () => {
       }
       clickhouse = await startClickHouseHttp(dataDir, { owner: ctx, port: clickhouse.port });
       const summary = await load;
-      await eventually(async () => store.predictions.stats(), (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable, "the writer to drain its spool", 120_000);
+      await eventually(
+        async () => store.predictions.stats(),
+        (s) => s.spoolBatches === 0 && s.memoryRows === 0 && s.engineAvailable,
+        "the writer to drain its spool",
+        120_000,
+      );
       const logged = await countRows(store.engine, "model_name = 'flights'");
       ctx.diagnostic(`sent ${summary.sent}, answered ${summary.ok}, failed ${summary.failed}; spool held up to ${maxSpooled} batches; logged ${logged}`);
       assert.equal(summary.failed, 0, "serving went on through the outage");
@@ -97,21 +102,27 @@ describe("long outages", { concurrency: true }, () => {
         "",
       ].join("\n"),
     );
-    const { child, logs, exited } = spawnVigil(["serve", "--port", "0", "--no-monitor", "--api-port", "off", "--alerting-config", alertingFile], {
-      ...process.env,
-      VIGIL_DATA_DIR: join(work, "data"),
-      VIGIL_SPOOL_DIR: join(work, "spool"),
-      VIGIL_MODEL_REPOSITORY: repo.path,
-      VIGIL_GRPC_HOST: "127.0.0.1",
-      VIGIL_METRICS_PORT: "0",
-      VIGIL_LOG_LEVEL: "info",
-    }, { owner: ctx });
+    const { child, logs, exited } = spawnVigil(
+      ["serve", "--port", "0", "--no-monitor", "--api-port", "off", "--alerting-config", alertingFile],
+      {
+        ...process.env,
+        VIGIL_DATA_DIR: join(work, "data"),
+        VIGIL_SPOOL_DIR: join(work, "spool"),
+        VIGIL_MODEL_REPOSITORY: repo.path,
+        VIGIL_GRPC_HOST: "127.0.0.1",
+        VIGIL_METRICS_PORT: "0",
+        VIGIL_LOG_LEVEL: "info",
+      },
+      { owner: ctx },
+    );
     const received: Array<{ delivery: string; body: { status: string; alerts: Array<{ labels: Record<string, string> }> } }> = [];
     let hook: Server | undefined;
     const abort = new AbortController();
     try {
-      const address = (await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000))!.address as string;
-      const metricsUrl = (await eventually(async () => logs.find((l) => l.msg === "Prometheus metrics endpoint listening"), Boolean, "the metrics endpoint"))!.url as string;
+      const address = (await eventually(async () => logs.find((l) => l.msg === "gRPC server listening"), Boolean, "the server to listen", 60_000))!
+        .address as string;
+      const metricsUrl = (await eventually(async () => logs.find((l) => l.msg === "Prometheus metrics endpoint listening"), Boolean, "the metrics endpoint"))!
+        .url as string;
       const pending = async () => Number(/^vigil_notifications_pending (\S+)$/m.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0);
       const traffic = runLoadgen({ target: address, model: "flights", rate: 20, concurrency: 2, requests: 0, durationMs: 0, batch: 1, signal: abort.signal });
 
@@ -123,14 +134,24 @@ describe("long outages", { concurrency: true }, () => {
       hook = await new Promise<Server>((resolve) => {
         const server = createServer((req, res) => {
           const chunks: Buffer[] = [];
-          req.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-            received.push({ delivery: String(req.headers["x-vigil-delivery"]), body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as (typeof received)[number]["body"] });
-            res.writeHead(200).end();
-          });
+          req
+            .on("data", (c: Buffer) => chunks.push(c))
+            .on("end", () => {
+              received.push({
+                delivery: String(req.headers["x-vigil-delivery"]),
+                body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as (typeof received)[number]["body"],
+              });
+              res.writeHead(200).end();
+            });
         }).listen(hookPort, "127.0.0.1", () => resolve(server));
       });
       const backAt = Date.now();
-      await eventually(async () => received.length, (n) => n >= 1, "the delivery after the receiver came back", 30_000);
+      await eventually(
+        async () => received.length,
+        (n) => n >= 1,
+        "the delivery after the receiver came back",
+        30_000,
+      );
       const deliveredAfterMs = Date.now() - backAt;
       await sleep(15_000);
       assert.equal(await pending(), 0, "nothing left in the outbox");
@@ -149,7 +170,9 @@ describe("long outages", { concurrency: true }, () => {
           { id: received[0]!.delivery },
         );
         const byOutcome = Object.fromEntries(attempts.map((a) => [a.outcome, Number(a.n)]));
-        ctx.diagnostic(`receiver down ${((backAt - firstFailureAt) / 1000).toFixed(0)} s after the first failed attempt; ${byOutcome.failed} failed attempts; delivered ${(deliveredAfterMs / 1000).toFixed(1)} s after it came back`);
+        ctx.diagnostic(
+          `receiver down ${((backAt - firstFailureAt) / 1000).toFixed(0)} s after the first failed attempt; ${byOutcome.failed} failed attempts; delivered ${(deliveredAfterMs / 1000).toFixed(1)} s after it came back`,
+        );
         assert.equal(byOutcome.delivered, 1, "one delivered attempt recorded");
         assert.ok(byOutcome.failed! >= 8, `retried while the receiver was down (${byOutcome.failed} failed attempts, at most 10 s apart)`);
       } finally {

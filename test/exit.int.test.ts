@@ -17,13 +17,22 @@ const CYCLES = 8;
 describe("stopping a process that runs the embedded store", () => {
   const workspace = demoWorkspace("vigil-exit-");
 
-  test(`vigil serve stopped with SIGTERM under load ${CYCLES} times on one data directory: each exits 0, and the log holds every acknowledged row`, { timeout: 600_000 }, async (ctx) => {
+  test(`vigil serve stopped with SIGTERM under load ${CYCLES} times on one data directory: each exits 0, and the log holds every acknowledged row`, {
+    timeout: 600_000,
+  }, async (ctx) => {
     const data = join(workspace.dir, "cycles");
     let acknowledged = 0;
     for (let cycle = 0; cycle < CYCLES; cycle++) {
       const stderr: string[] = [];
       const serve = await serveDemo(
-        { ...process.env, VIGIL_DATA_DIR: join(data, "data"), VIGIL_SPOOL_DIR: join(data, "spool"), VIGIL_MODEL_REPOSITORY: workspace.repository, VIGIL_METRICS_PORT: "off", VIGIL_LOG_LEVEL: "info" },
+        {
+          ...process.env,
+          VIGIL_DATA_DIR: join(data, "data"),
+          VIGIL_SPOOL_DIR: join(data, "spool"),
+          VIGIL_MODEL_REPOSITORY: workspace.repository,
+          VIGIL_METRICS_PORT: "off",
+          VIGIL_LOG_LEVEL: "info",
+        },
         { owner: ctx, stderr: (line) => stderr.push(line) },
       );
       const load = runLoadgen({ target: serve.address, model: "flights", rate: 300, concurrency: 8, requests: 0, durationMs: 1500 + 250 * cycle, batch: 1 });
@@ -36,12 +45,18 @@ describe("stopping a process that runs the embedded store", () => {
     }
     const engine = new EmbeddedEngine(join(data, "data"));
     try {
-      const [row] = await engine.query<{ ok: string }>("SELECT countIf(status = 'OK') AS ok FROM predictions WHERE startsWith(request_id, {prefix:String})", { prefix: `loadgen-${process.pid}-` });
+      const [row] = await engine.query<{ ok: string }>("SELECT countIf(status = 'OK') AS ok FROM predictions WHERE startsWith(request_id, {prefix:String})", {
+        prefix: `loadgen-${process.pid}-`,
+      });
       ctx.diagnostic(`${CYCLES} stops under load; ${acknowledged} acknowledged, ${row!.ok} logged`);
       assert.ok(acknowledged > CYCLES * 100, `load reached the server in every cycle (${acknowledged})`);
       assert.equal(Number(row!.ok), acknowledged);
       const mode = async (path: string) => (await stat(path)).mode & 0o777;
-      assert.deepEqual([await mode(join(data, "data")), await mode(join(data, "spool", "predictions"))], [0o700, 0o700], "the prediction log is private to its owner");
+      assert.deepEqual(
+        [await mode(join(data, "data")), await mode(join(data, "spool", "predictions"))],
+        [0o700, 0o700],
+        "the prediction log is private to its owner",
+      );
     } finally {
       await engine.close();
     }
@@ -62,6 +77,9 @@ describe("stopping a process that runs the embedded store", () => {
     ctx.diagnostic(`ended by ${hanging.child.signalCode} after ${elapsedMs} ms`);
     assert.deepEqual(stdout, ["closed"], "the store was written and closed before the exit");
     assert.equal(hanging.child.signalCode, "SIGKILL");
-    assert.ok(stderr.some((l) => l.includes("the embedded ClickHouse (chDB) hung in its teardown")), stderr.join("\n"));
+    assert.ok(
+      stderr.some((l) => l.includes("the embedded ClickHouse (chDB) hung in its teardown")),
+      stderr.join("\n"),
+    );
   });
 });

@@ -22,9 +22,10 @@ const IN_FLIGHT = 32;
 
 type Mutation = (random: () => number) => { request: Buffer; metadata?: Metadata; deadline?: number; expect: readonly status[] };
 
-const pick = <T,>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const randomBytes = (random: () => number, n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
-const encode = (partial: Parameters<typeof ModelInferRequest.fromPartial>[0]) => Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromPartial(partial)).finish());
+const encode = (partial: Parameters<typeof ModelInferRequest.fromPartial>[0]) =>
+  Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromPartial(partial)).finish());
 const float32 = (values: number[]) => Buffer.from(Float32Array.from(values).buffer);
 const FLIGHT = [8, 2, 1200, 3, 4];
 
@@ -39,32 +40,101 @@ const INVALID = [status.INVALID_ARGUMENT] as const;
  */
 const MUTATIONS: Record<string, Mutation> = {
   "random bytes": (r) => ({ request: randomBytes(r, Math.floor(r() * 512)), expect: [status.INVALID_ARGUMENT, status.NOT_FOUND, status.INTERNAL] }),
-  "unknown model": (r) => ({ request: encode({ modelName: `no-such-${Math.floor(r() * 1e6)}`, inputs: [input()], rawInputContents: [float32(FLIGHT)] }), expect: [status.NOT_FOUND, status.INVALID_ARGUMENT] }),
-  "path-like model name": () => ({ request: encode({ modelName: "../../etc/passwd", inputs: [input()], rawInputContents: [float32(FLIGHT)] }), expect: [status.NOT_FOUND, status.INVALID_ARGUMENT] }),
-  "wrong datatype": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ datatype: pick(r, ["INT64", "FP64", "BYTES", "BOOL", "UINT8", "BF16", "NOPE", ""]) })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "wrong rank": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ shape: pick(r, [[5n], [1n, 1n, 5n], []]) })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "wrong width": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ shape: [1n, BigInt(pick(r, [1, 4, 6, 100]))] })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "huge dims": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ shape: [BigInt(pick(r, [2 ** 31, 2 ** 40, 2 ** 53])), 5n] })], rawInputContents: [float32(FLIGHT)] }), expect: [status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED] }),
-  "negative dims": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ shape: [BigInt(pick(r, [-1, -5, -(2 ** 40)])), 5n] })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "raw length mismatch": (r) => ({ request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [randomBytes(r, pick(r, [0, 3, 19, 21, 40]))] }), expect: INVALID }),
-  "invalid UTF-8 in BYTES": () => ({ request: encode({ modelName: "flights", inputs: [input({ datatype: "BYTES", contents: { bytesContents: [Buffer.from([0xff, 0xfe, 0xc3, 0x28])] } })] }), expect: INVALID }),
-  "raw and typed contents together": () => ({ request: encode({ modelName: "flights", inputs: [input({ contents: { fp32Contents: FLIGHT } })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
+  "unknown model": (r) => ({
+    request: encode({ modelName: `no-such-${Math.floor(r() * 1e6)}`, inputs: [input()], rawInputContents: [float32(FLIGHT)] }),
+    expect: [status.NOT_FOUND, status.INVALID_ARGUMENT],
+  }),
+  "path-like model name": () => ({
+    request: encode({ modelName: "../../etc/passwd", inputs: [input()], rawInputContents: [float32(FLIGHT)] }),
+    expect: [status.NOT_FOUND, status.INVALID_ARGUMENT],
+  }),
+  "wrong datatype": (r) => ({
+    request: encode({
+      modelName: "flights",
+      inputs: [input({ datatype: pick(r, ["INT64", "FP64", "BYTES", "BOOL", "UINT8", "BF16", "NOPE", ""]) })],
+      rawInputContents: [float32(FLIGHT)],
+    }),
+    expect: INVALID,
+  }),
+  "wrong rank": (r) => ({
+    request: encode({ modelName: "flights", inputs: [input({ shape: pick(r, [[5n], [1n, 1n, 5n], []]) })], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "wrong width": (r) => ({
+    request: encode({ modelName: "flights", inputs: [input({ shape: [1n, BigInt(pick(r, [1, 4, 6, 100]))] })], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "huge dims": (r) => ({
+    request: encode({
+      modelName: "flights",
+      inputs: [input({ shape: [BigInt(pick(r, [2 ** 31, 2 ** 40, 2 ** 53])), 5n] })],
+      rawInputContents: [float32(FLIGHT)],
+    }),
+    expect: [status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED],
+  }),
+  "negative dims": (r) => ({
+    request: encode({ modelName: "flights", inputs: [input({ shape: [BigInt(pick(r, [-1, -5, -(2 ** 40)])), 5n] })], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "raw length mismatch": (r) => ({
+    request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [randomBytes(r, pick(r, [0, 3, 19, 21, 40]))] }),
+    expect: INVALID,
+  }),
+  "invalid UTF-8 in BYTES": () => ({
+    request: encode({ modelName: "flights", inputs: [input({ datatype: "BYTES", contents: { bytesContents: [Buffer.from([0xff, 0xfe, 0xc3, 0x28])] } })] }),
+    expect: INVALID,
+  }),
+  "raw and typed contents together": () => ({
+    request: encode({ modelName: "flights", inputs: [input({ contents: { fp32Contents: FLIGHT } })], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
   "no inputs": () => ({ request: encode({ modelName: "flights", inputs: [] }), expect: INVALID }),
-  "unknown input name": (r) => ({ request: encode({ modelName: "flights", inputs: [input({ name: `x${Math.floor(r() * 100)}` })], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "duplicate inputs": () => ({ request: encode({ modelName: "flights", inputs: [input(), input()], rawInputContents: [float32(FLIGHT), float32(FLIGHT)] }), expect: INVALID }),
-  "more raw buffers than inputs": () => ({ request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT), float32(FLIGHT)] }), expect: INVALID }),
-  "batch over the maximum": () => ({ request: encode({ modelName: "flights", inputs: [input({ shape: [257n, 5n] })], rawInputContents: [float32(Array.from({ length: 257 * 5 }, () => 1))] }), expect: INVALID }),
-  "unknown output requested": () => ({ request: encode({ modelName: "flights", inputs: [input()], outputs: [{ name: "nope" }], rawInputContents: [float32(FLIGHT)] }), expect: INVALID }),
-  "non-numeric version": (r) => ({ request: encode({ modelName: "flights", modelVersion: pick(r, ["latest", "-1", "1.5", "0", "99999999999999999999"]), inputs: [input()], rawInputContents: [float32(FLIGHT)] }), expect: [status.INVALID_ARGUMENT, status.NOT_FOUND] }),
+  "unknown input name": (r) => ({
+    request: encode({ modelName: "flights", inputs: [input({ name: `x${Math.floor(r() * 100)}` })], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "duplicate inputs": () => ({
+    request: encode({ modelName: "flights", inputs: [input(), input()], rawInputContents: [float32(FLIGHT), float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "more raw buffers than inputs": () => ({
+    request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT), float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "batch over the maximum": () => ({
+    request: encode({ modelName: "flights", inputs: [input({ shape: [257n, 5n] })], rawInputContents: [float32(Array.from({ length: 257 * 5 }, () => 1))] }),
+    expect: INVALID,
+  }),
+  "unknown output requested": () => ({
+    request: encode({ modelName: "flights", inputs: [input()], outputs: [{ name: "nope" }], rawInputContents: [float32(FLIGHT)] }),
+    expect: INVALID,
+  }),
+  "non-numeric version": (r) => ({
+    request: encode({
+      modelName: "flights",
+      modelVersion: pick(r, ["latest", "-1", "1.5", "0", "99999999999999999999"]),
+      inputs: [input()],
+      rawInputContents: [float32(FLIGHT)],
+    }),
+    expect: [status.INVALID_ARGUMENT, status.NOT_FOUND],
+  }),
   "absurd metadata": (r) => {
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${"x".repeat(Math.floor(r() * 4000))}`);
     metadata.set("x-junk-bin", randomBytes(r, 64));
     metadata.set("x-long", "y".repeat(Math.floor(r() * 6000)));
     metadata.set("traceparent", "00-zzzz-yyyy-01");
-    return { request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT)] }), metadata, expect: [status.OK, status.INTERNAL, status.INVALID_ARGUMENT] };
+    return {
+      request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT)] }),
+      metadata,
+      expect: [status.OK, status.INTERNAL, status.INVALID_ARGUMENT],
+    };
   },
-  "deadline of 0": () => ({ request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT)] }), deadline: 0, expect: [status.DEADLINE_EXCEEDED] }),
+  "deadline of 0": () => ({
+    request: encode({ modelName: "flights", inputs: [input()], rawInputContents: [float32(FLIGHT)] }),
+    deadline: 0,
+    expect: [status.DEADLINE_EXCEEDED],
+  }),
 };
 
 /** A client that sends bytes as they are, so the server sees exactly what the case built. */
@@ -103,8 +173,14 @@ describe(`malformed input: ${CASES.toLocaleString("en")} bad ModelInfer requests
     const call = (c: ReturnType<Mutation>) =>
       new Promise<{ code: number; details: string }>((resolve) => {
         const options = c.deadline === undefined ? {} : { deadline: Date.now() + c.deadline };
-        client.makeUnaryRequest("/inference.GRPCInferenceService/ModelInfer", (b: Buffer) => b, (b: Buffer) => b, c.request, c.metadata ?? new Metadata(), options, (error: ServiceError | null) =>
-          resolve(error ? { code: error.code, details: error.details } : { code: status.OK, details: "" }),
+        client.makeUnaryRequest(
+          "/inference.GRPCInferenceService/ModelInfer",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          c.request,
+          c.metadata ?? new Metadata(),
+          options,
+          (error: ServiceError | null) => resolve(error ? { code: error.code, details: error.details } : { code: status.OK, details: "" }),
         );
       });
     // The live heap is compared from the end of a warm-up (the first 2,000 cases), when caches have filled.
@@ -127,8 +203,18 @@ describe(`malformed input: ${CASES.toLocaleString("en")} bad ModelInfer requests
     const live = await unary(t.client.serverLive, t.client, ServerLiveRequest.fromPartial({}));
     assert.equal(live.live, true, "the server is up after the fuzzing");
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} cases got an improper answer`);
-    for (const name of names) assert.ok(Object.values(seen[name] ?? {}).reduce((a, b) => a + b, 0) >= Math.floor(CASES / names.length), `${name} was exercised`);
-    ctx.diagnostic(Object.entries(seen).map(([name, codes]) => `${name}: ${Object.entries(codes).map(([c, n]) => `${c} ${n}`).join(", ")}`).join("; "));
+    for (const name of names)
+      assert.ok(Object.values(seen[name] ?? {}).reduce((a, b) => a + b, 0) >= Math.floor(CASES / names.length), `${name} was exercised`);
+    ctx.diagnostic(
+      Object.entries(seen)
+        .map(
+          ([name, codes]) =>
+            `${name}: ${Object.entries(codes)
+              .map(([c, n]) => `${c} ${n}`)
+              .join(", ")}`,
+        )
+        .join("; "),
+    );
     const growthMb = (liveHeap() - heapWarm) / 2 ** 20;
     ctx.diagnostic(`live heap grew ${growthMb.toFixed(2)} MB over the last ${CASES - 2000} cases; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
     assert.ok(growthMb < 8, `the live heap grew ${growthMb.toFixed(1)} MB over the last ${CASES - 2000} bad requests`);

@@ -38,12 +38,14 @@ async function startReceiver(): Promise<Receiver> {
   const receiver: Omit<Receiver, "url" | "close"> = { down: false, accepted: [], refused: [] };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { commonLabels: Record<string, string> };
-      const model = body.commonLabels.model ?? "";
-      (receiver.down ? receiver.refused : receiver.accepted).push(model);
-      res.writeHead(receiver.down ? 503 : 200).end();
-    });
+    req
+      .on("data", (c: Buffer) => chunks.push(c))
+      .on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { commonLabels: Record<string, string> };
+        const model = body.commonLabels.model ?? "";
+        (receiver.down ? receiver.refused : receiver.accepted).push(model);
+        res.writeHead(receiver.down ? 503 : 200).end();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return Object.assign(receiver, {
@@ -101,12 +103,16 @@ describe("two monitors, one lease", () => {
           "",
         ].join("\n"),
       );
-      const started = spawnVigil(["monitor", "--models", workspace.repository, "--alerting-config", alertingFile, "--api-port", "0", "--lease-ttl", LEASE_TTL], {
-        ...process.env,
-        VIGIL_CLICKHOUSE_URL: clickhouse.url,
-        VIGIL_API_TOKENS: TOKEN,
-        VIGIL_LOG_LEVEL: "info",
-      }, { owner });
+      const started = spawnVigil(
+        ["monitor", "--models", workspace.repository, "--alerting-config", alertingFile, "--api-port", "0", "--lease-ttl", LEASE_TTL],
+        {
+          ...process.env,
+          VIGIL_CLICKHOUSE_URL: clickhouse.url,
+          VIGIL_API_TOKENS: TOKEN,
+          VIGIL_LOG_LEVEL: "info",
+        },
+        { owner },
+      );
       const listening = await eventually(async () => started.logs.find((l) => l.msg === "monitor API listening"), Boolean, `monitor ${name}'s API`, 60_000);
       return { ...started, api: listening!.url as string };
     };
@@ -120,7 +126,12 @@ describe("two monitors, one lease", () => {
     const first = await monitor("one", ctx);
     await eventually(async () => acquired(first), Boolean, "the first monitor to take the lease", 60_000);
     const second = await monitor("two", ctx);
-    await eventually(async () => count(receiver.accepted, "ha-a"), (n) => n === 1, "ha-a's notification", 60_000);
+    await eventually(
+      async () => count(receiver.accepted, "ha-a"),
+      (n) => n === 1,
+      "ha-a's notification",
+      60_000,
+    );
     assert.equal(acquired(second), false, "the second monitor stands by while the first renews");
     assert.equal((await fetch(`${second.api}/api/v1/health`)).status, 200, "the standby's API answers");
     assert.match(await firingOnApi(second), /ha-a/, "and reads the alerts the holder wrote");
@@ -128,20 +139,35 @@ describe("two monitors, one lease", () => {
     // A notification the first monitor queued but could not deliver, then the first monitor dies with it in its outbox.
     receiver.down = true;
     await plantTraffic(engine, "ha-b");
-    await eventually(async () => count(receiver.refused, "ha-b"), (n) => n >= 1, "ha-b's first attempt", 60_000);
+    await eventually(
+      async () => count(receiver.refused, "ha-b"),
+      (n) => n >= 1,
+      "ha-b's first attempt",
+      60_000,
+    );
     await first.stop("SIGKILL");
     const killedAt = Date.now();
     receiver.down = false;
     await eventually(async () => acquired(second), Boolean, "the standby to take over", 60_000);
     ctx.diagnostic(`takeover ${Date.now() - killedAt} ms after the SIGKILL (lease ttl ${LEASE_TTL}; bound ttl + ttl/3 + 1 s settle)`);
-    await eventually(async () => count(receiver.accepted, "ha-b"), (n) => n === 1, "ha-b's notification from the new holder", 60_000);
+    await eventually(
+      async () => count(receiver.accepted, "ha-b"),
+      (n) => n === 1,
+      "ha-b's notification from the new holder",
+      60_000,
+    );
 
     // The first monitor comes back on its old outbox (ha-b still in it) and takes over when the second stops.
     const again = await monitor("one", ctx);
     assert.equal(await second.stop(), 0, "a graceful stop");
     await eventually(async () => acquired(again), Boolean, "the restarted monitor to take over after the release", 60_000);
     await plantTraffic(engine, "ha-c");
-    await eventually(async () => count(receiver.accepted, "ha-c"), (n) => n === 1, "ha-c's notification", 60_000);
+    await eventually(
+      async () => count(receiver.accepted, "ha-c"),
+      (n) => n === 1,
+      "ha-c's notification",
+      60_000,
+    );
     // Two more evaluation and dispatch rounds after ha-c, where a repeat of ha-a or ha-b would have gone out.
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(await again.stop(), 0);

@@ -14,13 +14,19 @@ import { type StartedProcess, startProcess } from "./support/processes.js";
 const ALERTMANAGER = "/usr/bin/prometheus-alertmanager";
 const MINUTE = 60_000;
 
-
 interface AlertmanagerWebhook {
   version: string;
   status: string;
   receiver: string;
   groupLabels: Record<string, string>;
-  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt: string; generatorURL: string }>;
+  alerts: Array<{
+    status: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    startsAt: string;
+    endsAt: string;
+    generatorURL: string;
+  }>;
 }
 
 /**
@@ -35,10 +41,12 @@ describe("pushing alerts to a real Alertmanager", () => {
   const arrived: AlertmanagerWebhook[] = [];
   const sink = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c)).on("end", () => {
-      arrived.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as AlertmanagerWebhook);
-      res.writeHead(200).end();
-    });
+    req
+      .on("data", (c: Buffer) => chunks.push(c))
+      .on("end", () => {
+        arrived.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as AlertmanagerWebhook);
+        res.writeHead(200).end();
+      });
   });
 
   before(async () => {
@@ -67,10 +75,28 @@ describe("pushing alerts to a real Alertmanager", () => {
     );
     const port = await freePort();
     alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = startProcess(ALERTMANAGER, [`--config.file=${config}`, `--storage.path=${join(dirs.path, "am")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address=", "--log.level=warn"], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    await eventually(async () => fetch(`${alertmanagerUrl}/-/ready`).then((r) => r.status, () => 0), (status) => status === 200, "Alertmanager to be ready");
+    alertmanager = startProcess(
+      ALERTMANAGER,
+      [
+        `--config.file=${config}`,
+        `--storage.path=${join(dirs.path, "am")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--cluster.listen-address=",
+        "--log.level=warn",
+      ],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    await eventually(
+      async () =>
+        fetch(`${alertmanagerUrl}/-/ready`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      (status) => status === 200,
+      "Alertmanager to be ready",
+    );
   });
 
   after(async () => {
@@ -85,7 +111,16 @@ describe("pushing alerts to a real Alertmanager", () => {
     const end = Math.floor(Date.now() / MINUTE) * MINUTE;
     const insert = async (count: number, prefix: string, status: (i: number) => string) => {
       const lines = Array.from({ length: count }, (_, i) =>
-        JSON.stringify(predictionRow(predictionRecord(i, { modelName: "am-model", requestId: `${prefix}-${i}`, timestampUs: Math.floor((end - 5 * MINUTE + (i * 5 * MINUTE) / count) * 1000), status: status(i) }))),
+        JSON.stringify(
+          predictionRow(
+            predictionRecord(i, {
+              modelName: "am-model",
+              requestId: `${prefix}-${i}`,
+              timestampUs: Math.floor((end - 5 * MINUTE + (i * 5 * MINUTE) / count) * 1000),
+              status: status(i),
+            }),
+          ),
+        ),
       );
       await store.engine.insertJsonLines("predictions", Buffer.from(`${lines.join("\n")}\n`));
     };
@@ -93,7 +128,19 @@ describe("pushing alerts to a real Alertmanager", () => {
     const config = parseAlertingConfig(
       {
         external_url: "http://vigil.example:3000",
-        rules: [{ name: "HighErrorRate", metric: "error_rate", scope: { model: "am-model" }, range: "5m", op: ">", threshold: 0.1, severity: "critical", labels: { team: "ml" }, annotations: { summary: "{{ $labels.model }} fails {{ $value }} of requests", runbook_url: "http://runbooks/errors" } }],
+        rules: [
+          {
+            name: "HighErrorRate",
+            metric: "error_rate",
+            scope: { model: "am-model" },
+            range: "5m",
+            op: ">",
+            threshold: 0.1,
+            severity: "critical",
+            labels: { team: "ml" },
+            annotations: { summary: "{{ $labels.model }} fails {{ $value }} of requests", runbook_url: "http://runbooks/errors" },
+          },
+        ],
         alertmanager: { url: alertmanagerUrl },
       },
       "test config",
@@ -115,7 +162,10 @@ describe("pushing alerts to a real Alertmanager", () => {
     // Enough successful requests in the same minutes bring the error rate under 10%.
     await insert(3600, "am-ok", () => "OK");
     const resolved = await alerting.evaluateOnce(Date.now());
-    assert.deepEqual(resolved.map((a) => a.state), ["resolved"]);
+    assert.deepEqual(
+      resolved.map((a) => a.state),
+      ["resolved"],
+    );
     const resolution = await eventually(async () => arrived.find((w) => w.status === "resolved"), Boolean, "Alertmanager's resolved notification");
     assert.deepEqual([resolution!.alerts[0]!.status, Date.parse(resolution!.alerts[0]!.endsAt)], ["resolved", resolved[0]!.endsAt]);
     await alerting.stop();

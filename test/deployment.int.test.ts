@@ -100,7 +100,8 @@ describe("deploy/: the image and the Kubernetes manifests", () => {
     await assertRunnable(server.args, ctx);
     assert.equal(portOf(server, "grpc"), defaults.port, "the gRPC port is the server's default");
     assert.equal(portOf(server, "metrics"), defaults.metrics_port, "/metrics is on the server's default metrics port");
-    for (const probe of [server.readinessProbe, server.livenessProbe]) assert.equal(probe?.grpc?.port, defaults.port, "probed with grpc.health.v1 on the gRPC port");
+    for (const probe of [server.readinessProbe, server.livenessProbe])
+      assert.equal(probe?.grpc?.port, defaults.port, "probed with grpc.health.v1 on the gRPC port");
 
     const monitors = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "vigil-monitor");
     assert.equal(monitors?.spec?.replicas, 2, "two monitors, one evaluating under the lease");
@@ -138,7 +139,11 @@ describe("deploy/: the image and the Kubernetes manifests", () => {
     // Every Service points at named ports the pods expose.
     for (const service of objects.filter((o) => o.kind === "Service")) {
       const pods = deployment(objects, service.metadata.name).containers;
-      for (const port of service.spec!.ports!) assert.ok(pods.some((c) => c.ports?.some((p) => p.name === port.targetPort)), `${service.metadata.name}: target port ${port.targetPort} exists`);
+      for (const port of service.spec!.ports!)
+        assert.ok(
+          pods.some((c) => c.ports?.some((p) => p.name === port.targetPort)),
+          `${service.metadata.name}: target port ${port.targetPort} exists`,
+        );
     }
     for (const volume of deployment(objects, "vigil-monitor").volumes ?? []) {
       if (volume.configMap) assert.ok(configMaps.has(volume.configMap.name), `ConfigMap ${volume.configMap.name} is defined`);
@@ -149,7 +154,11 @@ describe("deploy/: the image and the Kubernetes manifests", () => {
     const text = await readFile(join(ROOT, "deploy", "Dockerfile"), "utf8");
     const instructions = text.split("\n").filter((l) => /^[A-Z]+ /.test(l));
     assert.ok(instructions.filter((l) => l.startsWith("FROM ")).length >= 2, "multi-stage");
-    const user = instructions.filter((l) => l.startsWith("USER ")).at(-1)?.slice(5).trim();
+    const user = instructions
+      .filter((l) => l.startsWith("USER "))
+      .at(-1)
+      ?.slice(5)
+      .trim();
     assert.ok(user && user !== "root" && user !== "0", `runs as a non-root user (${user})`);
     const json = (instruction: string) => JSON.parse(instructions.find((l) => l.startsWith(`${instruction} `))!.slice(instruction.length + 1)) as string[];
     const entrypoint = json("ENTRYPOINT");

@@ -287,15 +287,13 @@ describe("dashboard in a real browser", () => {
     }
     await expect("20 KB silence", fetch(`${url}/api/silences`, { method: "POST", body: "x".repeat(20_000), headers: withSession }), [413]);
 
-    const locked = await post(form(PASSWORD), "application/x-www-form-urlencoded");
-    assert.equal(locked.status, 429, "after hundreds of wrong passwords this client waits, even with the right one");
-    const elsewhere = { "x-forwarded-for": "203.0.113.9" };
-    let good = await post(form(PASSWORD), "application/x-www-form-urlencoded", elsewhere);
+    // The fuzzing has locked this client (or just has, until its Retry-After): the right password waits that long, then works.
+    let good = await post(form(PASSWORD), "application/x-www-form-urlencoded");
     if (good.status === 429) {
       await new Promise((resolve) => setTimeout(resolve, Number(good.headers.get("retry-after")) * 1000 + 100));
-      good = await post(form(PASSWORD), "application/x-www-form-urlencoded", elsewhere);
+      good = await post(form(PASSWORD), "application/x-www-form-urlencoded");
     }
-    assert.deepEqual([good.status, good.headers.get("location")], [303, "/"], "another client, once the shared limit allows, logs in with the right password");
+    assert.deepEqual([good.status, good.headers.get("location")], [303, "/"], "after its wait the right password logs in");
     assert.match(good.headers.get("set-cookie") ?? "", /^vigil_session=\d+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; Path=\/; Expires=.*; HttpOnly; SameSite=lax$/i);
     ctx.diagnostic(`login fuzz statuses: ${JSON.stringify(Object.fromEntries(outcomes))}`);
   });

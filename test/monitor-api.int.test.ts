@@ -366,7 +366,7 @@ describe("monitor HTTP API", () => {
  * answers 503 (retry later), never the 400 or 404 that would tell a caller its request was wrong.
  */
 describe("monitor HTTP API while ClickHouse is down", () => {
-  test("creating and expiring a silence, and the health check, answer 503 naming the store", { timeout: 120_000 }, async () => {
+  test("creating and expiring a silence, and the health check, answer 503 naming the store, to authenticated callers only", { timeout: 120_000 }, async () => {
     const dir = await tempDir("vigil-api-outage-");
     const clickhouse = await startClickHouseHttp(join(dir.path, "clickhouse"));
     // One attempt per read, so each call fails as soon as the connection is refused.
@@ -383,7 +383,8 @@ describe("monitor HTTP API while ClickHouse is down", () => {
         body: JSON.stringify({ matchers: ['alertname="InputDrift"'], duration: "1h" }),
       });
       const expire = await call(api.url, silenceSchema, "DELETE", `/api/v1/silences/${created.body!.id}`);
-      const health = await call(api.url, healthSchema, "GET", "/api/v1/health", { token: null });
+      const health = await call(api.url, healthSchema, "GET", "/api/v1/health");
+      const anonymousHealth = await call(api.url, healthSchema, "GET", "/api/v1/health", { token: null });
       for (const [what, answer] of [
         ["POST /silences", refused],
         ["DELETE /silences/:id", expire],
@@ -392,6 +393,8 @@ describe("monitor HTTP API while ClickHouse is down", () => {
         assert.equal(answer.status, 503, `${what}: ${answer.error}`);
         assert.match(answer.error!, /ClickHouse at http:\/\/127\.0\.0\.1:\d+\/default unreachable/, what);
       }
+      assert.equal(anonymousHealth.status, 503);
+      assert.doesNotMatch(anonymousHealth.error!, /127\.0\.0\.1|ClickHouse|default/, "an anonymous caller learns nothing about where the data lives");
     } finally {
       await api.close();
       await engine.close();

@@ -33,8 +33,8 @@ async function loadedProvider(server: TestServer, model: string): Promise<string
   assert.ok(provider === "cpu" || provider === "cuda", `${model} reports execution provider ${provider}`);
   return provider;
 }
-const flightRequest = (id: string, row = FLIGHT_ROWS[0]!) =>
-  contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
+const flightRequest = (id: string, row = FLIGHT_ROWS[0]!, model = "flights") =>
+  contentsRequest(model, [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id });
 
 interface SpanRow {
   SpanId: string;
@@ -241,13 +241,16 @@ describe("metrics scraped by a real Prometheus", () => {
     for (let i = 0; i < 25; i++) await unary(t.client.modelInfer, t.client, flightRequest(`m-${i}`, FLIGHT_ROWS[i % 4]));
     for (let i = 0; i < 3; i++)
       await rejection(unary(t.client.modelInfer, t.client, contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 4] }])));
+    for (let i = 0; i < 3; i++) await rejection(unary(t.client.modelInfer, t.client, flightRequest(`made-up-${i}`, FLIGHT_ROWS[0]!, `made-up-model-${i}`)));
     const expectations: Array<[string, (v: number | undefined) => boolean]> = [
       ['sum(vigil_inference_requests_total{model="flights",version="1",status="OK"})', (v) => v === 25],
       ['sum(vigil_inference_requests_total{model="flights",status="INVALID_ARGUMENT"})', (v) => v === 3],
       ['sum(vigil_inference_request_duration_seconds_count{model="flights"})', (v) => v === 25],
       ['sum(vigil_inference_queue_duration_seconds_count{model="flights"})', (v) => v === 25],
       ['sum(vigil_inference_batch_size_sum{model="flights"})', (v) => v === 25],
-      ['sum(vigil_grpc_server_handled_total{method="ModelInfer"})', (v) => v === 28],
+      ['sum(vigil_inference_requests_total{model="(unknown)",version="",status="NOT_FOUND"})', (v) => v === 3],
+      ['count(vigil_inference_requests_total{model=~"made-up.*"})', (v) => v === undefined],
+      ['sum(vigil_grpc_server_handled_total{method="ModelInfer"})', (v) => v === 31],
       ['vigil_model_state{model="flights",state="READY"}', (v) => v === 1],
       [`vigil_model_execution_provider{model="flights",version="1",provider="${provider}"}`, (v) => v === 1],
       ["vigil_process_resident_memory_bytes", (v) => v !== undefined && v > 0],

@@ -25,6 +25,9 @@ import type { ServerState } from "./server-state.js";
 import { decodeInputs, encodeOutputs, requestRows, selectOutputs } from "./tensors.js";
 import { SERVER_NAME, SERVER_VERSION } from "./version.js";
 
+/** The model label of requests for models the repository does not hold. */
+const UNKNOWN_MODEL_LABEL = "(unknown)";
+
 export { SERVER_NAME, SERVER_VERSION } from "./version.js";
 /** Triton extension names for what this server implements beyond the base protocol. */
 export const SERVER_EXTENSIONS = ["model_repository", "statistics"];
@@ -202,7 +205,13 @@ export async function infer(
   } catch (error) {
     const failure = asInferenceError(error);
     model?.stats.recordFailure(Number(now() - origin.arrivedNs));
-    ctx.metrics?.observeRequest(model?.name ?? modelName, model ? String(model.version) : modelVersion, status[failure.code] ?? "UNKNOWN");
+    // Metric labels only ever hold names the repository knows: a client's made-up names would grow the series without bound.
+    const known = model !== undefined || ctx.repository.state(modelName) !== undefined;
+    ctx.metrics?.observeRequest(
+      model?.name ?? (known ? modelName : UNKNOWN_MODEL_LABEL),
+      model ? String(model.version) : "",
+      status[failure.code] ?? "UNKNOWN",
+    );
     const fields = { request_id: facts.requestId, trace_id: facts.traceId, model: model?.label ?? modelName, code: status[failure.code], err: failure.message };
     if (failure.code === status.INTERNAL) ctx.log.error(fields, "inference failed");
     else ctx.log.debug(fields, "inference refused");

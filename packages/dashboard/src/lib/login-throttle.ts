@@ -2,16 +2,17 @@ import { processWide } from "./process-wide";
 
 /**
  * Slows password guessing. After FREE_FAILURES wrong passwords from one client, each further
- * attempt must wait twice as long as the last (1 s, 2 s, 4 s ... capped at MAX_LOCK_MS), and an
+ * attempt must wait twice as long as the last (5 s, 10 s, 20 s ... capped at MAX_LOCK_MS), and an
  * attempt during the wait is refused without looking at the password, the right one included.
  * The same rule over all clients together, with a larger allowance and a short cap, bounds a
  * guesser that rotates addresses to one guess per GLOBAL_MAX_LOCK_MS, while a flood of wrong
- * passwords can keep the real user waiting no longer than that. A correct login clears its client's record. Kept in memory: a restart
- * forgets it, which costs a guesser a restart of the dashboard per round.
+ * passwords can keep the real user waiting no longer than that. A correct login clears its
+ * client's record. Kept in memory: a restart forgets it, which costs a guesser a restart of the
+ * dashboard per round.
  */
 const FREE_FAILURES = 5;
 const GLOBAL_FREE_FAILURES = 50;
-const FIRST_LOCK_MS = 1000;
+const FIRST_LOCK_MS = 5000;
 const MAX_LOCK_MS = 15 * 60_000;
 const GLOBAL_MAX_LOCK_MS = 10_000;
 /** Failures older than this are forgotten. */

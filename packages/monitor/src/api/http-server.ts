@@ -1,6 +1,6 @@
 import { TokenSet, bearerToken } from "@vigil/config";
 import Fastify, { type FastifyInstance } from "fastify";
-import { type MonitorError, UnauthorizedError, asMonitorError } from "../errors.js";
+import { MonitorError, UnauthorizedError, asMonitorError } from "../errors.js";
 import { OPENAPI_PATH, openApiDocument } from "./openapi.js";
 import type { MonitorApiOptions, Route } from "./route.js";
 import { alertingRoutes } from "./routes/alerting.js";
@@ -19,6 +19,13 @@ const isFastifyClientError = (error: unknown): error is Error & { statusCode: nu
   error instanceof Error && "statusCode" in error && typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500;
 
 /** The one place a failure becomes an HTTP status: the kind of error decides it. */
+/** A failure shown to an unauthenticated caller: its status, and where to see the rest. */
+class UndisclosedError extends MonitorError {
+  constructor(readonly status: number) {
+    super(`the monitor cannot answer this now (HTTP ${status}); authenticated callers see why`);
+  }
+}
+
 function failure(error: unknown): Pick<MonitorError, "status" | "message"> {
   return isFastifyClientError(error) ? { status: error.statusCode, message: error.message } : asMonitorError(error);
 }
@@ -48,7 +55,14 @@ export function buildMonitorApi(options: MonitorApiOptions): FastifyInstance {
           void reply.header("www-authenticate", 'Bearer realm="vigil"');
           throw new UnauthorizedError(token === undefined ? "missing credentials: send 'Authorization: Bearer <token>'" : "bearer token not accepted");
         }
-        return route.handle({ params: request.params, query: request.query, body: request.body, authenticated });
+        try {
+          return await route.handle({ params: request.params, query: request.query, body: request.body, authenticated });
+        } catch (error) {
+          // Open routes answer anyone: their server-side failures keep the status but not the details (store URLs, hosts).
+          const { status } = failure(error);
+          if (authenticated || status < 500) throw error;
+          throw new UndisclosedError(status);
+        }
       },
     });
   }

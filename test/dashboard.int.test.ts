@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type Page, chromium } from "playwright-core";
 import type { LoadgenSummary } from "@vigil/cli";
-import { AlertEvaluator, confusionSchema, overviewSchema, parseAlertingConfig, parseSlo, silencesSchema, startMonitorApi } from "@vigil/monitor";
+import { AlertEvaluator, confusionSchema, overviewSchema, parseAlertingConfig, silencesSchema, type startMonitorApi } from "@vigil/monitor";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 import { eventually } from "./support/store.js";
@@ -60,14 +60,7 @@ describe("dashboard in a real browser", () => {
       ROOT,
     );
     assert.equal((await new AlertEvaluator(store.engine, alerting.rules).evaluate()).length, 1, "one alert firing for the dashboard to show");
-    api = await startMonitorApi({
-      engine: store.engine,
-      host: "127.0.0.1",
-      port: 0,
-      tokens: [TOKEN],
-      models: traffic.lookup,
-      slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
-    });
+    api = await traffic.startApi(TOKEN);
 
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
     url = dashboard.url;

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine } from "@vigil/store";
 import { startProcess } from "./support/processes.js";
-import { demoWorkspace, serveDemo } from "./support/vigil.js";
+import { demoWorkspace, serveDemo, storeEnv } from "./support/vigil.js";
 
 const CYCLES = 8;
 
@@ -27,8 +27,7 @@ describe("stopping a process that runs the embedded store", () => {
       const serve = await serveDemo(
         {
           ...process.env,
-          VIGIL_DATA_DIR: join(data, "data"),
-          VIGIL_SPOOL_DIR: join(data, "spool"),
+          ...storeEnv(data),
           VIGIL_MODEL_REPOSITORY: workspace.repository,
           VIGIL_METRICS_PORT: "off",
           VIGIL_LOG_LEVEL: "info",

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { runLoadgen } from "@vigil/cli";
 import { EmbeddedEngine } from "@vigil/store";
 import type { ProcessOwner } from "./support/processes.js";
-import { demoWorkspace, serveDemo } from "./support/vigil.js";
+import { demoWorkspace, serveDemo, storeEnv } from "./support/vigil.js";
 
 const RATE = 400;
 /** The writer's maxBatchAgeMs default: a row waits at most this long in memory before its insert. */
@@ -24,8 +24,7 @@ describe("server killed under load", () => {
     serveDemo(
       {
         ...process.env,
-        VIGIL_DATA_DIR: join(data, "data"),
-        VIGIL_SPOOL_DIR: join(data, "spool"),
+        ...storeEnv(data),
         VIGIL_MODEL_REPOSITORY: workspace.repository,
         VIGIL_METRICS_PORT: "off",
         VIGIL_LOG_LEVEL: "info",

@@ -11,7 +11,6 @@ import {
   histogramsSchema,
   modelResultsSchema,
   overviewSchema,
-  parseSlo,
   predictionDetailSchema,
   predictionPageSchema,
   type PredictionPageResponse,
@@ -113,14 +112,7 @@ describe("monitor HTTP API", () => {
     ({ store, summary } = traffic);
     from = new Date(traffic.startedMs - 60_000).toISOString();
     to = new Date(Date.now() + 60_000).toISOString();
-    api = await startMonitorApi({
-      engine: store.engine,
-      host: "127.0.0.1",
-      port: 0,
-      tokens: [TOKEN],
-      models: traffic.lookup,
-      slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
-    });
+    api = await traffic.startApi(TOKEN);
   });
 
   after(async () => {

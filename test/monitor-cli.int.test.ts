@@ -9,7 +9,7 @@ import type { MonitorResult } from "@vigil/monitor";
 import { EmbeddedEngine } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { eventually, tempDir } from "./support/store.js";
-import { VIGIL_MAIN, type VigilProcess, spawnVigil } from "./support/vigil.js";
+import { VIGIL_MAIN, type VigilProcess, spawnVigil, storeEnv } from "./support/vigil.js";
 
 const root = join(import.meta.dirname, "..");
 const execute = promisify(execFile);
@@ -52,8 +52,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     await writeFile(monitorFile, JSON.stringify({ window: "3s", lag: "500ms" }));
     env = {
       ...process.env,
-      VIGIL_DATA_DIR: join(dirs.path, "data"),
-      VIGIL_SPOOL_DIR: join(dirs.path, "spool"),
+      ...storeEnv(dirs.path),
       VIGIL_MODEL_REPOSITORY: repo.path,
       VIGIL_GRPC_HOST: "127.0.0.1",
       VIGIL_GRPC_PORT: "0",

@@ -12,7 +12,7 @@ import { duplicatedPredictions } from "./support/queries.js";
 import { countRows, openTestStore } from "./support/recording.js";
 import { startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
-import { spawnVigil } from "./support/vigil.js";
+import { spawnVigil, storeEnv } from "./support/vigil.js";
 
 const STORAGE_DOWN_MS = 60_000;
 const RECEIVER_DOWN_MS = 120_000;
@@ -106,8 +106,7 @@ describe("long outages", { concurrency: true }, () => {
       ["serve", "--port", "0", "--no-monitor", "--api-port", "off", "--alerting-config", alertingFile],
       {
         ...process.env,
-        VIGIL_DATA_DIR: join(work, "data"),
-        VIGIL_SPOOL_DIR: join(work, "spool"),
+        ...storeEnv(work),
         VIGIL_MODEL_REPOSITORY: repo.path,
         VIGIL_GRPC_HOST: "127.0.0.1",
         VIGIL_METRICS_PORT: "0",

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { freePort } from "./support/ports.js";
 import { type StartedProcess, startProcess } from "./support/processes.js";
 import { eventually, tempDir } from "./support/store.js";
-import { VIGIL_MAIN } from "./support/vigil.js";
+import { VIGIL_MAIN, storeEnv } from "./support/vigil.js";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -28,8 +28,7 @@ describe("vigil up: the whole stack in one command", () => {
         cwd: ROOT,
         env: {
           ...process.env,
-          VIGIL_DATA_DIR: join(dirs.path, "data"),
-          VIGIL_SPOOL_DIR: join(dirs.path, "spool"),
+          ...storeEnv(dirs.path),
           VIGIL_METRICS_PORT: "0",
           VIGIL_API_TOKENS: "",
           VIGIL_DASHBOARD_PASSWORD: "",

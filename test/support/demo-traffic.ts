@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
-import { type ModelLookup, MonitorJob, catalogLookup, readCatalog } from "@vigil/monitor";
+import { type ModelLookup, MonitorJob, catalogLookup, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./models.js";
 import { openTestStore } from "./recording.js";
@@ -17,6 +17,8 @@ export interface DemoTraffic {
   endedMs: number;
   /** The monitor's view of the repository's models. */
   lookup: ModelLookup;
+  /** The monitor API over this store, accepting `token`, with one availability SLO for the demo model. */
+  startApi: (token: string) => ReturnType<typeof startMonitorApi>;
   close: () => Promise<void>;
 }
 
@@ -60,6 +62,15 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
     startedMs,
     endedMs,
     lookup,
+    startApi: (token) =>
+      startMonitorApi({
+        engine: store.engine,
+        host: "127.0.0.1",
+        port: 0,
+        tokens: [token],
+        models: lookup,
+        slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
+      }),
     close: async () => {
       await server.stop();
       await store.close();

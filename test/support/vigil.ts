@@ -100,3 +100,8 @@ export async function serveDemo(
   );
   return { ...serve, address: listening!.address as string };
 }
+
+/** The variables that put a `vigil` process's embedded store and its spool under `dir`. */
+export function storeEnv(dir: string): { VIGIL_DATA_DIR: string; VIGIL_SPOOL_DIR: string } {
+  return { VIGIL_DATA_DIR: join(dir, "data"), VIGIL_SPOOL_DIR: join(dir, "spool") };
+}

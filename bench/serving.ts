@@ -10,10 +10,10 @@
  *
  *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128] [--rounds 3])
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
@@ -29,8 +29,9 @@ import {
   loadFlights,
   splitByMonth,
 } from "@vigil/demo-model";
-import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStatistics } from "@vigil/proto";
+import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
+import type { LoadJob, LoadResult } from "./load-client.js";
 import { gpuDescription, machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 import { type Spread, spread } from "./spread.js";
@@ -40,8 +41,19 @@ const clientCounts = (flag("clients") ?? "1,4,16,64,128").split(",").map(Number)
 /** Rounds of the observability comparison; one sample would have no spread to judge a difference against. */
 const rounds = Number(flag("rounds") ?? 3);
 if (!(rounds >= 2)) throw new Error("--rounds must be 2 or more");
+/** Load-generating processes; one per four cores keeps the generator from being the bottleneck on big hosts. */
+const clientProcesses = Number(flag("client-processes") ?? Math.max(1, Math.floor(availableParallelism() / 4)));
+/** Serving processes of the multi-worker comparison: what `vigil serve` starts by default. */
+const manyWorkers = Number(flag("workers") ?? availableParallelism());
 const root = join(import.meta.dirname, "..");
 const hasGpu = gpuDescription() !== "no GPU";
+const SECTIONS = ["models", "transport", "observability", "workers", "gpu"] as const;
+type Section = (typeof SECTIONS)[number];
+/** Which parts run: all by default (gpu only where there is one); `--sections transport,workers` for a partial run. */
+const sections = new Set((flag("sections")?.split(",") ?? SECTIONS.filter((x) => x !== "gpu" || hasGpu)) as Section[]);
+for (const x of sections) if (!SECTIONS.includes(x)) throw new Error(`--sections: unknown section ${x}; known: ${SECTIONS.join(", ")}`);
+/** The docs/benchmarks.md section written; a partial run on another host writes a section of its own. */
+const reportTitle = flag("report-section") ?? "Serving";
 
 /** A model as the benchmark drives it: its file, its repository config, and request rows. */
 interface BenchModel {
@@ -218,6 +230,7 @@ async function startServer(
   repository: string,
   models: string[],
   o: Observability,
+  workers = 1,
 ): Promise<{ child: ChildProcess; port: number; providers: Map<string, string> }> {
   const env = {
     ...process.env,
@@ -246,6 +259,8 @@ async function startServer(
       "--no-monitor",
       "--api-port",
       "off",
+      "--workers",
+      String(workers),
     ],
     {
       stdio: ["ignore", "pipe", "inherit"],
@@ -295,26 +310,43 @@ async function serverSide(client: GRPCInferenceServiceClient, model: string) {
   };
 }
 
-/** Closed-loop clients sending one row per request as raw tensors (how Triton's clients send them). */
-async function served(port: number, model: BenchModel, target: string, clients: number): Promise<Omit<ServedRow, "model" | "batching">> {
-  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure(), {
-    "grpc.max_send_message_length": -1,
-    "grpc.max_receive_message_length": -1,
-  });
-  const requests = model.rows.map((row) =>
-    ModelInferRequest.fromPartial({
-      modelName: target,
-      inputs: [{ name: model.input, datatype: "FP32", shape: [1n, BigInt(model.width)] }],
-      rawInputContents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)],
+/**
+ * Closed-loop clients sending one row per request as raw tensors (how Triton's clients send them),
+ * spread over `clientProcesses` forked load generators so that the generator is not the limit.
+ */
+async function load(port: number, model: BenchModel, target: string, clients: number): Promise<Measured> {
+  const processes = Math.min(clientProcesses, clients);
+  const results = await Promise.all(
+    Array.from({ length: processes }, (_, p) => {
+      const job: LoadJob = {
+        port,
+        target,
+        input: model.input,
+        width: model.width,
+        rows: model.rows.slice(0, 512).map((row) => Array.from(row)),
+        inFlight: Math.floor(clients / processes) + (p < clients % processes ? 1 : 0),
+        warmupMs: 1000,
+        measureMs: seconds * 1000,
+      };
+      const child = fork(join(import.meta.dirname, "load-client.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      return new Promise<LoadResult>((resolve, reject) => {
+        child.once("message", (result: LoadResult) => (result.error ? reject(new Error(result.error)) : resolve(result)));
+        child.once("exit", (code) => reject(new Error(`load generator exited with ${code} before reporting`)));
+        child.send(job);
+      });
     }),
   );
-  const infer = (i: number) =>
-    new Promise<void>((resolve, reject) =>
-      client.modelInfer(requests[i % requests.length]!, (e) => (e ? reject(new Error(`${target}: ${e.message}`)) : resolve())),
-    );
+  const recorder = new LatencyRecorder();
+  for (const result of results) for (const ms of result.latenciesMs) recorder.record(ms);
+  return { qps: results.reduce((sum, r) => sum + (r.calls / r.elapsedMs) * 1000, 0), latency: recorder.summary() };
+}
+
+/** Load on a Vigil server, with the server's own queue, compute and batch figures over the same stretch. */
+async function served(port: number, model: BenchModel, target: string, clients: number): Promise<Omit<ServedRow, "model" | "batching">> {
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
     const before = await serverSide(client, target);
-    const measured = await timedLoop(clients, infer);
+    const measured = await load(port, model, target, clients);
     const after = await serverSide(client, target);
     const requestCount = after.requests - before.requests;
     return {
@@ -445,8 +477,105 @@ function observabilityReport(models: BenchModel[], cells: Map<string, ObservedCe
   return `${lines.join("\n")}\n\n${summary.join(" ").trim()}`;
 }
 
+/** Starts the constant-answer baseline server (bench/constant-server.ts) in its own process. */
+async function startConstantServer(outputs: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "constant-server.ts"), "--outputs", String(outputs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    child.stdout!.resume();
+    return { child, port: (JSON.parse(line) as { port: number }).port };
+  }
+  throw new Error("the constant-answer server exited before it listened");
+}
+
+const TRANSPORT_CLIENTS = [1, 16, 64];
+const WORKERS_CLIENTS = 64;
+
+interface TransportRow {
+  clients: number;
+  constant: Measured;
+  vigil: Measured;
+}
+
+/** The demo model through Vigil (all observability off) against the constant-answer server, alternating at each client count. */
+async function transportComparison(vigilPort: number, demo: BenchModel): Promise<TransportRow[]> {
+  const outputs = ((demo.config.outputs as Array<{ dims: number[] }>)[0]?.dims ?? [2]).reduce((a, b) => a * b, 1);
+  const constant = await startConstantServer(outputs);
+  try {
+    const rows: TransportRow[] = [];
+    for (const clients of TRANSPORT_CLIENTS) {
+      const baseline = await load(constant.port, demo, demo.name, clients);
+      const vigil = await load(vigilPort, demo, demo.name, clients);
+      rows.push({ clients, constant: baseline, vigil });
+      console.log(`transport ${clients} clients: constant ${fmt(baseline.qps, 0)} req/s, vigil ${fmt(vigil.qps, 0)} req/s`);
+    }
+    return rows;
+  } finally {
+    await stopServer(constant.child);
+  }
+}
+
+function transportReport(rows: TransportRow[]): string {
+  const one = rows.find((r) => r.clients === 1);
+  const ceiling = rows.reduce((a, b) => (b.constant.qps > a.constant.qps ? b : a));
+  return [
+    `A server that decodes the same ModelInfer request with the same generated code and answers a constant tensor (\`bench/constant-server.ts\`: no model, queue, validation or observability) against \`vigil serve\` with the demo model and all observability off, alternating at each client count, ${clientProcesses} load-generating process${clientProcesses === 1 ? "" : "es"}.`,
+    "",
+    "| clients | constant answer (req/s) | p50 (ms) | Vigil, demo model (req/s) | p50 (ms) | Vigil / constant | p50 difference (ms) |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${r.clients} | ${fmt(r.constant.qps, 0)} | ${fmt(r.constant.latency.p50Ms, 3)} | ${fmt(r.vigil.qps, 0)} | ${fmt(r.vigil.latency.p50Ms, 3)} | ${fmt(r.vigil.qps / r.constant.qps)}x | ${fmt(r.vigil.latency.p50Ms - r.constant.latency.p50Ms, 3)} |`,
+    ),
+    "",
+    `The load generator's own ceiling in this run is at least ${fmt(ceiling.constant.qps, 0)} req/s (what it drove against the constant-answer server at ${ceiling.clients} clients)${one ? `; at 1 client Vigil's p50 is ${fmt((one.vigil.latency.p50Ms - one.constant.latency.p50Ms) * 1000, 0)} µs above the transport's` : ""}.`,
+  ].join("\n");
+}
+
+interface WorkersRow {
+  workers: number;
+  measured: Measured;
+}
+
+/** The demo model at WORKERS_CLIENTS clients on one serving process and on `manyWorkers`, each in a fresh server, all observability off. */
+async function workersComparison(repository: string, names: string[], demo: BenchModel): Promise<WorkersRow[]> {
+  const rows: WorkersRow[] = [];
+  for (const workers of [1, manyWorkers]) {
+    const server = await startServer(repository, names, ALL_OFF, workers);
+    try {
+      const measured = await load(server.port, demo, demo.name, WORKERS_CLIENTS);
+      rows.push({ workers, measured });
+      console.log(`${workers} worker(s): ${fmt(measured.qps, 0)} req/s`);
+    } finally {
+      await stopServer(server.child);
+    }
+  }
+  return rows;
+}
+
+function workersReport(rows: WorkersRow[], transport: TransportRow[] | undefined): string {
+  const single = rows.find((r) => r.workers === 1)!;
+  const ceiling = transport?.reduce((a, b) => Math.max(a, b.constant.qps), 0);
+  return [
+    `\`vigil serve --workers N\` with the demo model, dynamic batching, all observability off, ${WORKERS_CLIENTS} clients in ${clientProcesses} load-generating process${clientProcesses === 1 ? "" : "es"} on the same host.`,
+    "",
+    "| workers | throughput (req/s) | p50 (ms) | p99 (ms) | against 1 worker |",
+    "|---:|---:|---:|---:|---:|",
+    ...rows.map(
+      (r) =>
+        `| ${r.workers} | ${fmt(r.measured.qps, 0)} | ${fmt(r.measured.latency.p50Ms, 3)} | ${fmt(r.measured.latency.p99Ms, 3)} | ${fmt(r.measured.qps / single.measured.qps)}x |`,
+    ),
+    "",
+    ceiling
+      ? `The same load generator drove ${fmt(ceiling, 0)} req/s against the constant-answer server in this run (one process), so figures near that are bounded by the generator and the shared cores, not by the workers.`
+      : "",
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const models = [await demoModel(), mlpModel()];
+  const demo = models[0]!;
   const repository = await mkdtemp(join(tmpdir(), "vigil-bench-"));
   const variants = models.flatMap((model) => [
     { name: model.name, model, change: asIs },
@@ -459,50 +588,65 @@ async function main(): Promise<void> {
   const servedOn = new Map<string, ExecutionProvider>();
   const rows: ServedRow[] = [];
   let floor: Measured | undefined;
-  let observed: Map<string, ObservedCell>;
+  let transport: TransportRow[] | undefined;
+  let workers: WorkersRow[] | undefined;
+  let observed: Map<string, ObservedCell> | undefined;
   try {
-    const server = await startServer(repository, names, ALL_OFF);
-    try {
-      // The raw baselines run on the provider the server loaded each model on (the demo model
-      // prefers CUDA), while that server sits idle.
-      for (const model of models) {
-        const provider = loadedOn(server.providers, model.name);
-        if (loadedOn(server.providers, unbatched(model.name)) !== provider)
-          throw new Error(`${model.name}: its batched and unbatched copies loaded on different providers`);
-        servedOn.set(model.name, provider);
-        raw.set(model.name, await rawBaselines(model, provider));
-        console.log(`raw ${model.name} on ${provider}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
-      }
-      floor = await emptyRpc(server.port);
-      for (const model of models) {
-        for (const clients of clientCounts) {
-          for (const batching of [false, true]) {
-            const row = await served(server.port, model, batching ? model.name : unbatched(model.name), clients);
-            rows.push({ ...row, model: model.name, batching });
-            console.log(
-              `${model.name} ${clients} clients ${batching ? "batching" : "no batching"}: ${fmt(row.qps, 0)} req/s, p99 ${fmt(row.latency.p99Ms)} ms`,
-            );
+    if (sections.has("models") || sections.has("transport")) {
+      const server = await startServer(repository, names, ALL_OFF);
+      try {
+        if (sections.has("transport")) transport = await transportComparison(server.port, demo);
+        if (sections.has("models")) {
+          // The raw baselines run on the provider the server loaded each model on (the demo model
+          // prefers CUDA), while that server sits idle.
+          for (const model of models) {
+            const provider = loadedOn(server.providers, model.name);
+            if (loadedOn(server.providers, unbatched(model.name)) !== provider)
+              throw new Error(`${model.name}: its batched and unbatched copies loaded on different providers`);
+            servedOn.set(model.name, provider);
+            raw.set(model.name, await rawBaselines(model, provider));
+            console.log(`raw ${model.name} on ${provider}: ${fmt(raw.get(model.name)!.sequential.qps, 0)} req/s sequential`);
+          }
+          floor = await emptyRpc(server.port);
+          for (const model of models) {
+            for (const clients of clientCounts) {
+              for (const batching of [false, true]) {
+                const row = await served(server.port, model, batching ? model.name : unbatched(model.name), clients);
+                rows.push({ ...row, model: model.name, batching });
+                console.log(
+                  `${model.name} ${clients} clients ${batching ? "batching" : "no batching"}: ${fmt(row.qps, 0)} req/s, p99 ${fmt(row.latency.p99Ms)} ms`,
+                );
+              }
+            }
           }
         }
+      } finally {
+        await stopServer(server.child);
       }
-    } finally {
-      await stopServer(server.child);
     }
-    observed = await observabilityRounds(repository, names, models);
+    if (sections.has("workers")) workers = await workersComparison(repository, names, demo);
+    if (sections.has("observability")) observed = await observabilityRounds(repository, names, models);
   } finally {
     await rm(repository, { recursive: true, force: true });
   }
 
-  const gpuSection = hasGpu
-    ? await gpuComparison(models[1]!)
-    : "No GPU on this machine (nvidia-smi lists none): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, “GPU hosts”), the same command adds it.";
-
-  const sections: string[] = [];
-  for (const model of models) {
+  const parts: string[] = [
+    `Command: \`node --import tsx bench/serving.ts ${process.argv
+      .slice(2)
+      .map((a) => (/\s/.test(a) ? `"${a}"` : a))
+      .join(" ")}\`${reportTitle === "Serving" ? " (`npm run bench` runs it with the defaults)" : ""}.`,
+    "",
+    `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, ${seconds} s per scenario after 1 s of warm-up, ${new Date().toISOString().slice(0, 10)}.`,
+    "",
+    `Clients: closed loops in ${clientProcesses} forked load-generating process${clientProcesses === 1 ? "" : "es"} (\`bench/load-client.ts\`), one row per request as raw tensors over one grpc-js channel per process, latency measured at the client; the server (\`vigil serve\`, one worker unless a table says otherwise) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread), one call at a time: onnxruntime-node runs \`session.run\` synchronously on the event loop, so calls on one session cannot overlap.${floor ? ` Transport floor: an empty RPC (ServerLive) takes ${fmt(floor.latency.p50Ms, 3)} ms at p50, ${fmt(floor.qps, 0)} calls/s one at a time.` : ""} Client and server share the machine's ${cpus().length} cores, so the served rows measure both. Each row is one ${seconds}-second sample.`,
+    "",
+  ];
+  if (transport) parts.push("### Transport limit", "", transportReport(transport), "");
+  for (const model of sections.has("models") ? models : []) {
     const r = raw.get(model.name)!;
     const base = r.sequential.qps;
     const modelRows = rows.filter((row) => row.model === model.name);
-    sections.push(
+    parts.push(
       [
         `### ${model.description}`,
         "",
@@ -518,29 +662,32 @@ async function main(): Promise<void> {
         ),
         "",
         readingNotes(model, modelRows, r, floor!),
+        "",
       ].join("\n"),
     );
   }
-
-  const body = [
-    `Command: \`npm run bench\` (\`node --import tsx bench/serving.ts --seconds ${seconds} --clients ${clientCounts.join(",")} --rounds ${rounds}\`).`,
-    "",
-    `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, ${seconds} s per scenario after 1 s of warm-up, ${new Date().toISOString().slice(0, 10)}.`,
-    "",
-    `Clients: closed loops in the benchmark process, one row per request as raw tensors over one grpc-js channel, latency measured at the client; the server (\`vigil serve\`) runs in its own process with every kind of observability off unless a row says otherwise. Server queue and compute per request come from the server's ModelStatistics (Triton's fields): queue is the wait in the batching queue, compute is input copy + inference + output copy of the batch the request ran in. Raw baselines call \`session.run\` in the benchmark process with the same thread settings (1 intra-op thread), one call at a time: onnxruntime-node runs \`session.run\` synchronously on the event loop, so calls on one session cannot overlap. Transport floor: an empty RPC (ServerLive) takes ${fmt(floor!.latency.p50Ms, 3)} ms at p50, ${fmt(floor!.qps, 0)} calls/s one at a time. Client and server share the machine's ${cpus().length} cores, so the served rows measure both. Each row of the two models' tables is one ${seconds}-second sample.`,
-    "",
-    ...sections.flatMap((s) => [s, ""]),
-    "### Cost of observability",
-    "",
-    `Each setting (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics) and all off ran ${rounds} times, each time in a fresh server with dynamic batching, interleaved (every other round in reverse order); each cell is the median of ${rounds} samples of ${seconds} s, with their min–max.`,
-    "",
-    observabilityReport(models, observed),
-    "",
-    "### GPU",
-    "",
-    gpuSection,
-  ].join("\n");
-  await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Serving", body);
+  if (workers) parts.push("### Workers", "", workersReport(workers, transport), "");
+  if (observed) {
+    parts.push(
+      "### Cost of observability",
+      "",
+      `Each setting (prediction log into the embedded ClickHouse through the batched writer; traces of five spans per request into otel_traces; the Prometheus metrics) and all off ran ${rounds} times, each time in a fresh server with dynamic batching, interleaved (every other round in reverse order); each cell is the median of ${rounds} samples of ${seconds} s, with their min–max.`,
+      "",
+      observabilityReport(models, observed),
+      "",
+    );
+  }
+  if (sections.has("gpu")) {
+    parts.push(
+      "### GPU",
+      "",
+      hasGpu
+        ? await gpuComparison(models[1]!)
+        : "No GPU on this machine (nvidia-smi lists none): the CUDA comparison did not run. On a host with an NVIDIA GPU and onnxruntime-node's CUDA binaries installed (README, “GPU hosts”), the same command adds it.",
+    );
+  }
+  const body = parts.join("\n");
+  await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), reportTitle, body);
   console.log(body);
 }
 

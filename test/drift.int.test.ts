@@ -29,6 +29,7 @@ import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { startTestServer } from "./support/server.js";
+import { scipyKs } from "./support/scipy-ks.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
 const TOLERANCE = 1e-9;
@@ -176,10 +177,18 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
         t.diagnostic(
           `${d.feature}: KS ${ks.statistic} (+${ks.statisticBound}) p ${ks.pValue} vs scipy ${ref.ks.statistic} p ${ref.ks.p}; W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`,
         );
-        // Documented accuracy: the grid statistic never exceeds the true one and misses it by at most its bound;
-        // the p-value (Kolmogorov limit, Stephens' correction) within 0.005 of scipy; Wasserstein-1 within 2%.
-        assert.ok(ks.statistic <= ref.ks.statistic + 1e-12 && ref.ks.statistic <= ks.statistic + ks.statisticBound, `${d.feature} KS bounds`);
-        assert.ok(Math.abs(ks.pValue - ref.ks.p) <= 0.005, `${d.feature} KS p ${ks.pValue} vs ${ref.ks.p}`);
+        // Documented accuracy: from the stored reference sample the statistic is scipy's and so is the exact
+        // p-value; a histogram statistic never exceeds the true one and misses it by at most its bound, and
+        // its p-value is within 0.005 of scipy's. Wasserstein-1 within 2%.
+        if (ks.statisticFrom === "sample") {
+          assert.ok(Math.abs(ks.statistic - ref.ks.statistic) <= 1e-12, `${d.feature} KS ${ks.statistic} vs ${ref.ks.statistic}`);
+          assert.equal(ks.statisticBound, 0);
+          assert.equal(ks.pValueMethod, "exact", `${d.feature}: both samples are within scipy's exact limit`);
+          assert.ok(Math.abs(ks.pValue - ref.ks.p) <= 1e-9, `${d.feature} KS p ${ks.pValue} vs ${ref.ks.p}`);
+        } else {
+          assert.ok(ks.statistic <= ref.ks.statistic + 1e-12 && ref.ks.statistic <= ks.statistic + ks.statisticBound, `${d.feature} KS bounds`);
+          assert.ok(Math.abs(ks.pValue - ref.ks.p) <= 0.005, `${d.feature} KS p ${ks.pValue} vs ${ref.ks.p}`);
+        }
         assert.ok(
           Math.abs(d.wasserstein!.distance - ref.wasserstein!) <= 0.02 * ref.wasserstein!,
           `${d.feature} W1 ${d.wasserstein!.distance} vs ${ref.wasserstein}`,
@@ -189,6 +198,27 @@ describe("feature drift in ClickHouse SQL agrees with numpy and scipy (January-F
         assert.deepEqual([d.kolmogorovSmirnov, d.wasserstein], [null, null]);
       }
     }
+  });
+
+  test("a reference small enough to keep whole: the statistic from its sample in SQL and the exact p-value are scipy's", async () => {
+    // 341 reference rows against the 7,099-row window: scipy's default takes the exact distribution.
+    const small = reference.slice(0, 341);
+    const smallProfiles = FEATURES.map((f) => profileFromValues(f, column(small, f.index)));
+    const drift = await featureDrift(store.engine, { model: "drift-flights", window, features: FEATURES, profiles: smallProfiles });
+    const numerical = drift.filter((d) => d.kind === "numerical");
+    assert.ok(numerical.length > 0, "the demo model monitors numerical inputs");
+    const scipy = scipyKs(
+      numerical.map((d) => {
+        const index = FEATURES.find((f) => f.name === d.feature)!.index;
+        return { a: column(small, index).filter(Number.isFinite), b: column(current, index).filter(Number.isFinite) };
+      }),
+    );
+    numerical.forEach((d, k) => {
+      const ks = d.kolmogorovSmirnov!;
+      assert.deepEqual([ks.statisticFrom, ks.statisticBound, ks.pValueMethod], ["sample", 0, "exact"], d.feature);
+      assert.ok(Math.abs(ks.statistic - scipy[k]!.statistic) <= 1e-12, `${d.feature} KS ${ks.statistic} vs scipy ${scipy[k]!.statistic}`);
+      assert.ok(Math.abs(ks.pValue - scipy[k]!.p) <= 1e-9, `${d.feature} KS p ${ks.pValue} vs scipy ${scipy[k]!.p}`);
+    });
   });
 
   test("profiles from a window of traffic equal profiles of the same values in memory", async () => {

@@ -1,7 +1,7 @@
 import { PREDICTIONS, type StoreEngine, okPredictionsOfModel } from "@vigil/store";
 import { ConfigError, NotFoundError } from "./errors.js";
-import { type FeatureProfile, type FeatureSpec, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
-import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovPValue, populationStabilityIndex } from "./stats.js";
+import { type FeatureProfile, type FeatureSpec, type NumericalProfile, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
+import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovStatistic, kolmogorovSmirnovTwoSample, populationStabilityIndex } from "./stats.js";
 import type { Window } from "./window.js";
 
 /** Default PSI above which a feature counts as drifted (the conventional 0.1). */
@@ -19,11 +19,19 @@ export interface FeatureDrift {
   /** Categorical features: chi-square goodness of fit of current counts to reference shares. */
   chiSquare: { statistic: number; pValue: number; degreesOfFreedom: number } | null;
   /**
-   * Numerical features: the two-sample Kolmogorov-Smirnov statistic read at the reference's
-   * 0.1%-quantile edges. The true supremum lies in [statistic, statistic + statisticBound];
-   * the p-value is Kolmogorov's limit with Stephens' correction.
+   * Numerical features: the two-sample Kolmogorov-Smirnov statistic. From the reference's stored
+   * sample it is exact (`statisticFrom: "sample"`, bound 0); a reference too large to store whole
+   * is read at its 0.1%-quantile edges (`"histogram"`), and the true supremum lies in
+   * [statistic, statistic + statisticBound]. The p-value is exact when neither sample exceeds
+   * 10,000 values (scipy's default), else Kolmogorov's limit with Stephens' correction.
    */
-  kolmogorovSmirnov: { statistic: number; statisticBound: number; pValue: number } | null;
+  kolmogorovSmirnov: {
+    statistic: number;
+    statisticBound: number;
+    statisticFrom: "sample" | "histogram";
+    pValue: number;
+    pValueMethod: "exact" | "asymptotic";
+  } | null;
   /**
    * Numerical features: Wasserstein-1 distance, ∫|Q_ref − Q_cur| over 1,000 midpoint samples of
    * both empirical quantile functions, and that divided by the reference's standard deviation.
@@ -86,20 +94,53 @@ const windowSummary = (specs: FeatureSpec[]) => `
   FROM (${windowValueCounts(specs)})
   GROUP BY i`;
 
-function kolmogorovSmirnov(referenceCounts: number[], currentCounts: number[]) {
-  const n = referenceCounts.reduce((a, b) => a + b, 0);
-  const m = currentCounts.reduce((a, b) => a + b, 0);
-  let cumulativeRef = 0;
-  let cumulativeCur = 0;
+/**
+ * The exact two-sample Kolmogorov-Smirnov statistic of every input whose profile holds the
+ * reference sample: the window's distinct values (with their counts) and the reference's values
+ * pooled and ordered, both empirical CDFs accumulated by window functions (a distinct value's
+ * rows all count at once, so ties never split), and D the largest gap between them.
+ */
+const windowSampleStatistic = (specs: FeatureSpec[]) => `
+  SELECT i, max(abs(cur / cur_total - ref / ref_total)) AS d
+  FROM (
+    SELECT i,
+           sum(c) OVER (PARTITION BY i ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cur,
+           sum(r) OVER (PARTITION BY i ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ref,
+           sum(c) OVER (PARTITION BY i) AS cur_total,
+           sum(r) OVER (PARTITION BY i) AS ref_total
+    FROM (
+      SELECT i, x, sum(c) AS c, sum(r) AS r
+      FROM (
+        SELECT toUInt32(i) AS i, x, toUInt64(n) AS c, toUInt64(0) AS r FROM (${windowValueCounts(specs)}) WHERE has({sampled:Array(UInt32)}, toUInt32(i))
+        UNION ALL
+        SELECT toUInt32(pair.1) AS i, pair.2 AS x, toUInt64(0) AS c, toUInt64(1) AS r
+        FROM (SELECT arrayJoin(arrayFlatten(arrayMap((sample, j) -> arrayMap(v -> (j, v), sample), {samples:Array(Array(Float64))}, {sampled:Array(UInt32)}))) AS pair)
+      )
+      GROUP BY i, x
+    )
+  )
+  WHERE cur_total > 0
+  GROUP BY i`;
+
+function kolmogorovSmirnov(profile: NumericalProfile, current: CurrentSummary): NonNullable<FeatureDrift["kolmogorovSmirnov"]> {
+  const n = profile.sampleSize;
+  const m = current.fineCounts.reduce((a, b) => a + b, 0);
   let statistic = 0;
   let statisticBound = 0;
-  for (let b = 0; b < referenceCounts.length; b++) {
-    statisticBound = Math.max(statisticBound, referenceCounts[b]! / n, currentCounts[b]! / m);
-    cumulativeRef += referenceCounts[b]!;
-    cumulativeCur += currentCounts[b]!;
-    statistic = Math.max(statistic, Math.abs(cumulativeRef / n - cumulativeCur / m));
+  if (current.sampleStatistic !== undefined) {
+    statistic = current.sampleStatistic;
+  } else {
+    let cumulativeRef = 0;
+    let cumulativeCur = 0;
+    for (let b = 0; b < profile.fineCounts.length; b++) {
+      statisticBound = Math.max(statisticBound, profile.fineCounts[b]! / n, current.fineCounts[b]! / m);
+      cumulativeRef += profile.fineCounts[b]!;
+      cumulativeCur += current.fineCounts[b]!;
+      statistic = Math.max(statistic, Math.abs(cumulativeRef / n - cumulativeCur / m));
+    }
   }
-  return { statistic, statisticBound, pValue: kolmogorovSmirnovPValue(statistic, (n * m) / (n + m)) };
+  const { pValue, method } = kolmogorovSmirnovTwoSample(statistic, n, m);
+  return { statistic, statisticBound, statisticFrom: current.sampleStatistic !== undefined ? "sample" : "histogram", pValue, pValueMethod: method };
 }
 
 /** ∫ |Q_ref(u) − Q_cur(u)| du by the midpoint rule on 1,000 slices. */
@@ -129,6 +170,8 @@ export interface CurrentSummary {
   quantiles: number[];
   /** Categorical: values that are no category's code. */
   outside: number;
+  /** Numerical, when the profile holds the reference sample: the exact Kolmogorov-Smirnov statistic against it. */
+  sampleStatistic?: number;
 }
 
 /** The summary of current values held in memory (a dataset compared offline, or simulation). */
@@ -152,7 +195,8 @@ export function summarizeValues(profile: FeatureProfile, values: number[]): Curr
   }
   const sorted = Float64Array.from(finite).sort();
   const quantiles = sorted.length === 0 ? [] : QUANTILE_MIDPOINTS.map((u) => empiricalQuantile(sorted, u));
-  return { counts, fineCounts, quantiles, outside: 0 };
+  const sampleStatistic = profile.sample.length > 0 && sorted.length > 0 ? kolmogorovSmirnovStatistic(profile.sample, sorted) : undefined;
+  return { counts, fineCounts, quantiles, outside: 0, ...(sampleStatistic === undefined ? {} : { sampleStatistic }) };
 }
 
 /** Every drift figure of one feature from its profile and the current summary. */
@@ -170,7 +214,7 @@ export function driftFromSummary(profile: FeatureProfile, current: CurrentSummar
     psi,
     jensenShannon: empty ? Number.NaN : jensenShannonDistance(referenceCounts, current.counts),
     chiSquare: profile.kind === "categorical" && !empty ? chiSquareTest(referenceCounts, current.counts) : null,
-    kolmogorovSmirnov: numerical ? kolmogorovSmirnov(profile.fineCounts, current.fineCounts) : null,
+    kolmogorovSmirnov: numerical ? kolmogorovSmirnov(profile, current) : null,
     wasserstein: numerical ? wasserstein(profile.quantiles, current.quantiles, profile.std) : null,
     psiThreshold,
     drifted: !empty && psi >= psiThreshold,
@@ -188,6 +232,15 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, profiles:
     fine: profiles.map((p) => (p.kind === "numerical" ? p.fineEdges : [])),
   };
   const rows = await engine.query<{ i: number; coarse: [Count[], Count[]]; fine: [Count[], Count[]]; q: number[] }>(windowSummary(query.features), params);
+  const sampled = profiles.flatMap((p, i) => (p.kind === "numerical" && p.sample.length > 0 ? [i] : []));
+  const exact =
+    sampled.length === 0
+      ? []
+      : await engine.query<{ i: number; d: number }>(windowSampleStatistic(query.features), {
+          ...windowValueParams(query),
+          sampled,
+          samples: sampled.map((i) => (profiles[i] as NumericalProfile).sample),
+        });
   return profiles.map((profile, i) => {
     const row = rows.find((r) => Number(r.i) === i);
     const size = profile.kind === "categorical" ? profile.categories.length : profile.binEdges.length + 1;
@@ -205,7 +258,14 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, profiles:
     fineKeys.forEach((key, j) => {
       fineCounts[Number(key)] = Number(fineValues[j]);
     });
-    return { counts, fineCounts, quantiles: row ? row.q : [], outside: 0 };
+    const sampleStatistic = exact.find((r) => Number(r.i) === i)?.d;
+    return {
+      counts,
+      fineCounts,
+      quantiles: row ? row.q : [],
+      outside: 0,
+      ...(sampleStatistic === undefined ? {} : { sampleStatistic: Number(sampleStatistic) }),
+    };
   });
 }
 

@@ -1,4 +1,4 @@
-import type { FeatureProfile } from "@vigil/store";
+import { type FeatureProfile, REFERENCE_SAMPLE_LIMIT } from "@vigil/store";
 import { NoDataError } from "./errors.js";
 
 export type { CategoricalProfile, FeatureProfile, NumericalProfile } from "@vigil/store";
@@ -84,6 +84,7 @@ export function profileFromValues(spec: FeatureSpec, values: number[], bins = 10
     quantiles,
     fineEdges,
     fineCounts,
+    sample: sorted.length <= REFERENCE_SAMPLE_LIMIT ? Array.from(sorted) : [],
     mean,
     std,
     min: sorted[0]!,

@@ -38,6 +38,7 @@ export { PREDICTIONS_PER_MINUTE } from "./predictions-per-minute.js";
 export { REQUESTS_PER_MINUTE } from "./requests-per-minute.js";
 export {
   REFERENCE_PROFILES,
+  REFERENCE_SAMPLE_LIMIT,
   profileInsertSchema,
   profileReadSchema,
   saveProfiles,

@@ -20,6 +20,8 @@ export interface NumericalProfile {
   /** Fine bins cut at the distinct inner quantiles, with the reference's counts (same bin rule). */
   fineEdges: number[];
   fineCounts: number[];
+  /** The reference's finite values, sorted, when there are at most REFERENCE_SAMPLE_LIMIT of them; else empty. */
+  sample: number[];
   mean: number;
   std: number;
   min: number;
@@ -36,6 +38,9 @@ export interface CategoricalProfile {
 
 export type FeatureProfile = NumericalProfile | CategoricalProfile;
 
+/** References up to this size are stored whole (scipy's exact Kolmogorov-Smirnov bound on either sample, too). */
+export const REFERENCE_SAMPLE_LIMIT = 10_000;
+
 export const profileInsertSchema = z.object({
   model_name: z.string(),
   model_version: z.string(),
@@ -48,6 +53,7 @@ export const profileInsertSchema = z.object({
   quantiles: z.array(z.number()),
   fine_edges: z.array(z.number()),
   fine_counts: z.array(z.number().int()),
+  sample: z.array(z.number()).max(REFERENCE_SAMPLE_LIMIT),
   categories: z.array(z.string()),
   category_counts: z.array(z.number().int()),
   mean: z.number(),
@@ -72,6 +78,7 @@ function profileRow(model: string, version: string, createdAt: string, p: Featur
     quantiles: numerical?.quantiles ?? [],
     fine_edges: numerical?.fineEdges ?? [],
     fine_counts: numerical?.fineCounts ?? [],
+    sample: numerical?.sample ?? [],
     categories: p.kind === "categorical" ? p.categories : [],
     category_counts: p.kind === "categorical" ? p.counts : [],
     mean: numerical?.mean ?? 0,
@@ -91,6 +98,7 @@ export const profileReadSchema = z
     quantiles: z.array(z.number()),
     fine_edges: z.array(z.number()),
     fine_counts: z.array(countValue),
+    sample: z.array(z.number()),
     categories: z.array(z.string()),
     category_counts: z.array(countValue),
     mean: floatValue,
@@ -111,6 +119,7 @@ export const profileReadSchema = z
             quantiles: r.quantiles,
             fineEdges: r.fine_edges,
             fineCounts: r.fine_counts,
+            sample: r.sample,
             mean: r.mean,
             std: r.std,
             min: r.min,
@@ -133,7 +142,7 @@ export function loadProfiles(engine: StoreEngine, model: string, version: string
   return queryRows(
     engine,
     profileReadSchema,
-    `SELECT feature, kind, sample_size, bin_edges, bin_counts, quantiles, fine_edges, fine_counts, categories, category_counts, mean, std, min, max
+    `SELECT feature, kind, sample_size, bin_edges, bin_counts, quantiles, fine_edges, fine_counts, sample, categories, category_counts, mean, std, min, max
      FROM ${REFERENCE_PROFILES} FINAL WHERE model_name = {model:String} AND model_version = {version:String} ORDER BY feature`,
     { model, version },
   );

@@ -123,6 +123,10 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     const text = (await vigil("report", "quality", "--model", "flights", "--from", iso(times.start), "--to", iso(times.end))).stdout;
     assert.match(text, /^quality of model flights \(all versions\)/);
     assert.match(text, /confusion matrix \(rows: label, columns: prediction\)/);
+    for (const average of ["macro", "micro", "weighted"])
+      assert.match(text, new RegExp(`^${average}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+$`, "m"), `${average} precision, recall, F1`);
+    assert.match(text, /roc_auc \(one vs rest\)/);
+    assert.match(text, /calibration \(confidence of the predicted class, in tenths\)/);
     assert.match(text, new RegExp(`\\s800\\s+${(correct / 800).toPrecision(4)}\\s`));
   });
 

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { classificationQuality, qualityResults, regressionQuality, windows } from "@vigil/monitor";
+import { classificationQuality, qualityResults, regressionQuality, regressionResults, windows } from "@vigil/monitor";
 import { type Store, saveMonitorResults } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
@@ -220,6 +220,38 @@ print(json.dumps({"mae": mean_absolute_error(d["y"], d["yhat"]), "rmse": math.sq
     assert.ok(Math.abs(q.labelCoverage.share! - labelled / 2000) < 1e-12);
     assert.equal(q.labelCoverage.meanDelaySeconds, 5);
     assert.equal(q.labelCoverage.medianDelaySeconds, 5);
+  });
+
+  test("a regression model's label coverage and delay, also as result rows", async () => {
+    const s = REGRESSION[0]!;
+    const q = await regressionQuality(store.engine, { model: s.model, window });
+    // Every row labelled once, at FIXTURE_START_US + 5 s; row i was predicted at FIXTURE_START_US + i ms.
+    const delays = s.rows.map((_, i) => 5 - i / 1000).sort((a, b) => a - b);
+    assert.deepEqual([q.labelCoverage.predictions, q.labelCoverage.labelled, q.labelCoverage.share], [s.rows.length, s.rows.length, 1]);
+    assert.ok(Math.abs(q.labelCoverage.meanDelaySeconds! - delays.reduce((a, b) => a + b, 0) / delays.length) < 1e-9, "mean delay");
+    const middle = [delays[Math.floor((delays.length - 1) / 2)]!, delays[Math.floor(delays.length / 2)]!];
+    assert.ok(
+      middle.some((m) => Math.abs(q.labelCoverage.medianDelaySeconds! - m) < 1e-9),
+      `median delay ${q.labelCoverage.medianDelaySeconds} is a middle delay (${middle.join(" or ")})`,
+    );
+    const rows = regressionResults(q, s.model, "");
+    assert.deepEqual(
+      rows.map((r) => r.metric),
+      ["mae", "rmse", "r2", "label_coverage", "label_delay_seconds"],
+    );
+  });
+
+  test("result rows carry every average, per-class ROC AUC and the calibration bins of the computation", async () => {
+    const q = await classificationQuality(store.engine, { model: "q-binary", classes: binary.classes, window });
+    const rows = qualityResults(q, "q-binary", "");
+    const value = (metric: string, feature = "") => rows.find((r) => r.metric === metric && r.feature === feature)?.value;
+    for (const average of ["macro", "micro", "weighted"] as const) {
+      assert.equal(value(`precision_${average}`), q[average].precision, `precision_${average}`);
+      assert.equal(value(`recall_${average}`), q[average].recall, `recall_${average}`);
+      assert.equal(value(`f1_${average}`), q[average].f1, `f1_${average}`);
+    }
+    for (const [i, c] of q.classes.entries()) assert.equal(value("roc_auc_ovr", c) ?? null, q.rocAucPerClass[i], `ROC AUC of ${c} against the rest`);
+    assert.deepEqual(rows.find((r) => r.metric === "expected_calibration_error")!.details.bins, q.calibration);
   });
 
   test("an empty window has no figures rather than zeros", async () => {

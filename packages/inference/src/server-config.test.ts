@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadServerConfig } from "./index.js";
 
@@ -9,6 +12,21 @@ describe("server config", () => {
     assert.deepEqual(config.auth_tokens, ["a", "b"]);
     assert.equal(config.log_level, "debug");
     assert.throws(() => loadServerConfig({ env: { VIGIL_GRPC_PORT: "eighty" } }), /- port: .*NaN/);
+  });
+
+  test('metrics_port "off" turns /metrics off in a config file as in the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-server-config-"));
+    try {
+      const file = join(dir, "server.json");
+      writeFileSync(file, JSON.stringify({ metrics_port: "off" }));
+      assert.equal(loadServerConfig({ file }).metrics_port, null);
+      assert.equal(loadServerConfig({ env: { VIGIL_METRICS_PORT: "off" } }).metrics_port, null);
+      assert.equal(loadServerConfig({}).metrics_port, 8002);
+      writeFileSync(file, JSON.stringify({ metrics_port: "none" }));
+      assert.throws(() => loadServerConfig({ file }), /metrics_port/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("overrides beat the environment; TLS needs both files", () => {

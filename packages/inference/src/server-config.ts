@@ -1,5 +1,7 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { type EnvRenames, formatZodIssues, parseTokenList, readJsonObject, renameEnv } from "@vigil/config";
+import { MODEL_CONTROL_MODES } from "./repository.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -8,6 +10,10 @@ export const serverConfigSchema = z.strictObject({
   /** 8001 is Triton's gRPC port, so clients' defaults work; 0 picks a free port. */
   port: z.number().int().min(0).max(65535).default(8001),
   model_repository: z.string().min(1).default(".vigil/models"),
+  /** Who decides which models are loaded (repository.ts): explicit requests, nobody after start-up, or the repository's contents. */
+  model_control_mode: z.enum(MODEL_CONTROL_MODES).default("explicit"),
+  /** In poll mode: seconds between rescans of the repository (Triton's --repository-poll-secs). */
+  repository_poll_secs: z.number().positive().max(86_400).default(15),
   /** When non-empty, every RPC but health needs `authorization: Bearer <one of these>`. */
   auth_tokens: z.array(z.string().min(1)).default([]),
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
@@ -33,6 +39,8 @@ export const serverConfigSchema = z.strictObject({
   /** How long a graceful shutdown waits for in-flight work before cutting connections. */
   shutdown_grace_ms: z.number().int().min(0).default(15_000),
   log_level: z.enum(LOG_LEVELS).default("info"),
+  /** Serving processes `vigil serve` runs on the one port (docs/serving.md#workers); 1 serves in the command's own process. */
+  workers: z.number().int().min(1).max(1024).default(availableParallelism()),
   /** Write a predictions row for every request (the prediction log the monitor reads). */
   record_predictions: z.boolean().default(true),
   /** ClickHouse server URL; the embedded engine (data_dir) when absent. */
@@ -53,8 +61,11 @@ export const serverConfigSchema = z.strictObject({
     .default(1024 ** 3),
   /** How long a request may wait for room in a full prediction log before it fails with UNAVAILABLE. */
   record_wait_ms: z.number().int().min(0).default(5000),
-  /** Prometheus /metrics port (8002 is Triton's); null turns the endpoint off, 0 picks a free port. */
-  metrics_port: z.number().int().min(0).max(65535).nullable().default(8002),
+  /** Prometheus /metrics port (8002 is Triton's); "off" (or null) turns the endpoint off, 0 picks a free port. */
+  metrics_port: z
+    .union([z.literal("off"), z.number().int().min(0).max(65535), z.null()])
+    .transform((port) => (port === "off" ? null : port))
+    .default(8002),
   tracing: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -97,6 +108,7 @@ export const serverEnvVariables = z.object({
   VIGIL_MAX_MESSAGE_BYTES: variable(Number),
   VIGIL_SHUTDOWN_GRACE_MS: variable(Number),
   VIGIL_LOG_LEVEL: text,
+  VIGIL_WORKERS: variable(Number),
   VIGIL_CLICKHOUSE_URL: text,
   VIGIL_CLICKHOUSE_CLUSTER: text,
   VIGIL_DATA_DIR: text,
@@ -121,6 +133,7 @@ function fieldsFromEnv(env: ServerEnv): Record<string, unknown> {
     max_message_bytes: env.VIGIL_MAX_MESSAGE_BYTES,
     shutdown_grace_ms: env.VIGIL_SHUTDOWN_GRACE_MS,
     log_level: env.VIGIL_LOG_LEVEL,
+    workers: env.VIGIL_WORKERS,
     clickhouse_url: env.VIGIL_CLICKHOUSE_URL,
     clickhouse_cluster: env.VIGIL_CLICKHOUSE_CLUSTER,
     data_dir: env.VIGIL_DATA_DIR,

@@ -8,7 +8,7 @@ export {
   type QualityQuery,
 } from "./quality.js";
 export { windows, type Window } from "./window.js";
-export { qualityResults, type MonitorResult } from "./results.js";
+export { qualityResults, regressionResults, type MonitorResult } from "./results.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
 export { ensureProfiles, profilesFromFile, profilesFromWindow } from "./reference.js";

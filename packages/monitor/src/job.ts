@@ -5,7 +5,7 @@ import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { PeriodicTask } from "./periodic.js";
 import { classificationQuality, regressionQuality } from "./quality.js";
-import { qualityResults } from "./results.js";
+import { qualityResults, regressionResults } from "./results.js";
 import type { Window } from "./window.js";
 
 /** The versions that served traffic in a window: what a ModelSource typically evaluates. */
@@ -37,26 +37,7 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
       ),
     );
   } else {
-    const q = await regressionQuality(engine, { model: model.name, version: model.version, window });
-    for (const [metric, value] of [
-      ["mae", q.mae],
-      ["rmse", q.rmse],
-      ["r2", q.r2],
-    ] as const) {
-      if (value !== null)
-        results.push({
-          window,
-          model: model.name,
-          version: model.version,
-          kind: "quality",
-          metric,
-          feature: "",
-          value,
-          threshold: Number.NaN,
-          breached: false,
-          details: { rows: q.rows },
-        });
-    }
+    results.push(...regressionResults(await regressionQuality(engine, { model: model.name, version: model.version, window }), model.name, model.version));
   }
   if (model.features.length > 0) {
     const drift = await featureDrift(engine, { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles });

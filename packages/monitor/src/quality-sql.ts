@@ -83,9 +83,10 @@ export const ROC_AUC = `
  */
 export const REGRESSION = `
   SELECT count() AS n, avg(abs(yhat - y)) AS mae, sqrt(avg(pow(yhat - y, 2))) AS rmse,
-         sum(pow(y - yhat, 2)) AS residual, varPopStable(y) * count() AS total
+         sum(pow(y - yhat, 2)) AS residual, varPopStable(y) * count() AS total,
+         avg(delay_s) AS mean_delay_s, quantileExact(0.5)(delay_s) AS median_delay_s
   FROM (
-    SELECT toFloat64OrNull(label) AS y, toFloat64OrNull(prediction) AS yhat
+    SELECT toFloat64OrNull(label) AS y, toFloat64OrNull(prediction) AS yhat, delay_s
     FROM (${LABELLED})
     WHERE y IS NOT NULL AND yhat IS NOT NULL
   )`;

@@ -34,7 +34,26 @@ export interface ClassificationQuality {
   expectedCalibrationError: number | null;
   /** Reliability diagram: per confidence bin (tenths; the last closed at 1), rows, mean confidence and accuracy. */
   calibration: Array<{ lower: number; upper: number; rows: number; meanConfidence: number; accuracy: number }>;
-  labelCoverage: { predictions: number; labelled: number; share: number | null; meanDelaySeconds: number | null; medianDelaySeconds: number | null };
+  labelCoverage: LabelCoverage;
+}
+
+/** How many of a window's predictions have a usable label, and how long labels took to arrive. */
+export interface LabelCoverage {
+  predictions: number;
+  labelled: number;
+  share: number | null;
+  meanDelaySeconds: number | null;
+  medianDelaySeconds: number | null;
+}
+
+function labelCoverage(predictions: number, labelled: number, delay: { mean_delay_s: number; median_delay_s: number } | undefined): LabelCoverage {
+  return {
+    predictions,
+    labelled,
+    share: predictions === 0 ? null : labelled / predictions,
+    meanDelaySeconds: labelled === 0 || !delay ? null : Number(delay.mean_delay_s),
+    medianDelaySeconds: labelled === 0 || !delay ? null : Number(delay.median_delay_s),
+  };
 }
 
 export interface QualityQuery {
@@ -156,22 +175,18 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     calibration: [...bins.entries()]
       .sort(([a], [b]) => a - b)
       .map(([b, bin]) => ({ lower: b / 10, upper: (b + 1) / 10, rows: bin.rows, meanConfidence: bin.confidence / bin.rows, accuracy: bin.correct / bin.rows })),
-    labelCoverage: {
-      predictions,
-      labelled,
-      share: predictions === 0 ? null : labelled / predictions,
-      meanDelaySeconds: labelled === 0 || !global ? null : global.mean_delay_s,
-      medianDelaySeconds: labelled === 0 || !global ? null : global.median_delay_s,
-    },
+    labelCoverage: labelCoverage(predictions, labelled, global),
   };
 }
 
 export interface RegressionQuality {
   window: Window;
+  /** Labelled predictions whose prediction and label are both numbers. */
   rows: number;
   mae: number | null;
   rmse: number | null;
   r2: number | null;
+  labelCoverage: LabelCoverage;
 }
 
 /** Regression quality of one model over one window (predictions and labels that parse as numbers). */
@@ -183,9 +198,16 @@ export async function regressionQuality(engine: StoreEngine, query: Omit<Quality
     to: Math.floor(query.window.toUs),
     classes: [] as string[],
   };
-  const [row] = await engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number }>(REGRESSION, params);
+  const [[row], [windowRows]] = await Promise.all([
+    engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number; mean_delay_s: number; median_delay_s: number }>(
+      REGRESSION,
+      params,
+    ),
+    engine.query<{ n: string | number }>(PREDICTIONS_IN_WINDOW, params),
+  ]);
   const rows = Number(row?.n ?? 0);
-  if (!row || rows === 0) return { window: query.window, rows: 0, mae: null, rmse: null, r2: null };
+  const coverage = labelCoverage(Number(windowRows?.n ?? 0), rows, row);
+  if (!row || rows === 0) return { window: query.window, rows: 0, mae: null, rmse: null, r2: null, labelCoverage: coverage };
   const r2 = row.total === 0 ? (row.residual === 0 ? 1 : 0) : 1 - row.residual / row.total;
-  return { window: query.window, rows, mae: row.mae, rmse: row.rmse, r2 };
+  return { window: query.window, rows, mae: row.mae, rmse: row.rmse, r2, labelCoverage: coverage };
 }

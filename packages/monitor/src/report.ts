@@ -1,5 +1,6 @@
 import type { StoreEngine } from "@vigil/store";
 import { type MonitoredModel, evaluateWindow } from "./job.js";
+import type { ClassificationQuality } from "./quality.js";
 import type { MonitorResult } from "./results.js";
 import { type Window, windows } from "./window.js";
 import { InvalidRequestError } from "./errors.js";
@@ -55,34 +56,60 @@ const figure = (v: number | undefined) => (v === undefined || !Number.isFinite(v
 const when = (iso: string) => iso.replace("T", " ").replace(/(:\d\d)\.000Z$|Z$/, "$1");
 const span = (w: ReportWindow) => `${when(w.window.from)} .. ${when(w.window.to)}`;
 
-const HEADLINE = ["accuracy", "f1_macro", "roc_auc", "log_loss", "brier", "expected_calibration_error", "label_coverage"] as const;
+const CLASSIFICATION_HEADLINE = ["accuracy", "f1_macro", "roc_auc", "log_loss", "brier", "expected_calibration_error"] as const;
+const REGRESSION_HEADLINE = ["mae", "rmse", "r2"] as const;
+const AVERAGES = ["macro", "micro", "weighted"] as const;
+
+const seconds = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "-" : `${figure(v)} s`);
 
 function qualityText(report: ReportWindow[]): string {
-  const value = (w: ReportWindow, metric: string) => w.results.find((r) => r.metric === metric && r.feature === "");
+  const value = (w: ReportWindow, metric: string, feature = "") => w.results.find((r) => r.metric === metric && r.feature === feature);
+  const regression = report.some((w) => value(w, "mae"));
+  const headline = regression ? REGRESSION_HEADLINE : CLASSIFICATION_HEADLINE;
   const rows = report.map((w) => [
     span(w),
-    String(value(w, "accuracy")?.details.rows ?? value(w, "mae")?.details.rows ?? 0),
-    ...(value(w, "mae") ? ["mae", "rmse", "r2"] : HEADLINE).map((m) => figure(value(w, m)?.value)),
+    String(value(w, "label_coverage")?.details.predictions ?? 0),
+    String(value(w, headline[0])?.details.rows ?? 0),
+    ...headline.map((m) => figure(value(w, m)?.value)),
+    figure(value(w, "label_coverage")?.value),
+    seconds(value(w, "label_delay_seconds")?.value),
   ]);
-  const regression = report.some((w) => value(w, "mae"));
-  const parts = [formatTable(["window", "labelled", ...(regression ? ["mae", "rmse", "r2"] : HEADLINE)], rows)];
+  const parts = [formatTable(["window", "predictions", "labelled", ...headline, "label_coverage", "label_delay"], rows)];
   const last = report.at(-1)!;
   const perClass = [...new Set(last.results.filter((r) => r.metric === "precision").map((r) => r.feature))];
   if (report.length === 1 && perClass.length > 0) {
-    const of = (metric: string, c: string) => last.results.find((r) => r.metric === metric && r.feature === c);
     parts.push(
       formatTable(
-        ["class", "precision", "recall", "f1", "support"],
+        ["average", "precision", "recall", "f1"],
+        AVERAGES.map((a) => [
+          a,
+          figure(value(last, `precision_${a}`)?.value),
+          figure(value(last, `recall_${a}`)?.value),
+          figure(value(last, `f1_${a}`)?.value),
+        ]),
+      ),
+      formatTable(
+        ["class", "precision", "recall", "f1", "roc_auc (one vs rest)", "support"],
         perClass.map((c) => [
           c,
-          figure(of("precision", c)?.value),
-          figure(of("recall", c)?.value),
-          figure(of("f1", c)?.value),
-          String(of("precision", c)?.details.support ?? ""),
+          figure(value(last, "precision", c)?.value),
+          figure(value(last, "recall", c)?.value),
+          figure(value(last, "f1", c)?.value),
+          figure(value(last, "roc_auc_ovr", c)?.value),
+          String(value(last, "precision", c)?.details.support ?? ""),
         ]),
       ),
     );
-    const confusion = last.results.find((r) => r.metric === "confusion_matrix")?.details as { classes: string[]; matrix: number[][] } | undefined;
+    const bins = value(last, "expected_calibration_error")?.details.bins as ClassificationQuality["calibration"] | undefined;
+    if (bins && bins.length > 0) {
+      parts.push(
+        `calibration (confidence of the predicted class, in tenths)\n${formatTable(
+          ["confidence", "rows", "mean confidence", "accuracy"],
+          bins.map((b) => [`${b.lower.toFixed(1)}-${b.upper.toFixed(1)}`, String(b.rows), figure(b.meanConfidence), figure(b.accuracy)]),
+        )}`,
+      );
+    }
+    const confusion = value(last, "confusion_matrix")?.details as { classes: string[]; matrix: number[][] } | undefined;
     if (confusion) {
       parts.push(
         `confusion matrix (rows: label, columns: prediction)\n${formatTable(

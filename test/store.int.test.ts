@@ -28,6 +28,7 @@ const TABLES = [
   "otel_traces_trace_id_ts",
   "predictions",
   "predictions_per_minute",
+  "reconstruction_fits",
   "reference_profiles",
   "requests_per_minute",
   "schema_migrations",

@@ -7,7 +7,8 @@ import type { ModelLookup } from "./api/route.js";
 import { driftOptionsFor, type MonitorConfig } from "./monitor-config.js";
 import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
-import { ensureProfiles } from "./reference.js";
+import type { ReconstructionFit } from "./multivariate.js";
+import { ensureProfiles, ensureReconstruction } from "./reference.js";
 import type { MonitorResult } from "./results.js";
 import type { Window } from "./window.js";
 import { ConfigError } from "./errors.js";
@@ -66,6 +67,7 @@ export function catalogSource(
   onNote: (note: string) => void = () => {},
 ): ModelSource {
   const profiles = new Map<string, FeatureProfile[]>();
+  const reconstructions = new Map<string, ReconstructionFit | undefined>();
   const noted = new Set<string>();
   return async (window) => {
     const models = new Map(
@@ -95,6 +97,10 @@ export function catalogSource(
           );
         }
       }
+      if (found && !reconstructions.has(key)) {
+        const referenceFile = join(versionDirectory(model.dir, served.version), REFERENCE_FILE);
+        reconstructions.set(key, await ensureReconstruction(engine, { name: served.model, version: served.version, features: inputs, referenceFile }));
+      }
       const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
       monitored.push({
         name: served.model,
@@ -102,6 +108,7 @@ export function catalogSource(
         classes: model.config.classes,
         features: found ? inputs : [],
         profiles: found ?? [],
+        reconstruction: found ? reconstructions.get(key) : undefined,
         decisions,
         datasetDriftShare,
       });

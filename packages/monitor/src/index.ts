@@ -11,7 +11,17 @@ export { windows, type Window } from "./window.js";
 export { qualityResults, regressionResults, type MonitorResult } from "./results.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
-export { ensureProfiles, profilesFromFile, profilesFromWindow } from "./reference.js";
+export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow } from "./reference.js";
+export {
+  fitReconstruction,
+  reconstructionBand,
+  reconstructionDrift,
+  reconstructionErrors,
+  RECONSTRUCTION_ERROR,
+  EXPLAINED_VARIANCE,
+  type ReconstructionDrift,
+  type ReconstructionFit,
+} from "./multivariate.js";
 export { catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
 export { buildReport, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
 export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";

@@ -3,6 +3,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
 import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
+import { RECONSTRUCTION_ERROR, type ReconstructionFit, reconstructionDrift } from "./multivariate.js";
 import { PeriodicTask } from "./periodic.js";
 import { classificationQuality, regressionQuality } from "./quality.js";
 import { qualityResults, regressionResults } from "./results.js";
@@ -21,6 +22,8 @@ export interface MonitoredModel {
   /** Inputs judged for drift; each needs a profile. */
   features: FeatureSpec[];
   profiles: FeatureProfile[];
+  /** Multivariate drift: the reconstruction-error model fitted on the version's reference, when there is one. */
+  reconstruction?: ReconstructionFit;
   decisions?: DecisionOptions;
   datasetDriftShare?: number;
 }
@@ -80,6 +83,30 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
         details: {},
       });
     }
+  }
+  const reconstruction =
+    model.reconstruction && (await reconstructionDrift(engine, model.reconstruction, { model: model.name, version: model.version, window }));
+  if (reconstruction) {
+    results.push({
+      window,
+      model: model.name,
+      version: model.version,
+      kind: "drift",
+      metric: RECONSTRUCTION_ERROR,
+      feature: "",
+      value: reconstruction.meanError,
+      threshold: reconstruction.upper,
+      breached: reconstruction.drifted,
+      details: {
+        rows: reconstruction.rows,
+        lower: reconstruction.lower,
+        upper: reconstruction.upper,
+        sampling_error: reconstruction.samplingError,
+        reference_mean_error: model.reconstruction!.referenceMeanError,
+        components: model.reconstruction!.components.length,
+        inputs: model.reconstruction!.features,
+      },
+    });
   }
   return results;
 }

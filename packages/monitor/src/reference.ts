@@ -1,9 +1,10 @@
 import { createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { type StoreEngine, loadProfiles, saveProfiles } from "@vigil/store";
+import { type ReconstructionFit, type StoreEngine, loadProfiles, loadReconstructionFit, saveProfiles, saveReconstructionFit } from "@vigil/store";
 import { windowValueCounts, windowValueParams } from "./drift.js";
 import { ConfigError, NoDataError } from "./errors.js";
+import { fitReconstruction } from "./multivariate.js";
 import { type FeatureProfile, type FeatureSpec, profileFromValues } from "./profiles.js";
 import type { Window } from "./window.js";
 
@@ -42,11 +43,8 @@ function referenceValue(spec: FeatureSpec, row: ReferenceRow): number {
   }
 }
 
-/**
- * Profiles from a reference file (JSON lines, one reference row each), read as a stream. A
- * prediction that is none of the classes counts as outside, as it would in the prediction log.
- */
-export async function profilesFromFile(path: string, specs: FeatureSpec[]): Promise<FeatureProfile[]> {
+/** Every monitored input's values in a reference file (JSON lines, one reference row each), read as a stream. */
+async function referenceColumns(path: string, specs: FeatureSpec[]): Promise<number[][]> {
   const columns = specs.map(() => [] as number[]);
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
@@ -57,6 +55,15 @@ export async function profilesFromFile(path: string, specs: FeatureSpec[]): Prom
     for (const [i, spec] of specs.entries()) columns[i]!.push(referenceValue(spec, row));
   }
   if (columns[0]?.length === 0) throw new ConfigError(`reference file ${path} holds no rows`);
+  return columns;
+}
+
+/**
+ * Profiles from a reference file. A prediction that is none of the classes counts as outside, as
+ * it would in the prediction log.
+ */
+export async function profilesFromFile(path: string, specs: FeatureSpec[]): Promise<FeatureProfile[]> {
+  const columns = await referenceColumns(path, specs);
   return specs.map((spec, i) => profileFromValues(spec, columns[i]!));
 }
 
@@ -77,6 +84,30 @@ export async function profilesFromWindow(
   return query.features.map((spec, i) => profileFromValues(spec, columns[i]!));
 }
 
+const fileExists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The stored reconstruction-error drift model of a model version, fitted on its reference file
+ * and saved the first time it is missing. Undefined without a reference file, or when the model
+ * has fewer than two feature inputs.
+ */
+export async function ensureReconstruction(
+  engine: StoreEngine,
+  model: { name: string; version: string; features: FeatureSpec[]; referenceFile?: string },
+): Promise<ReconstructionFit | undefined> {
+  const stored = await loadReconstructionFit(engine, model.name, model.version);
+  const names = model.features.filter((f) => (f.source ?? "feature") === "feature").map((f) => f.name);
+  if (stored && stored.features.join("\u0000") === names.join("\u0000")) return stored;
+  if (!model.referenceFile || !(await fileExists(model.referenceFile))) return undefined;
+  const fit = fitReconstruction(model.features, await referenceColumns(model.referenceFile, model.features));
+  if (fit) await saveReconstructionFit(engine, model.name, model.version, fit);
+  return fit;
+}
+
 const covers = (profiles: FeatureProfile[], specs: FeatureSpec[]) =>
   specs.every((spec) => profiles.some((p) => p.feature === spec.name && p.kind === spec.kind));
 
@@ -91,12 +122,7 @@ export async function ensureProfiles(
 ): Promise<FeatureProfile[] | undefined> {
   const stored = await loadProfiles(engine, model.name, model.version);
   if (covers(stored, model.features)) return stored;
-  if (!model.referenceFile) return undefined;
-  const exists = await access(model.referenceFile).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) return undefined;
+  if (!model.referenceFile || !(await fileExists(model.referenceFile))) return undefined;
   const built = await profilesFromFile(model.referenceFile, model.features);
   await saveProfiles(engine, model.name, model.version, built);
   return built;

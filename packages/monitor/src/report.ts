@@ -29,7 +29,7 @@ export async function buildReport(
   const start = range.windowMs ? Math.floor(range.fromMs / size) * size : range.fromMs;
   const spans: Window[] = windows(start * 1000, range.toMs * 1000, size * 1000);
   if (spans.length === 0) throw new InvalidRequestError(`the range is shorter than one window (${size} ms)`);
-  const subject = kind === "quality" ? { ...model, features: [], profiles: [] } : model;
+  const subject = kind === "quality" ? { ...model, features: [], profiles: [], reconstruction: undefined } : model;
   const out: ReportWindow[] = [];
   for (const [i, span] of spans.entries()) {
     const results = (await evaluateWindow(engine, subject, span)).filter((r) => r.kind === kind);

@@ -9,6 +9,7 @@ import {
   type MonitoredModel,
   type ReportKind,
   buildReport,
+  ensureReconstruction,
   driftOptionsFor,
   ensureProfiles,
   formatReport,
@@ -93,6 +94,15 @@ async function reportModel(config: ServerConfig, kind: ReportKind, model: string
       classes: catalogued.config.classes,
       features: kind === "drift" ? inputs : [],
       profiles,
+      reconstruction:
+        kind === "drift"
+          ? await ensureReconstruction(engine, {
+              name: model,
+              version,
+              features: inputs,
+              referenceFile: join(versionDirectory(catalogued.dir, version), REFERENCE_FILE),
+            })
+          : undefined,
       decisions,
       datasetDriftShare,
     };

@@ -12,7 +12,8 @@ const LATENCY_LEVEL: Record<string, number> = { latency_p50_ms: 0, latency_p90_m
 
 /**
  * What a rule watches. Service metrics: over the complete minutes of the range. Monitor
- * metrics: the newest monitor window that ended in the range. `quality.<metric>` is any quality
+ * metrics: the newest monitor window that ended in the range. `reconstruction_error` is the
+ * window's mean multivariate reconstruction error. `quality.<metric>` is any quality
  * figure (accuracy, f1_macro, roc_auc, precision with a class as feature, ...); `drift.score` is a
  * drift decision's score (p-value or distance), `drift.detected` 1 when it drifted, `drift.psi`
  * and `drift.jensen_shannon` the statistics every input has.
@@ -20,6 +21,7 @@ const LATENCY_LEVEL: Record<string, number> = { latency_p50_ms: 0, latency_p90_m
 export type MetricName =
   | ServiceMetric
   | "dataset_drift_share"
+  | "reconstruction_error"
   | "label_coverage"
   | `quality.${string}`
   | `drift.${"score" | "detected" | "psi" | "jensen_shannon"}`;
@@ -28,6 +30,7 @@ export function isMetricName(name: string): name is MetricName {
   return (
     (SERVICE_METRICS as readonly string[]).includes(name) ||
     name === "dataset_drift_share" ||
+    name === "reconstruction_error" ||
     name === "label_coverage" ||
     /^quality\.[a-z0-9_]+$/.test(name) ||
     ["drift.score", "drift.detected", "drift.psi", "drift.jensen_shannon"].includes(name)
@@ -79,7 +82,7 @@ async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope:
 
 /** The stored monitor results a monitor metric reads, and whether its samples are labelled by feature. */
 function resultSeries(metric: MetricName): { series: ResultSeries; perFeature: boolean } {
-  if (metric === "dataset_drift_share") return { series: { kind: "drift", metric }, perFeature: false };
+  if (metric === "dataset_drift_share" || metric === "reconstruction_error") return { series: { kind: "drift", metric }, perFeature: false };
   if (metric === "label_coverage") return { series: { kind: "quality", metric }, perFeature: false };
   if (metric.startsWith("quality.")) return { series: { kind: "quality", metric: metric.slice("quality.".length) }, perFeature: true };
   switch (metric) {

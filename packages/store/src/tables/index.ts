@@ -87,3 +87,10 @@ export {
   type DeliveredNotification,
 } from "./notifications.js";
 export { MONITOR_LEASE, readLeaseTerm, insertLeaseClaim, type LeaseTerm, type LeaseClaim, type LeaseClaimInsert } from "./monitor-lease.js";
+export {
+  RECONSTRUCTION_FITS,
+  reconstructionFitSchema,
+  saveReconstructionFit,
+  loadReconstructionFit,
+  type ReconstructionFit,
+} from "./reconstruction-fits.js";

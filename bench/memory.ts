@@ -53,6 +53,8 @@ const server = spawn(
       VIGIL_SPOOL_DIR: join(dir, "spool"),
       VIGIL_METRICS_PORT: "0",
       VIGIL_API_TOKENS: "memory",
+      // One serving process: the figures are one process's memory.
+      VIGIL_WORKERS: "1",
       VIGIL_LOG_LEVEL: "info",
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -93,7 +93,7 @@ const up = spawn(
   ],
   {
     cwd: ROOT,
-    env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_SPOOL_DIR: join(dir, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: TOKEN },
+    env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_SPOOL_DIR: join(dir, "spool"), VIGIL_METRICS_PORT: "0", VIGIL_API_TOKENS: TOKEN, VIGIL_WORKERS: "1" },
     stdio: ["ignore", "pipe", "inherit"],
   },
 );

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh >&2
-exec node --import tsx packages/cli/src/main.ts up "$@"
+exec node --import tsx --import ./packages/cli/src/telemetry-preload.ts packages/cli/src/main.ts up "$@"

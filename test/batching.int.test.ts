@@ -21,8 +21,15 @@ describe("dynamic batching", () => {
   const served = serveRepository(async (repository) => {
     await addDemoModel(repository);
     await writeModel(repository, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 20_000 } }));
-    await writeModel(repository, "tiny_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 300_000 }, max_queue_size: 2 }));
-    await writeModel(repository, "slow_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 1_000_000 } }));
+    await writeModel(
+      repository,
+      "tiny_queue",
+      1,
+      typedModelOnnx(),
+      typedModelConfig({ dynamic_batching: { mode: "window", max_queue_delay_us: 300_000 }, max_queue_size: 2 }),
+    );
+    await writeModel(repository, "slow_queue", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { mode: "window", max_queue_delay_us: 1_000_000 } }));
+    await writeModel(repository, "eager_minute", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 60_000_000 } }));
   });
   let t: TestServer;
   before(() => {
@@ -94,12 +101,13 @@ describe("dynamic batching", () => {
       const r = requests[i]!;
       const [xs, ks] = response.outputs;
       assert.deepEqual(xs!.shape, [BigInt(r.n), 3n]);
+      assert.deepEqual(ks!.shape, [BigInt(r.n), 2n]);
       assert.deepEqual(
-        Float32Array.from(xs!.contents!.fp32Contents),
+        rawFloat32(response, 0),
         Float32Array.from(r.x, (v) => Math.fround(v) * 2),
       );
       assert.deepEqual(
-        ks!.contents!.int64Contents,
+        [...new BigInt64Array(Uint8Array.from(response.rawOutputContents[1]!).buffer)],
         r.k.map((v) => v + 1n),
       );
     });
@@ -108,6 +116,28 @@ describe("dynamic batching", () => {
     assert.ok(
       after.batchStats.every((b) => b.batchSize <= 8n),
       "no execution exceeds max_batch_size",
+    );
+  });
+
+  // Under a 30 s test timeout: waiting out the one-minute window would fail the test.
+  test("in the default eager mode a lone request runs at once: its queue time is not the one-minute window", { timeout: 30_000 }, async () => {
+    const before = await stats("eager_minute");
+    const response = await unary(
+      t.client.modelInfer,
+      t.client,
+      contentsRequest("eager_minute", [
+        { name: "x", datatype: "FP32", shape: [1, 3], contents: { fp32Contents: [1, 2, 3] } },
+        { name: "k", datatype: "INT64", shape: [1, 2], contents: { int64Contents: [1n, 2n] } },
+      ]),
+    );
+    assert.deepEqual(rawFloat32(response, 0), Float32Array.from([2, 4, 6]));
+    const after = await stats("eager_minute");
+    assert.equal(after.executionCount - before.executionCount, 1n);
+    const queuedNs = after.inferenceStats!.queue!.ns - before.inferenceStats!.queue!.ns;
+    assert.ok(queuedNs < 60_000_000_000n, `queued ${queuedNs} ns, less than the window`);
+    assert.deepEqual(
+      after.batchStats.map((b) => b.batchSize),
+      [1n],
     );
   });
 

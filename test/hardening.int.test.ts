@@ -11,6 +11,7 @@ import { bearer, rejection, unary } from "./support/grpc.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
+import { outputValues } from "./support/outputs.js";
 import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, predictionRecord, tempDir } from "./support/store.js";
 
@@ -73,7 +74,7 @@ describe("hardening: non-finite answers, client string bounds, labels scoped to 
 
   test("a non-finite answer reaches the client as computed, is logged as NON_FINITE_OUTPUT with its reason, counted, and kept out of quality", async () => {
     const response = await unary(t.client.modelInfer, t.client, flightsRequest([17, 4, Number.NaN, 5, 7], "nan-1"));
-    const scores = response.outputs[0]!.contents!.fp32Contents;
+    const scores = outputValues(response, "probabilities") as number[];
     assert.equal(scores.length, 2);
     assert.ok(
       scores.every((s) => !Number.isFinite(s)),

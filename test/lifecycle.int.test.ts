@@ -8,6 +8,7 @@ import { credentials, status } from "@grpc/grpc-js";
 import { GRPCInferenceServiceClient, type ModelInferRequest } from "@vigil/proto";
 import { bearer, rejection, unary } from "./support/grpc.js";
 import { tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
+import { outputValues } from "./support/outputs.js";
 import { contentsRequest } from "./support/requests.js";
 import { type TestServer, serveRepository, startTestServer } from "./support/server.js";
 
@@ -35,7 +36,7 @@ describe("model repository control: load, unload, reload without a restart", () 
     assert.equal(err.code, status.NOT_FOUND);
     await load("added");
     const response = await infer(typedRequest("added"));
-    assert.deepEqual(response.outputs[0]!.contents!.fp32Contents, [5, 10, 15]);
+    assert.deepEqual(outputValues(response, "x_scaled"), [5, 10, 15]);
   });
 
   test("unload: requests get UNAVAILABLE with the reason, the index says so, load brings it back", async () => {
@@ -53,8 +54,12 @@ describe("model repository control: load, unload, reload without a restart", () 
       ready.models.map((m) => m.name),
       ["typed"],
     );
-    const again = await rejection(unload("added"));
-    assert.equal(again.code, status.NOT_FOUND);
+    await unload("added");
+    assert.equal(
+      (await unary(t.client.modelReady, t.client, { name: "added", version: "" })).ready,
+      false,
+      "unloading an unloaded model succeeds, as Triton's does, and changes nothing",
+    );
     await load("added");
     assert.equal((await unary(t.client.modelReady, t.client, { name: "added", version: "" })).ready, true);
   });
@@ -81,7 +86,7 @@ describe("model repository control: load, unload, reload without a restart", () 
     assert.ok(answered > 0);
     const meta = await unary(t.client.modelMetadata, t.client, { name: "typed", version: "" });
     assert.deepEqual(meta.versions, ["2"], "version_policy latest:1 serves only the newest");
-    assert.deepEqual((await infer(typedRequest("typed"))).outputs[0]!.contents!.fp32Contents, [3, 6, 9]);
+    assert.deepEqual(outputValues(await infer(typedRequest("typed")), "x_scaled"), [3, 6, 9]);
     assert.equal((await rejection(infer({ ...typedRequest("typed"), modelVersion: "1" }))).code, status.NOT_FOUND);
   });
 
@@ -204,9 +209,11 @@ describe("model repository control: load, unload, reload without a restart", () 
   });
 
   test("names outside the repository are refused", async () => {
-    const err = await rejection(load("../etc"));
-    assert.equal(err.code, status.INVALID_ARGUMENT);
-    assert.match(err.details, /not a valid model name/);
+    for (const call of [load, unload]) {
+      const err = await rejection(call("../etc"));
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.match(err.details, /not a valid model name/);
+    }
   });
 
   test("a model being loaded answers UNAVAILABLE", async () => {
@@ -277,7 +284,7 @@ describe("authentication", () => {
   test("each configured token is accepted; health stays open", async () => {
     for (const accepted of [token, "second-token"]) {
       const response = await unary(t.client.modelInfer, t.client, typedRequest("typed"), bearer(accepted));
-      assert.deepEqual(response.outputs[0]!.contents!.fp32Contents, [2, 4, 6]);
+      assert.deepEqual(outputValues(response, "x_scaled"), [2, 4, 6]);
     }
     assert.equal((await unary(t.health.check, t.health, { service: "" })).status, 1);
   });
@@ -328,7 +335,7 @@ describe("graceful shutdown", () => {
   // A one-minute batching window (the most a config allows) under a 60 s test timeout: shutdown must flush the queue, not wait it out.
   test("queued and running requests finish, new ones are refused, then the server stops", { timeout: 60_000 }, async () => {
     const repo = await tempRepository();
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 60_000_000 } }));
+    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { mode: "window", max_queue_delay_us: 60_000_000 } }));
     const t = await startTestServer({ model_repository: repo.path });
     try {
       const inFlight = Array.from({ length: 4 }, (_, i) => unary(t.client.modelInfer, t.client, typedRequest("typed", [i, i, i])));
@@ -338,7 +345,7 @@ describe("graceful shutdown", () => {
       const late = await rejection(unary(t.client.modelInfer, t.client, typedRequest("typed"), undefined, { deadline: Date.now() + 2000 }));
       const responses = await Promise.all(inFlight);
       await stopping;
-      for (const [i, r] of responses.entries()) assert.deepEqual(r.outputs[0]!.contents!.fp32Contents, [2 * i, 2 * i, 2 * i]);
+      for (const [i, r] of responses.entries()) assert.deepEqual(outputValues(r, "x_scaled"), [2 * i, 2 * i, 2 * i]);
       assert.ok([status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes(late.code), `late request refused (${late.code}: ${late.details})`);
       const live = await rejection(unary(t.client.serverLive, t.client, {}, undefined, { deadline: Date.now() + 1000 }));
       assert.ok([status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes(live.code));

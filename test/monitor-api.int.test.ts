@@ -131,7 +131,7 @@ describe("monitor HTTP API", () => {
     assert.ok(openapi.paths["/api/v1/silences/{id}"]!.delete);
     assert.equal(
       Object.values(openapi.paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
-      17,
+      18,
       "every route is described",
     );
   });
@@ -164,13 +164,17 @@ describe("monitor HTTP API", () => {
     );
   });
 
-  test("quality and drift series as the monitor stored them; confusion computed now equals the library's", async () => {
+  test("quality, drift and data-quality series as the monitor stored them; confusion computed now equals the library's", async () => {
     const quality = await ok(modelResultsSchema, `/api/v1/models/flights/quality?${range()}`);
     const accuracy = quality.points.find((p) => p.metric === "accuracy")!;
     assert.equal(accuracy.details.rows, summary.labelsSent);
     const drift = await ok(modelResultsSchema, `/api/v1/models/flights/drift?${range()}`);
     const inputs = new Set(drift.points.map((p) => p.feature));
     assert.deepEqual([...inputs].sort(), ["", "confidence", "destination", "distance", "hour", "origin", "prediction", "weekday"]);
+    const dataQuality = await ok(modelResultsSchema, `/api/v1/models/flights/data-quality?${range()}`);
+    const missing = dataQuality.points.filter((p) => p.metric === "missing_share").map((p) => p.feature);
+    assert.deepEqual([...new Set(missing)].sort(), ["destination", "distance", "hour", "origin", "weekday"], "every feature input's missing share");
+    assert.ok(dataQuality.points.every((p) => p.value >= 0 && p.value <= 1));
     const confusion = await ok(confusionSchema, `/api/v1/models/flights/confusion?${range()}`);
     const direct = await classificationQuality(store.engine, {
       model: "flights",

@@ -142,7 +142,8 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
     assert.deepEqual([shifted.distance!.metric, shifted.distance!.breached], ["wasserstein", true], `shifted distance ${shifted.distance!.value}`);
     assert.equal(shifted.distance!.details.current_rows, 400);
     assert.deepEqual([calm.hour!.breached, shifted.hour!.breached], [false, false], "hour was not shifted");
-    assert.equal(Object.keys(calm).length, 8, "five features, the predicted class, the confidence and the dataset share");
+    assert.equal(Object.keys(calm).length, 9, "five features, the predicted class, the confidence, the dataset share and the reconstruction error");
+    assert.equal(shifted.reconstruction_error!.details.rows, 400, "multivariate drift over the window's rows, fitted on reference.jsonl");
   });
 
   test("the monitor wrote its windows to monitor_results while serving", async () => {
@@ -153,7 +154,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       );
       assert.deepEqual(
         rows.map((r) => r.kind),
-        ["drift", "quality"],
+        ["data_quality", "drift", "quality"],
       );
       assert.ok(rows.every((r) => Number(r.n) > 0));
     } finally {
@@ -218,7 +219,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       [["report", "quality", "--model", "nope"], /model "nope" is not in the repository .* \(models: flights\)/],
       [["report", "quality", "--model", "flights", "--from", "-1h", "--to", "-2h"], /the report's end .* must come after its start/],
       [["report", "quality", "--model", "flights", "--window", "soon"], /"soon" is not a duration/],
-      [["report", "latency", "--model", "flights"], /report kind must be "quality", "drift" or "slo", got "latency"/],
+      [["report", "latency", "--model", "flights"], /report kind must be "quality", "drift", "data_quality" or "slo", got "latency"/],
       [
         ["report", "drift", "--model", "flights", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z"],
         /served no OK predictions between 2020-01-01/,

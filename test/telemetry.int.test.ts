@@ -57,7 +57,7 @@ describe("telemetry", () => {
   before(async () => {
     repo = await tempRepository();
     await addDemoModel(repo.path);
-    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { max_queue_delay_us: 50_000 } }));
+    await writeModel(repo.path, "typed", 1, typedModelOnnx(), typedModelConfig({ dynamic_batching: { mode: "window", max_queue_delay_us: 50_000 } }));
     dirs = await tempDir("vigil-telemetry-");
     store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
     await store.ready();

@@ -8,6 +8,8 @@ import { type ProcessOwner, type StartedProcess, startProcess } from "./processe
 import { eventually, tempDir } from "./store.js";
 
 export const VIGIL_MAIN = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "main.ts");
+/** Loaded before the CLI, as the `vigil` bin does, so the OpenTelemetry SDK is started before grpc-js. */
+export const VIGIL_TELEMETRY_PRELOAD = join(import.meta.dirname, "..", "..", "packages", "cli", "src", "telemetry-preload.ts");
 
 export type LogLine = Record<string, unknown>;
 
@@ -37,8 +39,9 @@ export function spawnVigil(
   env: NodeJS.ProcessEnv,
   options: { owner?: ProcessOwner; cwd?: string; stderr?: (line: string) => void } = {},
 ): VigilProcess {
-  const started = startProcess(process.execPath, ["--import", "tsx", VIGIL_MAIN, ...args], {
-    env,
+  const started = startProcess(process.execPath, ["--import", "tsx", "--import", VIGIL_TELEMETRY_PRELOAD, VIGIL_MAIN, ...args], {
+    // One serving process unless the test asks for workers: the default (the cores available) would make every test a pool.
+    env: { VIGIL_WORKERS: "1", ...env },
     cwd: options.cwd,
     stdio: ["ignore", "pipe", options.stderr ? "pipe" : "inherit"],
     owner: options.owner,

@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 const require = createRequire(import.meta.url);
 const tsx = require.resolve("tsx");
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const child = spawn(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], { stdio: "inherit" });
+// The OpenTelemetry SDK starts before the CLI loads grpc-js, http and pino, or they go untraced.
+const telemetry = new URL("../src/telemetry-preload.ts", import.meta.url).href;
+const child = spawn(process.execPath, ["--import", tsx, "--import", telemetry, main, ...process.argv.slice(2)], { stdio: "inherit" });
 // A terminal's Ctrl-C reaches the whole process group, child included; a SIGTERM or SIGHUP sent
 // to this wrapper alone (a process manager) is passed on, so the CLI still shuts down gracefully.
 process.on("SIGINT", () => {});

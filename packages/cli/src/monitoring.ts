@@ -10,10 +10,11 @@ import {
   catalogLookup,
   catalogSource,
   describeResults,
+  readCatalog,
   startMonitor,
   startMonitorApi,
 } from "@vigil/monitor";
-import type { StoreEngine } from "@vigil/store";
+import type { Store, StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
 import { startAlerting } from "./alerting.js";
 
@@ -192,10 +193,32 @@ export function monitorServer(
   config: MonitoringConfig,
   hooks: Omit<MonitoringHooks, "registry" | "storeReady" | "required">,
 ): Monitoring | undefined {
-  const store = server.store;
+  return monitorStore(server.store, servedCatalog(server), config, { ...hooks, registry: server.metricsRegistry });
+}
+
+/**
+ * The monitoring side in the primary of `vigil serve --workers N`, on the store it opened; the
+ * catalog is the repository's models as on disk, since the models are loaded in the workers.
+ */
+export function monitorRepository(
+  store: Store | undefined,
+  modelRepository: string,
+  config: MonitoringConfig,
+  hooks: Omit<MonitoringHooks, "storeReady" | "required">,
+): Monitoring | undefined {
+  const catalog = () => readCatalog(modelRepository, (error) => hooks.log.error({ err: error }, error.message));
+  return monitorStore(store, catalog, config, hooks);
+}
+
+function monitorStore(
+  store: Store | undefined,
+  catalog: () => CatalogModel[],
+  config: MonitoringConfig,
+  hooks: Omit<MonitoringHooks, "storeReady" | "required">,
+): Monitoring | undefined {
   if (!store) {
     if (config.alerting) hooks.log.warn("alerting is off: it reads the prediction log, and record_predictions is false");
     return undefined;
   }
-  return startMonitoring(store.engine, servedCatalog(server), config, { ...hooks, registry: server.metricsRegistry, storeReady: () => store.ready() });
+  return startMonitoring(store.engine, catalog, config, { ...hooks, storeReady: () => store.ready() });
 }

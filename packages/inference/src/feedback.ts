@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
 import type { FeedbackServer, SubmitLabelsRequest, SubmitLabelsResponse } from "@vigil/proto";
-import type { BatchedWriter, LabelRecord } from "@vigil/store";
+import type { LabelRecord, RecordSink } from "@vigil/store";
 import { WriterFullError } from "@vigil/store";
 import type { Logger } from "pino";
 import type { BearerAuth } from "./auth.js";
@@ -15,7 +15,7 @@ export interface FeedbackContext {
   repository: ModelRepository;
   auth: BearerAuth;
   /** Absent when recording is off. */
-  labels?: BatchedWriter<LabelRecord>;
+  labels?: RecordSink<LabelRecord>;
   /** The models each request id is logged under (modelsOfRequests of the store); absent when recording is off. */
   modelsOf?: (requestIds: string[]) => Promise<Map<string, string[]>>;
   metrics?: ServerMetrics;

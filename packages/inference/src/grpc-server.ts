@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type Server as HttpServer, createServer } from "node:http";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { TracerProvider } from "@opentelemetry/api";
 import { FeedbackService, GRPCInferenceServiceService, HealthService } from "@vigil/proto";
 import { Store, modelsOfRequests } from "@vigil/store";
 import type { Logger } from "pino";
@@ -14,10 +15,14 @@ import { createHealthHandlers } from "./health.js";
 import { createLogger } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { PredictionRecorder } from "./recorder.js";
+import { processTelemetry } from "./otel-sdk.js";
 import { Tracing } from "./tracing.js";
 import { ModelRepository } from "./repository.js";
+import { RepositoryPoller } from "./repository-poll.js";
+import { addReflection } from "./reflection.js";
 import { ServerState } from "./server-state.js";
 import { createInferenceHandlers } from "./service.js";
+import type { RemoteLog, WorkerHooks } from "./workers/hooks.js";
 
 export interface InferenceServer {
   /** host:port the server listens on. */
@@ -53,7 +58,19 @@ export interface ServerDependencies {
    * directory per process); the server then leaves closing it to the owner.
    */
   store?: Store;
+  /** Set when this server is one worker of `vigil serve --workers N` (workers/worker.ts). */
+  worker?: WorkerHooks;
+  /**
+   * Creates the server's spans; whoever passes it decides where they go. Default: the SDK the
+   * `vigil` command started (spans stored through the server's writer), else a provider of the
+   * server's own, so that several servers in one process keep their settings apart.
+   */
+  tracerProvider?: TracerProvider;
 }
+
+/** Method names the grpc instrumentation must leave alone: Vigil traces the inference RPCs itself, and health probes would flood the trace log. */
+const selfTracedMethods = (): string[] =>
+  [GRPCInferenceServiceService, HealthService].flatMap((service) => Object.values(service).map((method) => method.path.split("/").pop() ?? ""));
 
 /** Opens the prediction log described by the config. */
 export function openStoreFor(config: ServerConfig, log: Logger): Promise<Store> {
@@ -68,14 +85,15 @@ export function openStoreFor(config: ServerConfig, log: Logger): Promise<Store> 
   });
 }
 
-function serveMetrics(metrics: ServerMetrics, host: string, port: number): Promise<HttpServer> {
+/** Serves GET /metrics from `source` (a registry, or the sum over a worker pool's registries). */
+export function serveMetrics(source: Pick<Registry, "metrics" | "contentType">, host: string, port: number): Promise<HttpServer> {
   const server = createServer((req, res) => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found: metrics are at GET /metrics\n");
       return;
     }
-    metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { "Content-Type": metrics.registry.contentType }).end(body),
+    source.metrics().then(
+      (body) => res.writeHead(200, { "Content-Type": source.contentType }).end(body),
       (error: unknown) => res.writeHead(500, { "Content-Type": "text/plain" }).end(`metrics collection failed: ${(error as Error).message}\n`),
     );
   });
@@ -91,17 +109,34 @@ function serveMetrics(metrics: ServerMetrics, host: string, port: number): Promi
  */
 export async function startInferenceServer(config: ServerConfig, dependencies: ServerDependencies = {}): Promise<InferenceServer> {
   const log = dependencies.log ?? createLogger(config.log_level);
-  const ownsStore = config.record_predictions && !dependencies.store;
-  const store = config.record_predictions ? (dependencies.store ?? (await openStoreFor(config, log))) : undefined;
+  const remoteLog = config.record_predictions ? dependencies.worker?.remoteLog : undefined;
+  const ownsStore = config.record_predictions && !dependencies.store && !remoteLog;
+  const store = config.record_predictions && !remoteLog ? (dependencies.store ?? (await openStoreFor(config, log))) : undefined;
   if (store) log.info({ store: store.engine.location, spool: config.spool_dir }, "recording every request in the prediction log");
+  const records: RemoteLog | undefined =
+    remoteLog ??
+    (store && { predictions: store.predictions, labels: store.labels, spans: store.spans, modelsOf: (ids) => modelsOfRequests(store.engine, ids) });
   let metrics: ServerMetrics | undefined;
-  const repository = new ModelRepository(config.model_repository, log, (version, rows) =>
-    metrics?.observeExecution(version.name, String(version.version), rows),
+  const repository = new ModelRepository(
+    config.model_repository,
+    log,
+    (version, rows) => metrics?.observeExecution(version.name, String(version.version), rows),
+    config.model_control_mode,
   );
   if (config.metrics_port !== null) metrics = new ServerMetrics(repository, store);
+  const telemetry = dependencies.tracerProvider ? undefined : processTelemetry();
+  if (telemetry) {
+    telemetry.configure(config.tracing);
+    for (const method of selfTracedMethods()) telemetry.untracedGrpcMethods.add(method);
+  }
+  const provider = dependencies.tracerProvider ?? telemetry?.tracerProvider;
   const otlp = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   // Spans go to otel_traces through the store, or over OTLP; with neither, nothing would keep them.
-  const tracing = config.tracing.enabled && (store || otlp) ? new Tracing({ sampleRatio: config.tracing.sample_ratio, writer: store?.spans, log }) : undefined;
+  const tracing =
+    config.tracing.enabled && (records || otlp || dependencies.tracerProvider)
+      ? new Tracing({ sampleRatio: config.tracing.sample_ratio, writer: records?.spans, log, provider })
+      : undefined;
+  const detachSpanWriter = config.tracing.enabled && records && telemetry ? telemetry.addSpanWriter(records.spans, log) : undefined;
   const state = new ServerState();
   const server = new Server({
     "grpc.max_receive_message_length": config.max_message_bytes,
@@ -111,17 +146,32 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     "grpc.keepalive_timeout_ms": config.keepalive_timeout_ms,
   });
   const auth = new BearerAuth(config.auth_tokens);
-  const recorder = store ? new PredictionRecorder(store.predictions, config.record_wait_ms) : undefined;
+  const recorder = records ? new PredictionRecorder(records.predictions, config.record_wait_ms) : undefined;
   const redact = pathRedactor(config.model_repository);
-  server.addService(GRPCInferenceServiceService, createInferenceHandlers({ repository, auth, state, log, recorder, tracing, metrics, redact }));
+  server.addService(
+    GRPCInferenceServiceService,
+    createInferenceHandlers({
+      repository,
+      auth,
+      state,
+      log,
+      recorder,
+      tracing,
+      metrics,
+      redact,
+      statistics: dependencies.worker?.statistics,
+      control: dependencies.worker?.control,
+    }),
+  );
   server.addService(HealthService, createHealthHandlers(repository, state, auth));
+  addReflection(server);
   server.addService(
     FeedbackService,
     createFeedbackHandlers({
       repository,
       auth,
-      labels: store?.labels,
-      modelsOf: store && ((ids) => modelsOfRequests(store.engine, ids)),
+      labels: records?.labels,
+      modelsOf: records?.modelsOf,
       metrics,
       log,
       redact,
@@ -139,11 +189,14 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   });
   const port = listener.port;
   const address = `${config.host}:${port}`;
-  const metricsServer = metrics ? await serveMetrics(metrics, config.host, config.metrics_port!) : undefined;
+  // A worker's metrics are summed by the primary, which serves the one /metrics.
+  const metricsServer = metrics && !dependencies.worker ? await serveMetrics(metrics.registry, config.host, config.metrics_port!) : undefined;
   const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
   if (metricsPort !== undefined) log.info({ url: `http://${config.host}:${metricsPort}/metrics` }, "Prometheus metrics endpoint listening");
   log.info({ address, tls: Boolean(config.tls), auth: auth.enabled, repository: config.model_repository }, "gRPC server listening");
   await repository.loadAll();
+  const poller = config.model_control_mode === "poll" ? new RepositoryPoller(repository, config.repository_poll_secs * 1000, log) : undefined;
+  await poller?.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -153,6 +206,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
       listener.close();
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       state.closeStreams();
+      await poller?.stop();
       await repository.close();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {
@@ -165,6 +219,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
       clearTimeout(timer);
       await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
       await tracing?.shutdown();
+      detachSpanWriter?.();
       if (ownsStore) await store?.close();
       log.info("server stopped");
     })();

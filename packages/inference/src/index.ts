@@ -14,3 +14,5 @@ export { SERVER_NAME, SERVER_VERSION, SERVER_EXTENSIONS, ONNX_PLATFORM } from ".
 export type { ModelState, ModelIndexEntry } from "./repository.js";
 export { Tracing, KeepErrorsProcessor, SERVICE_NAME } from "./tracing.js";
 export { ServerMetrics } from "./metrics.js";
+export { startWorkerPool, type WorkerPool, type WorkerPoolOptions } from "./workers/pool.js";
+export { isServingWorker, runServingWorker } from "./workers/worker.js";

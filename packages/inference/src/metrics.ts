@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { type Aggregator, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Store } from "@vigil/store";
 import type { ModelVersion } from "./model-version.js";
 import type { ModelRepository, ModelState } from "./repository.js";
@@ -6,6 +6,16 @@ import type { ModelRepository, ModelState } from "./repository.js";
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const STATES: ModelState[] = ["LOADING", "READY", "UNLOADING", "UNAVAILABLE"];
+
+/** The series one model version moves on every answered request and execution. */
+type VersionLabels = "model" | "version";
+interface VersionSeries {
+  answered: Counter.Internal;
+  requestSeconds: Histogram.Internal<VersionLabels>;
+  queueSeconds: Histogram.Internal<VersionLabels>;
+  computeSeconds: Histogram.Internal<VersionLabels>;
+  batchRows: Histogram.Internal<VersionLabels>;
+}
 
 /**
  * The server's Prometheus metrics (names and their Triton equivalents are in the README).
@@ -22,6 +32,9 @@ export class ServerMetrics {
   private readonly rpcs: Counter<"method" | "code">;
   private readonly nonFinite: Counter<"model" | "version">;
   private readonly unmatchedLabels: Counter<"model">;
+  /** prom-client hashes a label object on every call; the hot series are looked up once and kept. */
+  private readonly versionSeries = new Map<string, VersionSeries>();
+  private readonly rpcSeries = new Map<string, Counter.Internal>();
 
   constructor(repository: ModelRepository, store: Store | undefined) {
     const registers = [this.registry];
@@ -78,6 +91,8 @@ export class ServerMetrics {
       help: "1 for the state each model is in (LOADING, READY, UNLOADING, UNAVAILABLE)",
       labelNames: ["model", "state"],
       registers,
+      // Over the workers of a pool: 1 when any worker has the model in that state.
+      aggregator: "max",
       collect() {
         this.reset();
         for (const name of repository.modelNames()) for (const state of STATES) this.set({ model: name, state }, repository.state(name) === state ? 1 : 0);
@@ -88,23 +103,27 @@ export class ServerMetrics {
       help: "1 for the execution provider each loaded model version runs on",
       labelNames: ["model", "version", "provider"],
       registers,
+      aggregator: "max",
       collect() {
         this.reset();
         for (const name of repository.modelNames())
           for (const v of repository.versions(name)) this.set({ model: name, version: String(v.version), provider: v.provider.provider }, 1);
       },
     });
-    if (store) this.registerWriterMetrics(store);
+    if (store) registerWriterMetrics(this.registry, store);
   }
 
   /** An answered or refused inference request. */
   observeRequest(model: string, version: string, status: string, seconds?: { total: number; queue: number; compute: number }): void {
-    this.requests.inc({ model, version, status });
-    if (!seconds) return;
-    const labels = { model, version };
-    this.requestSeconds.observe(labels, seconds.total);
-    this.queueSeconds.observe(labels, seconds.queue);
-    this.computeSeconds.observe(labels, seconds.compute);
+    if (status !== "OK" || !seconds) {
+      this.requests.inc({ model, version, status });
+      return;
+    }
+    const series = this.seriesOf(model, version);
+    series.answered.inc();
+    series.requestSeconds.observe(seconds.total);
+    series.queueSeconds.observe(seconds.queue);
+    series.computeSeconds.observe(seconds.compute);
   }
 
   observeNonFinite(model: string, version: string, rows: number): void {
@@ -116,51 +135,80 @@ export class ServerMetrics {
   }
 
   observeExecution(model: string, version: string, rows: number): void {
-    this.batchRows.observe({ model, version }, rows);
+    this.seriesOf(model, version).batchRows.observe(rows);
   }
 
   observeRpc(method: string, code: string): void {
-    this.rpcs.inc({ method, code });
+    const key = `${method}\n${code}`;
+    let series = this.rpcSeries.get(key);
+    if (!series) {
+      series = this.rpcs.labels(method, code);
+      this.rpcSeries.set(key, series);
+    }
+    series.inc();
   }
 
-  private registerWriterMetrics(store: Store): void {
-    const registers = [this.registry];
-    const stats = () => store.writerStats();
-    const gauge = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["table"],
-        registers,
-        collect() {
-          for (const s of stats()) this.set({ table: s.table }, read(s));
-        },
-      });
-    /** A counter that follows a cumulative figure kept elsewhere. */
-    const cumulative = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number) => {
-      const seen = new Map<string, number>();
-      return new Counter({
-        name,
-        help,
-        labelNames: ["table"],
-        registers,
-        collect() {
-          for (const s of stats()) {
-            const delta = read(s) - (seen.get(s.table) ?? 0);
-            if (delta > 0) this.inc({ table: s.table }, delta);
-            seen.set(s.table, read(s));
-          }
-        },
-      });
-    };
-    gauge("vigil_store_writer_memory_rows", "Rows held in memory by the writer (pending and cut batches)", (s) => s.memoryRows);
-    gauge("vigil_store_writer_spool_bytes", "Bytes of batches waiting in the disk spool", (s) => s.spoolBytes);
-    gauge("vigil_store_writer_spool_batches", "Batches waiting in the disk spool", (s) => s.spoolBatches);
-    gauge("vigil_store_writer_last_flush_seconds", "Duration of the last successful insert", (s) => s.lastFlushMs / 1000);
-    gauge("vigil_store_writer_engine_available", "1 while the last insert succeeded", (s) => (s.engineAvailable ? 1 : 0));
-    gauge("vigil_store_writer_backpressure", "1 while memory and spool are full and appends wait", (s) => (s.backpressure ? 1 : 0));
-    gauge("vigil_store_writer_spool_writable", "0 while the disk spool cannot be written (disk full, read-only)", (s) => (s.spoolWritable ? 1 : 0));
-    cumulative("vigil_store_writer_inserted_rows_total", "Rows inserted into ClickHouse", (s) => s.insertedRows);
-    cumulative("vigil_store_writer_failed_inserts_total", "Inserts that failed and were retried or spooled", (s) => s.failedInserts);
+  /** Model and version are names the repository knows, so the map stays as small as the repository. */
+  private seriesOf(model: string, version: string): VersionSeries {
+    const key = `${model}\n${version}`;
+    let series = this.versionSeries.get(key);
+    if (!series) {
+      series = {
+        answered: this.requests.labels(model, version, "OK"),
+        requestSeconds: this.requestSeconds.labels(model, version),
+        queueSeconds: this.queueSeconds.labels(model, version),
+        computeSeconds: this.computeSeconds.labels(model, version),
+        batchRows: this.batchRows.labels(model, version),
+      };
+      this.versionSeries.set(key, series);
+    }
+    return series;
   }
+}
+
+/**
+ * The store writers' health, read when Prometheus scrapes. Summed over the workers of a pool,
+ * except the yes/no gauges: engine available and spool writable only when they are in every
+ * process (min), backpressure when it is in any (max).
+ */
+export function registerWriterMetrics(registry: Registry, store: Store): void {
+  const registers = [registry];
+  const stats = () => store.writerStats();
+  const gauge = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number, aggregator: Aggregator = "sum") =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["table"],
+      registers,
+      aggregator,
+      collect() {
+        for (const s of stats()) this.set({ table: s.table }, read(s));
+      },
+    });
+  /** A counter that follows a cumulative figure kept elsewhere. */
+  const cumulative = (name: string, help: string, read: (s: ReturnType<Store["writerStats"]>[number]) => number) => {
+    const seen = new Map<string, number>();
+    return new Counter({
+      name,
+      help,
+      labelNames: ["table"],
+      registers,
+      collect() {
+        for (const s of stats()) {
+          const delta = read(s) - (seen.get(s.table) ?? 0);
+          if (delta > 0) this.inc({ table: s.table }, delta);
+          seen.set(s.table, read(s));
+        }
+      },
+    });
+  };
+  gauge("vigil_store_writer_memory_rows", "Rows held in memory by the writer (pending and cut batches)", (s) => s.memoryRows);
+  gauge("vigil_store_writer_spool_bytes", "Bytes of batches waiting in the disk spool", (s) => s.spoolBytes);
+  gauge("vigil_store_writer_spool_batches", "Batches waiting in the disk spool", (s) => s.spoolBatches);
+  gauge("vigil_store_writer_last_flush_seconds", "Duration of the last successful insert", (s) => s.lastFlushMs / 1000, "max");
+  gauge("vigil_store_writer_engine_available", "1 while the last insert succeeded", (s) => (s.engineAvailable ? 1 : 0), "min");
+  gauge("vigil_store_writer_backpressure", "1 while memory and spool are full and appends wait", (s) => (s.backpressure ? 1 : 0), "max");
+  gauge("vigil_store_writer_spool_writable", "0 while the disk spool cannot be written (disk full, read-only)", (s) => (s.spoolWritable ? 1 : 0), "min");
+  cumulative("vigil_store_writer_inserted_rows_total", "Rows inserted into ClickHouse", (s) => s.insertedRows);
+  cumulative("vigil_store_writer_failed_inserts_total", "Inserts that failed and were retried or spooled", (s) => s.failedInserts);
 }

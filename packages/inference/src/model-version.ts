@@ -190,6 +190,7 @@ export class ModelVersion {
     const batching = config.dynamic_batching;
     const policy: BatchingPolicy = {
       maxBatchSize: batching ? config.max_batch_size : 0,
+      mode: batching?.mode ?? "eager",
       maxQueueDelayUs: batching?.max_queue_delay_us ?? 0,
       preferredBatchSizes: batching?.preferred_batch_sizes ?? [],
       maxQueueSize: config.max_queue_size,

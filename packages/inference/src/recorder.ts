@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import type { BatchedWriter, PredictionRecord } from "@vigil/store";
+import type { PredictionRecord, RecordSink } from "@vigil/store";
 import { WriterFullError } from "@vigil/store";
 import type { NumericArray } from "./datatype-codecs.js";
 import { InferenceError } from "./errors.js";
@@ -38,7 +38,8 @@ function featuresOf(model: ModelVersion, inputs: HostTensor[], rows: number, row
       return values ? Number(values[f.column]) : Number.NaN;
     });
   }
-  const values = inputs.map((t) => rowValues(t, rows, row)).find((v) => v !== undefined);
+  let values: ArrayLike<number | bigint> | undefined;
+  for (let i = 0; values === undefined && i < inputs.length; i++) values = rowValues(inputs[i]!, rows, row);
   if (!values || values.length === 0) return [];
   let sum = 0;
   let min = Infinity;
@@ -75,6 +76,7 @@ function nonFiniteElement(datatype: HostTensor["datatype"], value: number | bigi
  * is finite, else which outputs hold how many NaN or infinite values.
  */
 export function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] {
+  if (allFinite(outputs)) return new Array<string>(rows).fill("");
   const floats = outputs.filter((t) => t.datatype === "FP16" || t.datatype === "FP32" || t.datatype === "FP64");
   return Array.from({ length: rows }, (_, row) =>
     floats
@@ -88,6 +90,16 @@ export function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] 
   );
 }
 
+/** The common case, checked without building a reason per row. */
+function allFinite(outputs: HostTensor[]): boolean {
+  for (const tensor of outputs) {
+    if (tensor.datatype !== "FP16" && tensor.datatype !== "FP32" && tensor.datatype !== "FP64") continue;
+    const values = tensor.data as NumericArray;
+    for (let i = 0; i < values.length; i++) if (nonFiniteElement(tensor.datatype, values[i]!)) return false;
+  }
+  return true;
+}
+
 /** Names of the recorded features, for model metadata and the monitor. */
 export function recordedFeatureNames(model: ModelVersion): string[] {
   const configured = model.config.monitored_features;
@@ -99,7 +111,8 @@ function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, 
   const first = outputs[0];
   const values = first ? rowValues(first, rows, row) : undefined;
   if (!values) return { prediction: "", scores: [], confidence: 0 };
-  const scores = Array.from({ length: Math.min(values.length, MAX_SCORES) }, (_, i) => Number(values[i]));
+  const scores = new Array<number>(Math.min(values.length, MAX_SCORES));
+  for (let i = 0; i < scores.length; i++) scores[i] = Number(values[i]);
   const classes = model.config.classes;
   if (classes && classes.length === values.length) {
     let best = 0;
@@ -109,6 +122,35 @@ function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, 
   return { prediction: scores.length === 1 ? String(scores[0]) : "", scores, confidence: 0 };
 }
 
+type Outcome = Pick<
+  PredictionRecord,
+  "status" | "error" | "latencyUs" | "queueUs" | "computeUs" | "features" | "prediction" | "scores" | "confidence"
+>;
+
+/** One log row, written out field by field: every row has the same shape, which keeps building and serialising it fast. */
+function recordOf(facts: RequestFacts, modelName: string, modelVersion: string, rows: number, row: number, o: Outcome): PredictionRecord {
+  return {
+    timestampUs: facts.arrivedUs,
+    requestId: facts.requestId,
+    rowIndex: row,
+    traceId: facts.traceId,
+    spanId: facts.spanId,
+    modelName,
+    modelVersion,
+    status: o.status,
+    error: o.error,
+    latencyUs: o.latencyUs,
+    queueUs: o.queueUs,
+    computeUs: o.computeUs,
+    batchSize: rows,
+    features: o.features,
+    prediction: o.prediction,
+    scores: o.scores,
+    confidence: o.confidence,
+    client: facts.client,
+  };
+}
+
 /**
  * Turns every request, answered or refused, into prediction-log rows (one per request row) and
  * hands them to the store's writer before the response leaves: a request the log cannot take
@@ -116,7 +158,7 @@ function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, 
  */
 export class PredictionRecorder {
   constructor(
-    private readonly writer: BatchedWriter<PredictionRecord>,
+    private readonly writer: RecordSink<PredictionRecord>,
     private readonly waitMs: number,
   ) {}
 
@@ -126,29 +168,34 @@ export class PredictionRecorder {
     const latencyUs = Number(process.hrtime.bigint() - facts.arrivedNs) / 1000;
     const t = result.timing;
     const computeUs = (t.computeInputNs + t.computeInferNs + t.computeOutputNs) / 1000;
+    const version = String(model.version);
+    const queueUs = result.queueNs / 1000;
     const records: PredictionRecord[] = [];
     for (let row = 0; row < rows; row++) {
       const reason = nonFinite[row] ?? "";
       const answer = predictionOf(model, outputs, rows, row);
-      records.push({
-        ...this.base(facts, model.name, String(model.version), rows, row),
-        status: reason === "" ? "OK" : NON_FINITE_STATUS,
-        error: reason,
-        latencyUs,
-        queueUs: result.queueNs / 1000,
-        computeUs,
-        features: featuresOf(model, inputs, rows, row),
-        // The scores stay as computed; a class picked by comparing NaNs would be a made-up prediction.
-        ...(reason === "" ? answer : { ...answer, prediction: "", confidence: Number.NaN }),
-      });
+      const finite = reason === "";
+      records.push(
+        recordOf(facts, model.name, version, rows, row, {
+          status: finite ? "OK" : NON_FINITE_STATUS,
+          error: reason,
+          latencyUs,
+          queueUs,
+          computeUs,
+          features: featuresOf(model, inputs, rows, row),
+          // The scores stay as computed; a class picked by comparing NaNs would be a made-up prediction.
+          prediction: finite ? answer.prediction : "",
+          scores: answer.scores,
+          confidence: finite ? answer.confidence : Number.NaN,
+        }),
+      );
     }
     await this.append(records);
   }
 
   async failure(facts: RequestFacts, error: InferenceError, model: ModelVersion | undefined, requestedVersion: string): Promise<void> {
     await this.append([
-      {
-        ...this.base(facts, model?.name ?? facts.modelName, model ? String(model.version) : requestedVersion, 1, 0),
+      recordOf(facts, model?.name ?? facts.modelName, model ? String(model.version) : requestedVersion, 1, 0, {
         status: status[error.code] ?? "UNKNOWN",
         error: error.message,
         latencyUs: Number(process.hrtime.bigint() - facts.arrivedNs) / 1000,
@@ -158,28 +205,17 @@ export class PredictionRecorder {
         prediction: "",
         scores: [],
         confidence: 0,
-      },
+      }),
     ]);
   }
 
-  private base(facts: RequestFacts, modelName: string, modelVersion: string, rows: number, row: number) {
-    return {
-      timestampUs: facts.arrivedUs,
-      requestId: facts.requestId,
-      rowIndex: row,
-      traceId: facts.traceId,
-      spanId: facts.spanId,
-      modelName,
-      modelVersion,
-      batchSize: rows,
-      client: facts.client,
-    };
-  }
-
   private async append(records: PredictionRecord[]): Promise<void> {
-    const deadline = Date.now() + this.waitMs;
     try {
-      for (const record of records) await this.writer.append(record, Math.max(0, deadline - Date.now()));
+      if (records.length === 1) await this.writer.append(records[0]!, this.waitMs);
+      else {
+        const deadline = Date.now() + this.waitMs;
+        for (const record of records) await this.writer.append(record, Math.max(0, deadline - Date.now()));
+      }
     } catch (error) {
       if (error instanceof WriterFullError) {
         throw new InferenceError(

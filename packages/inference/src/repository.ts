@@ -1,12 +1,33 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { invalidArgument, notFound, unavailable } from "./errors.js";
-import { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, type ModelConfig, parseVersion, readModelConfig, versionDirectory } from "@vigil/model-repository";
+import { status } from "@grpc/grpc-js";
+import { readJsonObject } from "@vigil/config";
+import { InferenceError, invalidArgument, notFound, unavailable } from "./errors.js";
+import {
+  MODEL_CHECKSUM_FILE,
+  MODEL_CONFIG_FILE,
+  MODEL_FILE,
+  type ModelConfig,
+  parseModelConfig,
+  parseVersion,
+  versionDirectory,
+} from "@vigil/model-repository";
 import { type ExecutionListener, ModelVersion } from "./model-version.js";
 import { RepositoryPaths } from "./repository-paths.js";
+
+/**
+ * Who decides which models are loaded, as Triton's --model-control-mode. Every mode loads the
+ * whole repository at start-up (Triton's explicit mode does so with --load-model=*).
+ * - explicit: clients load and unload with RepositoryModelLoad/Unload;
+ * - none: the start-up set stays; clients cannot load or unload;
+ * - poll: the repository is rescanned periodically (repository-poll.ts); clients cannot load or unload.
+ */
+export const MODEL_CONTROL_MODES = ["explicit", "none", "poll"] as const;
+export type ModelControlMode = (typeof MODEL_CONTROL_MODES)[number];
 
 /** Triton's model states, as RepositoryIndex reports them. */
 export type ModelState = "LOADING" | "READY" | "UNLOADING" | "UNAVAILABLE";
@@ -26,6 +47,7 @@ interface ModelEntry {
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const invalidModelName = (name: string) => invalidArgument(`"${name}" is not a valid model name (letters, digits, '_', '.', '-')`);
 
 function choosePolicyVersions(config: ModelConfig, available: number[]): number[] {
   const sorted = [...available].sort((a, b) => b - a);
@@ -58,6 +80,24 @@ async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logge
   return bytes;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * config.json with a load's override fields in place of the file's. Objects (execution,
+ * dynamic_batching) are merged field by field, so settings Triton's config has no word for
+ * (the batching mode, thread counts) keep the file's values.
+ */
+function readConfigWithOverride(path: string, overrideFields: Record<string, unknown> | undefined, onWarning: (message: string) => void): ModelConfig {
+  const raw = readJsonObject(path, "model config");
+  if (!overrideFields) return parseModelConfig(path, raw, onWarning);
+  const merged = { ...raw };
+  for (const [key, value] of Object.entries(overrideFields)) {
+    const current = raw[key];
+    merged[key] = isRecord(value) && isRecord(current) ? { ...current, ...value } : value;
+  }
+  return parseModelConfig(`${path} with the load's "config" override`, merged, onWarning);
+}
+
 /**
  * The models on disk and the versions loaded from them. Loading a model that is already
  * serving builds the new versions first and swaps them in, so a reload never drops traffic.
@@ -72,13 +112,29 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     readonly root: string,
     private readonly log: Logger,
     private readonly onExecution?: ExecutionListener,
+    readonly controlMode: ModelControlMode = "explicit",
   ) {
     super();
     this.paths = new RepositoryPaths(root);
   }
 
-  /** Every model directory on disk, with its state and the versions loaded. */
+  /** Refuses a client's RepositoryModelLoad/Unload unless the control mode is explicit. */
+  checkClientControl(action: "load" | "unload"): void {
+    if (this.controlMode !== "explicit") {
+      throw new InferenceError(
+        status.FAILED_PRECONDITION,
+        `model ${action} requests are refused: the server runs with model_control_mode "${this.controlMode}"${this.controlMode === "poll" ? ", so the repository's contents decide what is loaded" : ""}; use "explicit" to load and unload by request`,
+      );
+    }
+  }
+
+  /**
+   * Every model directory on disk, with its state and the versions loaded, plus models still
+   * serving whose directory has been deleted. A model that is not serving and whose directory
+   * is gone is forgotten: it no longer exists.
+   */
   async index(readyOnly = false): Promise<ModelIndexEntry[]> {
+    this.forgetDeletedModels();
     const names = new Set([...(await this.paths.directories(this.root)), ...this.models.keys()]);
     const rows: ModelIndexEntry[] = [];
     for (const name of [...names].sort()) {
@@ -106,22 +162,46 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     });
   }
 
-  load(name: string): Promise<void> {
-    if (!MODEL_NAME.test(name)) return Promise.reject(invalidArgument(`"${name}" is not a valid model name (letters, digits, '_', '.', '-')`));
-    return this.exclusive(name, () => this.loadNow(name));
+  /**
+   * Loads or reloads a model. `overrideFields` (config.json fields, from a RepositoryModelLoad
+   * `config` parameter) replace the file's for this load only.
+   */
+  load(name: string, overrideFields?: Record<string, unknown>): Promise<void> {
+    if (!MODEL_NAME.test(name)) return Promise.reject(invalidModelName(name));
+    return this.exclusive(name, () => this.loadNow(name, overrideFields));
   }
 
+  /**
+   * Unloads a model. Unloading one that is not loaded succeeds, as Triton's does; a model whose
+   * directory has been deleted is forgotten once unloaded.
+   */
   unload(name: string): Promise<void> {
+    // Checked first: the answer below tells whether a directory exists, which must not reach outside the repository.
+    if (!MODEL_NAME.test(name)) return Promise.reject(invalidModelName(name));
     return this.exclusive(name, async () => {
       const entry = this.models.get(name);
-      if (!entry || entry.state === "UNAVAILABLE") throw notFound(`model "${name}" is not loaded`);
-      this.setState(name, entry, "UNLOADING", "unloading");
-      const versions = [...entry.versions.values()];
-      entry.versions = new Map();
-      await Promise.all(versions.map((v) => v.unload()));
-      this.setState(name, entry, "UNAVAILABLE", "unloaded");
-      this.log.info({ model: name }, `model ${name} unloaded`);
+      const onDisk = existsSync(join(this.root, name));
+      if (!entry && !onDisk) throw notFound(`model "${name}" is not in the repository`);
+      if (entry && entry.versions.size > 0) {
+        this.setState(name, entry, "UNLOADING", "unloading");
+        const versions = [...entry.versions.values()];
+        entry.versions = new Map();
+        await Promise.all(versions.map((v) => v.unload()));
+        this.log.info({ model: name }, `model ${name} unloaded`);
+      }
+      if (!onDisk) this.forget(name);
+      else if (entry) this.setState(name, entry, "UNAVAILABLE", "unloaded");
     });
+  }
+
+  /** Names of the model directories on disk now. */
+  directoryNames(): Promise<string[]> {
+    return this.paths.directories(this.root);
+  }
+
+  /** The RepositoryPaths rule this repository reads by, for readers beside it (the poller). */
+  get pathRules(): RepositoryPaths {
+    return this.paths;
   }
 
   /** The version that serves a request: the named one, or the highest loaded. */
@@ -162,8 +242,13 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     return [...this.models.keys()].sort();
   }
 
-  /** True when every model that was asked to load is serving. */
+  /**
+   * True when every model that was asked to load is serving. A model that failed to load and
+   * whose directory has since been deleted no longer exists, so it is forgotten rather than left
+   * holding readiness down.
+   */
   allReady(): boolean {
+    this.forgetDeletedModels();
     return [...this.models.values()].every((e) => e.state === "READY" || e.reason === "unloaded");
   }
 
@@ -179,13 +264,35 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     );
   }
 
-  private async loadNow(name: string): Promise<void> {
+  /** Forgets models that serve nothing and whose directory is gone; cheap: only such models are looked at on disk. */
+  private forgetDeletedModels(): void {
+    for (const [name, entry] of this.models) {
+      if (entry.versions.size === 0 && entry.state === "UNAVAILABLE" && !existsSync(join(this.root, name))) this.forget(name);
+    }
+  }
+
+  private forget(name: string): void {
+    if (!this.models.delete(name)) return;
+    this.log.info({ model: name }, `model ${name} is no longer in the repository; forgotten`);
+    this.emit("change", name, "UNAVAILABLE");
+  }
+
+  private async loadNow(name: string, overrideFields: Record<string, unknown> | undefined): Promise<void> {
     const dir = join(this.root, name);
     const isDir = await stat(dir).then(
       (s) => s.isDirectory(),
       () => false,
     );
-    if (!isDir) throw notFound(`model "${name}" has no directory in the repository`);
+    if (!isDir) {
+      // Deleted since it was loaded (or failed to load): the server follows the repository.
+      const gone = this.models.get(name);
+      if (gone) {
+        await Promise.all([...gone.versions.values()].map((v) => v.unload()));
+        gone.versions = new Map();
+        this.forget(name);
+      }
+      throw notFound(`model "${name}" has no directory in the repository`);
+    }
 
     let entry = this.models.get(name);
     if (!entry) {
@@ -198,8 +305,9 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     const loaded: ModelVersion[] = [];
     try {
       await this.paths.requireDirectory(dir, "model directory");
-      await this.paths.requireRegularFile(join(dir, MODEL_CONFIG_FILE), "model config");
-      const config = readModelConfig(join(dir, MODEL_CONFIG_FILE), (warning) => this.log.warn({ model: name }, warning));
+      const configPath = join(dir, MODEL_CONFIG_FILE);
+      await this.paths.requireRegularFile(configPath, "model config");
+      const config = readConfigWithOverride(configPath, overrideFields, (warning) => this.log.warn({ model: name }, warning));
       if (config.name !== undefined && config.name !== name) {
         throw new Error(`${MODEL_CONFIG_FILE} of model directory "${name}" names the model "${config.name}"; they must agree`);
       }

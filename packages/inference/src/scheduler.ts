@@ -1,4 +1,5 @@
 import { status } from "@grpc/grpc-js";
+import type { BatchingMode } from "@vigil/model-repository";
 import type { NumericArray } from "./datatype-codecs.js";
 import { InferenceError, deadlineExceeded, resourceExhausted, unavailable } from "./errors.js";
 import type { HostTensor } from "./tensors.js";
@@ -6,6 +7,8 @@ import type { HostTensor } from "./tensors.js";
 export interface BatchingPolicy {
   /** 0 disables batching: every request runs on its own. */
   maxBatchSize: number;
+  /** See BatchingMode in @vigil/model-repository: eager never holds a request back for company an idle model does not need. */
+  mode: BatchingMode;
   maxQueueDelayUs: number;
   preferredBatchSizes: number[];
   maxQueueSize: number;
@@ -72,6 +75,16 @@ function concat(parts: HostTensor[]): HostTensor {
   return { ...first, shape, data };
 }
 
+/** Non-batch dimensions of every input: only requests that agree here can be merged. */
+function shapeKeyOf(inputs: HostTensor[]): string {
+  let key = "";
+  for (const t of inputs) {
+    for (let d = 1; d < t.shape.length; d++) key += `${t.shape[d]}x`;
+    key += "|";
+  }
+  return key;
+}
+
 function sliceRows(tensor: HostTensor, start: number, rows: number): HostTensor {
   const total = tensor.shape[0]!;
   const perRow = total === 0 ? 0 : tensor.data.length / total;
@@ -82,9 +95,11 @@ function sliceRows(tensor: HostTensor, start: number, rows: number): HostTensor 
 }
 
 /**
- * Per model version request queue with dynamic batching, in the manner of Triton's dynamic batcher:
- * requests wait up to max_queue_delay_us for company, are concatenated along the batch dimension up
- * to max_batch_size (a preferred size dispatches at once), run, and get their own rows back.
+ * Per model version request queue with dynamic batching: requests are concatenated along the batch
+ * dimension up to max_batch_size, run, and get their own rows back. In eager mode a request that
+ * finds an instance free runs at once and requests that queue behind running batches leave
+ * together when an instance frees; in window mode (Triton's dynamic batcher) the oldest request
+ * waits up to max_queue_delay_us for company unless a preferred size fills first.
  * The queue is bounded; work whose caller gave up or whose deadline passed is never run.
  */
 export class Scheduler {
@@ -92,6 +107,8 @@ export class Scheduler {
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** Eager mode: the queue length when the current end-of-turn look was posted; it grew if more came since. */
+  private queuedAtLastLook = 0;
   private draining = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -120,7 +137,7 @@ export class Scheduler {
       const job: Job = {
         inputs,
         rows: this.policy.maxBatchSize > 0 ? inputs[0]!.shape[0]! : 1,
-        shapeKey: inputs.map((t) => t.shape.slice(1).join("x")).join("|"),
+        shapeKey: this.policy.maxBatchSize > 0 ? shapeKeyOf(inputs) : "",
         enqueuedAt: now(),
         resolve,
         reject,
@@ -135,13 +152,14 @@ export class Scheduler {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.queue.push(job);
-      this.schedule();
+      this.arrived();
     });
   }
 
   /** Stops taking requests and resolves once everything queued or running has finished. */
   drain(): Promise<void> {
     this.draining = true;
+    this.cancelWake();
     this.schedule();
     if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -163,6 +181,46 @@ export class Scheduler {
     for (const w of waiters) w();
   }
 
+  /**
+   * A request joined the queue. Eager batching looks again at the end of this event-loop turn, so
+   * requests read from the network in the same turn leave together; behind busy instances it
+   * waits for the next one to free, which takes the queue at once.
+   */
+  private arrived(): void {
+    if (this.policy.maxBatchSize === 0 || this.policy.mode === "window") {
+      this.schedule();
+      return;
+    }
+    if (this.running >= this.policy.instances || this.immediate) return;
+    this.queuedAtLastLook = this.queue.length;
+    this.immediate = setImmediate(() => this.lookAtEndOfTurn());
+  }
+
+  /** Eager mode: a burst is still arriving while every turn brings more; it is gathered up to max_queue_delay_us. */
+  private lookAtEndOfTurn(): void {
+    this.immediate = undefined;
+    const head = this.queue[0];
+    if (!head || this.running >= this.policy.instances) return;
+    const stillArriving = this.queue.length > this.queuedAtLastLook;
+    const waitedUs = Number(now() - head.enqueuedAt) / 1000;
+    if (stillArriving && waitedUs < this.policy.maxQueueDelayUs && this.queuedRows(head) < this.policy.maxBatchSize && !this.draining) {
+      this.queuedAtLastLook = this.queue.length;
+      this.immediate = setImmediate(() => this.lookAtEndOfTurn());
+      return;
+    }
+    this.schedule();
+  }
+
+  /** Rows waiting that could run with `head`, counted up to max_batch_size. */
+  private queuedRows(head: Job): number {
+    let rows = 0;
+    for (const job of this.queue) {
+      if (job.shapeKey === head.shapeKey) rows += job.rows;
+      if (rows >= this.policy.maxBatchSize) break;
+    }
+    return rows;
+  }
+
   private schedule(): void {
     while (this.running < this.policy.instances && this.queue.length > 0) {
       const batch = this.takeBatch();
@@ -172,7 +230,7 @@ export class Scheduler {
     this.notifyIdle();
   }
 
-  /** The next batch to run, or undefined when the oldest request should wait a little longer for company. */
+  /** The next batch to run, or undefined when, in window mode, the oldest request should wait a little longer for company. */
   private takeBatch(): Job[] | undefined {
     const { maxBatchSize, maxQueueDelayUs, preferredBatchSizes } = this.policy;
     if (maxBatchSize === 0) return [this.queue.shift()!];
@@ -181,8 +239,12 @@ export class Scheduler {
     const batch: Job[] = [];
     let rows = 0;
     let preferredReached = false;
+    let prefix = true;
     for (const job of this.queue) {
-      if (job.shapeKey !== head.shapeKey || rows + job.rows > maxBatchSize) continue;
+      if (job.shapeKey !== head.shapeKey || rows + job.rows > maxBatchSize) {
+        prefix = false;
+        continue;
+      }
       batch.push(job);
       rows += job.rows;
       if (rows === maxBatchSize || preferredBatchSizes.includes(rows)) {
@@ -190,22 +252,26 @@ export class Scheduler {
         break;
       }
     }
-    const waitedUs = Number(now() - head.enqueuedAt) / 1000;
-    const remainingUs = maxQueueDelayUs - waitedUs;
-    if (!preferredReached && remainingUs > 0 && !this.draining) {
-      this.wakeAfter(remainingUs);
-      return undefined;
+    if (this.policy.mode === "window" && !preferredReached && !this.draining) {
+      const remainingUs = maxQueueDelayUs - Number(now() - head.enqueuedAt) / 1000;
+      if (remainingUs > 0) {
+        this.wakeAfter(remainingUs);
+        return undefined;
+      }
     }
     this.cancelWake();
-    const taken = new Set(batch);
-    for (let i = this.queue.length - 1; i >= 0; i--) if (taken.has(this.queue[i]!)) this.queue.splice(i, 1);
+    if (prefix) this.queue.splice(0, batch.length);
+    else {
+      const taken = new Set(batch);
+      for (let i = this.queue.length - 1; i >= 0; i--) if (taken.has(this.queue[i]!)) this.queue.splice(i, 1);
+    }
     return batch;
   }
 
   /**
-   * Node timers have millisecond granularity, so a 500 us window would really wait 1-2 ms.
-   * Short waits re-check on setImmediate instead: each turn still polls for I/O, so arriving
-   * requests join the batch, and the window closes on time at the cost of a busy event loop.
+   * Window mode. Node timers have millisecond granularity, so a 500 us window would really wait
+   * 1-2 ms. Short waits re-check on setImmediate instead: each turn still polls for I/O, so
+   * arriving requests join the batch, and the window closes on time at the cost of a busy event loop.
    */
   private wakeAfter(remainingUs: number): void {
     if (this.timer || this.immediate) return;

@@ -22,7 +22,12 @@ import { type PredictionRecorder, type RequestFacts, nonFiniteReasons, recordedF
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { ServerState } from "./server-state.js";
+import type { WorkerHooks } from "./workers/hooks.js";
 import { decodeInputs, encodeOutputs, requestRows, selectOutputs } from "./tensors.js";
+import { classifyOutputs } from "./classification.js";
+import { tritonModelConfig } from "./model-config-rpc.js";
+import { FINAL_RESPONSE_PARAMETER, checkRequestParameters, wantsFinalResponseFlag } from "./request-parameters.js";
+import { loadOverrideFields, checkUnloadParameters } from "./repository-parameters.js";
 import { SERVER_NAME, SERVER_VERSION } from "./version.js";
 
 /** The model label of requests for models the repository does not hold. */
@@ -30,7 +35,7 @@ const UNKNOWN_MODEL_LABEL = "(unknown)";
 
 export { SERVER_NAME, SERVER_VERSION } from "./version.js";
 /** Triton extension names for what this server implements beyond the base protocol. */
-export const SERVER_EXTENSIONS = ["model_repository", "statistics"];
+export const SERVER_EXTENSIONS = ["classification", "model_configuration", "model_repository", "statistics"];
 /** KServe's platform name for ONNX models. */
 export const ONNX_PLATFORM = "onnx_onnxv1";
 
@@ -45,6 +50,10 @@ export interface ServiceContext {
   metrics?: ServerMetrics;
   /** Applied to every message a client receives (pathRedactor over the model repository). */
   redact: Redact;
+  /** ModelStatistics over every worker of the pool; this server's own statistics when absent. */
+  statistics?: WorkerHooks["statistics"];
+  /** Load and unload applied on every worker of the pool; this server's repository when absent. */
+  control?: WorkerHooks["control"];
 }
 
 const SERVICE = "inference.GRPCInferenceService";
@@ -107,16 +116,29 @@ export interface RequestOrigin {
   arrivedNs: bigint;
 }
 
+/** Peer addresses already turned into host names: every request of a connection asks again. */
+const peerHosts = new Map<string, string>();
+const MAX_PEER_HOSTS = 4096;
+
+/** The peer's address without its scheme, port or IPv6 brackets. */
+function peerHost(peer: string): string {
+  let host = peerHosts.get(peer);
+  if (host === undefined) {
+    host = peer
+      .replace(/^ipv[46]:/, "")
+      .replace(/:\d+$/, "")
+      .replace(/^\[|\]$/g, "");
+    if (peerHosts.size >= MAX_PEER_HOSTS) peerHosts.clear();
+    peerHosts.set(peer, host);
+  }
+  return host;
+}
+
 /** The client's name: `x-client-id` metadata when sent, else the peer's address without its port. */
 export function originOf(call: { getPeer(): string; metadata: Metadata }): RequestOrigin {
   const named = call.metadata.get("x-client-id")[0];
-  const peer = call
-    .getPeer()
-    .replace(/^ipv[46]:/, "")
-    .replace(/:\d+$/, "")
-    .replace(/^\[|\]$/g, "");
   return {
-    client: named ? String(named).slice(0, 64) : peer,
+    client: named ? String(named).slice(0, 64) : peerHost(call.getPeer()),
     arrivedUs: Date.now() * 1000,
     arrivedNs: now(),
   };
@@ -148,6 +170,7 @@ export async function infer(
   let model: ModelVersion | undefined;
   try {
     checkInferStrings(request);
+    checkRequestParameters(request.parameters);
     model = ctx.repository.resolve(request.modelName, request.modelVersion);
     span?.setAttribute("vigil.model_version", String(model.version));
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
@@ -158,7 +181,9 @@ export async function infer(
     if (span) ctx.tracing!.childSpan(span, "validate", validateStart, queuedAt, { "vigil.inputs": inputs.length });
     const result = await model.infer(inputs, signal);
     const selected = wanted.map((name) => result.outputs.find((o) => o.name === name)!);
-    const { outputs, rawOutputContents } = encodeOutputs(selected, request.rawInputContents.length > 0);
+    const { outputs, rawOutputContents } = encodeOutputs(
+      classifyOutputs(request.outputs, selected, model.signature.maxBatchSize > 0, model.signature.outputs[0]!.name, model.config.classes),
+    );
     const t = result.timing;
     const computeNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
     const rows = requestRows(model.signature, inputs);
@@ -256,7 +281,16 @@ function statisticsOf(v: ModelVersion): ModelStatistics {
   };
 }
 
+/** The statistics this process holds for a ModelStatistics request (`name`, `version`: "" for all). */
+export function localStatistics(repository: ModelRepository, name: string, version: string): ModelStatistics[] {
+  const names = name === "" ? repository.modelNames() : [name];
+  const versions = version === "" ? names.flatMap((n) => repository.versions(n)) : [repository.resolve(name, version)];
+  if (name !== "" && versions.length === 0) repository.resolve(name, "");
+  return versions.map(statisticsOf);
+}
+
 export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServiceServer {
+  const control = ctx.control ?? ctx.repository;
   /** Wraps an async handler with its server span, the auth check and the error-to-status mapping every unary RPC shares. */
   function unary<Req, Res>(
     method: string,
@@ -356,6 +390,8 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
         const work = infer(ctx, request, stream.signal, origin, rpc.span).then(
           (response) => {
             rpc.finish(status.OK);
+            // Every Vigil model answers a request once, so with Triton's flag that answer is also the final response.
+            if (wantsFinalResponseFlag(request.parameters)) response.parameters[FINAL_RESPONSE_PARAMETER] = { boolParam: true };
             call.write({ errorMessage: "", inferResponse: response });
           },
           (error: unknown) => {
@@ -376,12 +412,16 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
       });
       call.on("end", finish);
     },
-    modelStatistics: unary("ModelStatistics", (request) => {
+    modelConfig: unary("ModelConfig", (request) => {
       checkModelRef(request.name, request.version, REF_FIELDS);
-      const names = request.name === "" ? ctx.repository.modelNames() : [request.name];
-      const versions = request.version === "" ? names.flatMap((n) => ctx.repository.versions(n)) : [ctx.repository.resolve(request.name, request.version)];
-      if (request.name !== "" && versions.length === 0) ctx.repository.resolve(request.name, "");
-      return ModelStatisticsResponse.fromPartial({ modelStats: versions.map(statisticsOf) });
+      return { config: tritonModelConfig(ctx.repository.resolve(request.name, request.version)) };
+    }),
+    modelStatistics: unary("ModelStatistics", async (request) => {
+      checkModelRef(request.name, request.version, REF_FIELDS);
+      // Checked here first, so an unknown model or version is refused as by a single server.
+      const local = localStatistics(ctx.repository, request.name, request.version);
+      const modelStats = ctx.statistics ? await ctx.statistics(request.name, request.version) : local;
+      return ModelStatisticsResponse.fromPartial({ modelStats });
     }),
     repositoryIndex: unary("RepositoryIndex", async (request) => {
       const models = await ctx.repository.index(request.ready);
@@ -389,8 +429,10 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
     }),
     repositoryModelLoad: unary("RepositoryModelLoad", async (request) => {
       checkModelRef(request.modelName, "");
+      ctx.repository.checkClientControl("load");
+      const overrideFields = loadOverrideFields(request.modelName, request.parameters);
       try {
-        await ctx.repository.load(request.modelName);
+        await control.load(request.modelName, overrideFields);
       } catch (error) {
         if (error instanceof InferenceError) throw error;
         throw new InferenceError(status.FAILED_PRECONDITION, `failed to load model "${request.modelName}": ${(error as Error).message}`);
@@ -399,7 +441,9 @@ export function createInferenceHandlers(ctx: ServiceContext): GRPCInferenceServi
     }),
     repositoryModelUnload: unary("RepositoryModelUnload", async (request) => {
       checkModelRef(request.modelName, "");
-      await ctx.repository.unload(request.modelName);
+      ctx.repository.checkClientControl("unload");
+      checkUnloadParameters(request.parameters);
+      await control.unload(request.modelName);
       return {};
     }),
   };

@@ -2,6 +2,8 @@ import type { ModelInferRequest, ModelInferResponse_InferOutputTensor, InferTens
 import { type Datatype, isDatatype } from "@vigil/model-repository";
 import { type ContentsField, DATATYPE_INFO, type NumericArray } from "./datatype-codecs.js";
 import { invalidArgument } from "./errors.js";
+import { classCountOf } from "./classification.js";
+import { checkTensorParameters } from "./request-parameters.js";
 
 /** A tensor in host memory: numeric data as the typed array onnxruntime takes, BYTES as strings. */
 export interface HostTensor {
@@ -157,6 +159,7 @@ export function decodeInputs(request: ModelInferRequest, model: ModelSignature):
     if (seen.has(tensor.name)) throw invalidArgument(`input "${tensor.name}" appears more than once`);
     seen.add(tensor.name);
     const where = `input "${tensor.name}"`;
+    checkTensorParameters("input", tensor.name, tensor.parameters);
     if (!isDatatype(tensor.datatype)) {
       throw invalidArgument(`${where} has unknown datatype "${tensor.datatype}"; model "${model.name}" expects ${signature.datatype}`);
     }
@@ -181,11 +184,17 @@ export function decodeInputs(request: ModelInferRequest, model: ModelSignature):
   return tensors;
 }
 
-/** The output names to return: all of them when the request names none; unknown names are an error. */
+/**
+ * The output names to return: all of them when the request names none; unknown names, and
+ * parameters that cannot be honoured, are an error before the model runs.
+ */
 export function selectOutputs(request: ModelInferRequest, model: ModelSignature): string[] {
   if (request.outputs.length === 0) return model.outputs.map((o) => o.name);
   const seen = new Set<string>();
-  return request.outputs.map(({ name }) => {
+  return request.outputs.map((output) => {
+    const name = output.name;
+    checkTensorParameters("output", name, output.parameters);
+    classCountOf(output);
     if (!model.outputs.some((o) => o.name === name)) {
       throw invalidArgument(`unknown output "${name}" requested from model "${model.name}"; it has ${model.outputs.map((o) => o.name).join(", ")}`);
     }
@@ -207,44 +216,16 @@ function encodeRawBytesTensor(values: string[]): Buffer {
   return out;
 }
 
-function toContents(tensor: HostTensor): InferTensorContents {
-  const field = DATATYPE_INFO[tensor.datatype].contents!;
-  const contents: Partial<InferTensorContents> = {};
-  if (tensor.datatype === "BYTES") contents.bytesContents = (tensor.data as string[]).map((s) => Buffer.from(s, "utf8"));
-  else if (tensor.datatype === "BOOL") contents.boolContents = Array.from(tensor.data as Uint8Array, (v) => v !== 0);
-  else (contents as Record<string, unknown>)[field] = Array.from(tensor.data as ArrayLike<number | bigint>);
-  return {
-    boolContents: [],
-    intContents: [],
-    int64Contents: [],
-    uintContents: [],
-    uint64Contents: [],
-    fp32Contents: [],
-    fp64Contents: [],
-    bytesContents: [],
-    ...contents,
-  };
-}
-
 /**
- * Encodes outputs in the form the client used. FP16 exists only as raw bytes, so a model with
- * an FP16 output answers in raw form for every output (the protocol forbids mixing the two).
+ * Encodes outputs as raw_output_contents, whatever form the request used: Triton always answers
+ * this way and its clients read only this form (typed `contents` would make `as_numpy` fail).
  */
-export function encodeOutputs(tensors: HostTensor[], preferRaw: boolean): { outputs: ModelInferResponse_InferOutputTensor[]; rawOutputContents: Buffer[] } {
-  const raw = preferRaw || tensors.some((t) => DATATYPE_INFO[t.datatype].contents === undefined);
-  const outputs = tensors.map((t) => ({
-    name: t.name,
-    datatype: t.datatype,
-    shape: t.shape.map(BigInt),
-    parameters: {},
-    contents: raw ? undefined : toContents(t),
-  }));
-  const rawOutputContents = raw
-    ? tensors.map((t) => {
-        if (t.datatype === "BYTES") return encodeRawBytesTensor(t.data as string[]);
-        const data = t.data as NumericArray;
-        return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      })
-    : [];
+export function encodeOutputs(tensors: HostTensor[]): { outputs: ModelInferResponse_InferOutputTensor[]; rawOutputContents: Buffer[] } {
+  const outputs = tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt), parameters: {}, contents: undefined }));
+  const rawOutputContents = tensors.map((t) => {
+    if (t.datatype === "BYTES") return encodeRawBytesTensor(t.data as string[]);
+    const data = t.data as NumericArray;
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  });
   return { outputs, rawOutputContents };
 }

@@ -1,10 +1,22 @@
 import type { Metadata } from "@grpc/grpc-js";
-import { type Context, type HrTime, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type TextMapGetter, type Tracer, trace } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  type Context,
+  type HrTime,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  type TracerProvider,
+  context,
+  trace,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator, suppressTracing } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import type { BatchedWriter, SpanRecord } from "@vigil/store";
+import type { RecordSink, SpanRecord } from "@vigil/store";
 import type { Logger } from "pino";
 import { SERVER_VERSION } from "./version.js";
 
@@ -36,8 +48,24 @@ export function hrTimeOf(monotonicNs: bigint): HrTime {
   return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
 }
 
+function stringify(attributes: Record<string, unknown>): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const key in attributes) strings[key] = String(attributes[key]);
+  return strings;
+}
+
+/** Every span of a provider shares one resource: its attributes are turned into strings once. */
+const resourceStrings = new WeakMap<object, Record<string, string>>();
+function resourceAttributesOf(span: ReadableSpan): Record<string, string> {
+  let strings = resourceStrings.get(span.resource);
+  if (!strings) {
+    strings = stringify(span.resource.attributes);
+    resourceStrings.set(span.resource, strings);
+  }
+  return strings;
+}
+
 function toRecord(span: ReadableSpan): SpanRecord {
-  const stringify = (attributes: Record<string, unknown>) => Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, String(v)]));
   return {
     startNs: hrToNs(span.startTime),
     durationNs: hrToNs(span.duration),
@@ -48,7 +76,7 @@ function toRecord(span: ReadableSpan): SpanRecord {
     name: span.name,
     kind: KIND_NAMES[span.kind],
     serviceName: String(span.resource.attributes["service.name"] ?? SERVICE_NAME),
-    resourceAttributes: stringify(span.resource.attributes),
+    resourceAttributes: resourceAttributesOf(span),
     scopeName: span.instrumentationScope.name,
     scopeVersion: span.instrumentationScope.version ?? "",
     attributes: stringify(span.attributes),
@@ -74,10 +102,14 @@ export class KeepErrorsProcessor implements SpanProcessor {
   private readonly held = new Map<string, { spans: ReadableSpan[]; since: number }>();
 
   constructor(
-    private readonly ratio: number,
+    private ratio: number,
     private readonly sinks: Array<(spans: ReadableSpan[]) => void>,
     private readonly maxHeldTraces = 10_000,
   ) {}
+
+  setSampleRatio(ratio: number): void {
+    this.ratio = ratio;
+  }
 
   onStart(): void {}
 
@@ -117,32 +149,69 @@ export class KeepErrorsProcessor implements SpanProcessor {
   }
 }
 
+/** Hands kept spans to a store writer at the end of the event-loop turn, after the replies that made them have left. */
+export class SpanWriterSink {
+  private queued: ReadableSpan[] = [];
+
+  constructor(
+    private readonly writer: RecordSink<SpanRecord>,
+    private readonly log: Logger,
+  ) {}
+
+  readonly accept = (spans: ReadableSpan[]): void => {
+    if (this.queued.length === 0) setImmediate(this.flush);
+    this.queued.push(...spans);
+  };
+
+  /** Writes untraced: a store reached over HTTP would otherwise trace its own inserts of spans, each insert making the next (outgoing calls without a parent are not traced). */
+  readonly flush = (): void => {
+    const spans = this.queued;
+    if (spans.length === 0) return;
+    this.queued = [];
+    const write = () => {
+      for (const span of spans) {
+        this.writer
+          .append(toRecord(span))
+          .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, "span not written: the trace log is full"));
+      }
+    };
+    // Entering a context turns on async context tracking for the whole process: only when there is one to leave.
+    if (context.active() === ROOT_CONTEXT) write();
+    else context.with(suppressTracing(ROOT_CONTEXT), write);
+  };
+}
+
 export interface TracingOptions {
   sampleRatio: number;
   /** Where kept spans are written (otel_traces through the no-loss writer). */
-  writer?: BatchedWriter<SpanRecord>;
+  writer?: RecordSink<SpanRecord>;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A provider to create the spans with instead of one of the server's own; its owner decides
+   * where they go and shuts it down (`sampleRatio`, `writer` and `env` are then not used).
+   */
+  provider?: TracerProvider;
 }
 
 /** The server's tracer: one provider per server, so several servers in a process stay apart. */
 export class Tracing {
   readonly tracer: Tracer;
-  private readonly provider: BasicTracerProvider;
+  private readonly provider: BasicTracerProvider | undefined;
   private readonly propagator = new W3CTraceContextPropagator();
+  private readonly writerSink: SpanWriterSink | undefined;
 
   constructor(options: TracingOptions) {
+    if (options.provider) {
+      this.provider = undefined;
+      this.tracer = options.provider.getTracer(SERVICE_NAME, SERVER_VERSION);
+      return;
+    }
     const env = options.env ?? process.env;
     const sinks: Array<(spans: ReadableSpan[]) => void> = [];
-    const writer = options.writer;
-    if (writer) {
-      sinks.push((spans) => {
-        for (const span of spans) {
-          writer
-            .append(toRecord(span))
-            .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, "span not written: the trace log is full"));
-        }
-      });
+    if (options.writer) {
+      this.writerSink = new SpanWriterSink(options.writer, options.log);
+      sinks.push(this.writerSink.accept);
     }
     const extra: SpanProcessor[] = [];
     if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
@@ -176,7 +245,8 @@ export class Tracing {
     span.end(hrTimeOf(endNs));
   }
 
-  shutdown(): Promise<void> {
-    return this.provider.shutdown();
+  async shutdown(): Promise<void> {
+    await this.provider?.shutdown();
+    this.writerSink?.flush();
   }
 }

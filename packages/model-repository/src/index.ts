@@ -1,10 +1,12 @@
 export { DATATYPES, isDatatype, type Datatype } from "./datatypes.js";
 export {
+  BATCHING_MODES,
   EXECUTION_PROVIDERS,
   fullShape,
   modelConfigSchema,
   parseModelConfig,
   readModelConfig,
+  type BatchingMode,
   type ConfigWarning,
   type ExecutionProvider,
   type ModelConfig,

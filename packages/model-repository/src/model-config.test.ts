@@ -74,6 +74,13 @@ describe("classes and their deprecated name labels", () => {
     assert.throws(() => parseModelConfig("m", { ...validModel, labels: ["a"] }), /- labels: 1 class names for output "y" with 2 classes/);
   });
 
+  test("batching mode is eager unless window is asked for; anything else is named", () => {
+    const config = (batching: Record<string, unknown>) => parseModelConfig("m/config.json", { ...validModel, dynamic_batching: batching });
+    assert.equal(config({}).dynamic_batching?.mode, "eager");
+    assert.equal(config({ mode: "window" }).dynamic_batching?.mode, "window");
+    assert.throws(() => config({ mode: "lazy" }), /dynamic_batching\.mode/);
+  });
+
   test("max_queue_delay_us is at most a minute (a larger one overflows Node's timers)", () => {
     const config = (delay: number) => parseModelConfig("m/config.json", { ...validModel, dynamic_batching: { max_queue_delay_us: delay } });
     assert.equal(config(60_000_000).dynamic_batching?.max_queue_delay_us, 60_000_000);

@@ -44,7 +44,18 @@ const execution = z.strictObject({
 
 const MAX_QUEUE_DELAY_US = 60_000_000;
 
+/**
+ * How a batch is formed. `eager`: a request that finds an instance free runs at once, taking along
+ * whatever arrived in the same event-loop turn; requests that arrive while every instance is busy
+ * leave together as the next batch the moment one frees; max_queue_delay_us only caps how long a
+ * batch keeps gathering a burst. `window` (Triton's dynamic batcher): the oldest request always
+ * waits up to max_queue_delay_us for company unless a preferred or the largest size fills first.
+ */
+export const BATCHING_MODES = ["eager", "window"] as const;
+export type BatchingMode = (typeof BATCHING_MODES)[number];
+
 const dynamicBatching = z.strictObject({
+  mode: z.enum(BATCHING_MODES).default("eager"),
   /** Capped at a minute: longer is no batching delay, and past 2^31 ms Node's timers misfire. */
   max_queue_delay_us: z.number().int().min(0).max(MAX_QUEUE_DELAY_US).default(500),
   preferred_batch_sizes: z.array(positiveInt).default([]),

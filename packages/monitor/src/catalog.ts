@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ConfigWarning, MODEL_CONFIG_FILE, type ModelConfig, REFERENCE_FILE, readModelConfig, versionDirectory } from "@vigil/model-repository";
-import type { StoreEngine } from "@vigil/store";
+import type { ReferenceCalibration, StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
 import type { ModelLookup } from "./api/route.js";
+import { ensureCalibration } from "./cbpe-reference.js";
 import { driftOptionsFor, type MonitorConfig } from "./monitor-config.js";
 import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
@@ -58,7 +59,9 @@ export function readCatalog(root: string, onError: (error: Error) => void, onWar
  * The monitor's model source: every version of a catalogued model that served OK traffic in the
  * window, with the model's monitored inputs and its version's reference profiles (built from the
  * version's reference.jsonl the first time, then read from the store). A version without
- * profiles is still evaluated for quality; its drift is skipped until a profile exists.
+ * profiles is still evaluated for quality; its drift is skipped until a profile exists. A
+ * classifier's version with a stored calibration, or labelled rows in its reference.jsonl, also
+ * gets its performance estimated (CBPE).
  */
 export function catalogSource(
   engine: StoreEngine,
@@ -68,6 +71,7 @@ export function catalogSource(
 ): ModelSource {
   const profiles = new Map<string, FeatureProfile[]>();
   const reconstructions = new Map<string, ReconstructionFit | undefined>();
+  const calibrations = new Map<string, ReferenceCalibration>();
   const noted = new Set<string>();
   return async (window) => {
     const models = new Map(
@@ -101,6 +105,12 @@ export function catalogSource(
         const referenceFile = join(versionDirectory(model.dir, served.version), REFERENCE_FILE);
         reconstructions.set(key, await ensureReconstruction(engine, { name: served.model, version: served.version, features: inputs, referenceFile }));
       }
+      const classes = model.config.classes;
+      if (classes && !calibrations.has(key)) {
+        const referenceFile = join(versionDirectory(model.dir, served.version), REFERENCE_FILE);
+        const calibration = await ensureCalibration(engine, { name: served.model, version: served.version, classes, referenceFile });
+        if (calibration) calibrations.set(key, calibration);
+      }
       const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
       monitored.push({
         name: served.model,
@@ -109,6 +119,7 @@ export function catalogSource(
         features: found ? inputs : [],
         profiles: found ?? [],
         reconstruction: found ? reconstructions.get(key) : undefined,
+        calibration: calibrations.get(key),
         decisions,
         datasetDriftShare,
       });

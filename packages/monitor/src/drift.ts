@@ -42,7 +42,7 @@ export interface FeatureDrift {
 }
 
 /** The value monitored input `i` takes in a predictions row, NaN where the row lacks it (a closed set of SQL fragments). */
-function featureValueSql(spec: FeatureSpec, i: number): string {
+export function featureValueSql(spec: FeatureSpec, i: number): string {
   switch (spec.source ?? "feature") {
     case "feature":
       return `if(length(features) > {index_${i}:UInt32}, features[{index_${i}:UInt32} + 1], nan)`;

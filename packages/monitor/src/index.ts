@@ -8,6 +8,31 @@ export {
   type QualityQuery,
 } from "./quality.js";
 export { windows, type Window } from "./window.js";
+export {
+  fitCalibration,
+  fitIsotonic,
+  applyCalibrator,
+  calibrateClass,
+  expectedCalibrationError,
+  identityCalibration,
+  type CalibrationSample,
+  type ReferenceCalibration,
+  type ClassCalibration,
+  type ScoreCalibrator,
+  type SamplingComponent,
+} from "./cbpe.js";
+export {
+  estimatePerformance,
+  estimationResults,
+  estimationErrors,
+  ESTIMATION_ERROR_SUFFIX,
+  SAMPLING_ERROR_RANGE,
+  type PerformanceEstimate,
+  type EstimatedFigure,
+  type EstimationQuery,
+} from "./cbpe-estimate.js";
+export { calibrationSampleFromFile, calibrationSampleFromWindow, calibrateFromWindow, ensureCalibration } from "./cbpe-reference.js";
+export { saveCalibration, loadCalibration } from "@vigil/store";
 export { qualityResults, regressionResults, type MonitorResult } from "./results.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";

@@ -1,6 +1,8 @@
-import { DATASET_DRIFT_SHARE, type MonitorResult, type StoreEngine, saveMonitorResults } from "@vigil/store";
+import { DATASET_DRIFT_SHARE, type MonitorResult, type ReferenceCalibration, type StoreEngine, saveMonitorResults } from "@vigil/store";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
+import { estimatePerformance, estimationErrors, estimationResults } from "./cbpe-estimate.js";
+import { dataQuality, dataQualityResults } from "./data-quality.js";
 import { featureDrift } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { RECONSTRUCTION_ERROR, type ReconstructionFit, reconstructionDrift } from "./multivariate.js";
@@ -24,6 +26,8 @@ export interface MonitoredModel {
   profiles: FeatureProfile[];
   /** Multivariate drift: the reconstruction-error model fitted on the version's reference, when there is one. */
   reconstruction?: ReconstructionFit;
+  /** Performance estimation (CBPE): the calibration fitted on the version's labelled reference, when there is one. */
+  calibration?: ReferenceCalibration;
   decisions?: DecisionOptions;
   datasetDriftShare?: number;
 }
@@ -32,13 +36,17 @@ export interface MonitoredModel {
 export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window): Promise<MonitorResult[]> {
   const results: MonitorResult[] = [];
   if (model.classes) {
-    results.push(
-      ...qualityResults(
-        await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }),
-        model.name,
-        model.version,
-      ),
+    const realized = qualityResults(
+      await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }),
+      model.name,
+      model.version,
     );
+    results.push(...realized);
+    if (model.calibration) {
+      const estimate = await estimatePerformance(engine, { model: model.name, version: model.version, window, calibration: model.calibration });
+      const estimated = estimationResults(estimate, model.name, model.version);
+      results.push(...estimated, ...estimationErrors(estimated, realized));
+    }
   } else {
     results.push(...regressionResults(await regressionQuality(engine, { model: model.name, version: model.version, window }), model.name, model.version));
   }
@@ -84,6 +92,8 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
       });
     }
   }
+  const quality = await dataQuality(engine, { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles });
+  results.push(...dataQualityResults(quality, window, model.name, model.version));
   const reconstruction =
     model.reconstruction && (await reconstructionDrift(engine, model.reconstruction, { model: model.name, version: model.version, window }));
   if (reconstruction) {

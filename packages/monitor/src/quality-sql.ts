@@ -28,8 +28,8 @@ const LABELLED = `
   ) AS l ON murmurHash3_128(p.request_id, p.row_index) = l.row_key
   WHERE ${okPredictionsOfModel("p.")}`;
 
-/** Rows whose label is a class and whose scores cover every class. */
-const SCORED = `SELECT y, yhat, scores FROM (${LABELLED}) WHERE y >= 0 AND length(scores) = length({classes:Array(String)})`;
+/** Rows whose label is a class and whose scores cover every class (also the labelled reference of performance estimation). */
+export const SCORED = `SELECT y, yhat, scores FROM (${LABELLED}) WHERE y >= 0 AND length(scores) = length({classes:Array(String)})`;
 
 /**
  * Everything but ROC AUC in one pass over the labelled rows: counts and sums per (scored, true

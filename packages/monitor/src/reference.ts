@@ -8,11 +8,17 @@ import { fitReconstruction } from "./multivariate.js";
 import { type FeatureProfile, type FeatureSpec, profileFromValues } from "./profiles.js";
 import type { Window } from "./window.js";
 
-/** One row of a reference file: the monitored features in the model's order, and what the model answered. */
-interface ReferenceRow {
+/**
+ * One row of a reference file: the monitored features in the model's order, and what the model
+ * answered. A classifier's rows may also carry every class's score and the true class, which
+ * makes the file a labelled reference for performance estimation (cbpe-reference.ts).
+ */
+export interface ReferenceRow {
   features: number[];
   prediction?: string;
   confidence?: number;
+  scores?: number[];
+  label?: string;
 }
 
 function parseReferenceRow(line: string, where: string): ReferenceRow {
@@ -24,10 +30,14 @@ function parseReferenceRow(line: string, where: string): ReferenceRow {
   }
   const r = row as Partial<ReferenceRow>;
   if (typeof row !== "object" || row === null || !Array.isArray(r.features) || !r.features.every((v) => typeof v === "number" || v === null)) {
-    throw new ConfigError(`${where}: expected {"features": [numbers], "prediction"?: string, "confidence"?: number}`);
+    throw new ConfigError(`${where}: expected {"features": [numbers], "prediction"?: string, "confidence"?: number, "scores"?: [numbers], "label"?: string}`);
   }
   if (r.prediction !== undefined && typeof r.prediction !== "string") throw new ConfigError(`${where}: "prediction" must be a string`);
   if (r.confidence !== undefined && typeof r.confidence !== "number") throw new ConfigError(`${where}: "confidence" must be a number`);
+  if (r.scores !== undefined && !(Array.isArray(r.scores) && r.scores.every((v) => typeof v === "number"))) {
+    throw new ConfigError(`${where}: "scores" must be an array of numbers, one per class`);
+  }
+  if (r.label !== undefined && typeof r.label !== "string") throw new ConfigError(`${where}: "label" must be a string (the true class)`);
   return r as ReferenceRow;
 }
 
@@ -43,15 +53,21 @@ function referenceValue(spec: FeatureSpec, row: ReferenceRow): number {
   }
 }
 
-/** Every monitored input's values in a reference file (JSON lines, one reference row each), read as a stream. */
-async function referenceColumns(path: string, specs: FeatureSpec[]): Promise<number[][]> {
-  const columns = specs.map(() => [] as number[]);
+/** The rows of a reference file (JSON lines, one reference row each), read as a stream; blank lines are skipped. */
+export async function* referenceRows(path: string): AsyncGenerator<ReferenceRow> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber++;
     if (line.trim() === "") continue;
-    const row = parseReferenceRow(line, `${path} line ${lineNumber}`);
+    yield parseReferenceRow(line, `${path} line ${lineNumber}`);
+  }
+}
+
+/** Every monitored input's values in a reference file. */
+async function referenceColumns(path: string, specs: FeatureSpec[]): Promise<number[][]> {
+  const columns = specs.map(() => [] as number[]);
+  for await (const row of referenceRows(path)) {
     for (const [i, spec] of specs.entries()) columns[i]!.push(referenceValue(spec, row));
   }
   if (columns[0]?.length === 0) throw new ConfigError(`reference file ${path} holds no rows`);

@@ -5,7 +5,7 @@ import type { MonitorResult } from "./results.js";
 import { type Window, windows } from "./window.js";
 import { InvalidRequestError } from "./errors.js";
 
-export type ReportKind = "quality" | "drift";
+export type ReportKind = "quality" | "drift" | "data_quality";
 
 export interface ReportWindow {
   window: { from: string; to: string };
@@ -145,8 +145,31 @@ function driftText(report: ReportWindow[]): string {
   return blocks.join("\n\n");
 }
 
+const share = (v: number | undefined) => (v === undefined ? "-" : `${(100 * v).toFixed(2)}%`);
+
+function dataQualityText(report: ReportWindow[]): string {
+  const blocks = report.map((w) => {
+    const of = (metric: string, feature: string) => w.results.find((r) => r.metric === metric && r.feature === feature);
+    const inputs = [...new Set(w.results.filter((r) => r.metric === "missing_share").map((r) => r.feature))];
+    const refused = of("refused_share", "");
+    const reasons = w.results.filter((r) => r.metric === "refused_share_by_reason").map((r) => `${r.feature} ${share(r.value)}`);
+    const header = `${span(w)}: ${refused ? `${share(refused.value)} of ${String(refused.details.rows)} requests refused${reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}` : "no requests"}`;
+    if (inputs.length === 0) return header;
+    const rows = inputs.map((f) => [
+      f,
+      String(of("missing_share", f)?.details.rows ?? ""),
+      share(of("missing_share", f)?.value),
+      share(of("out_of_range_share", f)?.value),
+      share(of("unseen_category_share", f)?.value),
+    ]);
+    return `${header}\n${formatTable(["input", "rows", "missing", "out of range", "unseen categories"], rows)}`;
+  });
+  return blocks.join("\n\n");
+}
+
 /** The report as a readable text (tables). */
 export function formatReport(kind: ReportKind, model: MonitoredModel, report: ReportWindow[]): string {
   const title = `${kind} of model ${model.name}${model.version ? ` version ${model.version}` : " (all versions)"}`;
-  return `${title}\n\n${kind === "quality" ? qualityText(report) : driftText(report)}\n`;
+  const text = kind === "quality" ? qualityText(report) : kind === "drift" ? driftText(report) : dataQualityText(report);
+  return `${title}\n\n${text}\n`;
 }

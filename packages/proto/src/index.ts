@@ -1,5 +1,15 @@
 export * from "./gen/inference/grpc_service.js";
 export {
+  DataType,
+  ModelConfig,
+  ModelDynamicBatching,
+  ModelInput,
+  ModelInstanceGroup,
+  ModelInstanceGroup_Kind,
+  ModelOutput,
+  ModelVersionPolicy,
+} from "./gen/inference/model_config.js";
+export {
   HealthCheckRequest,
   HealthCheckResponse,
   HealthCheckResponse_ServingStatus,

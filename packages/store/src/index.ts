@@ -14,6 +14,6 @@ export {
   type SchemaTarget,
 } from "./migrations.js";
 export { clusterStatements, checkClusterName, localTable } from "./cluster.js";
-export { BatchedWriter, WriterFullError, type WriterOptions, type WriterStats } from "./writer.js";
+export { BatchedWriter, WriterFullError, type RecordSink, type WriterOptions, type WriterStats } from "./writer.js";
 export { Store, type StoreOptions } from "./store.js";
 export * from "./tables/index.js";

@@ -42,6 +42,15 @@ export interface WriterStats {
   spoolWritable: boolean;
 }
 
+/**
+ * Where records are handed over to be kept: the batched writer itself, or a forwarder to the
+ * process that owns the writer. Resolves once the record is safely queued; refuses it with
+ * WriterFullError after `maxWaitMs` when there is no room.
+ */
+export interface RecordSink<T> {
+  append(record: T, maxWaitMs?: number): Promise<void>;
+}
+
 /** Appending would exceed both the memory queue and the spool budget, and the caller gave up waiting. */
 export class WriterFullError extends Error {
   constructor(message: string) {
@@ -51,17 +60,38 @@ export class WriterFullError extends Error {
 }
 
 /**
+ * A batch cut from the accepted rows: lines serialised at the end of the turns that took them,
+ * and records taken since, serialised with the rest when the batch is first sent or spooled.
+ */
+interface HeldBatch<T> {
+  seq: number;
+  token: string;
+  rows: number;
+  lines: string[];
+  records: T[];
+  body?: Buffer;
+}
+
+/**
  * The one path every table write takes. Rows are batched by size or age and inserted with a
  * deduplication token; when the engine is down or slow the batches go to an append-only disk
  * spool and are replayed oldest first when it recovers and at the next start. Replays reuse
  * the token, so a batch is never counted twice. Nothing is dropped: when memory and spool are
  * both full, append() waits, and says so loudly.
  */
-export class BatchedWriter<T> {
+export class BatchedWriter<T> implements RecordSink<T> {
   private readonly opts: Required<Omit<WriterOptions<T>, "encode" | "engine" | "log" | "table" | "spoolDir">>;
   private readonly spool: Spool;
-  private pending: string[] = [];
-  private readonly memory: Batch[] = [];
+  /**
+   * Rows accepted since the last cut: records not yet serialised (turned into JSON lines at the
+   * end of the event-loop turn that took them, after their requests were answered) and the
+   * chunks of lines already serialised. Held in memory either way, so counted alike.
+   */
+  private unencoded: T[] = [];
+  private encodedChunks: string[] = [];
+  private pendingRows = 0;
+  private encodeScheduled: NodeJS.Immediate | undefined;
+  private readonly memory: HeldBatch<T>[] = [];
   private memoryRowCount = 0;
   private nextSeq = 1;
   private ageTimer: NodeJS.Timeout | undefined;
@@ -114,8 +144,8 @@ export class BatchedWriter<T> {
   stats(): WriterStats {
     return {
       table: this.options.table,
-      pendingRows: this.pending.length,
-      memoryRows: this.memoryRowCount + this.pending.length,
+      pendingRows: this.pendingRows,
+      memoryRows: this.memoryRowCount + this.pendingRows,
       spoolBatches: this.spool.batches,
       spoolBytes: this.spool.bytes,
       ...this.counters,
@@ -128,12 +158,13 @@ export class BatchedWriter<T> {
   /**
    * Accepts a record; resolves once it is held by the writer (memory or spool). Waits while
    * both are full, at most `maxWaitMs` (default: as long as it takes); then the record is
-   * refused with WriterFullError, never dropped.
+   * refused with WriterFullError, never dropped. The record is serialised later, off the
+   * caller's path, so it must not change after it is handed over.
    */
   async append(record: T, maxWaitMs?: number): Promise<void> {
     if (this.closed) throw new Error(`writer for ${this.options.table} is closed`);
     let deadline: AbortSignal | undefined;
-    while (this.memoryRowCount + this.pending.length >= this.opts.maxMemoryRows) {
+    while (this.memoryRowCount + this.pendingRows >= this.opts.maxMemoryRows) {
       if (await this.spillOldest()) continue;
       // Created only when the writer is full: a timer per append would cost every request.
       if (maxWaitMs !== undefined) deadline ??= AbortSignal.timeout(maxWaitMs);
@@ -143,9 +174,57 @@ export class BatchedWriter<T> {
       this.options.log.warn({ table: this.options.table, ms: Date.now() - this.backpressureSince }, `writer for ${this.options.table} accepts rows again`);
       this.backpressureSince = 0;
     }
-    this.pending.push(JSON.stringify(this.options.encode(record)));
-    if (this.pending.length >= this.opts.maxBatchRows) this.cut();
-    else this.ageTimer ??= setTimeout(() => this.cut(), this.opts.maxBatchAgeMs);
+    this.unencoded.push(record);
+    this.pendingRows++;
+    if (this.pendingRows >= this.opts.maxBatchRows) this.cut();
+    else {
+      this.encodeScheduled ??= setImmediate(() => this.encodeTurn());
+      this.ageTimer ??= setTimeout(() => this.cut(), this.opts.maxBatchAgeMs);
+    }
+  }
+
+  /**
+   * End of a turn that took rows: serialise them as one chunk, so the records die young and the
+   * work is done once per turn rather than inside each request.
+   */
+  private encodeTurn(): void {
+    this.encodeScheduled = undefined;
+    if (this.unencoded.length === 0) return;
+    const records = this.unencoded;
+    this.unencoded = [];
+    const lines = this.encodeRecords(records);
+    this.pendingRows -= records.length - lines.length;
+    if (lines.length > 0) this.encodedChunks.push(lines.join("\n"));
+  }
+
+  private encodeRecords(records: T[]): string[] {
+    const lines: string[] = [];
+    for (const record of records) {
+      try {
+        lines.push(JSON.stringify(this.options.encode(record)));
+      } catch (error) {
+        // Only a defect in a table's encoder gets here: say so as loudly as a lost row deserves.
+        this.options.log.fatal(
+          { table: this.options.table, err: (error as Error).message },
+          `a row for ${this.options.table} could not be serialised and is lost: ${(error as Error).message}`,
+        );
+      }
+    }
+    return lines;
+  }
+
+  /** The batch's body, built once; the rows it could not serialise leave the count. */
+  private serialise(batch: HeldBatch<T>): HeldBatch<T> & Batch {
+    if (!batch.body) {
+      const lines = this.encodeRecords(batch.records);
+      const lost = batch.records.length - lines.length;
+      batch.rows -= lost;
+      if (this.memory.includes(batch)) this.memoryRowCount -= lost;
+      batch.body = Buffer.from(`${[...batch.lines, ...lines].join("\n")}\n`);
+      batch.lines = [];
+      batch.records = [];
+    }
+    return batch as HeldBatch<T> & Batch;
   }
 
   /** Sends everything pending now and resolves when memory is empty (delivered or spooled). */
@@ -190,13 +269,15 @@ export class BatchedWriter<T> {
     }
   }
 
+  /** Seals the pending rows into a batch; serialising what is left of them waits until it is sent or spooled. */
   private cut(): void {
     clearTimeout(this.ageTimer);
     this.ageTimer = undefined;
-    if (this.pending.length === 0) return;
-    const lines = this.pending;
-    this.pending = [];
-    const batch: Batch = { seq: this.nextSeq++, token: randomUUID(), rows: lines.length, body: Buffer.from(`${lines.join("\n")}\n`) };
+    if (this.pendingRows === 0) return;
+    const batch: HeldBatch<T> = { seq: this.nextSeq++, token: randomUUID(), rows: this.pendingRows, lines: this.encodedChunks, records: this.unencoded };
+    this.encodedChunks = [];
+    this.unencoded = [];
+    this.pendingRows = 0;
     this.memory.push(batch);
     this.memoryRowCount += batch.rows;
     this.kick();
@@ -216,7 +297,7 @@ export class BatchedWriter<T> {
       const inMemory = this.memory[0];
       if (!spooled && !inMemory) return;
       const fromSpool = spooled !== undefined && (inMemory === undefined || spooled.seq < inMemory.seq);
-      const batch = fromSpool ? await this.spool.read(spooled) : inMemory!;
+      const batch = fromSpool ? await this.spool.read(spooled) : this.serialise(inMemory!);
       const started = performance.now();
       try {
         await this.options.engine.insertJsonLines(this.options.table, batch.body, { deduplicationToken: batch.token });
@@ -286,7 +367,8 @@ export class BatchedWriter<T> {
    * the batch stays in memory, the failure is logged once per episode, and false tells the caller
    * to hold new rows (backpressure) rather than drop any.
    */
-  private async moveToSpool(batch: Batch, ignoreBudget: boolean): Promise<boolean> {
+  private async moveToSpool(held: HeldBatch<T>, ignoreBudget: boolean): Promise<boolean> {
+    const batch = this.serialise(held);
     if (!ignoreBudget && this.spool.bytes + batch.body.length > this.opts.spoolBudgetBytes) return false;
     this.dropFromMemory(batch);
     try {
@@ -310,13 +392,13 @@ export class BatchedWriter<T> {
     return true;
   }
 
-  private returnToMemory(batch: Batch): void {
+  private returnToMemory(batch: HeldBatch<T>): void {
     insertBySeq(this.memory, batch);
     this.memoryRowCount += batch.rows;
   }
 
-  private dropFromMemory(batch: Batch): void {
-    const index = this.memory.indexOf(batch);
+  private dropFromMemory(batch: Batch | HeldBatch<T>): void {
+    const index = this.memory.findIndex((held) => held === batch);
     if (index < 0) return;
     this.memory.splice(index, 1);
     this.memoryRowCount -= batch.rows;

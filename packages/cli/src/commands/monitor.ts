@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { formatDuration, parseDuration } from "@vigil/config";
 import { type Command, InvalidArgumentError } from "commander";
 import { createLogger, loadServerConfig } from "@vigil/inference";
+import { processTelemetry } from "@vigil/inference/otel-sdk";
 import { loadAlertingConfig, loadMonitorConfig, readCatalog } from "@vigil/monitor";
 import type { CliEnv } from "../env.js";
 import { logGeneratedToken, startMonitoring } from "../monitoring.js";
@@ -54,6 +55,7 @@ export function registerMonitor(program: Command, env: CliEnv): void {
       const monitor = loadMonitorConfig({ file: opts.monitorConfig });
       const alerting = opts.alertingConfig ? loadAlertingConfig(opts.alertingConfig) : undefined;
       const log = createLogger(config.log_level);
+      processTelemetry()?.configure(config.tracing);
       const engine = await openToolStore(config);
       // The catalog is read again every window; a deprecation is worth one line, not one per window.
       const warned = new Set<string>();
@@ -72,6 +74,7 @@ export function registerMonitor(program: Command, env: CliEnv): void {
       logGeneratedToken(await monitoring.api, log);
       stopOnSignals(async () => {
         await monitoring.stop();
+        await processTelemetry()?.shutdown();
         await engine.close();
       });
     });

@@ -67,22 +67,23 @@ async function reportModel(config: ServerConfig, kind: ReportKind, model: string
   const catalogued = catalogModel(config, model);
   await withToolStore(config, async (engine) => {
     let version = opts.version ?? "";
-    if (kind === "drift" && version === "") {
+    // Drift and data quality judge inputs against one version's reference profiles.
+    const judgesInputs = kind !== "quality";
+    if (judgesInputs && version === "") {
       const served = (await servedVersions(engine, { fromUs: range.fromMs * 1000, toUs: range.toMs * 1000 })).filter((s) => s.model === model);
       if (served.length === 0)
         throw new Error(`model ${model} served no OK predictions between ${new Date(range.fromMs).toISOString()} and ${new Date(range.toMs).toISOString()}`);
       version = served.map((s) => s.version).sort((a, b) => Number(b) - Number(a))[0]!;
     }
     const inputs = monitoredInputs(catalogued.config);
-    const profiles =
-      kind === "drift"
-        ? await ensureProfiles(engine, {
-            name: model,
-            version,
-            features: inputs,
-            referenceFile: join(versionDirectory(catalogued.dir, version), REFERENCE_FILE),
-          })
-        : [];
+    const profiles = judgesInputs
+      ? await ensureProfiles(engine, {
+          name: model,
+          version,
+          features: inputs,
+          referenceFile: join(versionDirectory(catalogued.dir, version), REFERENCE_FILE),
+        })
+      : [];
     if (!profiles)
       throw new Error(
         `model ${model} version ${version} has no reference profile; build one with "vigil profile --model ${model} --version ${version} --file ..." or "--from ..."`,
@@ -92,7 +93,7 @@ async function reportModel(config: ServerConfig, kind: ReportKind, model: string
       name: model,
       version,
       classes: catalogued.config.classes,
-      features: kind === "drift" ? inputs : [],
+      features: judgesInputs ? inputs : [],
       profiles,
       reconstruction:
         kind === "drift"
@@ -122,8 +123,9 @@ export function registerReport(program: Command, env: CliEnv): void {
   program
     .command("report")
     .description("quality or drift of a model over a time range (tables or JSON), or SLO attainment and error budget (Markdown, JSON or CSV)")
-    .argument("<kind>", "quality, drift or slo", (v: string) => {
-      if (v !== "quality" && v !== "drift" && v !== "slo") throw new InvalidArgumentError(`report kind must be "quality", "drift" or "slo", got "${v}"`);
+    .argument("<kind>", "quality, drift, data_quality or slo", (v: string) => {
+      if (v !== "quality" && v !== "drift" && v !== "data_quality" && v !== "slo")
+        throw new InvalidArgumentError(`report kind must be "quality", "drift", "data_quality" or "slo", got "${v}"`);
       return v as ReportKind | "slo";
     })
     .option("--model <name>", "model name (quality and drift)")

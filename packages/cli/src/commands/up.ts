@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { parseDuration } from "@vigil/config";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildDemoModel } from "@vigil/demo-model";
 import { REFERENCE_FILE, versionDirectory } from "@vigil/model-repository";
+import { processTelemetry } from "@vigil/inference/otel-sdk";
 import { OPENAPI_PATH, loadAlertingConfig, loadMonitorConfig } from "@vigil/monitor";
 import { startDashboard } from "../dashboard-process.js";
 import { parseShift } from "../drift-plan.js";
@@ -109,6 +110,7 @@ export function registerUp(program: Command, env: CliEnv): void {
         await dashboard?.stop();
         await monitoring?.stop();
         await server.shutdown();
+        await processTelemetry()?.shutdown();
       });
       await traffic;
     });

@@ -37,7 +37,7 @@ const thresholdRule = z.strictObject({
   ...common,
   type: z.literal("threshold"),
   metric: z.string().refine(isMetricName, {
-    message: `unknown metric; one of ${SERVICE_METRICS.join(", ")}, dataset_drift_share, reconstruction_error, label_coverage, quality.<metric>, drift.score, drift.detected, drift.psi, drift.jensen_shannon`,
+    message: `unknown metric; one of ${SERVICE_METRICS.join(", ")}, dataset_drift_share, reconstruction_error, label_coverage, quality.<metric>, estimated.<metric>, data_quality.<metric>, drift.score, drift.detected, drift.psi, drift.jensen_shannon`,
   }),
   /** Serving metrics: the span they are computed over; monitor metrics: how far back the newest window may end. */
   range: durationSchema.prefault("5m"),

@@ -13,8 +13,11 @@ const LATENCY_LEVEL: Record<string, number> = { latency_p50_ms: 0, latency_p90_m
 /**
  * What a rule watches. Service metrics: over the complete minutes of the range. Monitor
  * metrics: the newest monitor window that ended in the range. `reconstruction_error` is the
- * window's mean multivariate reconstruction error. `quality.<metric>` is any quality
- * figure (accuracy, f1_macro, roc_auc, precision with a class as feature, ...); `drift.score` is a
+ * window's mean multivariate reconstruction error. `data_quality.<metric>` is any data-quality
+ * figure (missing_share and the others per input, refused_share, refused_share_by_reason per status). `quality.<metric>` is any quality
+ * figure (accuracy, f1_macro, roc_auc, precision with a class as feature, ...); `estimated.<metric>`
+ * the same figure estimated from scores alone (CBPE), or the estimator's error as
+ * `estimated.<metric>_error`; `drift.score` is a
  * drift decision's score (p-value or distance), `drift.detected` 1 when it drifted, `drift.psi`
  * and `drift.jensen_shannon` the statistics every input has.
  */
@@ -24,6 +27,8 @@ export type MetricName =
   | "reconstruction_error"
   | "label_coverage"
   | `quality.${string}`
+  | `estimated.${string}`
+  | `data_quality.${string}`
   | `drift.${"score" | "detected" | "psi" | "jensen_shannon"}`;
 
 export function isMetricName(name: string): name is MetricName {
@@ -33,6 +38,8 @@ export function isMetricName(name: string): name is MetricName {
     name === "reconstruction_error" ||
     name === "label_coverage" ||
     /^quality\.[a-z0-9_]+$/.test(name) ||
+    /^estimated\.[a-z0-9_]+$/.test(name) ||
+    /^data_quality\.[a-z0-9_]+$/.test(name) ||
     ["drift.score", "drift.detected", "drift.psi", "drift.jensen_shannon"].includes(name)
   );
 }
@@ -85,6 +92,8 @@ function resultSeries(metric: MetricName): { series: ResultSeries; perFeature: b
   if (metric === "dataset_drift_share" || metric === "reconstruction_error") return { series: { kind: "drift", metric }, perFeature: false };
   if (metric === "label_coverage") return { series: { kind: "quality", metric }, perFeature: false };
   if (metric.startsWith("quality.")) return { series: { kind: "quality", metric: metric.slice("quality.".length) }, perFeature: true };
+  if (metric.startsWith("estimated.")) return { series: { kind: "estimated", metric: metric.slice("estimated.".length) }, perFeature: true };
+  if (metric.startsWith("data_quality.")) return { series: { kind: "data_quality", metric: metric.slice("data_quality.".length) }, perFeature: true };
   switch (metric) {
     case "drift.score":
       return { series: { featureDrift: "score" }, perFeature: true };

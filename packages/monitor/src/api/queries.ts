@@ -1,6 +1,7 @@
 import {
   MINUTE_RANGE,
   MODEL_SCOPE,
+  type MonitorResultKind,
   PREDICTIONS_PER_MINUTE,
   type PredictionFilter,
   REQUESTS_PER_MINUTE,
@@ -104,7 +105,7 @@ const isoOfMicros = (us: number) => iso(Math.floor(us / 1000));
 /** Stored monitor results of one kind for a model whose windows end in the range, oldest first. */
 export async function monitorResults(
   engine: StoreEngine,
-  kind: "quality" | "drift",
+  kind: MonitorResultKind,
   model: string,
   version: string,
   fromMs: number,

@@ -49,8 +49,22 @@ export {
   type ProfileInsert,
 } from "./reference-profiles.js";
 export {
+  REFERENCE_CALIBRATIONS,
+  calibrationInsertSchema,
+  calibrationReadSchema,
+  saveCalibration,
+  loadCalibration,
+  type ReferenceCalibration,
+  type ClassCalibration,
+  type ScoreCalibrator,
+  type SamplingComponent,
+  type CalibrationInsert,
+} from "./reference-calibrations.js";
+export {
   MONITOR_RESULTS,
   DATASET_DRIFT_SHARE,
+  MONITOR_RESULT_KINDS,
+  type MonitorResultKind,
   monitorResultInsertSchema,
   monitorResultReadSchema,
   saveMonitorResults,

@@ -13,11 +13,18 @@ export const MONITOR_RESULTS = "monitor_results";
 /** The dataset-level drift figure: the share of monitored inputs that drifted. */
 export const DATASET_DRIFT_SHARE = "dataset_drift_share";
 
+/**
+ * What a result is about: quality (realized from labels), drift (of inputs, or multivariate),
+ * data_quality (missing, out-of-range and unseen values; refused requests).
+ */
+export const MONITOR_RESULT_KINDS = ["quality", "drift", "data_quality", "estimated"] as const;
+export type MonitorResultKind = (typeof MONITOR_RESULT_KINDS)[number];
+
 export interface MonitorResult {
   window: TimeRange;
   model: string;
   version: string;
-  kind: "quality" | "drift";
+  kind: MonitorResultKind;
   metric: string;
   /** '' for model-level figures; a feature or class name otherwise. */
   feature: string;
@@ -33,7 +40,7 @@ export const monitorResultInsertSchema = z.object({
   window_end: dateTimeColumn,
   model_name: z.string(),
   model_version: z.string(),
-  kind: z.enum(["quality", "drift"]),
+  kind: z.enum(MONITOR_RESULT_KINDS),
   metric: z.string(),
   feature: z.string(),
   value: floatColumn,
@@ -77,7 +84,7 @@ export const monitorResultReadSchema = z
     window_end_us: countValue,
     model_name: z.string(),
     model_version: z.string(),
-    kind: z.enum(["quality", "drift"]),
+    kind: z.enum(MONITOR_RESULT_KINDS),
     metric: z.string(),
     feature: z.string(),
     value: floatValue,

@@ -1,3 +1,4 @@
+import type { MonitorResultKind } from "@vigil/store";
 import { z } from "zod";
 import { featureDrift } from "../../drift.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
@@ -10,10 +11,10 @@ import { confusionSchema, histogramsSchema, modelResultsSchema } from "../schema
 /** Quality and drift of one model: as the monitor stored them per window, and computed now over a range. */
 export function modelRoutes(options: MonitorApiOptions): Route[] {
   const { engine } = options;
-  const storedResults = (kind: "quality" | "drift", summary: string) =>
+  const storedResults = (kind: MonitorResultKind, path: string, summary: string) =>
     defineRoute({
       method: "GET",
-      url: `/api/v1/models/:model/${kind}`,
+      url: `/api/v1/models/:model/${path}`,
       summary,
       params: modelPath,
       query: range.extend({ version: VERSION }),
@@ -24,8 +25,18 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
       },
     });
   return [
-    storedResults("quality", "Quality figures of a model per monitor window (as stored by the monitor)"),
-    storedResults("drift", "Drift of each monitored input and the dataset drift share per monitor window"),
+    storedResults("quality", "quality", "Quality figures of a model per monitor window (as stored by the monitor)"),
+    storedResults("drift", "drift", "Drift of each monitored input, the dataset drift share and the multivariate reconstruction error per monitor window"),
+    storedResults(
+      "data_quality",
+      "data-quality",
+      "Data quality per monitor window: missing, out-of-range and unseen values per input, refused requests by reason",
+    ),
+    storedResults(
+      "estimated",
+      "estimated",
+      "Performance estimated from scores alone (CBPE) per monitor window: each figure with its sampling error and ±3 SE band in details, the expected confusion matrix, and <metric>_error rows (estimated − realized) once labels arrived",
+    ),
     defineRoute({
       method: "GET",
       url: "/api/v1/models/:model/confusion",

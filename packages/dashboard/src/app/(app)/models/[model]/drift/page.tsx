@@ -19,8 +19,9 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
   const search = await searchParams;
   const name = decodeURIComponent(model);
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
-  const [drift, overview] = await Promise.all([
+  const [drift, dataQuality, overview] = await Promise.all([
     api<ModelResultsResponse>(`${path}/drift?${rangeQuery(search)}`),
+    api<ModelResultsResponse>(`${path}/data-quality?${rangeQuery(search)}`),
     api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}&model=${encodeURIComponent(name)}`),
   ]);
   const version = typeof search.version === "string" ? search.version : overview.totals.models.map((m) => m.version).sort((a, b) => Number(b) - Number(a))[0];
@@ -34,7 +35,18 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
   const datasetShare = windows.map((end) => ({
     t: timeOf(end),
     share: drift.points.find((p) => p.metric === "dataset_drift_share" && p.windowEnd === end)?.value ?? null,
+    reconstruction: drift.points.find((p) => p.metric === "reconstruction_error" && p.windowEnd === end)?.value ?? null,
+    band: drift.points.find((p) => p.metric === "reconstruction_error" && p.windowEnd === end)?.threshold ?? null,
   }));
+  const hasReconstruction = datasetShare.some((w) => w.reconstruction !== null);
+  // Data quality of the newest window that has any.
+  const qualityEnd = [...new Set(dataQuality.points.map((p) => p.windowEnd))].sort().at(-1);
+  const quality = dataQuality.points.filter((p) => p.windowEnd === qualityEnd);
+  const qualityOf = (metric: string, feature: string) => quality.find((p) => p.metric === metric && p.feature === feature);
+  const qualityInputs = [...new Set(quality.filter((p) => p.metric === "missing_share").map((p) => p.feature))];
+  const percent = (v: number | undefined) => (v === undefined ? "–" : `${(100 * v).toFixed(2)}%`);
+  const refused = qualityOf("refused_share", "");
+  const reasons = quality.filter((p) => p.metric === "refused_share_by_reason");
   return (
     <>
       <h2>
@@ -81,6 +93,51 @@ export default async function DriftPage({ params, searchParams }: { params: Prom
         )}
       </section>
       <LineChartCard title="Dataset drift share" data={datasetShare} series={[{ key: "share", name: "share of drifted inputs" }]} />
+      {hasReconstruction ? (
+        <LineChartCard
+          title="Multivariate drift: mean reconstruction error (drifted above the band's top)"
+          data={datasetShare}
+          series={[
+            { key: "reconstruction", name: "mean reconstruction error" },
+            { key: "band", name: "top of the reference's band" },
+          ]}
+        />
+      ) : null}
+      <section className="card" data-section="data-quality">
+        <h3>Data quality{qualityEnd ? ` (window ending ${timeOf(qualityEnd)})` : ""}</h3>
+        {quality.length === 0 ? (
+          <p className="empty">no monitor windows in this range</p>
+        ) : (
+          <>
+            <p>
+              {refused ? `${percent(refused.value)} of ${String(refused.details.rows)} requests refused` : "no requests refused"}
+              {reasons.length > 0 ? ` (${reasons.map((r) => `${r.feature} ${percent(r.value)}`).join(", ")})` : ""}
+            </p>
+            <div style={{ overflowX: "auto" }}>
+              <table data-table="data-quality">
+                <thead>
+                  <tr>
+                    <th>input</th>
+                    <th>missing</th>
+                    <th>outside the reference's range</th>
+                    <th>categories the reference never had</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {qualityInputs.map((feature) => (
+                    <tr key={feature}>
+                      <th>{feature}</th>
+                      <td>{percent(qualityOf("missing_share", feature)?.value)}</td>
+                      <td>{percent(qualityOf("out_of_range_share", feature)?.value)}</td>
+                      <td>{percent(qualityOf("unseen_category_share", feature)?.value)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+      </section>
       <section className="grid2">
         {histograms.inputs.map((h) => {
           const ref = share(h.reference);

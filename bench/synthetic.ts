@@ -33,13 +33,15 @@ export async function generate(engine: StoreEngine, model: string, n: number, st
   );
 }
 
-/** Profiles of a 100k-row reference drawn like the generated rows; its size does not enter the drift cost. */
+/** A 100k-row reference drawn like the generated rows; its size does not enter the monitor's cost per window. */
+export function referenceRows(): number[][] {
+  return Array.from({ length: 100_000 }, (_, i) => [i % 24, Math.floor(i / 24) % 7, 100 + ((i * 7919) % 2500), (i * 31) % 80, (i * 17) % 80]);
+}
+
+/** The reference's values of each feature, in FEATURES order. */
+export const referenceColumns = (rows = referenceRows()) => FEATURES.map((f) => rows.map((r) => r[f.index]!));
+
 export function referenceProfiles(): FeatureProfile[] {
-  const reference = Array.from({ length: 100_000 }, (_, i) => [i % 24, Math.floor(i / 24) % 7, 100 + ((i * 7919) % 2500), (i * 31) % 80, (i * 17) % 80]);
-  return FEATURES.map((f) =>
-    profileFromValues(
-      f,
-      reference.map((r) => r[f.index]!),
-    ),
-  );
+  const columns = referenceColumns();
+  return FEATURES.map((f, j) => profileFromValues(f, columns[j]!));
 }

@@ -51,7 +51,8 @@ describe("hardening: non-finite answers, client string bounds, labels scoped to 
       host: "127.0.0.1",
       port: 0,
       tokens: [apiToken],
-      models: async (name, version) => (name === "flights" ? { name, version, classes: ["on_time", "delayed"], features: [], profiles: [] } : undefined),
+      models: async (name, version) =>
+        name === "flights" ? { name, version, classes: ["on_time", "delayed"], features: [], profiles: [], inputs: [] } : undefined,
       slos: [],
     });
   });

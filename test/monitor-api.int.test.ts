@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { LoadgenSummary } from "@vigil/cli";
 import {
+  accuracyChangeSchema,
   alertsSchema,
   classificationQuality,
   confusionSchema,
@@ -15,6 +16,7 @@ import {
   predictionPageSchema,
   type PredictionPageResponse,
   responseSchemas,
+  segmentReportSchema,
   silenceSchema,
   silencesSchema,
   sloBurnSchema,
@@ -52,6 +54,8 @@ const SCHEMAS = new Map(
     traceSchema,
     predictionPageSchema,
     predictionDetailSchema,
+    segmentReportSchema,
+    accuracyChangeSchema,
   ].map((schema): [string, Schema<unknown>] => [responseSchemas.get(schema)!.id, schema]),
 );
 
@@ -131,7 +135,7 @@ describe("monitor HTTP API", () => {
     assert.ok(openapi.paths["/api/v1/silences/{id}"]!.delete);
     assert.equal(
       Object.values(openapi.paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
-      18,
+      21,
       "every route is described",
     );
   });
@@ -175,6 +179,22 @@ describe("monitor HTTP API", () => {
     const missing = dataQuality.points.filter((p) => p.metric === "missing_share").map((p) => p.feature);
     assert.deepEqual([...new Set(missing)].sort(), ["destination", "distance", "hour", "origin", "weekday"], "every feature input's missing share");
     assert.ok(dataQuality.points.every((p) => p.value >= 0 && p.value <= 1));
+    const segment = await ok(segmentReportSchema, `/api/v1/models/flights/report?${range()}&segment=${encodeURIComponent("distance=0..500")}`);
+    const sliced = segment.points.find((p) => p.metric === "accuracy" && p.feature === "")!;
+    assert.equal(segment.segment, "distance=0..500");
+    assert.ok(
+      Number(sliced.details.rows) > 0 && Number(sliced.details.rows) < summary.labelsSent,
+      `${String(sliced.details.rows)} of ${summary.labelsSent} rows`,
+    );
+    const middle = new Date((Date.parse(from) + Date.parse(to)) / 2).toISOString();
+    const change = await ok(
+      accuracyChangeSchema,
+      `/api/v1/models/flights/explain?baselineFrom=${encodeURIComponent(from)}&baselineTo=${encodeURIComponent(middle)}&from=${encodeURIComponent(middle)}&to=${encodeURIComponent(to)}`,
+    );
+    assert.equal(change.baseline.rows + change.current.rows, summary.labelsSent, "the two ranges split the labelled rows");
+    const weekdays = change.categories.filter((c) => c.input === "weekday").reduce((a, c) => a + c.contribution, 0);
+    if (change.baseline.accuracy !== null && change.current.accuracy !== null)
+      assert.ok(Math.abs(weekdays - (change.current.accuracy - change.baseline.accuracy)) < 1e-9, "weekday's terms add up to the change");
     const confusion = await ok(confusionSchema, `/api/v1/models/flights/confusion?${range()}`);
     const direct = await classificationQuality(store.engine, {
       model: "flights",

@@ -127,6 +127,27 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       assert.match(text, new RegExp(`^${average}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+$`, "m"), `${average} precision, recall, F1`);
     assert.match(text, /roc_auc \(one vs rest\)/);
     assert.match(text, /calibration \(confidence of the predicted class, in tenths\)/);
+    const sliced = await report("quality", "--from", iso(times.start), "--to", iso(times.end), "--segment", "distance=0..500");
+    const slicedRows = Number(sliced.windows[0]!.results.find((r) => r.metric === "accuracy" && r.feature === "")!.details.rows);
+    assert.ok(slicedRows > 0 && slicedRows < 800, `flights under 500 miles are a part of the 800 labelled (${slicedRows})`);
+    const explained = (
+      await vigil(
+        "report",
+        "explain",
+        "--model",
+        "flights",
+        "--baseline-from",
+        iso(times.start),
+        "--baseline-to",
+        iso(times.calmEnd),
+        "--from",
+        iso(times.calmEnd),
+        "--to",
+        iso(times.end),
+      )
+    ).stdout;
+    assert.match(explained, /^accuracy [\d.]+% on 400 labelled rows, then [\d.]+% on 400/m);
+    assert.match(explained, /^input\s+category\s+rows before/m);
     assert.match(text, new RegExp(`\\s800\\s+${(correct / 800).toPrecision(4)}\\s`));
   });
 
@@ -219,7 +240,7 @@ describe("vigil serve with the monitor, then vigil report and vigil profile", ()
       [["report", "quality", "--model", "nope"], /model "nope" is not in the repository .* \(models: flights\)/],
       [["report", "quality", "--model", "flights", "--from", "-1h", "--to", "-2h"], /the report's end .* must come after its start/],
       [["report", "quality", "--model", "flights", "--window", "soon"], /"soon" is not a duration/],
-      [["report", "latency", "--model", "flights"], /report kind must be "quality", "drift", "data_quality" or "slo", got "latency"/],
+      [["report", "latency", "--model", "flights"], /report kind must be one of quality, drift, data_quality, explain, slo, got "latency"/],
       [
         ["report", "drift", "--model", "flights", "--from", "2020-01-01T00:00:00Z", "--to", "2020-01-02T00:00:00Z"],
         /served no OK predictions between 2020-01-01/,

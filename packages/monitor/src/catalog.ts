@@ -182,6 +182,6 @@ export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]
       version && inputs.length > 0
         ? await ensureProfiles(engine, { name, version, features: inputs, referenceFile: join(versionDirectory(model.dir, version), REFERENCE_FILE) })
         : undefined;
-    return { name, version, classes: model.config.classes, features: profiles ? inputs : [], profiles: profiles ?? [] };
+    return { name, version, classes: model.config.classes, features: profiles ? inputs : [], profiles: profiles ?? [], inputs };
   };
 }

@@ -8,73 +8,67 @@ import { PREDICTIONS, type ScoreCalibrator, okPredictionsOfModel } from "@vigil/
  */
 export function estimationSql(classCount: number, calibrators: ScoreCalibrator[]): string {
   const binary = classCount === 2;
-  const lookups = calibrators.map((c, i) => calibratedScore(i, binary ? 2 : i + 1, c.thresholds.length));
-  const probabilities = binary ? ["1 - r0", "r0"] : calibrators.map((_, i) => `r${i} / total`);
-  const normalised = binary
-    ? `[${probabilities.join(", ")}]`
-    : `if(total = 0, arrayWithConstant(${classCount}, 1 / ${classCount}), [${probabilities.join(", ")}])`;
-  const total = binary ? "" : `, ${calibrators.map((_, i) => `r${i}`).join(" + ")} AS total`;
-  const rows = `
-    SELECT yhat, scores, ${lookups.map((l) => l.columns).join(", ")}${total}, ${normalised} AS q
+  const scoreOf = (i: number) => `arrayElement(scores, ${binary ? 2 : i + 1})`;
+  const searched = calibrators.flatMap((c, i) => (c.thresholds.length > 1 ? [{ i, m: c.thresholds.length }] : []));
+  const x = (i: number) => `{cx${i}:Array(Float64)}`;
+  const y = (i: number) => `{cy${i}:Array(Float64)}`;
+  // The count of thresholds below each clipped score, by a binary search unrolled into one
+  // subquery per halving: each level reads the previous level's column once (aliases in one
+  // SELECT would be expanded into a tree that doubles with every level).
+  let rows = `
+    SELECT yhat, scores${searched.map(({ i, m }) => `, least(greatest(${scoreOf(i)}, arrayElement(${x(i)}, 1)), arrayElement(${x(i)}, ${m})) AS t${i}, toUInt64(0) AS b${i}_0`).join("")}
     FROM (
-      SELECT indexOf({classes:Array(String)}, prediction) - 1 AS yhat, arrayMap(x -> toFloat64(x), scores) AS scores
+      SELECT indexOf({classes:Array(String)}, prediction) - 1 AS yhat, arrayMap(v -> toFloat64(v), scores) AS scores
       FROM ${PREDICTIONS}
       WHERE ${okPredictionsOfModel()} AND length(scores) = ${classCount}
     )
     WHERE yhat >= 0`;
+  let top = 1;
+  while (searched.some(({ m }) => top * 2 <= m)) top *= 2;
+  let level = 0;
+  for (let step = top; step >= 1 && searched.length > 0; step /= 2, level++) {
+    const moved = searched.map(({ i, m }) => {
+      const b = `b${i}_${level}`;
+      return `${b} + if(${b} + ${step} <= ${m} AND arrayElement(${x(i)}, ${b} + ${step}) < t${i}, ${step}, 0) AS b${i}_${level + 1}`;
+    });
+    rows = `SELECT yhat, scores${searched.map(({ i }) => `, t${i}`).join("")}, ${moved.join(", ")} FROM (${rows})`;
+  }
+  const calibrated = calibrators.map((c, i) => {
+    const m = c.thresholds.length;
+    if (m === 0) return `${scoreOf(i)} AS r${i}`;
+    if (m === 1) return `arrayElement(${y(i)}, 1) AS r${i}`;
+    // Linear between the thresholds around the score, term for term as scikit-learn's interp1d.
+    const lo = `lo${i}`;
+    return `greatest(1, least(b${i}_${level}, ${m - 1})) AS ${lo}, (arrayElement(${y(i)}, ${lo} + 1) - arrayElement(${y(i)}, ${lo})) / (arrayElement(${x(i)}, ${lo} + 1) - arrayElement(${x(i)}, ${lo})) * (t${i} - arrayElement(${x(i)}, ${lo})) + arrayElement(${y(i)}, ${lo}) AS r${i}`;
+  });
+  const probabilities = binary
+    ? "[1 - r0, r0]"
+    : `if(total = 0, arrayWithConstant(${classCount}, 1 / ${classCount}), [${calibrators.map((_, i) => `r${i} / total`).join(", ")}])`;
+  const total = binary ? "" : `, ${calibrators.map((_, i) => `r${i}`).join(" + ")} AS total`;
+  const probable = `SELECT yhat, scores, ${calibrated.join(", ")}${total}, ${probabilities} AS q FROM (${rows})`;
   // One group per class and distinct score: the expected confusion cells need only the sums,
   // ROC AUC walks the groups from the highest score down.
   const grouped = `
     SELECT c, arrayElement(scores, c + 1) AS s, count() AS n, sum(arrayElement(q, c + 1)) AS q_sum, countIf(yhat = c) AS predicted,
            sumForEach(arrayMap(j -> if(yhat = j, arrayElement(q, c + 1), 0.), range(${classCount}))) AS cells
-    FROM (${rows})
+    FROM (${probable})
     ARRAY JOIN range(${classCount}) AS c
     GROUP BY c, s`;
-  const cumulative = `
-    SELECT c, s, n, q_sum, predicted, cells,
-           round(sum(q_sum) OVER down, 5) AS tp, round(sum(n) OVER down - sum(q_sum) OVER down, 5) AS fp
+  // One window pass: the point before each group is its cumulative sums less its own (the
+  // difference can only move a 5-decimal rounding when a sum sits within 1e-16 of its edge).
+  const steps = `
+    SELECT c, n, q_sum, predicted, cells,
+           sum(q_sum) OVER down AS cq, sum(n) OVER down AS cn,
+           round(cq, 5) AS tp, round(cn - cq, 5) AS fp,
+           round(cq - q_sum, 5) AS tp_before, round(cn - n - (cq - q_sum), 5) AS fp_before
     FROM (${grouped})
     WINDOW down AS (PARTITION BY c ORDER BY s DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`;
-  const steps = `
-    SELECT c, n, q_sum, predicted, cells, tp, fp,
-           lagInFrame(tp, 1, 0.) OVER step AS tp_before, lagInFrame(fp, 1, 0.) OVER step AS fp_before
-    FROM (${cumulative})
-    WINDOW step AS (PARTITION BY c ORDER BY s DESC ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)`;
   return `
     SELECT c, sum(n) AS n, sum(q_sum) AS actual, sum(predicted) AS predicted, sumForEach(cells) AS cells,
            sum((fp - fp_before) * (tp + tp_before)) AS twice_area, max(tp) AS tp_total, max(fp) AS fp_total
     FROM (${steps})
     GROUP BY c
     ORDER BY c`;
-}
-
-/**
- * The calibrated score of one class as columns r<i>: the score clipped to the calibrator's range,
- * the count of thresholds below it by an unrolled binary search (one column per halving, so the
- * cost per row is the logarithm of the thresholds), then linear interpolation between the two
- * thresholds around it, term for term as scikit-learn's interp1d computes it.
- */
-function calibratedScore(i: number, scoreColumn: number, thresholdCount: number): { columns: string } {
-  const score = `arrayElement(scores, ${scoreColumn})`;
-  if (thresholdCount === 0) return { columns: `${score} AS r${i}` };
-  const x = `{cx${i}:Array(Float64)}`;
-  const y = `{cy${i}:Array(Float64)}`;
-  if (thresholdCount === 1) return { columns: `arrayElement(${y}, 1) AS r${i}` };
-  const columns = [`least(greatest(${score}, arrayElement(${x}, 1)), arrayElement(${x}, ${thresholdCount})) AS t${i}`];
-  let position = "toUInt32(0)";
-  let step = 1;
-  while (step * 2 <= thresholdCount) step *= 2;
-  for (let level = 0; step >= 1; step /= 2, level++) {
-    const next = `${position} + ${step}`;
-    columns.push(`${position} + if(${next} <= ${thresholdCount} AND arrayElement(${x}, ${next}) < t${i}, ${step}, 0) AS b${i}_${level}`);
-    position = `b${i}_${level}`;
-  }
-  const lo = `lo${i}`;
-  columns.push(`greatest(1, least(${position}, ${thresholdCount - 1})) AS ${lo}`);
-  columns.push(
-    `(arrayElement(${y}, ${lo} + 1) - arrayElement(${y}, ${lo})) / (arrayElement(${x}, ${lo} + 1) - arrayElement(${x}, ${lo})) * (t${i} - arrayElement(${x}, ${lo})) + arrayElement(${y}, ${lo}) AS r${i}`,
-  );
-  return { columns: columns.join(", ") };
 }
 
 /** The calibrators' array parameters for estimationSql. */

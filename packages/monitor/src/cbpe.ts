@@ -116,10 +116,10 @@ export function applyCalibrator(c: ScoreCalibrator, score: number): number {
   return slope * (t - c.thresholds[lo]!) + c.values[lo]!;
 }
 
-/** Expected calibration error over equal-count bins of the rows sorted by score (stable on ties). */
+/** Expected calibration error over equal-count bins of the rows sorted by score (negatives first on a tie, so row order never matters). */
 export function expectedCalibrationError(scores: ArrayLike<number>, targets: ArrayLike<number>): number {
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]! || a - b);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]! || targets[a]! - targets[b]!);
   let ece = 0;
   for (let b = 0; b < ECE_BINS; b++) {
     const from = Math.floor((b * n) / ECE_BINS);
@@ -155,11 +155,11 @@ export function rocAucOf(scores: ArrayLike<number>, targets: ArrayLike<number>):
 
 /**
  * Whether isotonic calibration makes one class's scores better calibrated, and the calibrator
- * fitted on every row when it does. The check: rows are dealt into 10 folds per target value in
- * their order (stratified); each fold is calibrated by a calibrator fitted on the other nine, and
- * the expected calibration error of the pooled out-of-fold scores is compared with that of the
- * raw scores. NannyML makes the same comparison on 10 random stratified splits; a deterministic
- * deal gives the same answer every run.
+ * fitted on every row when it does. The check: the rows of each target value, by score, are
+ * dealt into 10 folds in turn (stratified); each fold is calibrated by a calibrator fitted on the
+ * other nine, and the expected calibration error of the pooled out-of-fold scores is compared
+ * with that of the raw scores. NannyML makes the same comparison on 10 random stratified splits;
+ * a deal by score gives the same answer every run, whatever order the rows come in.
  */
 export function calibrateClass(scores: number[], targets: number[]): ClassCalibration {
   const identity = { calibrated: false, thresholds: [], values: [], eceRaw: Number.NaN, eceCalibrated: Number.NaN };
@@ -167,7 +167,9 @@ export function calibrateClass(scores: number[], targets: number[]): ClassCalibr
   if (scores.length < MIN_CHECK_ROWS || positives === 0 || positives === targets.length) return identity;
   if (rocAucOf(scores, targets) > SEPARATED_AUC) return identity;
   const seen = [0, 0];
-  const fold = targets.map((t) => seen[t]!++ % CALIBRATION_FOLDS);
+  const fold = new Array<number>(scores.length);
+  const byScore = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  for (const i of byScore) fold[i] = seen[targets[i]!]!++ % CALIBRATION_FOLDS;
   const outOfFold = new Array<number>(scores.length);
   for (let f = 0; f < CALIBRATION_FOLDS; f++) {
     const train = scores.flatMap((_, i) => (fold[i] === f ? [] : [i]));
@@ -214,14 +216,15 @@ function classComponents(labels: number[], predictions: number[], scores: number
 }
 
 /**
- * For each positive, the share of negatives scored below it (stable order on ties); the class
- * with fewer than half the rows counts as positive, as NannyML flips labels and scores otherwise.
+ * For each positive, the share of negatives scored below it (tied negatives count as below); the
+ * class with fewer than half the rows counts as positive, as NannyML flips labels and scores
+ * otherwise.
  */
 function rocAucComponent(labels: number[], scores: number[]): SamplingComponent {
   const flip = labels.reduce((a, b) => a + b, 0) > labels.length / 2;
   const y = flip ? labels.map((v) => 1 - v) : labels;
   const s = flip ? scores.map((v) => 1 - v) : scores;
-  const order = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => s[a]! - s[b]! || a - b);
+  const order = Array.from({ length: y.length }, (_, i) => i).sort((a, b) => s[a]! - s[b]! || y[a]! - y[b]!);
   const positives = y.reduce((a, b) => a + b, 0);
   const negatives = y.length - positives;
   const below: number[] = [];

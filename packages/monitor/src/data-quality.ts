@@ -1,4 +1,4 @@
-import { type MonitorResult, PREDICTIONS, type StoreEngine, timestampRangeMicros } from "@vigil/store";
+import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, segmentParams, timestampRangeMicros } from "@vigil/store";
 import { featureValueSql } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import type { Window } from "./window.js";
@@ -29,7 +29,7 @@ export interface DataQuality {
  * Per monitored input: OK rows, missing or non-finite values, values outside the reference's
  * range, and categories the reference never had, counted in one pass over the window's rows.
  */
-const INPUT_QUALITY = (specs: FeatureSpec[]) => `
+const inputQualitySql = (specs: FeatureSpec[], segmented: boolean) => `
   SELECT pair.1 AS i, count() AS n,
          countIf(NOT isFinite(pair.2)) AS missing,
          countIf(isFinite(pair.2) AND {numerical:Array(UInt8)}[i + 1] = 1 AND (pair.2 < {mins:Array(Float64)}[i + 1] OR pair.2 > {maxs:Array(Float64)}[i + 1])) AS out_of_range,
@@ -37,22 +37,26 @@ const INPUT_QUALITY = (specs: FeatureSpec[]) => `
   FROM (
     SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(featureValueSql).join(", ")}])) AS pair
     FROM ${PREDICTIONS}
-    WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK' AND ${timestampRangeMicros()}
+    WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK' AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
   )
   GROUP BY i`;
 
-/** Every logged request of the model version in the window by status. */
-const REQUESTS_BY_STATUS = `
+/**
+ * Every logged request of the model version in the window by status. In a segment on an input,
+ * refused requests (which carry no inputs) fall outside it; a client segment keeps its own.
+ */
+const requestsByStatusSql = (segmented: boolean) => `
   SELECT status, count() AS n
   FROM ${PREDICTIONS}
-  WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND ${timestampRangeMicros()}
+  WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
   GROUP BY status`;
 
 /** Data quality of a model version's traffic in one window: its feature inputs against their profiles, and its refused requests. */
 export async function dataQuality(
   engine: StoreEngine,
-  query: { model: string; version?: string; window: Window; features: FeatureSpec[]; profiles: FeatureProfile[] },
+  query: { model: string; version?: string; window: Window; features: FeatureSpec[]; profiles: FeatureProfile[]; segment?: SegmentFilter },
 ): Promise<DataQuality> {
+  const segmented = query.segment !== undefined;
   const inputs = query.features.flatMap((spec) => {
     const profile = query.profiles.find((p) => p.feature === spec.name);
     return (spec.source ?? "feature") === "feature" && profile ? [{ spec, profile }] : [];
@@ -62,6 +66,7 @@ export async function dataQuality(
     version: query.version ?? "",
     from: Math.floor(query.window.fromUs),
     to: Math.floor(query.window.toUs),
+    ...(query.segment ? segmentParams(query.segment) : {}),
     numerical: inputs.map(({ profile }) => (profile.kind === "numerical" ? 1 : 0)),
     mins: inputs.map(({ profile }) => (profile.kind === "numerical" ? profile.min : 0)),
     maxs: inputs.map(({ profile }) => (profile.kind === "numerical" ? profile.max : 0)),
@@ -74,8 +79,14 @@ export async function dataQuality(
   const [perInput, byStatus] = await Promise.all([
     inputs.length === 0
       ? Promise.resolve([])
-      : engine.query<{ i: number; n: Count; missing: Count; out_of_range: Count; unseen: Count }>(INPUT_QUALITY(inputs.map(({ spec }) => spec)), params),
-    engine.query<{ status: string; n: Count }>(REQUESTS_BY_STATUS, params),
+      : engine.query<{ i: number; n: Count; missing: Count; out_of_range: Count; unseen: Count }>(
+          inputQualitySql(
+            inputs.map(({ spec }) => spec),
+            segmented,
+          ),
+          params,
+        ),
+    engine.query<{ status: string; n: Count }>(requestsByStatusSql(segmented), params),
   ]);
   return {
     inputs: inputs.map(({ spec, profile }, i) => {

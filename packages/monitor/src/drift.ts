@@ -1,4 +1,4 @@
-import { PREDICTIONS, type StoreEngine, okPredictionsOfModel } from "@vigil/store";
+import { PREDICTIONS, type SegmentFilter, type StoreEngine, okPredictionsIn, segmentParams } from "@vigil/store";
 import { ConfigError, NotFoundError } from "./errors.js";
 import { type FeatureProfile, type FeatureSpec, type NumericalProfile, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
 import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovStatistic, kolmogorovSmirnovTwoSample, populationStabilityIndex } from "./stats.js";
@@ -57,19 +57,26 @@ export function featureValueSql(spec: FeatureSpec, i: number): string {
  * Every monitored input's distinct values in a window with their counts, in one pass: rows are
  * unrolled into (input, value) pairs and grouped. Columns: i (input position), x, n.
  */
-export const windowValueCounts = (specs: FeatureSpec[]) => `
+export const windowValueCounts = (specs: FeatureSpec[], segmented = false) => `
   SELECT pair.1 AS i, pair.2 AS x, count() AS n
-  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(featureValueSql).join(", ")}])) AS pair FROM ${PREDICTIONS} WHERE ${okPredictionsOfModel()})
+  FROM (SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(featureValueSql).join(", ")}])) AS pair FROM ${PREDICTIONS} WHERE ${okPredictionsIn(segmented)})
   WHERE isFinite(x)
   GROUP BY i, x`;
 
 /** Bound parameters of windowValueCounts. */
-export function windowValueParams(query: { model: string; version?: string; window: Window; features: FeatureSpec[] }): Record<string, unknown> {
+export function windowValueParams(query: {
+  model: string;
+  version?: string;
+  window: Window;
+  features: FeatureSpec[];
+  segment?: SegmentFilter;
+}): Record<string, unknown> {
   const params: Record<string, unknown> = {
     model: query.model,
     version: query.version ?? "",
     from: Math.floor(query.window.fromUs),
     to: Math.floor(query.window.toUs),
+    ...(query.segment ? segmentParams(query.segment) : {}),
   };
   query.features.forEach((spec, i) => {
     if ((spec.source ?? "feature") === "feature") params[`index_${i}`] = spec.index;
@@ -86,12 +93,12 @@ export function windowValueParams(query: { model: string; version?: string; wind
  * The levels are constants of this module, written into the SQL because ClickHouse takes
  * quantile levels only as literals.
  */
-const windowSummary = (specs: FeatureSpec[]) => `
+const windowSummary = (specs: FeatureSpec[], segmented: boolean) => `
   SELECT i,
          sumMap([if({categorical:Array(UInt8)}[i + 1] = 1, toInt64(round(x)), toInt64(arrayCount(e -> e < x, {edges:Array(Array(Float64))}[i + 1])))], [n]) AS coarse,
          sumMap([toInt64(arrayCount(e -> e < x, {fine:Array(Array(Float64))}[i + 1]))], [n]) AS fine,
          quantilesExactWeighted(${QUANTILE_MIDPOINTS.join(", ")})(x, n) AS q
-  FROM (${windowValueCounts(specs)})
+  FROM (${windowValueCounts(specs, segmented)})
   GROUP BY i`;
 
 /**
@@ -100,7 +107,7 @@ const windowSummary = (specs: FeatureSpec[]) => `
  * pooled and ordered, both empirical CDFs accumulated by window functions (a distinct value's
  * rows all count at once, so ties never split), and D the largest gap between them.
  */
-const windowSampleStatistic = (specs: FeatureSpec[]) => `
+const windowSampleStatistic = (specs: FeatureSpec[], segmented: boolean) => `
   SELECT i, max(abs(cur / cur_total - ref / ref_total)) AS d
   FROM (
     SELECT i,
@@ -111,7 +118,7 @@ const windowSampleStatistic = (specs: FeatureSpec[]) => `
     FROM (
       SELECT i, x, sum(c) AS c, sum(r) AS r
       FROM (
-        SELECT toUInt32(i) AS i, x, toUInt64(n) AS c, toUInt64(0) AS r FROM (${windowValueCounts(specs)}) WHERE has({sampled:Array(UInt32)}, toUInt32(i))
+        SELECT toUInt32(i) AS i, x, toUInt64(n) AS c, toUInt64(0) AS r FROM (${windowValueCounts(specs, segmented)}) WHERE has({sampled:Array(UInt32)}, toUInt32(i))
         UNION ALL
         SELECT toUInt32(pair.1) AS i, pair.2 AS x, toUInt64(0) AS c, toUInt64(1) AS r
         FROM (SELECT arrayJoin(arrayFlatten(arrayMap((sample, j) -> arrayMap(v -> (j, v), sample), {samples:Array(Array(Float64))}, {sampled:Array(UInt32)}))) AS pair)
@@ -158,6 +165,8 @@ export interface DriftQuery {
   features: FeatureSpec[];
   profiles: FeatureProfile[];
   psiThreshold?: number;
+  /** A slice of the rows; all rows when absent. */
+  segment?: SegmentFilter;
 }
 
 /** What drift needs to know about the current values of one feature. */
@@ -231,12 +240,15 @@ async function summarizeWindow(engine: StoreEngine, query: DriftQuery, profiles:
     edges: profiles.map((p) => (p.kind === "numerical" ? p.binEdges : [])),
     fine: profiles.map((p) => (p.kind === "numerical" ? p.fineEdges : [])),
   };
-  const rows = await engine.query<{ i: number; coarse: [Count[], Count[]]; fine: [Count[], Count[]]; q: number[] }>(windowSummary(query.features), params);
+  const rows = await engine.query<{ i: number; coarse: [Count[], Count[]]; fine: [Count[], Count[]]; q: number[] }>(
+    windowSummary(query.features, query.segment !== undefined),
+    params,
+  );
   const sampled = profiles.flatMap((p, i) => (p.kind === "numerical" && p.sample.length > 0 ? [i] : []));
   const exact =
     sampled.length === 0
       ? []
-      : await engine.query<{ i: number; d: number }>(windowSampleStatistic(query.features), {
+      : await engine.query<{ i: number; d: number }>(windowSampleStatistic(query.features, query.segment !== undefined), {
           ...windowValueParams(query),
           sampled,
           samples: sampled.map((i) => (profiles[i] as NumericalProfile).sample),

@@ -48,7 +48,16 @@ export {
   type ReconstructionFit,
 } from "./multivariate.js";
 export { catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
-export { buildReport, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
+export { buildReport, formatAccuracyChange, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
+export {
+  describeSegment,
+  explainAccuracyChange,
+  parseSegment,
+  segmentRows,
+  type AccuracyChange,
+  type CategoryContribution,
+  type Segment,
+} from "./segments.js";
 export { featureDrift, driftFromSummary, summarizeValues, DEFAULT_PSI_THRESHOLD, type FeatureDrift, type DriftQuery, type CurrentSummary } from "./drift.js";
 export {
   populationStabilityIndex,
@@ -98,6 +107,10 @@ export {
   predictionPageSchema,
   predictionRowSchema,
   predictionDetailSchema,
+  segmentReportSchema,
+  accuracyChangeSchema,
+  type SegmentReportResponse,
+  type AccuracyChangeResponse,
   type ErrorResponse,
   type HealthResponse,
   type OverviewResponse,

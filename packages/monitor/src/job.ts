@@ -1,4 +1,4 @@
-import { DATASET_DRIFT_SHARE, type MonitorResult, type ReferenceCalibration, type StoreEngine, saveMonitorResults } from "@vigil/store";
+import { DATASET_DRIFT_SHARE, type MonitorResult, type ReferenceCalibration, type SegmentFilter, type StoreEngine, saveMonitorResults } from "@vigil/store";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type DecisionOptions, datasetDrift, decideDrift } from "./decision.js";
 import { estimatePerformance, estimationErrors, estimationResults } from "./cbpe-estimate.js";
@@ -33,25 +33,36 @@ export interface MonitoredModel {
 }
 
 /** Quality and drift of one model over one window, as result rows (not yet saved). */
-export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window): Promise<MonitorResult[]> {
+export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window, segment?: SegmentFilter): Promise<MonitorResult[]> {
+  // Every figure but the estimate can be asked of a slice of the rows.
+  const slice = segment ? { segment } : {};
   const results: MonitorResult[] = [];
   if (model.classes) {
     const realized = qualityResults(
-      await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window }),
+      await classificationQuality(engine, { model: model.name, version: model.version, classes: model.classes, window, ...slice }),
       model.name,
       model.version,
     );
     results.push(...realized);
-    if (model.calibration) {
+    if (model.calibration && !segment) {
       const estimate = await estimatePerformance(engine, { model: model.name, version: model.version, window, calibration: model.calibration });
       const estimated = estimationResults(estimate, model.name, model.version);
       results.push(...estimated, ...estimationErrors(estimated, realized));
     }
   } else {
-    results.push(...regressionResults(await regressionQuality(engine, { model: model.name, version: model.version, window }), model.name, model.version));
+    results.push(
+      ...regressionResults(await regressionQuality(engine, { model: model.name, version: model.version, window, ...slice }), model.name, model.version),
+    );
   }
   if (model.features.length > 0) {
-    const drift = await featureDrift(engine, { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles });
+    const drift = await featureDrift(engine, {
+      model: model.name,
+      version: model.version,
+      window,
+      features: model.features,
+      profiles: model.profiles,
+      ...slice,
+    });
     const decisions = drift.map((d) => decideDrift(model.profiles.find((p) => p.feature === d.feature)!, d, model.decisions));
     decisions.forEach((decision, i) => {
       const d = drift[i]!;
@@ -92,10 +103,17 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
       });
     }
   }
-  const quality = await dataQuality(engine, { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles });
+  const quality = await dataQuality(engine, {
+    model: model.name,
+    version: model.version,
+    window,
+    features: model.features,
+    profiles: model.profiles,
+    ...slice,
+  });
   results.push(...dataQualityResults(quality, window, model.name, model.version));
   const reconstruction =
-    model.reconstruction && (await reconstructionDrift(engine, model.reconstruction, { model: model.name, version: model.version, window }));
+    model.reconstruction && (await reconstructionDrift(engine, model.reconstruction, { model: model.name, version: model.version, window, ...slice }));
   if (reconstruction) {
     results.push({
       window,

@@ -1,4 +1,4 @@
-import { PREDICTIONS, type ReconstructionFit, type StoreEngine, okPredictionsOfModel } from "@vigil/store";
+import { PREDICTIONS, type ReconstructionFit, type SegmentFilter, type StoreEngine, okPredictionsIn, segmentParams } from "@vigil/store";
 import type { FeatureSpec } from "./profiles.js";
 import type { Window } from "./window.js";
 
@@ -214,7 +214,7 @@ export function reconstructionBand(fit: ReconstructionFit, rows: number): { lowe
  * scaling and components travel as query parameters, and ‖c‖² − Σ (w·c)² is a handful of array
  * operations per row.
  */
-const WINDOW_RECONSTRUCTION = `
+const windowReconstructionSql = (segmented: boolean) => `
   SELECT count() AS n, avg(e) AS mean_error, stddevSamp(e) AS std_error
   FROM (
     SELECT
@@ -228,16 +228,17 @@ const WINDOW_RECONSTRUCTION = `
       arrayMap(j -> (encoded[j] - {mv_means:Array(Float64)}[j]) / {mv_scales:Array(Float64)}[j] - {mv_center:Array(Float64)}[j], js) AS c,
       sqrt(greatest(0, arraySum(x -> x * x, c) - arraySum(w -> pow(arraySum(arrayMap((a, b) -> a * b, w, c)), 2), {mv_components:Array(Array(Float64))}))) AS e
     FROM ${PREDICTIONS}
-    WHERE ${okPredictionsOfModel()}
+    WHERE ${okPredictionsIn(segmented)}
   )`;
 
 /** Reconstruction-error drift of one model version over one window; undefined for a window without OK rows. */
 export async function reconstructionDrift(
   engine: StoreEngine,
   fit: ReconstructionFit,
-  query: { model: string; version?: string; window: Window },
+  query: { model: string; version?: string; window: Window; segment?: SegmentFilter },
 ): Promise<ReconstructionDrift | undefined> {
-  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(WINDOW_RECONSTRUCTION, {
+  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(windowReconstructionSql(query.segment !== undefined), {
+    ...(query.segment ? segmentParams(query.segment) : {}),
     model: query.model,
     version: query.version ?? "",
     from: Math.floor(query.window.fromUs),

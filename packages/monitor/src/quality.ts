@@ -1,5 +1,5 @@
-import type { StoreEngine } from "@vigil/store";
-import { CELLS, PREDICTIONS_IN_WINDOW, REGRESSION, ROC_AUC } from "./quality-sql.js";
+import { type SegmentFilter, type StoreEngine, segmentParams } from "@vigil/store";
+import { cellsSql, predictionsInWindowSql, regressionSql, rocAucSql } from "./quality-sql.js";
 import type { Window } from "./window.js";
 
 /** scikit-learn's clipping bound for float64 probabilities in log loss. */
@@ -62,9 +62,11 @@ export interface QualityQuery {
   version?: string;
   classes: string[];
   window: Window;
+  /** A slice of the rows (an input's category or range, a client); all rows when absent. */
+  segment?: SegmentFilter;
 }
 
-/** One row of the CELLS query. */
+/** One row of the cellsSql query. */
 interface Cell {
   g: number;
   scored: number;
@@ -91,11 +93,20 @@ const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r))
  */
 export async function classificationQuality(engine: StoreEngine, query: QualityQuery): Promise<ClassificationQuality> {
   const { classes, window } = query;
-  const params = { model: query.model, version: query.version ?? "", from: Math.floor(window.fromUs), to: Math.floor(window.toUs), classes, eps: LOG_LOSS_EPS };
+  const segmented = query.segment !== undefined;
+  const params = {
+    model: query.model,
+    version: query.version ?? "",
+    from: Math.floor(window.fromUs),
+    to: Math.floor(window.toUs),
+    classes,
+    eps: LOG_LOSS_EPS,
+    ...(query.segment ? segmentParams(query.segment) : {}),
+  };
   const [cells, auc, [windowRows]] = await Promise.all([
-    engine.query<Cell>(CELLS, params),
-    engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(ROC_AUC, params),
-    engine.query<{ n: string | number }>(PREDICTIONS_IN_WINDOW, params),
+    engine.query<Cell>(cellsSql(segmented), params),
+    engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(rocAucSql(segmented), params),
+    engine.query<{ n: string | number }>(predictionsInWindowSql(segmented), params),
   ]);
 
   const k = classes.length;
@@ -191,19 +202,21 @@ export interface RegressionQuality {
 
 /** Regression quality of one model over one window (predictions and labels that parse as numbers). */
 export async function regressionQuality(engine: StoreEngine, query: Omit<QualityQuery, "classes">): Promise<RegressionQuality> {
+  const segmented = query.segment !== undefined;
   const params = {
     model: query.model,
     version: query.version ?? "",
     from: Math.floor(query.window.fromUs),
     to: Math.floor(query.window.toUs),
     classes: [] as string[],
+    ...(query.segment ? segmentParams(query.segment) : {}),
   };
   const [[row], [windowRows]] = await Promise.all([
     engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number; mean_delay_s: number; median_delay_s: number }>(
-      REGRESSION,
+      regressionSql(segmented),
       params,
     ),
-    engine.query<{ n: string | number }>(PREDICTIONS_IN_WINDOW, params),
+    engine.query<{ n: string | number }>(predictionsInWindowSql(segmented), params),
   ]);
   const rows = Number(row?.n ?? 0);
   const coverage = labelCoverage(Number(windowRows?.n ?? 0), rows, row);

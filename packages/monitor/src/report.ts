@@ -1,6 +1,7 @@
-import type { StoreEngine } from "@vigil/store";
+import type { SegmentFilter, StoreEngine } from "@vigil/store";
 import { type MonitoredModel, evaluateWindow } from "./job.js";
 import type { ClassificationQuality } from "./quality.js";
+import type { AccuracyChange } from "./segments.js";
 import type { MonitorResult } from "./results.js";
 import { type Window, windows } from "./window.js";
 import { InvalidRequestError } from "./errors.js";
@@ -19,6 +20,7 @@ export async function buildReport(
   kind: ReportKind,
   range: { fromMs: number; toMs: number; windowMs?: number },
   onProgress: (done: number, total: number) => void = () => {},
+  segment?: SegmentFilter,
 ): Promise<ReportWindow[]> {
   if (!(range.toMs > range.fromMs))
     throw new InvalidRequestError(
@@ -32,7 +34,7 @@ export async function buildReport(
   const subject = kind === "quality" ? { ...model, features: [], profiles: [], reconstruction: undefined } : model;
   const out: ReportWindow[] = [];
   for (const [i, span] of spans.entries()) {
-    const results = (await evaluateWindow(engine, subject, span)).filter((r) => r.kind === kind);
+    const results = (await evaluateWindow(engine, subject, span, segment)).filter((r) => r.kind === kind);
     out.push({ window: { from: new Date(span.fromUs / 1000).toISOString(), to: new Date(span.toUs / 1000).toISOString() }, results });
     onProgress(i + 1, spans.length);
   }
@@ -168,8 +170,30 @@ function dataQualityText(report: ReportWindow[]): string {
 }
 
 /** The report as a readable text (tables). */
-export function formatReport(kind: ReportKind, model: MonitoredModel, report: ReportWindow[]): string {
-  const title = `${kind} of model ${model.name}${model.version ? ` version ${model.version}` : " (all versions)"}`;
+export function formatReport(kind: ReportKind, model: MonitoredModel, report: ReportWindow[], segment?: string): string {
+  const title = `${kind} of model ${model.name}${model.version ? ` version ${model.version}` : " (all versions)"}${segment ? `, segment ${segment}` : ""}`;
   const text = kind === "quality" ? qualityText(report) : kind === "drift" ? driftText(report) : dataQualityText(report);
   return `${title}\n\n${text}\n`;
+}
+
+/** The categories that explain a change in accuracy, as a table: the most negative contributions first. */
+export function formatAccuracyChange(change: AccuracyChange, limit = 15): string {
+  const pct = (v: number | null) => (v === null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const points = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(2)}`;
+  const delta = change.current.accuracy !== null && change.baseline.accuracy !== null ? change.current.accuracy - change.baseline.accuracy : null;
+  const header = `accuracy ${pct(change.baseline.accuracy)} on ${change.baseline.rows} labelled rows, then ${pct(change.current.accuracy)} on ${change.current.rows}${delta === null ? "" : ` (${points(delta)} points)`}`;
+  const rows = change.categories
+    .slice(0, limit)
+    .map((c) => [
+      c.input,
+      c.category,
+      String(c.baseline.rows),
+      pct(c.baseline.accuracy),
+      String(c.current.rows),
+      pct(c.current.accuracy),
+      points(c.contribution),
+      points(c.performance),
+      points(c.mix),
+    ]);
+  return `${header}\n\n${formatTable(["input", "category", "rows before", "accuracy before", "rows after", "accuracy after", "points", "of which accuracy", "of which mix"], rows)}`;
 }

@@ -4,7 +4,7 @@ import { InvalidRequestError } from "../errors.js";
 import type { SeriesRange } from "./queries.js";
 
 /** A parser from @vigil/config as a zod transform, so its message becomes the field's issue. */
-const parsed =
+export const parsed =
   <T>(parse: (text: string) => T) =>
   (text: string, ctx: z.RefinementCtx): T => {
     try {

@@ -1,6 +1,7 @@
 import {
   MINUTE_RANGE,
   MODEL_SCOPE,
+  type MonitorResult,
   type MonitorResultKind,
   PREDICTIONS_PER_MINUTE,
   type PredictionFilter,
@@ -112,7 +113,12 @@ export async function monitorResults(
   toMs: number,
 ): Promise<ResultPoint[]> {
   const results = await readMonitorResults(engine, { kind, model, version, fromMs, toMs });
-  return results.map((r) => ({
+  return results.map(resultPoint);
+}
+
+/** A monitor result as the API shows it: times in RFC 3339, no threshold as null. */
+export function resultPoint(r: MonitorResult): ResultPoint {
+  return {
     windowStart: isoOfMicros(r.window.fromUs),
     windowEnd: isoOfMicros(r.window.toUs),
     metric: r.metric,
@@ -121,7 +127,7 @@ export async function monitorResults(
     threshold: Number.isFinite(r.threshold) ? r.threshold : null,
     breached: r.breached,
     details: r.details,
-  }));
+  };
 }
 
 export type { PredictionFilter } from "@vigil/store";

@@ -4,9 +4,12 @@ import type { Alerting } from "../alerting/alerting.js";
 import type { Slo } from "../alerting/slo.js";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
 import type { MonitoredModel } from "../job.js";
+import type { FeatureSpec } from "../profiles.js";
 
 /** What the API needs to know about a model beyond the store: its classes, monitored inputs and reference profiles. */
-export type ModelLookup = (model: string, version: string) => Promise<MonitoredModel | undefined>;
+/** A model as the API sees it: what the monitor judges of it, and every input it monitors (judged or not, for segments). */
+export type LookedUpModel = MonitoredModel & { inputs: FeatureSpec[] };
+export type ModelLookup = (model: string, version: string) => Promise<LookedUpModel | undefined>;
 
 export interface MonitorApiOptions {
   engine: StoreEngine;
@@ -21,7 +24,7 @@ export interface MonitorApiOptions {
 }
 
 /** The model a route names, or a 404 that says why the monitor does not know it. */
-export async function requireModel(options: MonitorApiOptions, name: string, version: string): Promise<MonitoredModel> {
+export async function requireModel(options: MonitorApiOptions, name: string, version: string): Promise<LookedUpModel> {
   const found = await options.models(name, version);
   if (!found) throw new NotFoundError(`model "${name}" is not known to the monitor (it has no config.json in the model repository)`);
   return found;

@@ -73,6 +73,39 @@ export const resultPointSchema = named(
 
 export const modelResultsSchema = named("ModelResults", z.object({ model: z.string(), points: z.array(resultPointSchema) }));
 
+export const segmentReportSchema = named(
+  "SegmentReport",
+  z.object({
+    model: z.string(),
+    version: z.string(),
+    segment: z.string().nullable().describe("input=category, input=from..to or client=id; null for every row"),
+    points: z.array(resultPointSchema),
+  }),
+);
+
+const accuracySideSchema = z.object({ rows: z.number().int(), accuracy: z.number().nullable() });
+
+export const accuracyChangeSchema = named(
+  "AccuracyChange",
+  z.object({
+    baseline: accuracySideSchema,
+    current: accuracySideSchema,
+    categories: z
+      .array(
+        z.object({
+          input: z.string(),
+          category: z.string(),
+          baseline: accuracySideSchema,
+          current: accuracySideSchema,
+          contribution: z.number().describe("this category's term in the change of overall accuracy (shares of 1, not points)"),
+          performance: z.number().describe("the part from the category's own accuracy changing"),
+          mix: z.number().describe("the part from the category's share of the rows changing"),
+        }),
+      )
+      .describe("every category of every categorical input, the most negative contribution first"),
+  }),
+);
+
 const classScoresSchema = z.object({ precision: z.number(), recall: z.number(), f1: z.number() });
 
 export const confusionSchema = named(
@@ -263,6 +296,8 @@ export type OverviewTotals = z.infer<typeof overviewTotalsSchema>;
 export type OverviewResponse = z.infer<typeof overviewSchema>;
 export type ResultPoint = z.infer<typeof resultPointSchema>;
 export type ModelResultsResponse = z.infer<typeof modelResultsSchema>;
+export type SegmentReportResponse = z.infer<typeof segmentReportSchema>;
+export type AccuracyChangeResponse = z.infer<typeof accuracyChangeSchema>;
 export type ConfusionResponse = z.infer<typeof confusionSchema>;
 export type Histogram = z.infer<typeof histogramSchema>;
 export type HistogramsResponse = z.infer<typeof histogramsSchema>;

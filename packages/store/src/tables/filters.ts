@@ -30,3 +30,28 @@ export interface TimeRange {
   /** Exclusive. */
   toUs: number;
 }
+
+/**
+ * A slice of the prediction log chosen when asked: one monitored feature's value (at
+ * {segment_index} of `features`) in [{segment_from}, {segment_to}), a category code c being
+ * [c − 0.5, c + 0.5); and/or one client ({segment_client}). An index below 0 or an empty client
+ * leaves that part open. Only queries asked about a segment include it (see segmentParams).
+ */
+export const segmentFilter = (alias = "") =>
+  `({segment_index:Int32} < 0 OR (length(${alias}features) > {segment_index:Int32} AND ${alias}features[{segment_index:Int32} + 1] >= {segment_from:Float64} AND ${alias}features[{segment_index:Int32} + 1] < {segment_to:Float64})) AND ({segment_client:String} = '' OR ${alias}client = {segment_client:String})`;
+
+/** Which rows a segment keeps, by position in the log's `features` array and client. */
+export interface SegmentFilter {
+  featureIndex?: number;
+  from?: number;
+  to?: number;
+  client?: string;
+}
+
+/** The bound parameters of segmentFilter. */
+export function segmentParams(segment: SegmentFilter): Record<string, unknown> {
+  return { segment_index: segment.featureIndex ?? -1, segment_from: segment.from ?? 0, segment_to: segment.to ?? 0, segment_client: segment.client ?? "" };
+}
+
+/** okPredictionsOfModel, narrowed to a segment when the query is about one. */
+export const okPredictionsIn = (segmented: boolean, alias = "") => `${okPredictionsOfModel(alias)}${segmented ? ` AND ${segmentFilter(alias)}` : ""}`;

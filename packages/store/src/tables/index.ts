@@ -5,7 +5,17 @@ export {
   formatDateTime64Nanos,
   clickHouseFloat,
 } from "./columns.js";
-export { MODEL_SCOPE, MINUTE_RANGE, timestampRangeMicros, okPredictionsOfModel, type TimeRange } from "./filters.js";
+export {
+  MODEL_SCOPE,
+  MINUTE_RANGE,
+  timestampRangeMicros,
+  okPredictionsOfModel,
+  okPredictionsIn,
+  segmentFilter,
+  segmentParams,
+  type SegmentFilter,
+  type TimeRange,
+} from "./filters.js";
 export {
   PREDICTIONS,
   predictionInsertSchema,

@@ -1,12 +1,15 @@
+import { parseTime } from "@vigil/config";
 import type { MonitorResultKind } from "@vigil/store";
 import { z } from "zod";
 import { featureDrift } from "../../drift.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
+import { evaluateWindow } from "../../job.js";
 import { classificationQuality } from "../../quality.js";
+import { describeSegment, explainAccuracyChange, parseSegment, segmentRows } from "../../segments.js";
 import { defineRoute, type MonitorApiOptions, type Route, requireModel } from "../route.js";
-import { VERSION, modelPath, range, seriesRange, windowOf } from "../params.js";
-import { monitorResults } from "../queries.js";
-import { confusionSchema, histogramsSchema, modelResultsSchema } from "../schemas.js";
+import { VERSION, modelPath, parsed, range, seriesRange, windowOf } from "../params.js";
+import { monitorResults, resultPoint } from "../queries.js";
+import { accuracyChangeSchema, confusionSchema, histogramsSchema, modelResultsSchema, segmentReportSchema } from "../schemas.js";
 
 /** Quality and drift of one model: as the monitor stored them per window, and computed now over a range. */
 export function modelRoutes(options: MonitorApiOptions): Route[] {
@@ -49,6 +52,55 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
         const m = await requireModel(options, params.model, query.version);
         if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
         return classificationQuality(engine, { model: m.name, version: query.version, classes: m.classes, window: windowOf(r) });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models/:model/report",
+      summary: "Quality, drift or data quality of a model over a range as one window, computed now, optionally of one segment of the rows",
+      params: modelPath,
+      query: range.extend({
+        version: VERSION,
+        kind: z.enum(["quality", "drift", "data_quality"]).default("quality"),
+        segment: z.string().max(300).optional(),
+      }),
+      response: segmentReportSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        const m = await requireModel(options, params.model, query.version);
+        if (query.kind !== "quality" && query.version === "")
+          throw new InvalidRequestError(`${query.kind} is judged against one version's reference: give version`);
+        const segment = query.segment === undefined ? undefined : parseSegment(query.segment);
+        const rows = segment ? segmentRows(segment, m.inputs) : undefined;
+        const results = await evaluateWindow(engine, m, windowOf(r), rows);
+        return {
+          model: m.name,
+          version: query.version,
+          segment: segment ? describeSegment(segment) : null,
+          points: results.filter((x) => x.kind === query.kind).map(resultPoint),
+        };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models/:model/explain",
+      summary: "Which categories of a classifier's inputs explain its change in accuracy from a baseline range to the current one",
+      params: modelPath,
+      query: range.extend({ version: VERSION, baselineFrom: z.string().transform(parsed(parseTime)), baselineTo: z.string().transform(parsed(parseTime)) }),
+      response: accuracyChangeSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        if (!(query.baselineTo > query.baselineFrom)) throw new InvalidRequestError('"baselineTo" must come after "baselineFrom"');
+        const m = await requireModel(options, params.model, query.version);
+        if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no classes)`);
+        return explainAccuracyChange(engine, {
+          model: m.name,
+          version: query.version,
+          classes: m.classes,
+          inputs: m.inputs,
+          baseline: { fromUs: query.baselineFrom * 1000, toUs: query.baselineTo * 1000 },
+          current: windowOf(r),
+        });
       },
     }),
     defineRoute({

@@ -1,6 +1,6 @@
 import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, segmentParams, timestampRangeMicros } from "@vigil/store";
-import { featureValueSql } from "./drift.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
+import { featureAt, floatLiteral } from "./sql-literal.js";
 import type { Window } from "./window.js";
 
 /** What one monitored input's values looked like in a window, against its reference profile. */
@@ -25,21 +25,35 @@ export interface DataQuality {
   refusedByReason: Record<string, number>;
 }
 
+interface JudgedInput {
+  spec: FeatureSpec;
+  profile: FeatureProfile;
+}
+
 /**
- * Per monitored input: OK rows, missing or non-finite values, values outside the reference's
- * range, and categories the reference never had, counted in one pass over the window's rows.
+ * Per monitored input: missing or non-finite values, values outside the reference's range, and
+ * categories the reference never had, counted in one pass over the window's OK rows with the
+ * profile's bounds and seen codes as constants (no unrolling of rows into pairs).
  */
-const inputQualitySql = (specs: FeatureSpec[], segmented: boolean) => `
-  SELECT pair.1 AS i, count() AS n,
-         countIf(NOT isFinite(pair.2)) AS missing,
-         countIf(isFinite(pair.2) AND {numerical:Array(UInt8)}[i + 1] = 1 AND (pair.2 < {mins:Array(Float64)}[i + 1] OR pair.2 > {maxs:Array(Float64)}[i + 1])) AS out_of_range,
-         countIf(isFinite(pair.2) AND {numerical:Array(UInt8)}[i + 1] = 0 AND NOT has({seen:Array(Array(Int64))}[i + 1], toInt64(round(pair.2)))) AS unseen
+function inputQualitySql(inputs: JudgedInput[], segmented: boolean): string {
+  const values = inputs.map(({ spec }, j) => `${featureAt(spec.index)} AS v${j}`);
+  const missing = inputs.map((_, j) => `countIf(NOT isFinite(v${j}))`);
+  const outOfRange = inputs.map(({ profile }, j) =>
+    profile.kind === "numerical" ? `countIf(isFinite(v${j}) AND (v${j} < ${floatLiteral(profile.min)} OR v${j} > ${floatLiteral(profile.max)}))` : "0",
+  );
+  const unseen = inputs.map(({ profile }, j) => {
+    if (profile.kind === "numerical") return "0";
+    const seen = profile.counts.flatMap((count, code) => (count > 0 ? [code] : []));
+    return `countIf(isFinite(v${j}) AND NOT has([${seen.join(", ") || "-1"}], toInt64(round(v${j}))))`;
+  });
+  return `
+  SELECT count() AS n, [${missing.join(", ")}] AS missing, [${outOfRange.join(", ")}] AS out_of_range, [${unseen.join(", ")}] AS unseen
   FROM (
-    SELECT arrayJoin(arrayZip(range(${specs.length}), [${specs.map(featureValueSql).join(", ")}])) AS pair
+    SELECT ${values.join(", ")}
     FROM ${PREDICTIONS}
     WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK' AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
-  )
-  GROUP BY i`;
+  )`;
+}
 
 /**
  * Every logged request of the model version in the window by status. In a segment on an input,
@@ -57,7 +71,7 @@ export async function dataQuality(
   query: { model: string; version?: string; window: Window; features: FeatureSpec[]; profiles: FeatureProfile[]; segment?: SegmentFilter },
 ): Promise<DataQuality> {
   const segmented = query.segment !== undefined;
-  const inputs = query.features.flatMap((spec) => {
+  const inputs = query.features.flatMap((spec): JudgedInput[] => {
     const profile = query.profiles.find((p) => p.feature === spec.name);
     return (spec.source ?? "feature") === "feature" && profile ? [{ spec, profile }] : [];
   });
@@ -67,39 +81,23 @@ export async function dataQuality(
     from: Math.floor(query.window.fromUs),
     to: Math.floor(query.window.toUs),
     ...(query.segment ? segmentParams(query.segment) : {}),
-    numerical: inputs.map(({ profile }) => (profile.kind === "numerical" ? 1 : 0)),
-    mins: inputs.map(({ profile }) => (profile.kind === "numerical" ? profile.min : 0)),
-    maxs: inputs.map(({ profile }) => (profile.kind === "numerical" ? profile.max : 0)),
-    seen: inputs.map(({ profile }) => (profile.kind === "categorical" ? profile.counts.flatMap((count, code) => (count > 0 ? [code] : [])) : [])),
   };
-  inputs.forEach(({ spec }, i) => {
-    params[`index_${i}`] = spec.index;
-  });
   type Count = string | number;
-  const [perInput, byStatus] = await Promise.all([
+  const [[counts], byStatus] = await Promise.all([
     inputs.length === 0
-      ? Promise.resolve([])
-      : engine.query<{ i: number; n: Count; missing: Count; out_of_range: Count; unseen: Count }>(
-          inputQualitySql(
-            inputs.map(({ spec }) => spec),
-            segmented,
-          ),
-          params,
-        ),
+      ? Promise.resolve([undefined])
+      : engine.query<{ n: Count; missing: Count[]; out_of_range: Count[]; unseen: Count[] }>(inputQualitySql(inputs, segmented), params),
     engine.query<{ status: string; n: Count }>(requestsByStatusSql(segmented), params),
   ]);
   return {
-    inputs: inputs.map(({ spec, profile }, i) => {
-      const row = perInput.find((r) => Number(r.i) === i);
-      return {
-        feature: spec.name,
-        kind: profile.kind,
-        rows: Number(row?.n ?? 0),
-        missing: Number(row?.missing ?? 0),
-        outOfRange: Number(row?.out_of_range ?? 0),
-        unseenCategories: Number(row?.unseen ?? 0),
-      };
-    }),
+    inputs: inputs.map(({ spec, profile }, j) => ({
+      feature: spec.name,
+      kind: profile.kind,
+      rows: Number(counts?.n ?? 0),
+      missing: Number(counts?.missing[j] ?? 0),
+      outOfRange: Number(counts?.out_of_range[j] ?? 0),
+      unseenCategories: Number(counts?.unseen[j] ?? 0),
+    })),
     requests: byStatus.reduce((sum, r) => sum + Number(r.n), 0),
     refusedByReason: Object.fromEntries(byStatus.filter((r) => r.status !== "OK").map((r) => [r.status, Number(r.n)])),
   };

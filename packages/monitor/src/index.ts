@@ -37,6 +37,7 @@ export { qualityResults, regressionResults, type MonitorResult } from "./results
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
 export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow } from "./reference.js";
+export { dataQuality, dataQualityResults, type DataQuality, type InputQuality } from "./data-quality.js";
 export {
   fitReconstruction,
   reconstructionBand,

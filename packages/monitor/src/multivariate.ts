@@ -1,5 +1,6 @@
 import { PREDICTIONS, type ReconstructionFit, type SegmentFilter, type StoreEngine, okPredictionsIn, segmentParams } from "@vigil/store";
 import type { FeatureSpec } from "./profiles.js";
+import { featureAt, floatLiteral } from "./sql-literal.js";
 import type { Window } from "./window.js";
 
 export type { ReconstructionFit } from "@vigil/store";
@@ -210,26 +211,32 @@ export function reconstructionBand(fit: ReconstructionFit, rows: number): { lowe
 }
 
 /**
- * Every OK row's reconstruction error in a window, aggregated by ClickHouse: the fitted encoding,
- * scaling and components travel as query parameters, and ‖c‖² − Σ (w·c)² is a handful of array
- * operations per row.
+ * Every OK row's reconstruction error in a window, aggregated by ClickHouse. The fit is written
+ * into the query as constants, one expression per input and per component, so each row costs a
+ * few multiplications rather than array lambdas: ‖c‖² − Σ (w·c)² with c the row's encoded,
+ * scaled and centred inputs.
  */
-const windowReconstructionSql = (segmented: boolean) => `
+function windowReconstructionSql(fit: ReconstructionFit, segmented: boolean): string {
+  const inputs = fit.indices.map((index, j) => {
+    const raw = featureAt(index);
+    const imputed = `if(isFinite(${raw}), ${raw}, ${floatLiteral(fit.impute[j]!)})`;
+    const frequencies = fit.frequencies[j]!;
+    const encoded = fit.categorical[j]
+      ? `arrayElement([${frequencies.map(floatLiteral).join(", ")}, toFloat64(0)], toUInt32(if(${imputed} >= 0 AND round(${imputed}) < ${frequencies.length}, round(${imputed}), ${frequencies.length})) + 1)`
+      : imputed;
+    return `(${encoded} - ${floatLiteral(fit.means[j]!)}) / ${floatLiteral(fit.scales[j]!)} - ${floatLiteral(fit.center[j]!)} AS c${j}`;
+  });
+  const norm = fit.indices.map((_, j) => `c${j} * c${j}`).join(" + ");
+  const projections = fit.components.map((w) => `pow(${w.map((x, j) => `${floatLiteral(x)} * c${j}`).join(" + ")}, 2)`);
+  return `
   SELECT count() AS n, avg(e) AS mean_error, stddevSamp(e) AS std_error
   FROM (
-    SELECT
-      range(1, length({mv_index:Array(UInt32)}) + 1) AS js,
-      arrayMap(j -> if(length(features) > {mv_index:Array(UInt32)}[j], features[{mv_index:Array(UInt32)}[j] + 1], nan), js) AS raw,
-      arrayMap(j -> if(isFinite(raw[j]), raw[j], {mv_impute:Array(Float64)}[j]), js) AS imputed,
-      arrayMap(j -> if({mv_categorical:Array(UInt8)}[j] = 1,
-                       if(imputed[j] >= 0 AND round(imputed[j]) < length({mv_frequencies:Array(Array(Float64))}[j]),
-                          {mv_frequencies:Array(Array(Float64))}[j][toUInt32(round(imputed[j])) + 1], 0),
-                       imputed[j]), js) AS encoded,
-      arrayMap(j -> (encoded[j] - {mv_means:Array(Float64)}[j]) / {mv_scales:Array(Float64)}[j] - {mv_center:Array(Float64)}[j], js) AS c,
-      sqrt(greatest(0, arraySum(x -> x * x, c) - arraySum(w -> pow(arraySum(arrayMap((a, b) -> a * b, w, c)), 2), {mv_components:Array(Array(Float64))}))) AS e
+    SELECT ${inputs.join(",\n           ")},
+           sqrt(greatest(0, ${norm}${projections.length > 0 ? ` - (${projections.join(" + ")})` : ""})) AS e
     FROM ${PREDICTIONS}
     WHERE ${okPredictionsIn(segmented)}
   )`;
+}
 
 /** Reconstruction-error drift of one model version over one window; undefined for a window without OK rows. */
 export async function reconstructionDrift(
@@ -237,20 +244,12 @@ export async function reconstructionDrift(
   fit: ReconstructionFit,
   query: { model: string; version?: string; window: Window; segment?: SegmentFilter },
 ): Promise<ReconstructionDrift | undefined> {
-  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(windowReconstructionSql(query.segment !== undefined), {
+  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(windowReconstructionSql(fit, query.segment !== undefined), {
     ...(query.segment ? segmentParams(query.segment) : {}),
     model: query.model,
     version: query.version ?? "",
     from: Math.floor(query.window.fromUs),
     to: Math.floor(query.window.toUs),
-    mv_index: fit.indices,
-    mv_impute: fit.impute,
-    mv_categorical: fit.categorical.map((c) => (c ? 1 : 0)),
-    mv_frequencies: fit.frequencies,
-    mv_means: fit.means,
-    mv_scales: fit.scales,
-    mv_center: fit.center,
-    mv_components: fit.components,
   });
   const rows = Number(row?.n ?? 0);
   if (!row || rows === 0) return undefined;

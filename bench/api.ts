@@ -58,7 +58,14 @@ try {
   for (const w of quarters) await job.runOnce(w);
   console.log(`monitor: ${quarters.length} fifteen-minute windows in ${((performance.now() - evaluated) / 1000).toFixed(1)} s`);
 
-  const api = await startMonitorApi({ engine, host: "127.0.0.1", port: 0, tokens: [TOKEN], models: async () => ({ ...monitored, inputs: FEATURES }), slos: [] });
+  const api = await startMonitorApi({
+    engine,
+    host: "127.0.0.1",
+    port: 0,
+    tokens: [TOKEN],
+    models: async () => ({ ...monitored, inputs: FEATURES }),
+    slos: [],
+  });
   const range = `from=${encodeURIComponent(new Date(start / 1000 - 60_000).toISOString())}&to=${encodeURIComponent(new Date(end / 1000 + 60_000).toISOString())}`;
   const call = (path: string) => async () => {
     const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });

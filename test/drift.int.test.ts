@@ -4,7 +4,6 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
   MonitorJob,
   type FeatureProfile,
@@ -29,21 +28,14 @@ import { type FeatureShift, parseShift, runLoadgen } from "@vigil/cli";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { startTestServer } from "./support/server.js";
+import { demoFlights } from "./support/flights.js";
 import { scipyKs } from "./support/scipy-ks.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
 const TOLERANCE = 1e-9;
 
 /** The demo model's monitored features as the prediction log holds them. */
-const { train, heldOut } = splitByMonth(loadFlights());
-const vocabulary = buildVocabulary(train);
-const encode = createFlightEncoder(vocabulary);
-const FEATURES: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({
-  name: f.name,
-  index: f.column,
-  kind: f.kind,
-  categories: f.categories,
-}));
+const { train, heldOut, encode, features: FEATURES } = demoFlights();
 const column = (rows: number[][], i: number) => rows.map((r) => r[i]!);
 
 /**

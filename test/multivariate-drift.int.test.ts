@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildVocabulary, createFlightEncoder, demoModelConfig, loadFlights, splitByMonth } from "@vigil/demo-model";
 import {
   type FeatureSpec,
   decideDrift,
@@ -14,6 +13,7 @@ import {
   reconstructionErrors,
 } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
+import { demoFlights } from "./support/flights.js";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
@@ -136,15 +136,7 @@ describe("multivariate drift: reconstruction error of principal components", () 
   });
 
   test("no alarm on the reference's own months: every 1,000 flights of the demo model's training data lies inside the band", (t) => {
-    const { train } = splitByMonth(loadFlights());
-    const vocabulary = buildVocabulary(train);
-    const encode = createFlightEncoder(vocabulary);
-    const specs: FeatureSpec[] = demoModelConfig(vocabulary).monitored_features.map((f) => ({
-      name: f.name,
-      index: f.column,
-      kind: f.kind,
-      categories: f.categories,
-    }));
+    const { train, encode, features: specs } = demoFlights();
     const encoded = train.map(encode);
     const flights = fitReconstruction(
       specs,

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type FeatureSpec, type MonitoredModel, evaluateWindow, explainAccuracyChange, parseSegment, profileFromValues, segmentRows } from "@vigil/monitor";
+import {
+  type FeatureSpec,
+  type MonitoredModel,
+  calibrationSampleFromWindow,
+  evaluateWindow,
+  explainAccuracyChange,
+  fitCalibration,
+  parseSegment,
+  profileFromValues,
+  segmentRows,
+} from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
@@ -113,8 +123,11 @@ describe("segments chosen when asked, and which categories explain a drop", () =
     assert.deepEqual(await accuracyOf(undefined, currentWindow).then((a) => [a.value, a.rows]), [accuracy(current), current.length]);
   });
 
-  test("drift and data quality of a segment count only its rows", async () => {
+  test("drift, data quality and estimated performance of a segment count only its rows", async () => {
+    model.calibration = fitCalibration(await calibrationSampleFromWindow(store.engine, { model: "seg", classes: CLASSES, window: baselineWindow }));
     const { results } = await accuracyOf("region=west", currentWindow);
+    const estimated = results.find((r) => r.kind === "estimated" && r.metric === "accuracy");
+    assert.equal(estimated?.details.rows, 500, "the estimate covers the segment's rows");
     const missing = results.find((r) => r.kind === "data_quality" && r.metric === "missing_share" && r.feature === "amount");
     assert.equal(missing?.details.rows, 500);
     const region = results.find((r) => r.kind === "drift" && r.feature === "region");

@@ -29,6 +29,7 @@ const TABLES = [
   "predictions",
   "predictions_per_minute",
   "reconstruction_fits",
+  "reference_calibrations",
   "reference_profiles",
   "requests_per_minute",
   "schema_migrations",

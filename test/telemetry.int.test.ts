@@ -3,8 +3,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Metadata, status } from "@grpc/grpc-js";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { createLogger, loadServerConfig, startInferenceServer } from "@vigil/inference";
 import { type Store, recentTraces, traceTree } from "@vigil/store";
-import { rejection, unary } from "./support/grpc.js";
+import { inferenceClient, rejection, unary } from "./support/grpc.js";
 import { freePort } from "./support/ports.js";
 import { addDemoModel, tempRepository, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
@@ -193,6 +195,25 @@ describe("telemetry", () => {
     assert.equal((await spansOf(unsampledParent)).length, 0);
     assert.equal((await spansOf(sampledParent)).length, 5);
     assert.equal((await spansOf(failing)).filter((s) => s.StatusCode === "Error").length, 1);
+  });
+
+  test("an embedded server given its own tracer provider makes its spans there, not in the store", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const config = loadServerConfig({ env: {}, overrides: { host: "127.0.0.1", port: 0, metrics_port: null, log_level: "warn", model_repository: repo.path } });
+    const server = await startInferenceServer(config, { log: createLogger("warn"), store, tracerProvider: provider });
+    const client = inferenceClient(`127.0.0.1:${server.port}`);
+    const traceId = hex(16);
+    try {
+      await unary(client.modelInfer, client, flightRequest("own-provider"), traceparent(traceId, hex(8)));
+    } finally {
+      client.close();
+      await server.shutdown();
+    }
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    assert.deepEqual(spans.map((s) => s.name).sort(), ["execute", "inference.GRPCInferenceService/ModelInfer", "queue", "record", "validate"]);
+    assert.equal((await spansOf(traceId)).length, 0);
+    await provider.shutdown();
   });
 });
 

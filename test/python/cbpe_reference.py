@@ -10,15 +10,17 @@ as JSON. Without a reference every class's scores are used as they are (no calib
 Written from the formulas in the shared CBPE spec (NannyML 0.13.1), not from Vigil's code:
 - calibration: scikit-learn's IsotonicRegression(increasing=True, out_of_bounds="clip"), kept when
   the out-of-fold expected calibration error beats the raw one. The check uses Vigil's documented
-  deterministic folds (rows dealt into 10 folds per target value, in order) and 10 equal-count
-  bins over the rows sorted by score (stable), where NannyML uses random stratified splits;
+  deterministic folds (each target value's rows, by score, dealt into 10 folds in turn) and 10
+  equal-count bins over the rows sorted by score (negatives first on ties), where NannyML uses
+  random stratified splits;
 - binary models calibrate the last class's score; multiclass models each class one-vs-rest, then
   divide each row by its sum (uniform when it sums to 0);
 - expected confusion cells, precision, recall, F1 (0 for a zero denominator), accuracy;
 - ROC AUC: rows by uncalibrated score descending, cumulative calibrated probability as TP and
   rows-so-far minus it as FP, both rounded to 5 decimals, (0, 0) prepended, trapezoid rule;
-- standard errors from the reference's components, std / sqrt(n * share); macro figures
-  sqrt(sum v_k / (n f_k)) / K, the multiclass macro ROC AUC times 1.2.
+- standard errors from the reference's components, std / sqrt(n * share) (ROC AUC: for each
+  positive of the rarer class, the share of negatives ranked below it, tied negatives below);
+  macro figures sqrt(sum v_k / (n f_k)) / K, the multiclass macro ROC AUC times 1.2.
 """
 import json
 import sys
@@ -33,7 +35,7 @@ BINS = 10
 
 def ece(p, y):
     n = len(p)
-    order = np.argsort(p, kind="stable")
+    order = np.lexsort((y, p))
     total = 0.0
     for b in range(BINS):
         lo, hi = b * n // BINS, (b + 1) * n // BINS
@@ -50,7 +52,7 @@ def calibrate(s, t):
     fold = np.empty(len(t), dtype=int)
     for v in (0, 1):
         rows = np.flatnonzero(t == v)
-        fold[rows] = np.arange(len(rows)) % FOLDS
+        fold[rows[np.argsort(s[rows], kind="stable")]] = np.arange(len(rows)) % FOLDS
     out_of_fold = np.empty(len(s))
     for f in range(FOLDS):
         train = fold != f
@@ -78,22 +80,18 @@ def components(labels, predictions, scores, k):
         f1_values = np.where((y == 1) & (p == 1), scale, 0.0)[(y == 1) | (p == 1)]
         if y.mean() > 0.5:
             y, s = 1 - y, 1 - s
-        order = np.argsort(s, kind="stable")
+        order = np.lexsort((y, s))
         ranked = y[order]
         negatives = len(y) - y.sum()
         positions = np.flatnonzero(ranked == 1)
         below = (positions - np.arange(len(positions))) / negatives
         out["per_class"].append({
-            "precision": std_share(y_of(labels, c)[predictions == c], int((predictions == c).sum()), n),
+            "precision": std_share((labels == c).astype(float)[predictions == c], int((predictions == c).sum()), n),
             "recall": std_share((predictions == c).astype(float)[labels == c], int((labels == c).sum()), n),
             "f1": std_share(f1_values, relevant, n),
             "roc_auc": std_share(below, int(y.sum()), n),
         })
     return out
-
-
-def y_of(labels, c):
-    return (labels == c).astype(float)
 
 
 def se(component, n):

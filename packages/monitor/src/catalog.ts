@@ -72,6 +72,8 @@ export function catalogSource(
   const profiles = new Map<string, FeatureProfile[]>();
   const reconstructions = new Map<string, ReconstructionFit | undefined>();
   const calibrations = new Map<string, ReferenceCalibration>();
+  /** Versions whose reference.jsonl held no labelled rows: later windows look only for a stored calibration. */
+  const unlabelledReferences = new Set<string>();
   const noted = new Set<string>();
   return async (window) => {
     const models = new Map(
@@ -107,9 +109,10 @@ export function catalogSource(
       }
       const classes = model.config.classes;
       if (classes && !calibrations.has(key)) {
-        const referenceFile = join(versionDirectory(model.dir, served.version), REFERENCE_FILE);
+        const referenceFile = unlabelledReferences.has(key) ? undefined : join(versionDirectory(model.dir, served.version), REFERENCE_FILE);
         const calibration = await ensureCalibration(engine, { name: served.model, version: served.version, classes, referenceFile });
         if (calibration) calibrations.set(key, calibration);
+        else unlabelledReferences.add(key);
       }
       const { datasetDriftShare, ...decisions } = driftOptionsFor(config, served.model);
       monitored.push({
@@ -152,19 +155,22 @@ export function describeResults(window: Window, results: MonitorResult[]): strin
   }
   if (byModel.size === 0) return [`monitor ${span}: no traffic`];
   return [...byModel].map(([model, rows]) => {
-    const get = (metric: string) => rows.find((r) => r.metric === metric && r.feature === "");
+    const get = (metric: string, kind = "quality") => rows.find((r) => r.kind === kind && r.metric === metric && r.feature === "");
     const accuracy = get("accuracy");
     const coverage = get("label_coverage");
+    const estimated = get("accuracy", "estimated");
+    const estimateText = estimated ? `, estimated accuracy ${pct(estimated.value)}` : "";
     const drift = rows.filter((r) => r.kind === "drift" && r.feature !== "");
     const drifted = drift.filter((r) => r.breached).map((r) => r.feature);
     const quality = accuracy
       ? `accuracy ${pct(accuracy.value)} on ${String(accuracy.details.rows)} labelled (coverage ${coverage ? pct(coverage.value) : "-"})`
       : "no labels yet";
+    const qualityText = `${quality}${estimateText}`;
     const driftText =
       drift.length === 0
         ? "drift not judged (no reference profile)"
         : `drift in ${drifted.length}/${drift.length} inputs${drifted.length > 0 ? `: ${drifted.join(", ")}` : ""}`;
-    return `monitor ${span} ${model}: ${quality}; ${driftText}`;
+    return `monitor ${span} ${model}: ${qualityText}; ${driftText}`;
   });
 }
 

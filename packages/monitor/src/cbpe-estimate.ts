@@ -1,6 +1,6 @@
-import type { MonitorResult, ReferenceCalibration, SamplingComponent, StoreEngine } from "@vigil/store";
+import type { MonitorResult, ReferenceCalibration, SamplingComponent, SegmentFilter, StoreEngine } from "@vigil/store";
 import { calibratorParams, estimationSql } from "./cbpe-sql.js";
-import type { Window } from "./window.js";
+import { type Window, windowParams } from "./window.js";
 
 /** NannyML's band: estimate ± 3 standard errors (about 99.7% under a normal sampling distribution). */
 export const SAMPLING_ERROR_RANGE = 3;
@@ -33,6 +33,8 @@ export interface EstimationQuery {
   version?: string;
   window: Window;
   calibration: ReferenceCalibration;
+  /** A slice of the rows; all rows when absent. */
+  segment?: SegmentFilter;
 }
 
 interface ClassRow {
@@ -70,11 +72,8 @@ export async function estimatePerformance(engine: StoreEngine, query: Estimation
   const { calibration, window } = query;
   const { classes } = calibration;
   const k = classes.length;
-  const rows = await engine.query<ClassRow>(estimationSql(k, calibration.calibrators), {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(window.fromUs),
-    to: Math.floor(window.toUs),
+  const rows = await engine.query<ClassRow>(estimationSql(k, calibration.calibrators, query.segment !== undefined), {
+    ...windowParams(query),
     classes,
     ...calibratorParams(calibration.calibrators),
   });

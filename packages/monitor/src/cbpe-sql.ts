@@ -1,12 +1,13 @@
-import { PREDICTIONS, type ScoreCalibrator, okPredictionsOfModel } from "@vigil/store";
+import { PREDICTIONS, type ScoreCalibrator, okPredictionsIn } from "@vigil/store";
 
 /**
  * The SQL of confidence-based performance estimation over one window. Each calibrator is a
  * step function passed as two array parameters (`cx<i>` thresholds, `cy<i>` values); the query
  * text only depends on the calibrators' shape (how many classes, how many thresholds each), so
- * it carries no values. Parameters besides those: model, version, from, to, classes.
+ * it carries no values. Parameters besides those: model, version, from, to, classes (and a
+ * segment's when `segmented`).
  */
-export function estimationSql(classCount: number, calibrators: ScoreCalibrator[]): string {
+export function estimationSql(classCount: number, calibrators: ScoreCalibrator[], segmented = false): string {
   const binary = classCount === 2;
   const scoreOf = (i: number) => `arrayElement(scores, ${binary ? 2 : i + 1})`;
   const searched = calibrators.flatMap((c, i) => (c.thresholds.length > 1 ? [{ i, m: c.thresholds.length }] : []));
@@ -15,14 +16,20 @@ export function estimationSql(classCount: number, calibrators: ScoreCalibrator[]
   // The count of thresholds below each clipped score, by a binary search unrolled into one
   // subquery per halving: each level reads the previous level's column once (aliases in one
   // SELECT would be expanded into a tree that doubles with every level).
+  // Rows are first counted per (predicted class, scores), w of each: the estimate depends on
+  // nothing else, so calibration and everything after it run once per distinct pair, weighted.
   let rows = `
-    SELECT yhat, scores${searched.map(({ i, m }) => `, least(greatest(${scoreOf(i)}, arrayElement(${x(i)}, 1)), arrayElement(${x(i)}, ${m})) AS t${i}, toUInt64(0) AS b${i}_0`).join("")}
+    SELECT yhat, scores, w${searched.map(({ i, m }) => `, least(greatest(${scoreOf(i)}, arrayElement(${x(i)}, 1)), arrayElement(${x(i)}, ${m})) AS t${i}, toUInt64(0) AS b${i}_0`).join("")}
     FROM (
-      SELECT indexOf({classes:Array(String)}, prediction) - 1 AS yhat, arrayMap(v -> toFloat64(v), scores) AS scores
-      FROM ${PREDICTIONS}
-      WHERE ${okPredictionsOfModel()} AND length(scores) = ${classCount}
-    )
-    WHERE yhat >= 0`;
+      SELECT yhat, arrayMap(v -> toFloat64(v), raw) AS scores, w
+      FROM (
+        SELECT indexOf({classes:Array(String)}, prediction) - 1 AS yhat, scores AS raw, count() AS w
+        FROM ${PREDICTIONS}
+        WHERE ${okPredictionsIn(segmented)} AND length(scores) = ${classCount}
+        GROUP BY yhat, raw
+      )
+      WHERE yhat >= 0
+    )`;
   let top = 1;
   while (searched.some(({ m }) => top * 2 <= m)) top *= 2;
   let level = 0;
@@ -31,7 +38,7 @@ export function estimationSql(classCount: number, calibrators: ScoreCalibrator[]
       const b = `b${i}_${level}`;
       return `${b} + if(${b} + ${step} <= ${m} AND arrayElement(${x(i)}, ${b} + ${step}) < t${i}, ${step}, 0) AS b${i}_${level + 1}`;
     });
-    rows = `SELECT yhat, scores${searched.map(({ i }) => `, t${i}`).join("")}, ${moved.join(", ")} FROM (${rows})`;
+    rows = `SELECT yhat, scores, w${searched.map(({ i }) => `, t${i}`).join("")}, ${moved.join(", ")} FROM (${rows})`;
   }
   const calibrated = calibrators.map((c, i) => {
     const m = c.thresholds.length;
@@ -45,12 +52,12 @@ export function estimationSql(classCount: number, calibrators: ScoreCalibrator[]
     ? "[1 - r0, r0]"
     : `if(total = 0, arrayWithConstant(${classCount}, 1 / ${classCount}), [${calibrators.map((_, i) => `r${i} / total`).join(", ")}])`;
   const total = binary ? "" : `, ${calibrators.map((_, i) => `r${i}`).join(" + ")} AS total`;
-  const probable = `SELECT yhat, scores, ${calibrated.join(", ")}${total}, ${probabilities} AS q FROM (${rows})`;
+  const probable = `SELECT yhat, scores, w, ${calibrated.join(", ")}${total}, ${probabilities} AS q FROM (${rows})`;
   // One group per class and distinct score: the expected confusion cells need only the sums,
   // ROC AUC walks the groups from the highest score down.
   const grouped = `
-    SELECT c, arrayElement(scores, c + 1) AS s, count() AS n, sum(arrayElement(q, c + 1)) AS q_sum, countIf(yhat = c) AS predicted,
-           sumForEach(arrayMap(j -> if(yhat = j, arrayElement(q, c + 1), 0.), range(${classCount}))) AS cells
+    SELECT c, arrayElement(scores, c + 1) AS s, sum(w) AS n, sum(w * arrayElement(q, c + 1)) AS q_sum, sumIf(w, yhat = c) AS predicted,
+           sumForEach(arrayMap(j -> if(yhat = j, w * arrayElement(q, c + 1), 0.), range(${classCount}))) AS cells
     FROM (${probable})
     ARRAY JOIN range(${classCount}) AS c
     GROUP BY c, s`;

@@ -1,7 +1,7 @@
-import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, segmentParams, timestampRangeMicros } from "@vigil/store";
+import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, timestampRangeMicros } from "@vigil/store";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { featureAt, floatLiteral } from "./sql-literal.js";
-import type { Window } from "./window.js";
+import { type Window, windowParams } from "./window.js";
 
 /** What one monitored input's values looked like in a window, against its reference profile. */
 export interface InputQuality {
@@ -75,13 +75,7 @@ export async function dataQuality(
     const profile = query.profiles.find((p) => p.feature === spec.name);
     return (spec.source ?? "feature") === "feature" && profile ? [{ spec, profile }] : [];
   });
-  const params: Record<string, unknown> = {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(query.window.fromUs),
-    to: Math.floor(query.window.toUs),
-    ...(query.segment ? segmentParams(query.segment) : {}),
-  };
+  const params = windowParams(query);
   type Count = string | number;
   const [[counts], byStatus] = await Promise.all([
     inputs.length === 0

@@ -1,8 +1,8 @@
-import { PREDICTIONS, type SegmentFilter, type StoreEngine, okPredictionsIn, segmentParams } from "@vigil/store";
+import { PREDICTIONS, type SegmentFilter, type StoreEngine, okPredictionsIn } from "@vigil/store";
 import { ConfigError, NotFoundError } from "./errors.js";
 import { type FeatureProfile, type FeatureSpec, type NumericalProfile, QUANTILE_MIDPOINTS, binOf, empiricalQuantile } from "./profiles.js";
 import { chiSquareTest, jensenShannonDistance, kolmogorovSmirnovStatistic, kolmogorovSmirnovTwoSample, populationStabilityIndex } from "./stats.js";
-import type { Window } from "./window.js";
+import { type Window, windowParams } from "./window.js";
 
 /** Default PSI above which a feature counts as drifted (the conventional 0.1). */
 export const DEFAULT_PSI_THRESHOLD = 0.1;
@@ -71,13 +71,7 @@ export function windowValueParams(query: {
   features: FeatureSpec[];
   segment?: SegmentFilter;
 }): Record<string, unknown> {
-  const params: Record<string, unknown> = {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(query.window.fromUs),
-    to: Math.floor(query.window.toUs),
-    ...(query.segment ? segmentParams(query.segment) : {}),
-  };
+  const params = windowParams(query);
   query.features.forEach((spec, i) => {
     if ((spec.source ?? "feature") === "feature") params[`index_${i}`] = spec.index;
     if (spec.source === "prediction") params[`classes_${i}`] = spec.categories ?? [];

@@ -34,8 +34,9 @@ export interface MonitoredModel {
 
 /** Quality and drift of one model over one window, as result rows (not yet saved). */
 export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel, window: Window, segment?: SegmentFilter): Promise<MonitorResult[]> {
-  // Every figure but the estimate can be asked of a slice of the rows.
+  // Every figure can be asked of a slice of the rows.
   const slice = segment ? { segment } : {};
+  const inputsScope = { model: model.name, version: model.version, window, features: model.features, profiles: model.profiles, ...slice };
   const results: MonitorResult[] = [];
   if (model.classes) {
     const realized = qualityResults(
@@ -44,8 +45,8 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
       model.version,
     );
     results.push(...realized);
-    if (model.calibration && !segment) {
-      const estimate = await estimatePerformance(engine, { model: model.name, version: model.version, window, calibration: model.calibration });
+    if (model.calibration) {
+      const estimate = await estimatePerformance(engine, { model: model.name, version: model.version, window, calibration: model.calibration, ...slice });
       const estimated = estimationResults(estimate, model.name, model.version);
       results.push(...estimated, ...estimationErrors(estimated, realized));
     }
@@ -55,14 +56,7 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
     );
   }
   if (model.features.length > 0) {
-    const drift = await featureDrift(engine, {
-      model: model.name,
-      version: model.version,
-      window,
-      features: model.features,
-      profiles: model.profiles,
-      ...slice,
-    });
+    const drift = await featureDrift(engine, inputsScope);
     const decisions = drift.map((d) => decideDrift(model.profiles.find((p) => p.feature === d.feature)!, d, model.decisions));
     decisions.forEach((decision, i) => {
       const d = drift[i]!;
@@ -103,14 +97,7 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
       });
     }
   }
-  const quality = await dataQuality(engine, {
-    model: model.name,
-    version: model.version,
-    window,
-    features: model.features,
-    profiles: model.profiles,
-    ...slice,
-  });
+  const quality = await dataQuality(engine, inputsScope);
   results.push(...dataQualityResults(quality, window, model.name, model.version));
   const reconstruction =
     model.reconstruction && (await reconstructionDrift(engine, model.reconstruction, { model: model.name, version: model.version, window, ...slice }));

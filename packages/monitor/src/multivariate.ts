@@ -1,7 +1,7 @@
-import { PREDICTIONS, type ReconstructionFit, type SegmentFilter, type StoreEngine, okPredictionsIn, segmentParams } from "@vigil/store";
+import { PREDICTIONS, type ReconstructionFit, type SegmentFilter, type StoreEngine, okPredictionsIn } from "@vigil/store";
 import type { FeatureSpec } from "./profiles.js";
 import { featureAt, floatLiteral } from "./sql-literal.js";
-import type { Window } from "./window.js";
+import { type Window, windowParams } from "./window.js";
 
 export type { ReconstructionFit } from "@vigil/store";
 
@@ -244,13 +244,10 @@ export async function reconstructionDrift(
   fit: ReconstructionFit,
   query: { model: string; version?: string; window: Window; segment?: SegmentFilter },
 ): Promise<ReconstructionDrift | undefined> {
-  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(windowReconstructionSql(fit, query.segment !== undefined), {
-    ...(query.segment ? segmentParams(query.segment) : {}),
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(query.window.fromUs),
-    to: Math.floor(query.window.toUs),
-  });
+  const [row] = await engine.query<{ n: string | number; mean_error: number; std_error: number }>(
+    windowReconstructionSql(fit, query.segment !== undefined),
+    windowParams(query),
+  );
   const rows = Number(row?.n ?? 0);
   if (!row || rows === 0) return undefined;
   const meanError = Number(row.mean_error);

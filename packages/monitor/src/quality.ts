@@ -1,6 +1,6 @@
-import { type SegmentFilter, type StoreEngine, segmentParams } from "@vigil/store";
+import type { SegmentFilter, StoreEngine } from "@vigil/store";
 import { cellsSql, predictionsInWindowSql, regressionSql, rocAucSql } from "./quality-sql.js";
-import type { Window } from "./window.js";
+import { type Window, windowParams } from "./window.js";
 
 /** scikit-learn's clipping bound for float64 probabilities in log loss. */
 export const LOG_LOSS_EPS = 2.220446049250313e-16;
@@ -94,15 +94,7 @@ const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r))
 export async function classificationQuality(engine: StoreEngine, query: QualityQuery): Promise<ClassificationQuality> {
   const { classes, window } = query;
   const segmented = query.segment !== undefined;
-  const params = {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(window.fromUs),
-    to: Math.floor(window.toUs),
-    classes,
-    eps: LOG_LOSS_EPS,
-    ...(query.segment ? segmentParams(query.segment) : {}),
-  };
+  const params = { ...windowParams(query), classes, eps: LOG_LOSS_EPS };
   const [cells, auc, [windowRows]] = await Promise.all([
     engine.query<Cell>(cellsSql(segmented), params),
     engine.query<{ c: number; auc: number | null; positives: string | number; negatives: string | number }>(rocAucSql(segmented), params),
@@ -203,14 +195,7 @@ export interface RegressionQuality {
 /** Regression quality of one model over one window (predictions and labels that parse as numbers). */
 export async function regressionQuality(engine: StoreEngine, query: Omit<QualityQuery, "classes">): Promise<RegressionQuality> {
   const segmented = query.segment !== undefined;
-  const params = {
-    model: query.model,
-    version: query.version ?? "",
-    from: Math.floor(query.window.fromUs),
-    to: Math.floor(query.window.toUs),
-    classes: [] as string[],
-    ...(query.segment ? segmentParams(query.segment) : {}),
-  };
+  const params = { ...windowParams(query), classes: [] as string[] };
   const [[row], [windowRows]] = await Promise.all([
     engine.query<{ n: string | number; mae: number; rmse: number; residual: number; total: number; mean_delay_s: number; median_delay_s: number }>(
       regressionSql(segmented),

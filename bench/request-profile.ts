@@ -18,6 +18,8 @@ import { runLoadgen } from "@vigil/cli";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME } from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
+import { machineLine } from "./machine.js";
+import { writeBenchmarkSection } from "./report.js";
 
 const seconds = Number(flag("seconds") ?? 8);
 const clients = Number(flag("clients") ?? 64);
@@ -224,15 +226,26 @@ for (let round = 0; round < rounds; round++) {
 
 const stages = [...STAGES.map(([s]) => s), OTHER];
 const cell = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
-console.log(`| stage (µs of server main-thread CPU per request) | ${chosen.map((s) => s.name).join(" | ")} |`);
-console.log(`| --- | ${chosen.map(() => "---:").join(" | ")} |`);
-for (const stage of stages) {
-  console.log(`| ${stage} | ${chosen.map((s) => cell(results.get(s.name)!.map((r) => r.perRequest.get(stage) ?? 0))).join(" | ")} |`);
-}
 const busy = (r: { perRequest: Map<string, number> }) => [...r.perRequest].filter(([s]) => s !== IDLE).reduce((a, [, us]) => a + us, 0);
-console.log(`| **total busy** | ${chosen.map((s) => cell(results.get(s.name)!.map(busy))).join(" | ")} |`);
-console.log(`| idle | ${chosen.map((s) => cell(results.get(s.name)!.map((r) => r.perRequest.get(IDLE) ?? 0))).join(" | ")} |`);
-console.log(`| throughput (req/s) | ${chosen.map((s) => cell(results.get(s.name)!.map((r) => r.rps))).join(" | ")} |`);
-console.log(`| rows per execution | ${chosen.map((s) => cell(results.get(s.name)!.map((r) => r.meanBatch))).join(" | ")} |`);
-console.log(`| client p50 (ms) | ${chosen.map((s) => cell(results.get(s.name)!.map((r) => r.p50Ms))).join(" | ")} |`);
-console.log(`\n${clients} clients, ${seconds} s per round, ${rounds} rounds, median (min–max).`);
+const row = (label: string, pick: (r: Measurement) => number) => `| ${label} | ${chosen.map((s) => cell(results.get(s.name)!.map(pick))).join(" | ")} |`;
+const table = [
+  `| stage (µs of server main-thread CPU per request) | ${chosen.map((s) => s.name).join(" | ")} |`,
+  `| --- | ${chosen.map(() => "---:").join(" | ")} |`,
+  ...stages.map((stage) => row(stage, (r) => r.perRequest.get(stage) ?? 0)),
+  row("**total busy**", busy),
+  row("idle", (r) => r.perRequest.get(IDLE) ?? 0),
+  row("throughput (req/s)", (r) => r.rps),
+  row("rows per execution", (r) => r.meanBatch),
+  row("client p50 (ms)", (r) => r.p50Ms),
+].join("\n");
+const body = [
+  `Command: \`node --import tsx bench/request-profile.ts ${process.argv.slice(2).join(" ")}\`.`,
+  "",
+  `${machineLine()}, ${new Date().toISOString().slice(0, 10)}. ${clients} clients (\`vigil loadgen\`'s closed loops over one channel), ${seconds} s per round, ${rounds} round${rounds === 1 ? "" : "s"}, each setting in a server of its own (\`vigil serve --workers 1\`, the demo model, its default eager batching) under V8's CPU profiler; every cell is the median over the rounds with their min–max.`,
+  "",
+  "Each profiler sample of the server's main thread inside the load window is charged to the first stage whose source file appears in its stack (Node internals and builtins such as `JSON.stringify` are charged to the caller that asked for them), divided by the requests answered. Writer flushes and span export run after the replies of their event-loop turn have left, so their cost is CPU the server spends, not time a request waits.",
+  "",
+  table,
+].join("\n");
+await writeBenchmarkSection(join(root, "docs", "benchmarks.md"), "Where a request's time goes", body);
+console.log(body);

@@ -246,6 +246,9 @@ async function startServer(
     [
       "--import",
       "tsx",
+      // As the vigil command starts it: the OpenTelemetry SDK loads before grpc-js.
+      "--import",
+      join(root, "packages/cli/src/telemetry-preload.ts"),
       join(root, "packages/cli/src/main.ts"),
       "serve",
       "--host",

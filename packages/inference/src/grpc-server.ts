@@ -131,9 +131,9 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   }
   const provider = dependencies.tracerProvider ?? telemetry?.tracerProvider;
   const otlp = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  // Spans go to otel_traces through the store, or over OTLP; with neither, nothing would keep them.
+  // Spans go to otel_traces through the store, over OTLP, or to the given provider; with none, nothing would keep them.
   const tracing =
-    config.tracing.enabled && (records || otlp || dependencies.tracerProvider)
+    config.tracing.enabled && (records || otlp || dependencies.tracerProvider || telemetry?.exportsSpans)
       ? new Tracing({ sampleRatio: config.tracing.sample_ratio, writer: records?.spans, log, provider })
       : undefined;
   const detachSpanWriter = config.tracing.enabled && records && telemetry ? telemetry.addSpanWriter(records.spans, log) : undefined;

@@ -122,10 +122,7 @@ function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, 
   return { prediction: scores.length === 1 ? String(scores[0]) : "", scores, confidence: 0 };
 }
 
-type Outcome = Pick<
-  PredictionRecord,
-  "status" | "error" | "latencyUs" | "queueUs" | "computeUs" | "features" | "prediction" | "scores" | "confidence"
->;
+type Outcome = Pick<PredictionRecord, "status" | "error" | "latencyUs" | "queueUs" | "computeUs" | "features" | "prediction" | "scores" | "confidence">;
 
 /** One log row, written out field by field: every row has the same shape, which keeps building and serialising it fast. */
 function recordOf(facts: RequestFacts, modelName: string, modelVersion: string, rows: number, row: number, o: Outcome): PredictionRecord {

@@ -152,7 +152,10 @@ describe("eager batching", () => {
     await settle();
     assert.deepEqual(model.batches, [[1, 2]]);
     await model.finishOne();
-    assert.deepEqual(model.batches, [[1, 2], [7, 8]]);
+    assert.deepEqual(model.batches, [
+      [1, 2],
+      [7, 8],
+    ]);
   });
 });
 

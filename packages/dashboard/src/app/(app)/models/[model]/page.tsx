@@ -1,6 +1,7 @@
 import Link from "next/link";
 import type { ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
 import { LineChartCard } from "@/components/charts";
+import { type EstimatePoint, EstimateChartCard } from "@/components/estimate-chart";
 import { ApiError, api } from "@/lib/api";
 import { type Search, fixed, keep, percent, rangeQuery, timeOf } from "@/lib/range";
 
@@ -16,8 +17,9 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
   const search = await searchParams;
   const name = decodeURIComponent(model);
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
-  const [quality, confusion] = await Promise.all([
+  const [quality, estimated, confusion] = await Promise.all([
     api<ModelResultsResponse>(`${path}/quality?${rangeQuery(search)}`),
+    api<ModelResultsResponse>(`${path}/estimated?${rangeQuery(search)}`),
     api<ConfusionResponse>(`${path}/confusion?${rangeQuery(search)}`).catch((error: unknown) => {
       if (error instanceof ApiError && error.status < 500) return undefined;
       throw error;
@@ -30,12 +32,27 @@ export default async function ModelPage({ params, searchParams }: { params: Prom
     row[p.metric] = p.value;
     byWindow.set(p.windowEnd, row);
   }
+  const estimates = new Map<string, EstimatePoint>();
+  const pointAt = (windowEnd: string) => {
+    const point = estimates.get(windowEnd) ?? { t: timeOf(windowEnd), realized: null, estimated: null, band: null };
+    estimates.set(windowEnd, point);
+    return point;
+  };
+  for (const p of estimated.points) {
+    if (p.feature !== "" || p.metric !== "accuracy") continue;
+    const point = pointAt(p.windowEnd);
+    point.estimated = p.value;
+    const { lower, upper } = p.details;
+    if (typeof lower === "number" && typeof upper === "number") point.band = [lower, upper];
+  }
+  for (const p of quality.points) if (p.feature === "" && p.metric === "accuracy" && estimates.has(p.windowEnd)) pointAt(p.windowEnd).realized = p.value;
   return (
     <>
       <h2>
         Model {name} <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift`)}>drift</Link>
       </h2>
       <LineChartCard title="Quality per monitor window" data={[...byWindow.values()]} series={QUALITY_LINES} />
+      <EstimateChartCard title="Estimated accuracy before labels (CBPE) against realized" data={[...estimates.values()]} />
       {confusion ? (
         <section className="grid2">
           <div className="card">

@@ -18,6 +18,7 @@ import { runLoadgen } from "@vigil/cli";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME } from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
+import { serveCommand } from "./serve-command.js";
 import { machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
 
@@ -122,28 +123,7 @@ let lastTop: Array<[string, number]> = [];
 async function startServer(setting: Setting, profileDir: string, dataDir: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
-    [
-      "--cpu-prof",
-      "--cpu-prof-dir",
-      profileDir,
-      "--import",
-      "tsx",
-      join(root, "packages/cli/src/main.ts"),
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--models",
-      DEFAULT_MODEL_REPOSITORY,
-      "--log-level",
-      "info",
-      "--no-monitor",
-      "--api-port",
-      "off",
-      "--workers",
-      "1",
-    ],
+    serveCommand({ models: DEFAULT_MODEL_REPOSITORY, workers: 1, nodeFlags: ["--cpu-prof", "--cpu-prof-dir", profileDir] }),
     {
       stdio: ["ignore", "pipe", "inherit"],
       env: { ...process.env, ...setting.env, VIGIL_DATA_DIR: join(dataDir, "data"), VIGIL_SPOOL_DIR: join(dataDir, "spool") },

@@ -31,6 +31,7 @@ import {
 } from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
+import { serveCommand } from "./serve-command.js";
 import type { LoadJob, LoadResult } from "./load-client.js";
 import { gpuDescription, machineLine } from "./machine.js";
 import { writeBenchmarkSection } from "./report.js";
@@ -241,39 +242,15 @@ async function startServer(
     VIGIL_DATA_DIR: join(repository, ".data"),
     VIGIL_SPOOL_DIR: join(repository, ".spool"),
   };
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      // As the vigil command starts it: the OpenTelemetry SDK loads before grpc-js.
-      "--import",
-      join(root, "packages/cli/src/telemetry-preload.ts"),
-      join(root, "packages/cli/src/main.ts"),
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--models",
-      repository,
-      "--log-level",
-      "info",
-      "--no-monitor",
-      "--api-port",
-      "off",
-      "--workers",
-      String(workers),
-    ],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-      env,
-    },
-  );
+  const child = spawn(process.execPath, serveCommand({ models: repository, workers }), {
+    stdio: ["ignore", "pipe", "inherit"],
+    env,
+  });
   const lines = createInterface({ input: child.stdout! });
   let port = 0;
   const waiting = new Set(models);
   const providers = new Map<string, string>();
+  let poolReady = false;
   // A model that fails to load leaves the server up; give up on it rather than wait forever.
   const giveUp = setTimeout(() => child.kill("SIGKILL"), 120_000);
   for await (const line of lines) {
@@ -284,7 +261,9 @@ async function startServer(
       waiting.delete(ready[1]!);
       providers.set(ready[1]!, ready[2]!);
     }
-    if (waiting.size === 0 && port > 0) break;
+    // A pool is ready once its primary says every worker serves.
+    if (/^\d+ workers serving on one port$/.test(entry.msg)) poolReady = true;
+    if (waiting.size === 0 && port > 0 && (workers === 1 || poolReady)) break;
   }
   clearTimeout(giveUp);
   if (waiting.size > 0) throw new Error(`vigil serve did not get ${[...waiting].join(", ")} ready (see its log above)`);

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import * as ort from "onnxruntime-node";
-import { HealthCheckResponse_ServingStatus, ModelInferRequest, type ModelStreamInferResponse } from "@vigil/proto";
+import { HealthCheckResponse_ServingStatus, ModelInferRequest } from "@vigil/proto";
 import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME } from "@vigil/demo-model";
 import { SERVER_EXTENSIONS } from "@vigil/inference";
 import { status } from "@grpc/grpc-js";
-import { rejection, unary } from "./support/grpc.js";
+import { rejection, streamAll, unary } from "./support/grpc.js";
 import { addDemoModel } from "./support/models.js";
 import { FLIGHT_ROWS, bytesOf, contentsRequest, rawFloat32, rawRequest, referenceRun } from "./support/requests.js";
 import { type TestServer, serveRepository } from "./support/server.js";
@@ -123,19 +123,12 @@ describe("Open Inference Protocol RPCs against the demo model", () => {
   });
 
   test("ModelStreamInfer answers each request on the stream, errors as error_message", async () => {
-    const stream = t.client.modelStreamInfer();
-    const responses: ModelStreamInferResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on("data", (r: ModelStreamInferResponse) => responses.push(r));
-      stream.on("end", resolve);
-      stream.on("error", reject);
-    });
-    for (const [i, row] of FLIGHT_ROWS.entries()) {
-      stream.write(contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id: `s${i}` }));
-    }
-    stream.write(ModelInferRequest.fromPartial({ modelName: "flights", id: "bad" }));
-    stream.end();
-    await done;
+    const responses = await streamAll(t.client, [
+      ...FLIGHT_ROWS.map((row, i) =>
+        contentsRequest("flights", [{ name: "features", datatype: "FP32", shape: [1, 5], contents: { fp32Contents: row } }], { id: `s${i}` }),
+      ),
+      ModelInferRequest.fromPartial({ modelName: "flights", id: "bad" }),
+    ]);
     assert.equal(responses.length, FLIGHT_ROWS.length + 1);
     for (let i = 0; i < FLIGHT_ROWS.length; i++) {
       const r = responses.find((x) => x.inferResponse?.id === `s${i}`);

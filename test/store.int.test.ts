@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   BatchedWriter,
@@ -15,6 +16,7 @@ import {
   readMigrations,
 } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
+import { openTestStore } from "./support/recording.js";
 import { duplicatedPredictions, labelledPredictions, predictionCounts } from "./support/queries.js";
 import { FIXTURE_START_US, eventually, predictionRecord, quietLog, tempDir } from "./support/store.js";
 
@@ -234,6 +236,18 @@ test("two processes migrating a fresh database at once converge on one schema", 
     await a.close();
     await b.close();
     await server.stop();
+    await dir.remove();
+  }
+});
+
+test("a store closed while it is still migrating (a stop asked during start-up) ends its preparation without an error", async () => {
+  const dir = await tempDir("vigil-close-while-migrating-");
+  try {
+    const store = await openTestStore({ dataDir: join(dir.path, "data"), spoolDir: join(dir.path, "spool") });
+    const migrated = store.ready();
+    await store.close();
+    await migrated;
+  } finally {
     await dir.remove();
   }
 });

@@ -6,16 +6,8 @@ import { before, describe, test } from "node:test";
 import { type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor, credentials, loadPackageDefinition, status } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import * as ort from "onnxruntime-node";
-import {
-  DataType,
-  type InferParameter,
-  ModelConfig,
-  type ModelInferRequest,
-  ModelInstanceGroup_Kind,
-  type ModelStreamInferResponse,
-  type RepositoryModelLoadRequest,
-} from "@vigil/proto";
-import { rejection, unary } from "./support/grpc.js";
+import { DataType, type InferParameter, ModelConfig, type ModelInferRequest, ModelInstanceGroup_Kind, type RepositoryModelLoadRequest } from "@vigil/proto";
+import { rejection, streamAll, unary } from "./support/grpc.js";
 import { addDemoModel, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { outputValues } from "./support/outputs.js";
 import { FLIGHT_ROWS, bytesOf, contentsRequest, rawFloat32, rawRequest } from "./support/requests.js";
@@ -168,17 +160,10 @@ describe("Triton protocol details: ModelConfig, classification, parameters, stre
   });
 
   test("a stream request with triton_enable_empty_final_response gets its answer marked triton_final_response", async () => {
-    const stream = t.client.modelStreamInfer();
-    const responses: ModelStreamInferResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on("data", (r: ModelStreamInferResponse) => responses.push(r));
-      stream.on("end", resolve);
-      stream.on("error", reject);
-    });
-    stream.write(typedRequest({ id: "flagged", parameters: { triton_enable_empty_final_response: { boolParam: true } } }));
-    stream.write(typedRequest({ id: "plain" }));
-    stream.end();
-    await done;
+    const responses = await streamAll(t.client, [
+      typedRequest({ id: "flagged", parameters: { triton_enable_empty_final_response: { boolParam: true } } }),
+      typedRequest({ id: "plain" }),
+    ]);
     const flagged = responses.find((r) => r.inferResponse?.id === "flagged")!.inferResponse!;
     assert.deepEqual(Object.keys(flagged.parameters), ["triton_final_response"]);
     assert.equal(flagged.parameters.triton_final_response!.boolParam, true);

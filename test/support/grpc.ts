@@ -1,5 +1,5 @@
 import { type CallOptions, type ClientUnaryCall, Metadata, type ServiceError, credentials } from "@grpc/grpc-js";
-import { GRPCInferenceServiceClient, HealthClient } from "@vigil/proto";
+import { GRPCInferenceServiceClient, HealthClient, type ModelInferRequest, type ModelStreamInferResponse } from "@vigil/proto";
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -19,6 +19,23 @@ export function unary<Req, Res>(
   return new Promise((resolve, reject) => {
     method.call(client, request, metadata, options, (error, response) => (error ? reject(error) : resolve(response)));
   });
+}
+
+/**
+ * Sends every request on a ModelStreamInfer call, ends it, and resolves with every response the
+ * server sent back once it has ended the stream too.
+ */
+export function streamAll(client: GRPCInferenceServiceClient, requests: ModelInferRequest[]): Promise<ModelStreamInferResponse[]> {
+  const stream = client.modelStreamInfer();
+  const responses: ModelStreamInferResponse[] = [];
+  const done = new Promise<ModelStreamInferResponse[]>((resolve, reject) => {
+    stream.on("data", (r: ModelStreamInferResponse) => responses.push(r));
+    stream.on("end", () => resolve(responses));
+    stream.on("error", reject);
+  });
+  for (const request of requests) stream.write(request);
+  stream.end();
+  return done;
 }
 
 export function bearer(token: string): Metadata {

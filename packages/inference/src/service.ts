@@ -168,17 +168,20 @@ export async function infer(
   };
   span?.setAttributes({ "vigil.request_id": facts.requestId, "vigil.model": modelName });
   let model: ModelVersion | undefined;
+  let validateStart: bigint | undefined;
+  let queuedAt: bigint | undefined;
+  let inputCount = 0;
   try {
     checkInferStrings(request);
     checkRequestParameters(request.parameters);
     model = ctx.repository.resolve(request.modelName, request.modelVersion);
     span?.setAttribute("vigil.model_version", String(model.version));
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
-    const validateStart = now();
+    validateStart = now();
     const inputs = decodeInputs(request, model.signature);
+    inputCount = inputs.length;
     const wanted = selectOutputs(request, model.signature);
-    const queuedAt = now();
-    if (span) ctx.tracing!.childSpan(span, "validate", validateStart, queuedAt, { "vigil.inputs": inputs.length });
+    queuedAt = now();
     const result = await model.infer(inputs, signal);
     const selected = wanted.map((name) => result.outputs.find((o) => o.name === name)!);
     const { outputs, rawOutputContents } = encodeOutputs(
@@ -199,8 +202,9 @@ export async function infer(
     }
     const recordStart = now();
     await ctx.recorder?.success(facts, model, inputs, result.outputs, result, nonFinite);
-    if (span) {
+    if (span && ctx.tracing!.sampled(span)) {
       const tracing = ctx.tracing!;
+      tracing.childSpan(span, "validate", validateStart, queuedAt, { "vigil.inputs": inputCount });
       tracing.childSpan(span, "queue", queuedAt, result.dispatchedNs);
       tracing.childSpan(span, "execute", result.dispatchedNs, result.dispatchedNs + BigInt(Math.round(computeNs)), {
         "vigil.batch_size": result.executedBatchSize,
@@ -229,6 +233,8 @@ export async function infer(
     return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
     const failure = asInferenceError(error);
+    // A failed request's trace is always kept: give it the validation it went through.
+    if (span && validateStart !== undefined) ctx.tracing!.childSpan(span, "validate", validateStart, queuedAt ?? now(), { "vigil.inputs": inputCount });
     model?.stats.recordFailure(Number(now() - origin.arrivedNs));
     // Metric labels only ever hold names the repository knows: a client's made-up names would grow the series without bound.
     const known = model !== undefined || ctx.repository.state(modelName) !== undefined;

@@ -98,6 +98,13 @@ function toRecord(span: ReadableSpan): SpanRecord {
  * drops it) or, for a trace that starts here, by trace-id ratio. Head sampling cannot keep
  * errors, since they are known only at the end; so every span is recorded and held briefly.
  */
+/** The same rule as OpenTelemetry's TraceIdRatioBased sampler: the id's low bits against the ratio. */
+export function keptByRatio(traceId: string, ratio: number): boolean {
+  if (ratio >= 1) return true;
+  if (ratio <= 0) return false;
+  return Number.parseInt(traceId.slice(-8), 16) / 0x1_0000_0000 < ratio;
+}
+
 export class KeepErrorsProcessor implements SpanProcessor {
   private readonly held = new Map<string, { spans: ReadableSpan[]; since: number }>();
 
@@ -136,11 +143,8 @@ export class KeepErrorsProcessor implements SpanProcessor {
     this.held.clear();
   }
 
-  /** The same rule as OpenTelemetry's TraceIdRatioBased sampler: the id's low bits against the ratio. */
   private byRatio(traceId: string): boolean {
-    if (this.ratio >= 1) return true;
-    if (this.ratio <= 0) return false;
-    return Number.parseInt(traceId.slice(-8), 16) / 0x1_0000_0000 < this.ratio;
+    return keptByRatio(traceId, this.ratio);
   }
 
   private evictOldest(): void {
@@ -189,7 +193,8 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * A provider to create the spans with instead of one of the server's own; its owner decides
-   * where they go and shuts it down (`sampleRatio`, `writer` and `env` are then not used).
+   * where they go and shuts it down (`writer` and `env` are then not used, and `sampleRatio` only
+   * says which successful requests get child spans).
    */
   provider?: TracerProvider;
 }
@@ -200,8 +205,11 @@ export class Tracing {
   private readonly provider: BasicTracerProvider | undefined;
   private readonly propagator = new W3CTraceContextPropagator();
   private readonly writerSink: SpanWriterSink | undefined;
+  private readonly sampleRatio: number;
+  private readonly sampledSpans = new WeakSet<Span>();
 
   constructor(options: TracingOptions) {
+    this.sampleRatio = options.sampleRatio;
     if (options.provider) {
       this.provider = undefined;
       this.tracer = options.provider.getTracer(SERVICE_NAME, SERVER_VERSION);
@@ -236,7 +244,19 @@ export class Tracing {
   }
 
   startServerSpan(name: string, parent: Context, startNs: bigint): Span {
-    return this.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: hrTimeOf(startNs) }, parent);
+    const span = this.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: hrTimeOf(startNs) }, parent);
+    const caller = trace.getSpanContext(parent);
+    if (caller?.isRemote ? (caller.traceFlags & 1) === 1 : keptByRatio(span.spanContext().traceId, this.sampleRatio)) this.sampledSpans.add(span);
+    return span;
+  }
+
+  /**
+   * Whether a server span's trace is kept whatever the request's outcome (the caller sampled it,
+   * or the ratio keeps it). The others are kept only if something fails, so a request that
+   * succeeds in one of them needs no child spans: they would be built only to be dropped.
+   */
+  sampled(span: Span): boolean {
+    return this.sampledSpans.has(span);
   }
 
   /** A finished child span over a known interval. */

@@ -79,6 +79,8 @@ export class Store {
         for (const writer of [this.predictions, this.labels, this.spans]) writer.start();
         return;
       } catch (error) {
+        // Closed while still preparing (the process was asked to stop during start-up): nothing failed.
+        if (this.stopped) return;
         if (!(error instanceof StoreUnavailableError)) throw error;
         log.error({ err: error.message, retryMs: delay }, `${this.engine.location} unavailable at start; rows are held and spooled until it answers`);
         await new Promise((r) => setTimeout(r, delay));

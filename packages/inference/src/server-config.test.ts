@@ -29,6 +29,12 @@ describe("server config", () => {
     }
   });
 
+  test("the model control mode and the poll interval come from the environment too, checked", () => {
+    const config = loadServerConfig({ env: { VIGIL_MODEL_CONTROL_MODE: "poll", VIGIL_REPOSITORY_POLL_SECS: "5" } });
+    assert.deepEqual([config.model_control_mode, config.repository_poll_secs], ["poll", 5]);
+    assert.throws(() => loadServerConfig({ env: { VIGIL_MODEL_CONTROL_MODE: "watch" } }), /model_control_mode/);
+  });
+
   test("overrides beat the environment; TLS needs both files", () => {
     assert.equal(loadServerConfig({ env: { VIGIL_GRPC_PORT: "9100" }, overrides: { port: 0 } }).port, 0);
     assert.throws(() => loadServerConfig({ env: { VIGIL_TLS_CERT_FILE: "cert.pem" } }), /- tls.key_file:/);

@@ -1,9 +1,8 @@
-import { access } from "node:fs/promises";
 import { type ReferenceCalibration, type StoreEngine, loadCalibration, saveCalibration } from "@vigil/store";
 import { type CalibrationSample, fitCalibration } from "./cbpe.js";
 import { ConfigError, NoDataError } from "./errors.js";
 import { SCORED } from "./quality-sql.js";
-import { referenceRows } from "./reference.js";
+import { fileExists, referenceRows } from "./reference.js";
 import type { Window } from "./window.js";
 
 /**
@@ -79,10 +78,7 @@ export async function ensureCalibration(
   const stored = await loadCalibration(engine, model.name, model.version);
   if (stored && sameClasses(stored.classes, model.classes)) return stored;
   if (!model.referenceFile) return undefined;
-  const exists = await access(model.referenceFile).then(
-    () => true,
-    () => false,
-  );
+  const exists = await fileExists(model.referenceFile);
   const sample = exists ? await calibrationSampleFromFile(model.referenceFile, model.classes) : undefined;
   if (!sample) return undefined;
   const calibration = fitCalibration(sample);

@@ -100,7 +100,8 @@ export async function profilesFromWindow(
   return query.features.map((spec, i) => profileFromValues(spec, columns[i]!));
 }
 
-const fileExists = (path: string) =>
+/** Whether a file is there to read (a version's reference.jsonl is optional). */
+export const fileExists = (path: string) =>
   access(path).then(
     () => true,
     () => false,

@@ -1,0 +1,218 @@
+"use client";
+
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useState } from "react";
+import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
+const COLORS = ["#1d4ed8", "#b91c1c", "#15803d", "#7e22ce", "#c2410c", "#0e7490", "#374151"];
+
+export interface TimeSeries {
+  key: string;
+  name: string;
+  dashed?: boolean;
+}
+
+/** A horizontal line at a value that means something: an objective, an alert rule's threshold. */
+export interface TimeThreshold {
+  value: number;
+  label: string;
+}
+
+/** A vertical line at a moment: an alert that fired, a version that started serving. */
+export interface TimeMarker {
+  t: number;
+  label: string;
+  tone?: "alert" | "deploy";
+}
+
+/** A shaded band between two series keys (for example an estimate ± 3 SE). */
+export interface TimeBand {
+  lowerKey: string;
+  upperKey: string;
+  name: string;
+}
+
+/** One point in time: `t` is epoch milliseconds (a bucket's or window's start), then one value per series key. */
+export type TimePoint = { t: number } & Record<string, number | null>;
+
+export interface TimeChartProps {
+  title: string;
+  /** Unit of the values, shown on the axis and in the tooltip: "ms", "req/s", "%", "×"… ("" for a ratio). */
+  unit: string;
+  /** The chosen range: the x axis spans it whatever the data covers. */
+  fromMs: number;
+  toMs: number;
+  points: TimePoint[];
+  series: TimeSeries[];
+  /**
+   * Width of a bucket. A bucket with no point is a gap in the line; without a step, a gap is where
+   * two points lie more than 1.5 times the usual spacing apart.
+   */
+  stepMs?: number;
+  /** Start of the bucket still being filled: shaded and labelled, so its low count is not read as a collapse. */
+  partialFromMs?: number;
+  thresholds?: TimeThreshold[];
+  markers?: TimeMarker[];
+  band?: TimeBand;
+  yDomain?: [number | "auto", number | "auto"];
+  /** What the chart says in words, for screen readers; the default names the series and the range. */
+  description?: string;
+  /** Text when there are no points at all. */
+  empty?: string;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+/** Axis and tooltip times are UTC, and every chart says so. */
+function utcLabel(ms: number, spanMs: number): string {
+  const d = new Date(ms);
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  if (spanMs <= 86_400_000) return spanMs <= 900_000 ? `${time}:${pad(d.getUTCSeconds())}` : time;
+  return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${time}`;
+}
+
+const format = (value: number, unit: string) => {
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
+  return `${value.toFixed(digits)}${unit === "" ? "" : unit === "%" ? "%" : ` ${unit}`}`;
+};
+
+/** The usual distance between neighbouring points: their median gap. */
+function usualSpacing(points: TimePoint[]): number | undefined {
+  const gaps = points.slice(1).map((p, i) => p.t - points[i]!.t);
+  if (gaps.length === 0) return undefined;
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)];
+}
+
+/** Inserts an empty point wherever a bucket is missing, so the line breaks there instead of bridging it. */
+export function withGaps(points: TimePoint[], stepMs: number | undefined): TimePoint[] {
+  const sorted = [...points].sort((a, b) => a.t - b.t);
+  const spacing = stepMs ?? usualSpacing(sorted);
+  if (spacing === undefined || spacing <= 0) return sorted;
+  const out: TimePoint[] = [];
+  for (const point of sorted) {
+    const previous = out[out.length - 1];
+    if (previous && point.t - previous.t > 1.5 * spacing) out.push({ t: previous.t + spacing } as TimePoint);
+    out.push(point);
+  }
+  return out;
+}
+
+/**
+ * A time series on a real time axis: the domain is the chosen range, missing buckets are gaps,
+ * lines are straight between points, the unfinished bucket is marked, and values carry units.
+ * Dragging across the plot zooms the whole dashboard to that interval (an absolute range in the URL).
+ */
+export function TimeChart(props: TimeChartProps) {
+  const { title, unit, fromMs, toMs, series, thresholds = [], markers = [], band, yDomain = ["auto", "auto"] } = props;
+  const router = useRouter();
+  const pathname = usePathname();
+  const search = useSearchParams();
+  const [dragFrom, setDragFrom] = useState<number | null>(null);
+  const [dragTo, setDragTo] = useState<number | null>(null);
+  const span = toMs - fromMs;
+  const data = withGaps(props.points, props.stepMs).map((p) =>
+    band && p[band.lowerKey] != null && p[band.upperKey] != null ? { ...p, __band: [p[band.lowerKey], p[band.upperKey]] } : p,
+  );
+  const description =
+    props.description ??
+    `${title}: ${series.map((s) => s.name).join(", ")}${unit ? ` in ${unit}` : ""}, from ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()} (UTC), ${props.points.length} points.`;
+
+  const zoom = () => {
+    if (dragFrom !== null && dragTo !== null && Math.abs(dragTo - dragFrom) > span / 200) {
+      const params = new URLSearchParams(search.toString());
+      params.delete("range");
+      params.set("from", new Date(Math.min(dragFrom, dragTo)).toISOString());
+      params.set("to", new Date(Math.max(dragFrom, dragTo)).toISOString());
+      router.push(`${pathname}?${params.toString()}`);
+    }
+    setDragFrom(null);
+    setDragTo(null);
+  };
+  const at = (state: unknown): number | null => {
+    const label = (state as { activeLabel?: unknown } | null)?.activeLabel;
+    return typeof label === "number" ? label : null;
+  };
+
+  return (
+    <figure className="card chart" data-chart={title}>
+      <figcaption>
+        {title} <span className="muted">(UTC{unit ? `, ${unit}` : ""})</span>
+      </figcaption>
+      {props.points.length === 0 ? (
+        <p className="empty">{props.empty ?? "no data in this range"}</p>
+      ) : (
+        <div role="img" aria-label={description}>
+          <ResponsiveContainer width="100%" height={220}>
+            <ComposedChart
+              data={data}
+              margin={{ top: 8, right: 16, bottom: 0, left: 0 }}
+              accessibilityLayer={false}
+              onMouseDown={(state) => setDragFrom(at(state))}
+              onMouseMove={(state) => dragFrom !== null && setDragTo(at(state))}
+              onMouseUp={zoom}
+            >
+              <CartesianGrid strokeDasharray="3 3" />
+              <XAxis
+                dataKey="t"
+                type="number"
+                scale="time"
+                domain={[fromMs, toMs]}
+                allowDataOverflow
+                tickFormatter={(ms: number) => utcLabel(ms, span)}
+                fontSize={11}
+                tickCount={7}
+              />
+              <YAxis fontSize={11} width={64} domain={yDomain} tickFormatter={(v: number) => format(v, unit)} />
+              <Tooltip
+                labelFormatter={(ms) => `${new Date(Number(ms)).toISOString().replace("T", " ").slice(0, 19)} UTC`}
+                formatter={(value) => (Array.isArray(value) ? value.map((v) => format(Number(v), unit)).join(" – ") : format(Number(value), unit))}
+              />
+              <Legend />
+              {band && <Area dataKey="__band" name={band.name} stroke="none" fill="#93c5fd" fillOpacity={0.4} isAnimationActive={false} />}
+              {series.map((s, i) => (
+                <Line
+                  key={s.key}
+                  type="linear"
+                  dataKey={s.key}
+                  name={s.name}
+                  stroke={COLORS[i % COLORS.length]}
+                  strokeDasharray={s.dashed ? "4 3" : undefined}
+                  dot={props.points.length < 40 ? { r: 2 } : false}
+                  isAnimationActive={false}
+                  connectNulls={false}
+                />
+              ))}
+              {thresholds.map((th) => (
+                <ReferenceLine
+                  key={`y${th.label}`}
+                  y={th.value}
+                  stroke="#b45309"
+                  strokeDasharray="6 3"
+                  label={{ value: th.label, fontSize: 10, position: "insideTopRight" }}
+                />
+              ))}
+              {markers.map((m) => (
+                <ReferenceLine
+                  key={`x${m.t}${m.label}`}
+                  x={m.t}
+                  stroke={m.tone === "deploy" ? "#0e7490" : "#b91c1c"}
+                  label={{ value: m.label, fontSize: 10, position: "insideTopLeft" }}
+                />
+              ))}
+              {props.partialFromMs !== undefined && props.partialFromMs < toMs && (
+                <ReferenceArea
+                  x1={Math.max(props.partialFromMs, fromMs)}
+                  x2={toMs}
+                  fill="#e5e7eb"
+                  fillOpacity={0.6}
+                  label={{ value: "partial", fontSize: 10 }}
+                />
+              )}
+              {dragFrom !== null && dragTo !== null && <ReferenceArea x1={dragFrom} x2={dragTo} fill="#1d4ed8" fillOpacity={0.15} />}
+            </ComposedChart>
+          </ResponsiveContainer>
+        </div>
+      )}
+    </figure>
+  );
+}

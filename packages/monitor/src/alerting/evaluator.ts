@@ -1,5 +1,6 @@
 import { formatDuration } from "@vigil/config";
 import { type StoreEngine, readActiveAlerts, saveAlertChanges } from "@vigil/store";
+import { type AlertCause, splitCause, withCause } from "./alert-cause.js";
 import { anomalySamples } from "./anomaly.js";
 import { type Labels, expandTemplate, fingerprint } from "./alert-labels.js";
 import { type AlertRule, compare } from "./rules.js";
@@ -27,6 +28,7 @@ interface Tracked {
   annotations: Labels;
   state: "pending" | "firing";
   value: number;
+  cause: AlertCause | undefined;
   /** Pending: when the condition started holding. Firing: when it fired. */
   since: number;
 }
@@ -43,7 +45,7 @@ export function sloRules(slo: Slo): EvaluatedRule[] {
     alert,
     labels: { slo: slo.name, long_window: formatDuration(alert.longMs), short_window: formatDuration(alert.shortMs) },
     annotations: {
-      summary: `SLO ${slo.name} is burning its error budget ${alert.factor}x too fast`,
+      summary: `SLO ${slo.name} is burning its error budget {{ $value }}x the budget rate over ${formatDuration(alert.longMs)} (threshold ${alert.factor}x)`,
       description: `${slo.indicator} of model ${slo.model}: burn rate {{ $value }} over the last ${formatDuration(alert.longMs)} and above ${alert.factor} over the last ${formatDuration(alert.shortMs)} (objective ${slo.objective} over ${formatDuration(slo.windowMs)})`,
     },
   }));
@@ -52,14 +54,23 @@ export function sloRules(slo: Slo): EvaluatedRule[] {
 interface Firing {
   labels: Labels;
   value: number;
+  cause: AlertCause | undefined;
 }
+
+/** The cause of a value: the rule's condition and the window the value came from, when the sample says. */
+const causeOf = (condition: Pick<AlertCause, "metric" | "op" | "threshold">, window: Sample["window"]): AlertCause | undefined =>
+  window && { ...condition, windowStartMs: window.startMs, windowEndMs: window.endMs };
+
+const ANOMALY_OP = { up: ">", down: "<", both: "outside ±" } as const;
 
 /** The label sets (with values) for which a rule's condition holds now. */
 async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: number): Promise<Firing[]> {
   switch (rule.type) {
     case "threshold": {
       const samples: Sample[] = await sampleMetric(engine, rule.metric as Parameters<typeof sampleMetric>[1], rule.scope, nowMs, rule.range);
-      return samples.filter((s) => compare(s.value, rule.op, rule.threshold));
+      return samples
+        .filter((s) => compare(s.value, rule.op, rule.threshold))
+        .map((s) => ({ labels: s.labels, value: s.value, cause: causeOf({ metric: rule.metric, op: rule.op, threshold: rule.threshold }, s.window) }));
     }
     case "anomaly": {
       const samples = await anomalySamples(engine, { metric: rule.metric, scope: rule.scope, baselineMs: rule.baseline, minPoints: rule.min_points }, nowMs);
@@ -70,14 +81,27 @@ async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: num
         .map((s) => ({
           labels: { ...s.labels, minute: new Date(s.minute).toISOString().slice(11, 16), current: String(s.current), median: String(s.median) },
           value: s.value,
+          cause: causeOf(
+            { metric: `z_score(${rule.metric})`, op: ANOMALY_OP[rule.direction], threshold: rule.direction === "down" ? -rule.threshold : rule.threshold },
+            { startMs: s.minute, endMs: s.minute + 60_000 },
+          ),
         }));
     }
     case "burn_rate": {
       const { slo, alert } = rule;
       const long = burnRate(await sloEvents(engine, slo, nowMs - alert.longMs, nowMs), slo.objective);
       const short = burnRate(await sloEvents(engine, slo, nowMs - alert.shortMs, nowMs), slo.objective);
+      // sloEvents counts the complete minutes, so the long window is whole minutes too.
+      const endMs = Math.floor(nowMs / 60_000) * 60_000;
+      const window = { startMs: Math.floor((nowMs - alert.longMs) / 60_000) * 60_000, endMs };
       return long > alert.factor && short > alert.factor
-        ? [{ labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) }, value: long }]
+        ? [
+            {
+              labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) },
+              value: long,
+              cause: causeOf({ metric: "burn_rate", op: ">", threshold: alert.factor }, window),
+            },
+          ]
         : [];
     }
   }
@@ -121,13 +145,15 @@ export class AlertEvaluator {
   async restore(): Promise<number> {
     const rows = await readActiveAlerts(this.engine);
     for (const r of rows) {
+      const { annotations, cause } = splitCause(r.annotations);
       this.tracked.set(r.fingerprint, {
         fingerprint: r.fingerprint,
         rule: r.rule,
         labels: r.labels,
-        annotations: r.annotations,
+        annotations,
         state: r.state as Tracked["state"],
         value: r.value,
+        cause,
         since: r.startsAtMs,
       });
     }
@@ -172,12 +198,13 @@ export class AlertEvaluator {
             annotations,
             state: forMs === 0 ? "firing" : "pending",
             value: f.value,
+            cause: f.cause,
             since: nowMs,
           };
           this.tracked.set(fp, alert);
           changes.push({ alert, state: alert.state });
         } else {
-          Object.assign(existing, { value: f.value, annotations });
+          Object.assign(existing, { value: f.value, annotations, cause: f.cause });
           if (existing.state === "pending" && nowMs - existing.since >= forMs) {
             Object.assign(existing, { state: "firing", since: nowMs });
             changes.push({ alert: existing, state: "firing" });
@@ -212,7 +239,7 @@ export class AlertEvaluator {
         fingerprint: alert.fingerprint,
         rule: alert.rule,
         labels: alert.labels,
-        annotations: alert.annotations,
+        annotations: withCause(alert.annotations, alert.cause),
         state,
         value: alert.value,
         startsAtMs: alert.since,

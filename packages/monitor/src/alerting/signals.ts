@@ -50,10 +50,11 @@ export interface Scope {
   feature?: string;
 }
 
-/** One labelled value of a metric: the labels say which model, version (and feature) it is about. */
+/** One labelled value of a metric: the labels say which model, version (and feature) it is about; the window, when it was computed. */
 export interface Sample {
   labels: Labels;
   value: number;
+  window?: { startMs: number; endMs: number };
 }
 
 const scopeParams = (scope: Scope) => ({ model: scope.model ?? "", version: scope.version ?? "", feature: scope.feature ?? "" });
@@ -66,13 +67,14 @@ const minuteRange = (toMs: number, rangeMs: number) => {
 async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope: Scope, nowMs: number, rangeMs: number): Promise<Sample[]> {
   const params = { ...scopeParams(scope), ...minuteRange(nowMs, rangeMs), faults: SERVER_FAULT_STATUSES };
   const where = `${MINUTE_RANGE} AND ${MODEL_SCOPE}`;
+  const window = { startMs: params.from * 1000, endMs: params.to * 1000 };
   if (metric in LATENCY_LEVEL) {
     const rows = await engine.query<{ model: string; version: string; q: number[] }>(
       `SELECT model_name AS model, model_version AS version, quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(latency_us_quantiles) AS q
        FROM ${PREDICTIONS_PER_MINUTE} WHERE ${where} GROUP BY model, version ORDER BY model, version`,
       params,
     );
-    return rows.map((r) => ({ labels: { model: r.model, version: r.version }, value: r.q[LATENCY_LEVEL[metric]!]! / 1000 }));
+    return rows.map((r) => ({ labels: { model: r.model, version: r.version }, value: r.q[LATENCY_LEVEL[metric]!]! / 1000, window }));
   }
   const rows = await engine.query<{ model: string; version: string; total: string | number; bad: string | number }>(
     `SELECT model_name AS model, model_version AS version, sum(requests) AS total, sumIf(requests, status IN {faults:Array(String)}) AS bad
@@ -84,6 +86,7 @@ async function serviceSamples(engine: StoreEngine, metric: ServiceMetric, scope:
     .map((r) => ({
       labels: { model: r.model, version: r.version },
       value: metric === "error_rate" ? Number(r.bad) / Number(r.total) : Number(r.total) / (params.to - params.from || 1),
+      window,
     }));
 }
 
@@ -111,7 +114,11 @@ async function monitorSamples(engine: StoreEngine, metric: MetricName, scope: Sc
   const rows = await latestMonitorValues(engine, series, scopeParams(scope), { fromMs: Math.round(nowMs - rangeMs), toMs: Math.round(nowMs) });
   return rows
     .filter((r) => Number.isFinite(r.value))
-    .map((r) => ({ labels: { model: r.model, version: r.version, ...(perFeature && r.feature !== "" ? { feature: r.feature } : {}) }, value: r.value }));
+    .map((r) => ({
+      labels: { model: r.model, version: r.version, ...(perFeature && r.feature !== "" ? { feature: r.feature } : {}) },
+      value: r.value,
+      window: { startMs: r.windowStartMs, endMs: r.windowEndMs },
+    }));
 }
 
 /** Current values of a metric, one per model version (and feature) in scope. */

@@ -33,16 +33,16 @@ const rangeParams = (range: SeriesRange, model: string, version: string) => ({
 });
 
 /**
- * Traffic, server-side errors and latency percentiles per step, from the per-minute rollups
- * (two small queries, whatever the traffic): requests and errors from requests_per_minute,
- * percentiles merged from predictions_per_minute's t-digest states.
+ * Requests (calls, not prediction rows: a batched request is one request), server-side errors
+ * and latency percentiles per step, from the per-minute rollups (two small queries, whatever the
+ * traffic): counts from requests_per_minute, percentiles merged from predictions_per_minute's
+ * t-digest states. `rows` is the prediction rows, which a batched request has several of.
  */
 export async function overviewSeries(engine: StoreEngine, range: SeriesRange, model = "", version = ""): Promise<OverviewPoint[]> {
   const params = rangeParams(range, model, version);
   const [counts, latency] = await Promise.all([
-    engine.query<{ t: number; total: string | number; bad: string | number }>(
-      `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalSecond({step:UInt32}), 'UTC')) AS t, sum(requests) AS total,
-              sumIf(requests, status IN {faults:Array(String)}) AS bad
+    engine.query<CountRow & { t: number }>(
+      `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalSecond({step:UInt32}), 'UTC')) AS t, ${COUNT_COLUMNS}
        FROM ${REQUESTS_PER_MINUTE} WHERE ${MINUTE_RANGE} AND ${MODEL_SCOPE} GROUP BY t ORDER BY t`,
       params,
     ),
@@ -55,14 +55,10 @@ export async function overviewSeries(engine: StoreEngine, range: SeriesRange, mo
   ]);
   const latencyAt = new Map(latency.map((r) => [Number(r.t), r.q]));
   return counts.map((r) => {
-    const requests = Number(r.total);
-    const errors = Number(r.bad);
     const q = latencyAt.get(Number(r.t));
     return {
       t: new Date(Number(r.t) * 1000).toISOString(),
-      requests,
-      errors,
-      errorRate: requests === 0 ? null : errors / requests,
+      ...counted(r),
       p50Ms: q ? q[0]! / 1000 : null,
       p95Ms: q ? q[1]! / 1000 : null,
       p99Ms: q ? q[2]! / 1000 : null,
@@ -70,12 +66,21 @@ export async function overviewSeries(engine: StoreEngine, range: SeriesRange, mo
   });
 }
 
+/** Requests, server-side errors and rows, as requests_per_minute sums them (see overviewSeries). */
+const COUNT_COLUMNS = `sum(calls) AS calls, sumIf(calls, status IN {faults:Array(String)}) AS bad_calls, sum(requests) AS rows`;
+type CountRow = { calls: string | number; bad_calls: string | number; rows: string | number };
+const counted = (r: CountRow) => {
+  const requests = Number(r.calls);
+  const errors = Number(r.bad_calls);
+  return { requests, errors, errorRate: requests === 0 ? null : errors / requests, rows: Number(r.rows) };
+};
+
 /** The same figures over the whole range, and per model version. */
 export async function overviewTotals(engine: StoreEngine, range: SeriesRange, model = "", version = ""): Promise<OverviewTotals> {
   const params = rangeParams(range, model, version);
   const [perModel, [latency]] = await Promise.all([
-    engine.query<{ model: string; version: string; total: string | number; bad: string | number }>(
-      `SELECT model_name AS model, model_version AS version, sum(requests) AS total, sumIf(requests, status IN {faults:Array(String)}) AS bad
+    engine.query<CountRow & { model: string; version: string }>(
+      `SELECT model_name AS model, model_version AS version, ${COUNT_COLUMNS}
        FROM ${REQUESTS_PER_MINUTE} WHERE ${MINUTE_RANGE} AND ${MODEL_SCOPE} GROUP BY model, version ORDER BY model, version`,
       params,
     ),
@@ -84,7 +89,7 @@ export async function overviewTotals(engine: StoreEngine, range: SeriesRange, mo
       params,
     ),
   ]);
-  const models = perModel.map((r) => ({ model: r.model, version: r.version, requests: Number(r.total), errors: Number(r.bad) }));
+  const models = perModel.map((r) => ({ model: r.model, version: r.version, ...counted(r) }));
   const requests = models.reduce((a, m) => a + m.requests, 0);
   const errors = models.reduce((a, m) => a + m.errors, 0);
   const hasLatency = latency !== undefined && Number(latency.n) > 0;
@@ -92,6 +97,7 @@ export async function overviewTotals(engine: StoreEngine, range: SeriesRange, mo
     requests,
     errors,
     errorRate: requests === 0 ? null : errors / requests,
+    rows: models.reduce((a, m) => a + m.rows, 0),
     p50Ms: hasLatency ? latency.q[0]! / 1000 : null,
     p95Ms: hasLatency ? latency.q[1]! / 1000 : null,
     p99Ms: hasLatency ? latency.q[2]! / 1000 : null,

@@ -29,17 +29,32 @@ export const healthSchema = named(
       .optional()
       .describe("Where the store lives (never with credentials); only to callers with a token, since it names the server's directories"),
     alerting: z
-      .object({ evaluations: z.number(), ruleFailures: stringMap.describe("Rule name to its last failure"), lastEvaluationAt: z.number().optional() })
-      .nullable()
-      .describe("Alert evaluation in this process; null when alerting runs elsewhere"),
+      .discriminatedUnion("source", [
+        z.object({
+          source: z.literal("evaluator").describe("Alert rules are evaluated in this process"),
+          evaluations: z.number(),
+          ruleFailures: stringMap.describe("Rule name to its last failure"),
+          lastEvaluationAt: z.number().optional().describe("Epoch milliseconds of the last evaluation"),
+          firing: z.number(),
+          pending: z.number(),
+        }),
+        z.object({
+          source: z.literal("history").describe("Alert rules are evaluated elsewhere; read from the alert history the evaluator writes"),
+          lastChangeAt: ISO.nullable().describe("The newest alert state change recorded; null when none is"),
+          firing: z.number(),
+          pending: z.number(),
+        }),
+      ])
+      .describe("Alert evaluation: this process's evaluator, or the alert history when alerting runs in another process"),
   }),
 );
 
 /** Serving figures over a stretch of time: requests, server-side errors and latency percentiles. */
 const servingFiguresSchema = z.object({
-  requests: z.number(),
+  requests: z.number().describe("Requests (a batched request counts once), as vigil_inference_requests_total counts them"),
   errors: z.number().describe("Requests that failed on the server's side"),
   errorRate: z.number().nullable().describe("errors / requests; null without requests"),
+  rows: z.number().describe("Prediction rows: a batched request of n rows has n"),
   p50Ms: z.number().nullable(),
   p95Ms: z.number().nullable(),
   p99Ms: z.number().nullable(),
@@ -49,7 +64,11 @@ export const overviewPointSchema = named("OverviewPoint", servingFiguresSchema.e
 
 export const overviewTotalsSchema = named(
   "OverviewTotals",
-  servingFiguresSchema.extend({ models: z.array(z.object({ model: z.string(), version: z.string(), requests: z.number(), errors: z.number() })) }),
+  servingFiguresSchema.extend({
+    models: z.array(
+      z.object({ model: z.string(), version: z.string(), requests: z.number(), errors: z.number(), errorRate: z.number().nullable(), rows: z.number() }),
+    ),
+  }),
 );
 
 export const overviewSchema = named(
@@ -200,7 +219,19 @@ export const alertSchema = named(
     labels: stringMap,
     annotations: stringMap,
     state: z.string(),
-    value: z.number(),
+    value: z.number().describe("The value the rule judged (for SLO burn-rate alerts, the burn rate over the long window)"),
+    condition: z
+      .object({
+        metric: z.string().describe("As the rule names it; burn_rate for SLO burn-rate alerts, z_score(<metric>) for anomaly rules"),
+        op: z.string(),
+        threshold: z.number(),
+      })
+      .nullable()
+      .describe("The rule's condition; null for alerts recorded before conditions were"),
+    window: z
+      .object({ start: ISO, end: ISO })
+      .nullable()
+      .describe("The stretch of time the value was computed over (a monitor window, the complete minutes of a serving metric's range, an SLO's long window)"),
     startsAt: ISO,
     endsAt: ISO.nullable(),
     changedAt: ISO,

@@ -147,7 +147,7 @@ const FIGURE_VALUE: Record<FeatureDriftFigure, string> = {
   jensen_shannon: "JSONExtractFloat(details, 'jensen_shannon')",
 };
 
-const latestReadSchema = z.object({ model: z.string(), version: z.string(), feature: z.string(), v: floatValue });
+const latestReadSchema = z.object({ model: z.string(), version: z.string(), feature: z.string(), v: floatValue, start_ms: countValue, end_ms: countValue });
 
 /**
  * The value of a series in the newest window that ended in (fromMs, toMs], per model version and
@@ -158,7 +158,7 @@ export async function latestMonitorValues(
   series: ResultSeries,
   scope: { model: string; version: string; feature: string },
   range: { fromMs: number; toMs: number },
-): Promise<Array<{ model: string; version: string; feature: string; value: number }>> {
+): Promise<Array<{ model: string; version: string; feature: string; value: number; windowStartMs: number; windowEndMs: number }>> {
   const [filter, value] =
     "featureDrift" in series
       ? [`kind = 'drift' AND metric != '${DATASET_DRIFT_SHARE}' AND feature != ''`, FIGURE_VALUE[series.featureDrift]]
@@ -166,12 +166,13 @@ export async function latestMonitorValues(
   const rows = await queryRows(
     engine,
     latestReadSchema,
-    `SELECT model_name AS model, model_version AS version, feature, argMax(${value}, window_end) AS v
+    `SELECT model_name AS model, model_version AS version, feature, argMax(${value}, window_end) AS v,
+            toUnixTimestamp64Milli(argMax(window_start, window_end)) AS start_ms, toUnixTimestamp64Milli(max(window_end)) AS end_ms
      FROM ${MONITOR_RESULTS} FINAL
      WHERE ${filter} AND ${MODEL_SCOPE} AND ({feature:String} = '' OR feature = {feature:String})
        AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
      GROUP BY model, version, feature ORDER BY model, version, feature`,
     { ...scope, ...("featureDrift" in series ? {} : { kind: series.kind, metric: series.metric }), from: range.fromMs, to: range.toMs },
   );
-  return rows.map((r) => ({ model: r.model, version: r.version, feature: r.feature, value: r.v }));
+  return rows.map((r) => ({ model: r.model, version: r.version, feature: r.feature, value: r.v, windowStartMs: r.start_ms, windowEndMs: r.end_ms }));
 }

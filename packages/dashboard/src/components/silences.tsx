@@ -3,8 +3,11 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
-/** Creates a silence through the dashboard's own route (which holds the API token). */
-export function SilenceForm({ defaultMatcher = "" }: { defaultMatcher?: string }) {
+/**
+ * Creates a silence through the dashboard's own route (which holds the API token). An alert's
+ * "silence" button opens it with matchers that select that alert.
+ */
+export function SilenceForm({ defaultMatchers = "" }: { defaultMatchers?: string }) {
   const router = useRouter();
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
@@ -28,11 +31,12 @@ export function SilenceForm({ defaultMatcher = "" }: { defaultMatcher?: string }
     router.refresh();
   }
   return (
-    <form className="card silence-form" action={submit}>
+    // Keyed by the prefill, so a second alert's button replaces the first one's matchers.
+    <form className="card silence-form" action={submit} id="new-silence" key={defaultMatchers}>
       <h3>New silence</h3>
       <label>
         matchers, one a line (name=&quot;value&quot;, name=~&quot;regex&quot;)
-        <textarea name="matchers" rows={2} defaultValue={defaultMatcher} required />
+        <textarea name="matchers" rows={Math.max(2, defaultMatchers.split("\n").length)} defaultValue={defaultMatchers} required />
       </label>
       <label>
         for <input name="duration" defaultValue="2h" size={6} />

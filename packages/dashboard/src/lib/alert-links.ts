@@ -35,7 +35,7 @@ const query = (params: Record<string, string | undefined>) =>
     .join("&");
 
 /** What kind of figure the alert judged, from its rule's metric (or, for older alerts, its labels). */
-function causeKind(alert: AlertRow): "drift" | "quality" | "burn" | "serving" | "unknown" {
+export function causeKind(alert: AlertRow): "drift" | "quality" | "burn" | "serving" | "unknown" {
   const metric = alert.condition?.metric;
   if (metric === undefined) {
     if (alert.labels.slo) return "burn";

@@ -196,6 +196,9 @@ export const sloStatusSchema = named(
     worst: z.array(sloPeriodSchema),
     incidents: z.array(z.object({ alertname: z.string(), severity: z.string(), startsAt: ISO, endsAt: ISO.nullable(), labels: stringMap })),
     burnRates: z.object({ "1h": z.number(), "6h": z.number(), "1d": z.number(), "3d": z.number() }),
+    burnRateAlerts: z
+      .array(z.object({ severity: z.string(), longWindow: z.string(), shortWindow: z.string(), factor: z.number() }))
+      .describe("The SLO's multi-window burn-rate alerts: each fires when both windows burn faster than factor"),
   }),
 );
 

@@ -1,8 +1,8 @@
-import { parseDuration, parseTime } from "@vigil/config";
+import { formatDuration, parseDuration, parseTime } from "@vigil/config";
 import { z } from "zod";
 import { activeAlerts, alertHistory } from "../alert-history.js";
 import { createSilence, expireSilence, listSilences } from "../../alerting/silences.js";
-import { burnRate, sloEvents, sloEventsPerStep } from "../../alerting/slo.js";
+import { burnRate, burnRateAlerts, sloEvents, sloEventsPerStep } from "../../alerting/slo.js";
 import { sloReport } from "../../alerting/slo-report.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { defineRoute, type MonitorApiOptions, type Route } from "../route.js";
@@ -27,6 +27,12 @@ export function alertingRoutes({ engine, slos }: MonitorApiOptions): Route[] {
             return {
               ...report,
               burnRates: { "1h": await burn(3_600_000), "6h": await burn(6 * 3_600_000), "1d": await burn(86_400_000), "3d": await burn(3 * 86_400_000) },
+              burnRateAlerts: burnRateAlerts(slo).map((a) => ({
+                severity: a.severity,
+                longWindow: formatDuration(a.longMs),
+                shortWindow: formatDuration(a.shortMs),
+                factor: a.factor,
+              })),
             };
           }),
         );

@@ -109,11 +109,12 @@ export function silenceMatchers(alert: AlertRow): string {
 
 const SEVERITY_ORDER: Record<string, number> = { critical: 0, warning: 1, info: 2 };
 
-/** The order in which an alert asks for attention: firing before pending, then critical, warning, info. */
+/** The order in which an alert asks for attention: firing before pending, then critical, warning, info; then the oldest, then by name so the order holds between loads. */
 export function attentionOrder(a: AlertRow, b: AlertRow): number {
   const state = (x: AlertRow) => (x.state === "firing" ? 0 : 1);
   const severity = (x: AlertRow) => SEVERITY_ORDER[x.labels.severity ?? ""] ?? 3;
-  return state(a) - state(b) || severity(a) - severity(b) || a.startsAt.localeCompare(b.startsAt);
+  const name = (x: AlertRow) => x.labels.alertname ?? x.rule;
+  return state(a) - state(b) || severity(a) - severity(b) || a.startsAt.localeCompare(b.startsAt) || name(a).localeCompare(name(b));
 }
 
 /** The value against the threshold, in words: "14.8 > 6". */

@@ -67,12 +67,12 @@ export async function overviewSeries(engine: StoreEngine, range: SeriesRange, mo
 }
 
 /** Requests, server-side errors and rows, as requests_per_minute sums them (see overviewSeries). */
-const COUNT_COLUMNS = `sum(calls) AS calls, sumIf(calls, status IN {faults:Array(String)}) AS bad_calls, sum(requests) AS rows`;
-type CountRow = { calls: string | number; bad_calls: string | number; rows: string | number };
+const COUNT_COLUMNS = `sum(calls) AS request_count, sumIf(calls, status IN {faults:Array(String)}) AS error_count, sum(requests) AS row_count`;
+type CountRow = { request_count: string | number; error_count: string | number; row_count: string | number };
 const counted = (r: CountRow) => {
-  const requests = Number(r.calls);
-  const errors = Number(r.bad_calls);
-  return { requests, errors, errorRate: requests === 0 ? null : errors / requests, rows: Number(r.rows) };
+  const requests = Number(r.request_count);
+  const errors = Number(r.error_count);
+  return { requests, errors, errorRate: requests === 0 ? null : errors / requests, rows: Number(r.row_count) };
 };
 
 /** The same figures over the whole range, and per model version. */

@@ -36,6 +36,8 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   const objectives = slos
     .filter((s) => s.indicator === "latency" && s.thresholdMs !== null)
     .map((s) => ({ value: s.thresholdMs!, label: `${s.slo}: ${percent(s.objective, 1)} ≤ ${s.thresholdMs} ms` }));
+  // The latency axis reaches the objectives, so their lines show even while latency is far below them.
+  const latencyTop = Math.max(...objectives.map((o) => o.value), ...points.map((p) => p.p99 ?? 0)) * 1.05;
   const firing = alerts.filter((a) => a.state === "firing");
   const models = [
     ...new Set([...totals.models.map((m) => m.model), ...alerts.flatMap((a) => (a.labels.model ? [a.labels.model] : [])), ...slos.map((s) => s.model)]),
@@ -175,6 +177,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             { key: "p99", name: "p99" },
           ]}
           thresholds={objectives}
+          yDomain={[0, latencyTop > 0 ? latencyTop : "auto"]}
           description={`Latency percentiles per ${stepMs / 60_000}-minute step from ${overview.from} to ${overview.to}: over the range p50 ${fixed(totals.p50Ms, 2)} ms, p95 ${fixed(totals.p95Ms, 2)} ms, p99 ${fixed(totals.p99Ms, 2)} ms${objectives.length > 0 ? `; objectives ${objectives.map((o) => o.label).join(", ")}` : ""}.`}
         />
       </section>

@@ -27,6 +27,8 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
         const burn = burns[i]!;
         const points = burn.points.map((p) => ({ t: Date.parse(p.t), burn: p.total === 0 ? null : p.burnRate }));
         const factors = [...new Set(s.burnRateAlerts.map((a) => a.factor))];
+        // The axis reaches the highest threshold, so every threshold line is drawn however low the burn.
+        const top = Math.max(...factors, ...points.map((p) => p.burn ?? 0)) * 1.05;
         const isSelected = s.slo === selected;
         return (
           <section
@@ -66,6 +68,7 @@ export default async function SlosPage({ searchParams }: { searchParams: Promise
               points={points}
               series={[{ key: "burn", name: `burn rate per ${burn.stepMs / 60_000}-minute step` }]}
               thresholds={factors.map((f) => ({ value: f, label: `${f}×` }))}
+              yDomain={[0, top]}
               empty="no requests in this range"
               description={`Burn rate of ${s.slo}'s error budget per ${burn.stepMs / 60_000}-minute step, ${burn.points.filter((p) => p.total > 0).length} steps with requests; alert thresholds at ${factors.join("×, ")}×.`}
             />

@@ -2,16 +2,28 @@ import Link from "next/link";
 import { type AlertRow, alertLinks, formatNumber, silenceMatchers } from "@/lib/alert-links";
 import { type Search, keep } from "@/lib/range";
 
-/** Links to the pages that show an alert's cause. */
-export function AlertCauseLinks({ alert }: { alert: AlertRow }) {
-  const links = alertLinks(alert);
+/**
+ * Links to the pages that show the causes of alerts, the most urgent alert's first; of a group
+ * (an SLO's burn-rate windows, one rule's features) each page once.
+ */
+export function AlertCauseLinks({ alerts }: { alerts: AlertRow[] }) {
+  const seen = new Set<string>();
+  const links = alerts.flatMap(alertLinks).filter((l) => {
+    const key = `${l.kind}\u0000${l.label}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   if (links.length === 0) return null;
   return (
     <span className="alert-links">
-      {links.map((l) => (
-        <Link key={l.href} href={l.href} data-link={l.kind}>
-          {l.label}
-        </Link>
+      {links.map((l, i) => (
+        <span key={l.href}>
+          {i > 0 && " · "}
+          <Link href={l.href} data-link={l.kind}>
+            {l.label}
+          </Link>
+        </span>
       ))}
     </span>
   );

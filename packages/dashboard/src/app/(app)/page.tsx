@@ -138,10 +138,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
                 <li key={`${g.alertname}:${g.model}`} data-alert-group={g.alertname} data-model={g.model}>
                   <span className={first!.state === "firing" ? "bad" : ""}>{g.alertname}</span> [{first!.labels.severity}, {first!.state}]
                   {g.model && ` ${g.model}`}
-                  {g.alerts.length > 1 && ` ×${g.alerts.length}`}: {first!.annotations.summary ?? valueText(first!)}{" "}
-                  {g.alerts.map((a) => (
-                    <AlertCauseLinks key={a.fingerprint} alert={a} />
-                  ))}
+                  {g.alerts.length > 1 && ` ×${g.alerts.length}`}: {first!.annotations.summary ?? valueText(first!)} <AlertCauseLinks alerts={g.alerts} />
                 </li>
               );
             })}

@@ -62,7 +62,7 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
                     <td>{a.annotations.summary ?? ""}</td>
                     <td>{a.startsAt}</td>
                     <td>
-                      <AlertCauseLinks alert={a} />
+                      <AlertCauseLinks alerts={[a]} />
                     </td>
                     <td>
                       <SilenceLink alert={a} search={search} />
@@ -104,7 +104,7 @@ export default async function AlertsPage({ searchParams }: { searchParams: Promi
                     <ValueCells alert={h} />
                     <td>{windowText(h)}</td>
                     <td>
-                      <AlertCauseLinks alert={h} />
+                      <AlertCauseLinks alerts={[h]} />
                     </td>
                     <td>
                       <SilenceLink alert={h} search={search} />

@@ -7,6 +7,7 @@ import { confusionSchema, histogramsSchema, modelResultsSchema, modelsSchema, ty
 import { byDriftSeverity, windowsOf } from "../packages/dashboard/src/lib/drift.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DriftTraffic, driftTraffic } from "./support/drift-traffic.js";
+import { eventually } from "./support/store.js";
 
 const SCREENSHOTS = join(import.meta.dirname, "..", "test-results", "screenshots");
 const PASSWORD = "drift pages password";
@@ -147,10 +148,11 @@ describe("dashboard: models, model and drift pages", () => {
     const first = page.locator("[data-section=histograms] figure").first();
     assert.equal(await first.getAttribute("id"), "histogram-weekday");
     assert.equal(await first.getAttribute("aria-current"), "true");
-    await page.waitForFunction(() => {
-      const top = document.getElementById("histogram-weekday")?.getBoundingClientRect().top ?? -1;
-      return top >= 0 && top < window.innerHeight;
-    });
+    await eventually(
+      async () => (await first.boundingBox())?.y ?? -1,
+      (top) => top >= 0 && top < 900,
+      "the highlighted histogram to scroll into the viewport",
+    );
     const { inputs } = await apiGet(histogramsSchema, `/api/v1/models/flights/histograms?from=${calm.start}&to=${calm.end}&version=1&feature=weekday`);
     assert.deepEqual(await currentCounts("weekday"), inputs[0]!.current);
   });
@@ -175,6 +177,8 @@ describe("dashboard: models, model and drift pages", () => {
     assert.equal(await visit("/models/nope/drift"), 404);
     assert.equal(await visit("/models/nope"), 404);
     assert.equal(await visit("/models/flights/drift?version=9"), 404);
+    assert.equal(await visit(`/models/flights/drift?feature=altitude&${range}`), 200);
+    assert.match((await page.textContent("[data-notice=feature]"))!, /flights does not monitor an input named "altitude" \(inputs: hour, weekday, distance/);
     assert.deepEqual(pageErrors, []);
   });
 });

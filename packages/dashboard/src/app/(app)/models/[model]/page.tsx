@@ -72,7 +72,7 @@ export default async function ModelPage({ params, searchParams }: Params) {
   return (
     <>
       <h2>
-        Model {name} version {version} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
+        Model {name} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
         <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift?version=${encodeURIComponent(version)}`)}>drift</Link>
       </h2>
       <TimeChart

@@ -70,6 +70,7 @@ export default async function DriftPage({ params, searchParams }: Params) {
   const rank = new Map(judged.map((p, i) => [p.feature, i]));
   const histogramOrder = (feature: string) => (feature === focus ? -1 : (rank.get(feature) ?? judged.length + inputOrder.indexOf(feature)));
   const shownHistograms = typeof histograms === "string" ? [] : [...histograms.inputs].sort((a, b) => histogramOrder(a.feature) - histogramOrder(b.feature));
+  const unknownFocus = focus !== undefined && !inputOrder.includes(focus);
 
   const seriesPoints = (metric: string, extra: (p: ResultPoint) => Record<string, number | null> = () => ({})) =>
     drift.points.filter((p) => p.metric === metric && p.feature === "").map((p) => ({ t: Date.parse(p.windowEnd), value: p.value, ...extra(p) }));
@@ -87,9 +88,14 @@ export default async function DriftPage({ params, searchParams }: Params) {
   return (
     <>
       <h2>
-        Drift of {name} version {version} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
+        Drift of {name} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
         <Link href={keep(search, `/models/${encodeURIComponent(name)}?version=${encodeURIComponent(version)}`)}>quality</Link>
       </h2>
+      {unknownFocus && (
+        <p className="card" role="status" data-notice="feature">
+          {name} does not monitor an input named &quot;{focus}&quot; (inputs: {inputOrder.join(", ")}).
+        </p>
+      )}
       {notice && (
         <p className="card" role="status" data-notice="window">
           {notice}

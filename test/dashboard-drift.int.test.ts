@@ -103,6 +103,10 @@ describe("dashboard: models, model and drift pages", () => {
       await page.locator("[data-table=drift-inputs] tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-feature"))),
       byDriftSeverity(judged).map((p) => p.feature),
     );
+    const verdicts = await page
+      .locator("[data-table=drift-inputs] tbody tr [data-verdict]")
+      .evaluateAll((badges) => badges.map((b) => b.getAttribute("data-verdict")));
+    assert.ok(verdicts.lastIndexOf("drifted") < verdicts.indexOf("calm"), `drifted inputs come first: ${verdicts.join(", ")}`);
     const drifted = judged.filter((p) => p.breached).length;
     assert.ok(judged.find((p) => p.feature === "distance")?.breached, "tripled distances drift");
     assert.match(

@@ -45,6 +45,7 @@ export default async function DriftPage({ params, searchParams }: Params) {
     apiOrNotFound<ModelResultsResponse>(`${path}/data-quality?${scope}`),
   ]);
   const { fromMs, toMs } = rangeBounds(search);
+  const hasReference = model.versions.find((v) => v.version === version)?.reference ?? false;
   const windows = windowsOf(drift.points);
   const { selected, notice } = selectWindow(windows, search.window);
   const labels = windowEndLabels(windows.map((w) => w.end));
@@ -114,7 +115,11 @@ export default async function DriftPage({ params, searchParams }: Params) {
             .
           </p>
         ) : (
-          <p className="empty">No monitor window of version {version} in this range: the monitor judges drift once a window with traffic has closed.</p>
+          <p className="empty" data-summary>
+            {hasReference
+              ? `No monitor window of version ${version} in this range: the monitor judges drift once a window with traffic has closed.`
+              : `Version ${version} has no reference profile (no reference.jsonl, and none built with vigil profile), so its drift is not judged.`}
+          </p>
         )}
         {judged.length > 0 && (
           <div className="table-scroll">

@@ -87,7 +87,13 @@ export function BarChartCard({
 }) {
   const withUnit = (v: number) => `${v}${unit}`;
   return (
-    <figure className={`card chart${highlighted ? " highlighted" : ""}`} data-chart={title} id={id} aria-current={highlighted ? "true" : undefined}>
+    <figure
+      className="card chart"
+      data-chart={title}
+      id={id}
+      aria-current={highlighted ? "true" : undefined}
+      style={highlighted ? { outline: "3px solid #1d4ed8", outlineOffset: 2 } : undefined}
+    >
       <figcaption>{title}</figcaption>
       <div role="img" aria-label={description}>
         <ResponsiveContainer width="100%" height={200}>

@@ -3,7 +3,16 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Browser, type Page, chromium } from "playwright-core";
-import { confusionSchema, histogramsSchema, modelResultsSchema, modelsSchema, type startMonitorApi } from "@vigil/monitor";
+import {
+  AlertEvaluator,
+  alertsSchema,
+  confusionSchema,
+  histogramsSchema,
+  modelResultsSchema,
+  modelsSchema,
+  parseAlertingConfig,
+  type startMonitorApi,
+} from "@vigil/monitor";
 import { byDriftSeverity, windowsOf } from "../packages/dashboard/src/lib/drift.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DriftTraffic, driftTraffic } from "./support/drift-traffic.js";
@@ -48,6 +57,12 @@ describe("dashboard: models, model and drift pages", () => {
   before(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     traffic = await driftTraffic(150);
+    const watch = parseAlertingConfig(
+      { rules: [{ name: "AccuracyWatch", metric: "quality.accuracy", op: ">=", threshold: 0, range: "15m", severity: "info" }] },
+      "test",
+      import.meta.dirname,
+    );
+    assert.equal((await new AlertEvaluator(traffic.store.engine, watch.rules).evaluate()).length, 1, "one alert on the model, for its marker");
     api = await traffic.startApi(TOKEN);
     range = `from=${new Date(traffic.windows[0]!.fromMs - 60_000).toISOString()}&to=${new Date(traffic.windows[1]!.toMs + 60_000).toISOString()}`;
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
@@ -175,6 +190,16 @@ describe("dashboard: models, model and drift pages", () => {
       new RegExp(`over ${from.replace("T", " ").slice(0, 19)} UTC to ${to.replace("T", " ").slice(0, 19)} UTC, ${confusion.rows} labelled`),
     );
     assert.equal(await page.inputValue("select[aria-label='model version']"), "1");
+  });
+
+  test("the Model page's quality chart marks the model's alerts and the windows whose dataset drifted", async () => {
+    assert.equal(await visit(`/models/flights?${range}`), 200);
+    const labels = await page.locator("[data-chart='Quality per monitor window'] svg text").allTextContents();
+    const alerts = (await apiGet(alertsSchema, `/api/v1/alerts/history?${range}`)).filter((a) => a.labels.model === "flights" && a.state === "firing");
+    assert.equal(labels.filter((l) => l === "AccuracyWatch").length, new Set(alerts.map((a) => a.startsAt)).size);
+    assert.ok(alerts.length > 0);
+    const driftedWindows = (await driftPoints()).filter((p) => p.metric === "dataset_drift_share" && p.breached);
+    assert.equal(labels.filter((l) => l === "dataset drift").length, driftedWindows.length);
   });
 
   test("an unknown model or version is a 404 page", async () => {

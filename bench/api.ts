@@ -64,6 +64,7 @@ try {
     port: 0,
     tokens: [TOKEN],
     models: async () => ({ ...monitored, inputs: FEATURES }),
+    repository: async () => [{ name: model, versions: [{ version: "1", referenceFile: false }], classes: CLASSES, inputs: FEATURES }],
     slos: [],
   });
   const range = `from=${encodeURIComponent(new Date(start / 1000 - 60_000).toISOString())}&to=${encodeURIComponent(new Date(end / 1000 + 60_000).toISOString())}`;

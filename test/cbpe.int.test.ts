@@ -530,7 +530,14 @@ describe("confidence-based performance estimation (CBPE) in ClickHouse SQL", () 
       "an alert rule on estimated.accuracy_error reads the newest window's error",
     );
 
-    const api = await startMonitorApi({ engine: store.engine, host: "127.0.0.1", port: 0, tokens: [], models: async () => undefined, slos: [] });
+    const api = await startMonitorApi({
+      engine: store.engine,
+      host: "127.0.0.1",
+      port: 0,
+      tokens: [],
+      models: async (name) => (name === model ? { ...target, inputs: [] } : undefined),
+      slos: [],
+    });
     try {
       const response = await fetch(`${api.url}/api/v1/models/${model}/estimated?from=${before.fromUs / 1000}&to=${afterDrift.toUs / 1000}`);
       assert.equal(response.status, 200);

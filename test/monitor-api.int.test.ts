@@ -11,6 +11,7 @@ import {
   healthSchema,
   histogramsSchema,
   modelResultsSchema,
+  modelsSchema,
   overviewSchema,
   predictionDetailSchema,
   predictionPageSchema,
@@ -56,6 +57,7 @@ const SCHEMAS = new Map(
     predictionDetailSchema,
     segmentReportSchema,
     accuracyChangeSchema,
+    modelsSchema,
   ].map((schema): [string, Schema<unknown>] => [responseSchemas.get(schema)!.id, schema]),
 );
 
@@ -135,7 +137,7 @@ describe("monitor HTTP API", () => {
     assert.ok(openapi.paths["/api/v1/silences/{id}"]!.delete);
     assert.equal(
       Object.values(openapi.paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
-      21,
+      22,
       "every route is described",
     );
   });

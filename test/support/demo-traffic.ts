@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
-import { type ModelLookup, MonitorJob, catalogLookup, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
+import { type ModelLookup, MonitorJob, catalogLookup, catalogRepository, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./models.js";
 import { openTestStore } from "./recording.js";
@@ -49,7 +49,8 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
   });
   await Promise.all([store.predictions.flush(), store.labels.flush(), store.spans.flush()]);
   const endedMs = Date.now();
-  const lookup = catalogLookup(store.engine, () => readCatalog(repo.path, (e) => assert.fail(e)));
+  const catalog = () => readCatalog(repo.path, (e) => assert.fail(e));
+  const lookup = catalogLookup(store.engine, catalog);
   const monitored = (await lookup("flights", "1"))!;
   await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({
     fromUs: (startedMs - 60_000) * 1000,
@@ -69,6 +70,7 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
         port: 0,
         tokens: [token],
         models: lookup,
+        repository: catalogRepository(catalog),
         slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
       }),
     close: async () => {

@@ -8,6 +8,7 @@ import {
   type MonitorConfig,
   OPENAPI_PATH,
   catalogLookup,
+  catalogRepository,
   catalogSource,
   describeResults,
   readCatalog,
@@ -69,7 +70,15 @@ async function startApi(
   log: Logger,
 ): Promise<StartedApi> {
   const tokens = options.tokens.length > 0 ? options.tokens : [randomBytes(18).toString("base64url")];
-  const api = await startMonitorApi({ engine, host: options.host, port: options.port, tokens, models: catalogLookup(engine, catalog), slos });
+  const api = await startMonitorApi({
+    engine,
+    host: options.host,
+    port: options.port,
+    tokens,
+    models: catalogLookup(engine, catalog),
+    repository: catalogRepository(catalog),
+    slos,
+  });
   log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
   return { url: api.url, close: () => api.close(), token: tokens[0]!, generated: options.tokens.length === 0 };
 }

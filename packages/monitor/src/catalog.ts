@@ -1,9 +1,17 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type ConfigWarning, MODEL_CONFIG_FILE, type ModelConfig, REFERENCE_FILE, readModelConfig, versionDirectory } from "@vigil/model-repository";
+import {
+  type ConfigWarning,
+  MODEL_CONFIG_FILE,
+  type ModelConfig,
+  REFERENCE_FILE,
+  parseVersion,
+  readModelConfig,
+  versionDirectory,
+} from "@vigil/model-repository";
 import type { ReferenceCalibration, StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
-import type { ModelLookup } from "./api/route.js";
+import type { ModelLookup, RepositoryListing } from "./api/route.js";
 import { ensureCalibration } from "./cbpe-reference.js";
 import { driftOptionsFor, type MonitorConfig } from "./monitor-config.js";
 import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
@@ -190,4 +198,23 @@ export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]
         : undefined;
     return { name, version, classes: model.config.classes, features: profiles ? inputs : [], profiles: profiles ?? [], inputs };
   };
+}
+
+/** The catalogued models with their version directories (numeric names only, oldest first), for the API's model list. */
+export function catalogRepository(catalog: () => CatalogModel[]): RepositoryListing {
+  return async () =>
+    catalog().map((model) => {
+      const versions = existsSync(model.dir)
+        ? readdirSync(model.dir, { withFileTypes: true })
+            .filter((entry) => entry.isDirectory() && parseVersion(entry.name) !== undefined)
+            .map((entry) => entry.name)
+            .sort((a, b) => Number(a) - Number(b))
+        : [];
+      return {
+        name: model.name,
+        versions: versions.map((version) => ({ version, referenceFile: existsSync(join(versionDirectory(model.dir, version), REFERENCE_FILE)) })),
+        classes: model.config.classes,
+        inputs: monitoredInputs(model.config),
+      };
+    });
 }

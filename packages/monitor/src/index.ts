@@ -48,7 +48,7 @@ export {
   type ReconstructionDrift,
   type ReconstructionFit,
 } from "./multivariate.js";
-export { catalogLookup, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
+export { catalogLookup, catalogRepository, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
 export { buildReport, formatAccuracyChange, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
 export {
   describeSegment,
@@ -81,7 +81,7 @@ export { loadMonitorConfig, monitorConfigSchema, driftOptionsFor, type MonitorCo
 export * from "./alerting/index.js";
 export { buildMonitorApi, startMonitorApi } from "./api/http-server.js";
 export { OPENAPI_PATH } from "./api/openapi.js";
-export type { MonitorApiOptions, ModelLookup } from "./api/route.js";
+export type { MonitorApiOptions, ModelLookup, RepositoryListing, RepositoryModel } from "./api/route.js";
 export {
   responseSchemas,
   errorSchema,
@@ -110,6 +110,10 @@ export {
   predictionDetailSchema,
   segmentReportSchema,
   accuracyChangeSchema,
+  modelsSchema,
+  repositoryModelSchema,
+  type ModelsResponse,
+  type RepositoryModelResponse,
   type SegmentReportResponse,
   type AccuracyChangeResponse,
   type ErrorResponse,

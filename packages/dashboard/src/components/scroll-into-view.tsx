@@ -2,7 +2,7 @@
 
 import { useEffect } from "react";
 
-/** Scrolls the element with this id into view once, for links that name one thing on a long page (`/slos?slo=NAME`). */
+/** Scrolls the element with this id into view once the page shows, for links that point at one item of a long page. */
 export function ScrollIntoView({ id }: { id: string }) {
   useEffect(() => {
     document.getElementById(id)?.scrollIntoView({ block: "start" });

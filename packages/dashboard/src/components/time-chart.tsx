@@ -18,12 +18,14 @@ export interface TimeThreshold {
   label: string;
 }
 
-/** A vertical line at a moment: an alert that fired, a version that started serving. */
+/** A vertical line at a moment: an alert that fired, a version that started serving, a window whose inputs drifted. */
 export interface TimeMarker {
   t: number;
   label: string;
-  tone?: "alert" | "deploy";
+  tone?: "alert" | "deploy" | "drift";
 }
+
+const MARKER_COLORS = { alert: "#b91c1c", deploy: "#0e7490", drift: "#7e22ce" } as const;
 
 /** A shaded band between two series keys (for example an estimate ± 3 SE). */
 export interface TimeBand {
@@ -195,7 +197,7 @@ export function TimeChart(props: TimeChartProps) {
                 <ReferenceLine
                   key={`x${m.t}${m.label}`}
                   x={m.t}
-                  stroke={m.tone === "deploy" ? "#0e7490" : "#b91c1c"}
+                  stroke={MARKER_COLORS[m.tone ?? "alert"]}
                   label={{ value: m.label, fontSize: 10, position: "insideTopLeft" }}
                 />
               ))}

@@ -5,6 +5,7 @@ import {
   type MonitorResultKind,
   PREDICTIONS_PER_MINUTE,
   type PredictionFilter,
+  REFERENCE_PROFILES,
   REQUESTS_PER_MINUTE,
   type StoreEngine,
   getPrediction,
@@ -103,6 +104,43 @@ export async function overviewTotals(engine: StoreEngine, range: SeriesRange, mo
     p99Ms: hasLatency ? latency.q[2]! / 1000 : null,
     models,
   };
+}
+
+/** What the store knows of one model version: when it last answered a request successfully, and whether a reference profile is stored. */
+export interface VersionActivity {
+  model: string;
+  version: string;
+  /** Start of the newest minute with a successful (OK) request, epoch ms; null when it never served one. */
+  lastServedMs: number | null;
+  profiled: boolean;
+}
+
+/**
+ * Every model version with successful traffic or a stored reference profile, from the per-minute
+ * rollup (ordered by model and version, so one small pass) and the profiles table.
+ */
+export async function versionActivity(engine: StoreEngine, model = ""): Promise<VersionActivity[]> {
+  const params = { model, version: "" };
+  const [served, profiled] = await Promise.all([
+    engine.query<{ model: string; version: string; last: number }>(
+      `SELECT model_name AS model, model_version AS version, toUnixTimestamp(max(minute)) AS last
+       FROM ${REQUESTS_PER_MINUTE} WHERE status = 'OK' AND ${MODEL_SCOPE} GROUP BY model, version`,
+      params,
+    ),
+    engine.query<{ model: string; version: string }>(
+      `SELECT DISTINCT model_name AS model, model_version AS version FROM ${REFERENCE_PROFILES} WHERE ${MODEL_SCOPE}`,
+      params,
+    ),
+  ]);
+  const key = (m: string, v: string) => `${m}\u0000${v}`;
+  const all = new Map<string, VersionActivity>();
+  for (const r of served) all.set(key(r.model, r.version), { model: r.model, version: r.version, lastServedMs: Number(r.last) * 1000, profiled: false });
+  for (const r of profiled) {
+    const known = all.get(key(r.model, r.version));
+    if (known) known.profiled = true;
+    else all.set(key(r.model, r.version), { model: r.model, version: r.version, lastServedMs: null, profiled: true });
+  }
+  return [...all.values()];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

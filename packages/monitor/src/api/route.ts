@@ -11,11 +11,28 @@ import type { FeatureSpec } from "../profiles.js";
 export type LookedUpModel = MonitoredModel & { inputs: FeatureSpec[] };
 export type ModelLookup = (model: string, version: string) => Promise<LookedUpModel | undefined>;
 
+/** A model as the model repository holds it: its version directories and what the monitor watches of it. */
+export interface RepositoryModel {
+  name: string;
+  /** Version directories, each with whether it holds a reference file (reference.jsonl). */
+  versions: Array<{ version: string; referenceFile: boolean }>;
+  /** Class names of a classifier; absent for a regression model. */
+  classes?: string[];
+  inputs: FeatureSpec[];
+}
+/** Every model in the repository, read when asked (the repository may change while the API runs). */
+export type RepositoryListing = () => Promise<RepositoryModel[]>;
+
 export interface MonitorApiOptions {
   engine: StoreEngine;
   /** Bearer tokens; every route but /api/v1/health and the OpenAPI document needs one when set. */
   tokens: readonly string[];
   models: ModelLookup;
+  /**
+   * The model repository, for GET /api/v1/models and to name a model's versions. Without it the
+   * API lists no models, and a model's serving version is read from its traffic alone.
+   */
+  repository?: RepositoryListing;
   slos: Slo[];
   /** Alerting in this process, for its live state; otherwise alerts come from the history. */
   alerting?: Alerting;

@@ -16,6 +16,8 @@ const named = <T extends z.ZodType>(id: string, schema: T): T => {
 };
 
 const ISO = z.string().describe("ISO 8601 time");
+/** A stretch of time a figure covers, as every route writes times: RFC 3339 in UTC (ending Z). */
+const timeSpanSchema = z.object({ from: ISO, to: ISO });
 const stringMap = z.record(z.string(), z.string());
 
 export const errorSchema = named("Error", z.object({ error: z.string().describe("What went wrong, naming the field or the thing not found") }));
@@ -76,6 +78,31 @@ export const overviewSchema = named(
   z.object({ from: ISO, to: ISO, stepMs: z.number(), totals: overviewTotalsSchema, series: z.array(overviewPointSchema) }),
 );
 
+export const repositoryModelSchema = named(
+  "RepositoryModel",
+  z.object({
+    name: z.string(),
+    classifier: z.boolean(),
+    classes: z.array(z.string()).describe("Class names of a classifier, in score order; empty for a regression model"),
+    inputs: z.array(z.object({ name: z.string(), kind: z.enum(["numerical", "categorical"]) })).describe("Monitored inputs, in the model's order"),
+    versions: z.array(
+      z.object({
+        version: z.string(),
+        reference: z.boolean().describe("Whether drift can be judged: the version has a reference file or a stored reference profile"),
+        lastServedAt: ISO.nullable().describe("Start of the newest minute in which it answered a request successfully; null when it never did"),
+      }),
+    ),
+    servingVersion: z
+      .string()
+      .nullable()
+      .describe(
+        "The version with the most recent successful traffic (ties: the higher version); when none has served, the highest version; null without versions",
+      ),
+  }),
+);
+
+export const modelsSchema = named("Models", z.object({ models: z.array(repositoryModelSchema) }));
+
 export const resultPointSchema = named(
   "ResultPoint",
   z.object({
@@ -130,7 +157,7 @@ const classScoresSchema = z.object({ precision: z.number(), recall: z.number(), 
 export const confusionSchema = named(
   "Confusion",
   z.object({
-    window: z.object({ fromUs: z.number(), toUs: z.number() }),
+    window: timeSpanSchema.describe("The range the figures cover"),
     rows: z.number().describe("Labelled predictions in the range"),
     accuracy: z.number().nullable(),
     classes: z.array(z.string()),
@@ -168,7 +195,15 @@ export const histogramSchema = named(
   }),
 );
 
-export const histogramsSchema = named("Histograms", z.object({ model: z.string(), version: z.string(), inputs: z.array(histogramSchema) }));
+export const histogramsSchema = named(
+  "Histograms",
+  z.object({
+    model: z.string(),
+    version: z.string().describe("The version asked for, or the serving version when none was"),
+    window: timeSpanSchema.describe("The range the current counts cover"),
+    inputs: z.array(histogramSchema),
+  }),
+);
 
 const sloPeriodSchema = z.object({ from: ISO, to: ISO, good: z.number(), total: z.number(), attainment: z.number().nullable() });
 
@@ -328,6 +363,8 @@ export type HealthResponse = z.infer<typeof healthSchema>;
 export type OverviewPoint = z.infer<typeof overviewPointSchema>;
 export type OverviewTotals = z.infer<typeof overviewTotalsSchema>;
 export type OverviewResponse = z.infer<typeof overviewSchema>;
+export type RepositoryModelResponse = z.infer<typeof repositoryModelSchema>;
+export type ModelsResponse = z.infer<typeof modelsSchema>;
 export type ResultPoint = z.infer<typeof resultPointSchema>;
 export type ModelResultsResponse = z.infer<typeof modelResultsSchema>;
 export type SegmentReportResponse = z.infer<typeof segmentReportSchema>;

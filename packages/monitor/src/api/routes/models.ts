@@ -1,4 +1,5 @@
 import { parseTime } from "@vigil/config";
+import { REFERENCE_FILE } from "@vigil/model-repository";
 import type { MonitorResultKind } from "@vigil/store";
 import { z } from "zod";
 import { featureDrift } from "../../drift.js";
@@ -6,14 +7,75 @@ import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { evaluateWindow } from "../../job.js";
 import { classificationQuality } from "../../quality.js";
 import { describeSegment, explainAccuracyChange, parseSegment, segmentRows } from "../../segments.js";
-import { defineRoute, type MonitorApiOptions, type Route, requireModel } from "../route.js";
+import { type LookedUpModel, defineRoute, type MonitorApiOptions, type RepositoryModel, type Route, requireModel } from "../route.js";
 import { VERSION, modelPath, parsed, range, seriesRange, windowOf } from "../params.js";
-import { monitorResults, resultPoint } from "../queries.js";
-import { accuracyChangeSchema, confusionSchema, histogramsSchema, modelResultsSchema, segmentReportSchema } from "../schemas.js";
+import { type VersionActivity, monitorResults, resultPoint, versionActivity } from "../queries.js";
+import {
+  type RepositoryModelResponse,
+  accuracyChangeSchema,
+  confusionSchema,
+  histogramsSchema,
+  modelResultsSchema,
+  modelsSchema,
+  segmentReportSchema,
+} from "../schemas.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The version a model serves now: the one whose successful traffic is most recent (a tie goes
+ * to the higher version); when none has served, the highest version; null without versions.
+ * Refused requests never count, so a request naming a version that does not exist cannot make
+ * it the serving one.
+ */
+export function servingVersion(versions: Array<{ version: string; lastServedMs: number | null }>): string | null {
+  const newestFirst = [...versions].sort((a, b) => (b.lastServedMs ?? -1) - (a.lastServedMs ?? -1) || Number(b.version) - Number(a.version));
+  return newestFirst[0]?.version ?? null;
+}
+
+function describeModel(model: RepositoryModel, activity: VersionActivity[]): RepositoryModelResponse {
+  const versions = model.versions.map((v) => {
+    const known = activity.find((a) => a.model === model.name && a.version === v.version);
+    return { version: v.version, reference: v.referenceFile || (known?.profiled ?? false), lastServedMs: known?.lastServedMs ?? null };
+  });
+  return {
+    name: model.name,
+    classifier: model.classes !== undefined,
+    classes: model.classes ?? [],
+    inputs: model.inputs.map((input) => ({ name: input.name, kind: input.kind })),
+    versions: versions.map(({ lastServedMs, ...v }) => ({ ...v, lastServedAt: lastServedMs === null ? null : iso(lastServedMs) })),
+    servingVersion: servingVersion(versions),
+  };
+}
 
 /** Quality and drift of one model: as the monitor stored them per window, and computed now over a range. */
 export function modelRoutes(options: MonitorApiOptions): Route[] {
   const { engine } = options;
+
+  /**
+   * The model a route names, known to the repository, and of one of its versions when a version
+   * is given: otherwise a 404 that names what is known. Results stored for versions seen only in
+   * refused requests are not served as if they were a model's.
+   */
+  const knownModel = async (name: string, version: string): Promise<LookedUpModel> => {
+    const listed = options.repository && (await options.repository()).find((m) => m.name === name);
+    if (listed && version !== "" && !listed.versions.some((v) => v.version === version)) {
+      throw new NotFoundError(
+        `model ${name} has no version "${version}" in the model repository (versions: ${listed.versions.map((v) => v.version).join(", ") || "none"})`,
+      );
+    }
+    return requireModel(options, name, version);
+  };
+
+  /** The version a route means when none is given: the serving one, from the repository's versions (or the traffic's, without a repository). */
+  const defaultVersion = async (name: string): Promise<string> => {
+    const activity = await versionActivity(engine, name);
+    const listed = options.repository && (await options.repository()).find((m) => m.name === name);
+    const version = listed ? describeModel(listed, activity).servingVersion : servingVersion(activity.filter((a) => a.lastServedMs !== null));
+    if (version === null) throw new NotFoundError(`model ${name} has no versions in the model repository and no successful traffic; give version`);
+    return version;
+  };
+
   const storedResults = (kind: MonitorResultKind, path: string, summary: string) =>
     defineRoute({
       method: "GET",
@@ -24,10 +86,22 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
       response: modelResultsSchema,
       handler: async ({ params, query }) => {
         const r = seriesRange(query);
+        await knownModel(params.model, query.version);
         return { model: params.model, points: await monitorResults(engine, kind, params.model, query.version, r.fromMs, r.toMs) };
       },
     });
   return [
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models",
+      summary:
+        "The model repository's models: versions (with whether each has a reference, and its last successful traffic), the serving version, classes and monitored inputs",
+      response: modelsSchema,
+      handler: async () => {
+        const [models, activity] = await Promise.all([options.repository?.() ?? [], versionActivity(engine)]);
+        return { models: models.map((m) => describeModel(m, activity)).sort((a, b) => a.name.localeCompare(b.name)) };
+      },
+    }),
     storedResults("quality", "quality", "Quality figures of a model per monitor window (as stored by the monitor)"),
     storedResults("drift", "drift", "Drift of each monitored input, the dataset drift share and the multivariate reconstruction error per monitor window"),
     storedResults(
@@ -49,9 +123,10 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
       response: confusionSchema,
       handler: async ({ params, query }) => {
         const r = seriesRange(query);
-        const m = await requireModel(options, params.model, query.version);
+        const m = await knownModel(params.model, query.version);
         if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
-        return classificationQuality(engine, { model: m.name, version: query.version, classes: m.classes, window: windowOf(r) });
+        const quality = await classificationQuality(engine, { model: m.name, version: query.version, classes: m.classes, window: windowOf(r) });
+        return { ...quality, window: { from: iso(r.fromMs), to: iso(r.toMs) } };
       },
     }),
     defineRoute({
@@ -67,7 +142,7 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
       response: segmentReportSchema,
       handler: async ({ params, query }) => {
         const r = seriesRange(query);
-        const m = await requireModel(options, params.model, query.version);
+        const m = await knownModel(params.model, query.version);
         if (query.kind !== "quality" && query.version === "")
           throw new InvalidRequestError(`${query.kind} is judged against one version's reference: give version`);
         const segment = query.segment === undefined ? undefined : parseSegment(query.segment);
@@ -91,7 +166,7 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
       handler: async ({ params, query }) => {
         const r = seriesRange(query);
         if (!(query.baselineTo > query.baselineFrom)) throw new InvalidRequestError('"baselineTo" must come after "baselineFrom"');
-        const m = await requireModel(options, params.model, query.version);
+        const m = await knownModel(params.model, query.version);
         if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no classes)`);
         return explainAccuracyChange(engine, {
           model: m.name,
@@ -106,25 +181,28 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
     defineRoute({
       method: "GET",
       url: "/api/v1/models/:model/histograms",
-      summary: "Reference against current counts of each monitored input of a model version over a range",
+      summary: "Reference against current counts of each monitored input of a model version over a range (the serving version when none is given)",
       params: modelPath,
-      query: range.extend({ version: z.string().min(1).max(50), feature: z.string().max(200).optional() }),
+      query: range.extend({ version: VERSION, feature: z.string().max(200).optional() }),
       response: histogramsSchema,
       handler: async ({ params, query }) => {
         const r = seriesRange(query);
-        const m = await requireModel(options, params.model, query.version);
+        await knownModel(params.model, query.version);
+        const version = query.version || (await defaultVersion(params.model));
+        const m = await knownModel(params.model, version);
         const features = m.features.filter((f) => query.feature === undefined || f.name === query.feature);
         if (features.length === 0) {
           throw new NotFoundError(
             query.feature
               ? `model ${m.name} does not monitor an input named "${query.feature}" (inputs: ${m.features.map((f) => f.name).join(", ")})`
-              : `model ${m.name} version ${query.version} has no reference profile yet`,
+              : `model ${m.name} version ${version} has no reference profile (no ${REFERENCE_FILE} in its directory, and none built with vigil profile), so its drift cannot be judged`,
           );
         }
-        const drift = await featureDrift(engine, { model: m.name, version: query.version, window: windowOf(r), features, profiles: m.profiles });
+        const drift = await featureDrift(engine, { model: m.name, version, window: windowOf(r), features, profiles: m.profiles });
         return {
           model: m.name,
-          version: query.version,
+          version,
+          window: { from: iso(r.fromMs), to: iso(r.toMs) },
           inputs: drift.map((d) => {
             const profile = m.profiles.find((p) => p.feature === d.feature)!;
             return {

@@ -1,9 +1,19 @@
 import Link from "next/link";
-import type { ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
-import { LineChartCard } from "@/components/charts";
-import { type EstimatePoint, EstimateChartCard } from "@/components/estimate-chart";
+import type { AlertsResponse, ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
+import { CalibrationChart } from "@/components/calibration-chart";
+import { EstimateChart } from "@/components/estimate-chart";
+import { type TimeMarker, type TimePoint, TimeChart } from "@/components/time-chart";
+import { VersionPicker } from "@/components/version-picker";
 import { ApiError, api } from "@/lib/api";
-import { type Search, fixed, keep, percent, rangeQuery, timeOf } from "@/lib/range";
+import { windowEndLabels } from "@/lib/drift";
+import { apiOrNotFound, chosenVersion, repositoryModel } from "@/lib/models";
+import { type Search, fixed, keep, percent, rangeBounds, rangeQuery } from "@/lib/range";
+
+type Params = { params: Promise<{ model: string }>; searchParams: Promise<Search> };
+
+export async function generateMetadata({ params }: Params) {
+  return { title: `Model ${decodeURIComponent((await params).model)} · Vigil` };
+}
 
 const QUALITY_LINES = [
   { key: "accuracy", name: "accuracy" },
@@ -12,116 +22,161 @@ const QUALITY_LINES = [
   { key: "label_coverage", name: "label coverage" },
 ];
 
-export default async function ModelPage({ params, searchParams }: { params: Promise<{ model: string }>; searchParams: Promise<Search> }) {
-  const { model } = await params;
+const utc = (iso: string) => `${iso.replace("T", " ").slice(0, 19)} UTC`;
+
+/** A confusion matrix cell's shade: its share of the row (the true class), so each row reads as where that class's rows went. */
+const shade = (share: number) => ({ background: `rgb(37 99 235 / ${(0.6 * share).toFixed(3)})` });
+
+export default async function ModelPage({ params, searchParams }: Params) {
+  const name = decodeURIComponent((await params).model);
   const search = await searchParams;
-  const name = decodeURIComponent(model);
+  const model = await repositoryModel(name);
+  const version = chosenVersion(model, search);
   const path = `/api/v1/models/${encodeURIComponent(name)}`;
-  const [quality, estimated, confusion] = await Promise.all([
-    api<ModelResultsResponse>(`${path}/quality?${rangeQuery(search)}`),
-    api<ModelResultsResponse>(`${path}/estimated?${rangeQuery(search)}`),
-    api<ConfusionResponse>(`${path}/confusion?${rangeQuery(search)}`).catch((error: unknown) => {
-      if (error instanceof ApiError && error.status < 500) return undefined;
-      throw error;
-    }),
+  const scope = `${rangeQuery(search)}&version=${encodeURIComponent(version)}`;
+  const { fromMs, toMs } = rangeBounds(search);
+  const [quality, estimated, drift, history, confusion] = await Promise.all([
+    apiOrNotFound<ModelResultsResponse>(`${path}/quality?${scope}`),
+    apiOrNotFound<ModelResultsResponse>(`${path}/estimated?${scope}`),
+    apiOrNotFound<ModelResultsResponse>(`${path}/drift?${scope}`),
+    api<AlertsResponse>(`/api/v1/alerts/history?${rangeQuery(search)}`),
+    model.classifier
+      ? api<ConfusionResponse>(`${path}/confusion?${scope}`).catch((error: unknown) => {
+          if (error instanceof ApiError && error.status < 500) return error.message;
+          throw error;
+        })
+      : "not a classifier: no confusion matrix",
   ]);
-  const byWindow = new Map<string, Record<string, number | string | null>>();
+
+  const byWindow = new Map<string, TimePoint>();
   for (const p of quality.points) {
     if (p.feature !== "" || !QUALITY_LINES.some((l) => l.key === p.metric)) continue;
-    const row = byWindow.get(p.windowEnd) ?? { t: timeOf(p.windowEnd) };
+    const row = byWindow.get(p.windowEnd) ?? { t: Date.parse(p.windowEnd) };
     row[p.metric] = p.value;
     byWindow.set(p.windowEnd, row);
   }
-  const estimates = new Map<string, EstimatePoint>();
-  const pointAt = (windowEnd: string) => {
-    const point = estimates.get(windowEnd) ?? { t: timeOf(windowEnd), realized: null, estimated: null, band: null };
-    estimates.set(windowEnd, point);
-    return point;
-  };
-  for (const p of estimated.points) {
-    if (p.feature !== "" || p.metric !== "accuracy") continue;
-    const point = pointAt(p.windowEnd);
-    point.estimated = p.value;
-    const { lower, upper } = p.details;
-    if (typeof lower === "number" && typeof upper === "number") point.band = [lower, upper];
+  // Each alert once, where it started firing; each window in which the dataset drifted.
+  const fired = new Map<string, TimeMarker>();
+  for (const a of history) {
+    if (a.labels.model !== name || a.state !== "firing") continue;
+    fired.set(`${a.fingerprint}:${a.startsAt}`, { t: Date.parse(a.startsAt), label: a.labels.alertname ?? a.rule, tone: "alert" });
   }
-  for (const p of quality.points) if (p.feature === "" && p.metric === "accuracy" && estimates.has(p.windowEnd)) pointAt(p.windowEnd).realized = p.value;
+  const driftMarkers: TimeMarker[] = drift.points
+    .filter((p) => p.metric === "dataset_drift_share" && p.breached)
+    .map((p) => ({ t: Date.parse(p.windowEnd), label: "dataset drift", tone: "drift" }));
+  const markers = [...fired.values(), ...driftMarkers];
+  const driftedWindows = drift.points.filter((p) => p.metric === "dataset_drift_share" && p.breached).map((p) => p.windowEnd);
+  const driftLabels = windowEndLabels(driftedWindows);
+
+  const covered = typeof confusion === "string" ? "" : `${utc(confusion.window.from)} to ${utc(confusion.window.to)}`;
   return (
     <>
       <h2>
-        Model {name} <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift`)}>drift</Link>
+        Model {name} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
+        <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift?version=${encodeURIComponent(version)}`)}>drift</Link>
       </h2>
-      <LineChartCard title="Quality per monitor window" data={[...byWindow.values()]} series={QUALITY_LINES} />
-      <EstimateChartCard title="Estimated accuracy before labels (CBPE) against realized" data={[...estimates.values()]} />
-      {confusion ? (
-        <section className="grid2">
+      <TimeChart
+        title="Quality per monitor window"
+        unit=""
+        fromMs={fromMs}
+        toMs={toMs}
+        points={[...byWindow.values()]}
+        series={QUALITY_LINES}
+        yDomain={[0, 1]}
+        markers={markers}
+        description={`Accuracy, macro F1, ROC AUC and label coverage of version ${version} (0 to 1), one point at each monitor window's end, with ${fired.size} alerts and ${driftMarkers.length} drifted windows marked. Drag across the chart to narrow the range.`}
+      />
+      {driftedWindows.length > 0 && (
+        <p>
+          Dataset drift in the windows ending{" "}
+          {driftedWindows.map((end, i) => (
+            <span key={end}>
+              {i > 0 ? ", " : ""}
+              <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift?${new URLSearchParams({ version, window: end }).toString()}`)}>
+                {driftLabels.get(end)} UTC
+              </Link>
+            </span>
+          ))}
+          .
+        </p>
+      )}
+      {model.classifier && <EstimateChart estimated={estimated.points} realized={quality.points} fromMs={fromMs} toMs={toMs} markers={markers} />}
+      {typeof confusion === "string" ? (
+        <p className="card empty">{confusion}</p>
+      ) : (
+        <section className="grid2" data-section="range-figures">
           <div className="card">
-            <h3>Per class, over the range ({confusion.rows} labelled predictions)</h3>
-            <table data-table="per-class">
-              <thead>
-                <tr>
-                  <th>class</th>
-                  <th className="num">precision</th>
-                  <th className="num">recall</th>
-                  <th className="num">F1</th>
-                  <th className="num">support</th>
-                </tr>
-              </thead>
-              <tbody>
-                {confusion.perClass.map((c) => (
-                  <tr key={c.class}>
-                    <td>{c.class}</td>
-                    <td className="num">{fixed(c.precision)}</td>
-                    <td className="num">{fixed(c.recall)}</td>
-                    <td className="num">{fixed(c.f1)}</td>
-                    <td className="num">{c.support}</td>
+            <h3>Per class</h3>
+            <p className="muted" data-covers>
+              over {covered}, {confusion.rows} labelled predictions
+            </p>
+            <div className="table-scroll">
+              <table data-table="per-class">
+                <thead>
+                  <tr>
+                    <th>class</th>
+                    <th className="num">precision</th>
+                    <th className="num">recall</th>
+                    <th className="num">F1</th>
+                    <th className="num">support</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {confusion.perClass.map((c) => (
+                    <tr key={c.class}>
+                      <td>{c.class}</td>
+                      <td className="num">{fixed(c.precision)}</td>
+                      <td className="num">{fixed(c.recall)}</td>
+                      <td className="num">{fixed(c.f1)}</td>
+                      <td className="num">{c.support}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
             <p>
               accuracy {percent(confusion.accuracy)}, ROC AUC {fixed(confusion.rocAuc)}, log loss {fixed(confusion.logLoss)}, calibration error{" "}
               {fixed(confusion.expectedCalibrationError)}
             </p>
           </div>
           <div className="card">
-            <h3>Confusion matrix (rows: label, columns: prediction)</h3>
-            <table data-table="confusion">
-              <thead>
-                <tr>
-                  <th />
-                  {confusion.classes.map((c) => (
-                    <th key={c} className="num">
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {confusion.confusion.map((row, t) => (
-                  <tr key={confusion.classes[t]}>
-                    <th>{confusion.classes[t]}</th>
-                    {row.map((n, p) => (
-                      <td key={confusion.classes[p]} className="num">
-                        {n}
-                      </td>
+            <h3>Confusion matrix</h3>
+            <p className="muted">over {covered}; rows: true class, columns: predicted; each cell&apos;s count, its share of the row, shaded by that share</p>
+            <div className="table-scroll">
+              <table data-table="confusion">
+                <thead>
+                  <tr>
+                    <th scope="col">true \ predicted</th>
+                    {confusion.classes.map((c) => (
+                      <th key={c} scope="col" className="num">
+                        {c}
+                      </th>
                     ))}
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {confusion.confusion.map((row, t) => {
+                    const total = row.reduce((a, b) => a + b, 0);
+                    return (
+                      <tr key={confusion.classes[t]}>
+                        <th scope="row">{confusion.classes[t]}</th>
+                        {row.map((n, p) => {
+                          const share = total === 0 ? 0 : n / total;
+                          return (
+                            <td key={confusion.classes[p]} className="num" style={shade(share)} data-count={n}>
+                              {n} <span className="share">({percent(share, 0)})</span>
+                            </td>
+                          );
+                        })}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
           </div>
-          <LineChartCard
-            title="Calibration (accuracy against confidence per bin)"
-            data={confusion.calibration.map((b) => ({ t: `${b.lower.toFixed(1)}-${b.upper.toFixed(1)}`, confidence: b.meanConfidence, accuracy: b.accuracy }))}
-            series={[
-              { key: "confidence", name: "mean confidence" },
-              { key: "accuracy", name: "accuracy" },
-            ]}
-          />
+          <CalibrationChart bins={confusion.calibration} rangeLabel={covered} />
         </section>
-      ) : (
-        <p className="empty">not a classifier, or no labels in this range</p>
       )}
     </>
   );

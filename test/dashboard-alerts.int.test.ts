@@ -10,6 +10,7 @@ import {
   type AlertsResponse,
   alertsSchema,
   healthSchema,
+  histogramsSchema,
   overviewSchema,
   parseAlertingConfig,
   silencesSchema,
@@ -120,7 +121,15 @@ describe("alerts lead to their cause", () => {
     // SLOs count complete minutes: evaluate once the traffic's last minute is over.
     await sleep(Math.ceil(Date.now() / 60_000) * 60_000 - Date.now() + 500);
     await new AlertEvaluator(traffic.store.engine, [...config.rules, ...config.slos.flatMap(sloRules)]).evaluate();
-    api = await startMonitorApi({ engine: traffic.store.engine, host: "127.0.0.1", port: 0, tokens: [TOKEN], models: traffic.lookup, slos: config.slos });
+    api = await startMonitorApi({
+      engine: traffic.store.engine,
+      host: "127.0.0.1",
+      port: 0,
+      tokens: [TOKEN],
+      models: traffic.lookup,
+      repository: traffic.repository,
+      slos: config.slos,
+    });
     active = await apiGet(alertsSchema, "/api/v1/alerts");
 
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
@@ -242,6 +251,25 @@ describe("alerts lead to their cause", () => {
       { name: "model", op: "=", value: "flights" },
       { name: "feature", op: "=", value: "hour" },
     ]);
+  });
+
+  test("following InputDrift's link from the Alerts page lands on the drifted input's histograms for the alert's window", async () => {
+    const drift = alertNamed("InputDrift", { feature: "hour" });
+    await visit("/alerts", "alerts-before-following");
+    const link = page.locator(`[data-table=active-alerts] tr[data-fingerprint="${drift.fingerprint}"] [data-link=drift]`);
+    await Promise.all([page.waitForURL(/\/models\/flights\/drift\?/), link.click()]);
+    await page.waitForLoadState("networkidle");
+    await page.screenshot({ path: join(SCREENSHOTS, "alert-to-drift.png"), fullPage: true });
+    const card = page.locator("#histogram-hour");
+    assert.equal(await page.locator("[id^=histogram-]").first().getAttribute("id"), "histogram-hour", "the alert's input comes first");
+    assert.ok(await card.isVisible(), "its histograms are on screen");
+    const window = new URLSearchParams({ version: "1", feature: "hour", from: drift.window!.start, to: drift.window!.end });
+    const expected = await apiGet(histogramsSchema, `/api/v1/models/flights/histograms?${window.toString()}`);
+    const counts = await page.locator("[data-table=histogram-counts][data-feature=hour] tbody td:nth-child(3)").allTextContents();
+    const shown = counts.reduce((n, c) => n + Number(c), 0);
+    const current = expected.inputs[0]!.current.reduce((n, c) => n + c, 0);
+    assert.ok(current > 0, "the alert's window holds traffic");
+    assert.equal(shown, current, "the page's current counts are the alert window's");
   });
 
   test("the Overview's status strip marks the model's drift, quality and SLO firing, each linking to the cause", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
-import { type ModelLookup, MonitorJob, catalogLookup, catalogRepository, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
+import { type ModelLookup, MonitorJob, type RepositoryListing, catalogLookup, catalogRepository, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./models.js";
 import { openTestStore } from "./recording.js";
@@ -17,6 +17,8 @@ export interface DemoTraffic {
   endedMs: number;
   /** The monitor's view of the repository's models. */
   lookup: ModelLookup;
+  /** The repository's models, as the API lists them. */
+  repository: RepositoryListing;
   /** The monitor API over this store, accepting `token`, with one availability SLO for the demo model. */
   startApi: (token: string) => ReturnType<typeof startMonitorApi>;
   close: () => Promise<void>;
@@ -51,6 +53,7 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
   const endedMs = Date.now();
   const catalog = () => readCatalog(repo.path, (e) => assert.fail(e));
   const lookup = catalogLookup(store.engine, catalog);
+  const repository = catalogRepository(catalog);
   const monitored = (await lookup("flights", "1"))!;
   await new MonitorJob(store.engine, () => [monitored], { windowMs: 600_000, everyMs: 600_000 }).runOnce({
     fromUs: (startedMs - 60_000) * 1000,
@@ -63,6 +66,7 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
     startedMs,
     endedMs,
     lookup,
+    repository,
     startApi: (token) =>
       startMonitorApi({
         engine: store.engine,
@@ -70,7 +74,7 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
         port: 0,
         tokens: [token],
         models: lookup,
-        repository: catalogRepository(catalog),
+        repository,
         slos: [parseSlo({ name: "flights-availability", model: "flights", indicator: "availability", objective: 0.99, window: "1d" })],
       }),
     close: async () => {

@@ -121,7 +121,10 @@ describe("dashboard traces and predictions", () => {
       const cells = await stack.page.locator(`[data-input='${input.name}'] td`).allTextContents();
       assert.deepEqual(cells, [input.name, input.category ?? "", String(input.value)]);
     }
-    assert.ok(detail.inputs.some((i) => i.category !== null && i.category !== String(i.value)), "some input shown by its category name");
+    assert.ok(
+      detail.inputs.some((i) => i.category !== null && i.category !== String(i.value)),
+      "some input shown by its category name",
+    );
     await Promise.all([stack.page.waitForURL(/\/traces\/[0-9a-f]{32}\?range=1h$/), stack.page.click("text=the request's trace")]);
     assert.match(stack.page.url(), new RegExp(`/traces/${trace.traceId}\\?range=1h$`), "back to the same trace, range kept");
   });

@@ -139,7 +139,7 @@ describe("dashboard in a real browser", () => {
     await visit("/slos", "slos");
     assert.ok(await page.isVisible("[data-slo=flights-availability]"));
     await visit("/models", "models");
-    await visit("/traces", "traces");
+    await visit("/traces?model=flights", "traces");
     assert.equal(await page.locator("[data-table=traces] tbody tr").count(), Math.min(200, summary.ok));
     await visit("/predictions?hasLabel=true", "predictions");
     const first = page.locator("[data-table=predictions] tbody tr").first();

@@ -28,7 +28,7 @@ const PASSWORD = "correct horse battery";
  * Debian's Chromium logged in to it. `close` stops all of it, whatever was started.
  */
 export async function dashboardStack(options: { requests: number; refused: number; token: string }): Promise<DashboardStack> {
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const stop of stops.reverse()) await stop();
   };

@@ -21,6 +21,9 @@ export interface TraceScatterProps {
   dots: TraceDot[];
 }
 
+/** Ticks spread over the whole range: recharts would place them over the data alone. */
+const TICKS = 7;
+
 const ms = (value: number) => `${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ms`;
 
 /**
@@ -56,9 +59,9 @@ export function TraceScatter({ title, fromMs, toMs, dots }: TraceScatterProps) {
                 scale="time"
                 domain={[fromMs, toMs]}
                 allowDataOverflow
+                ticks={Array.from({ length: TICKS }, (_, i) => fromMs + (i * span) / (TICKS - 1))}
                 tickFormatter={(t: number) => utcLabel(t, span)}
                 fontSize={11}
-                tickCount={7}
                 name="start"
               />
               <YAxis dataKey="durationMs" type="number" name="duration" fontSize={11} width={64} tickFormatter={ms} />

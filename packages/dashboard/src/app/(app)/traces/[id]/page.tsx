@@ -67,7 +67,7 @@ export default async function TracePage({ params, searchParams }: { params: Prom
                 <th className="num">start (ms)</th>
                 <th className="num">duration (ms)</th>
                 <th style={{ minWidth: 160, width: "50%" }}>
-                  <div className="ruler" data-ruler style={{ position: "relative", height: 16 }}>
+                  <div className="ruler" data-ruler style={{ position: "relative", height: 16, overflow: "hidden" }}>
                     {ticks.map((t) => (
                       <span
                         key={t}
@@ -75,9 +75,11 @@ export default async function TracePage({ params, searchParams }: { params: Prom
                         style={{
                           position: "absolute",
                           left: percent(t, total),
-                          transform: t === 0 ? "none" : "translateX(-100%)",
+                          borderLeft: "1px solid #6b7280",
+                          paddingLeft: 2,
                           fontSize: 11,
                           fontWeight: 400,
+                          whiteSpace: "nowrap",
                         }}
                       >
                         {t} ms

@@ -34,14 +34,14 @@ export default async function TracePage({ params, searchParams }: { params: Prom
   return (
     <>
       <section className="card">
-        <h2>Trace {trace.traceId}</h2>
+        <h2 style={{ overflowWrap: "anywhere" }}>Trace {trace.traceId}</h2>
         <p>
           started {trace.start.replace("T", " ").replace("Z", "")} UTC, {ms(trace.durationMs)} ms, {rows.length} spans
         </p>
         {trace.predictions.length === 0 ? (
           <p className="empty">The prediction log has no row for this trace (a refused request logs one row; one that never reached a model, none).</p>
         ) : (
-          <p data-field="predictions">
+          <p data-field="predictions" style={{ overflowWrap: "anywhere" }}>
             Predictions:{" "}
             {trace.predictions.map((p, i) => (
               <span key={`${p.requestId}:${p.rowIndex}`}>
@@ -92,7 +92,7 @@ export default async function TracePage({ params, searchParams }: { params: Prom
             <tbody>
               {rows.map(({ span, depth }) => (
                 <tr key={span.spanId} data-span={span.name}>
-                  <td style={{ paddingLeft: 8 + depth * 16 }}>
+                  <td style={{ paddingLeft: 8 + depth * 16, overflowWrap: "anywhere" }}>
                     <details>
                       <summary className={span.statusCode === "Error" ? "bad" : ""}>{span.name}</summary>
                       <dl className="span-details">

@@ -14,7 +14,7 @@ export default async function PredictionPage({ params, searchParams }: { params:
   const wrong = p.label !== null && p.label !== p.prediction;
   return (
     <section className="card" data-prediction={p.requestId}>
-      <h2>
+      <h2 style={{ overflowWrap: "anywhere" }}>
         Prediction {p.requestId} row {p.rowIndex}
       </h2>
       <p>

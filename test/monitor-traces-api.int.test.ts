@@ -55,6 +55,13 @@ describe("monitor API: traces and predictions", () => {
       assert.equal(status, 400, path);
       assert.match(error, /query\.status: .* is not a status; use one of OK, CANCELLED, .*INVALID_ARGUMENT.*, ERROR/, path);
     }
+    const openapi = (await (await fetch(`${api.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string; schema: { enum?: string[] } }> } }>;
+    };
+    const parameter = (path: string, name: string) => openapi.paths[path]!.get.parameters.find((p) => p.name === name)!.schema.enum;
+    assert.ok(parameter("/api/v1/traces", "status")?.includes("ERROR"), "the OpenAPI document lists the statuses");
+    assert.deepEqual(parameter("/api/v1/predictions", "status"), parameter("/api/v1/traces", "status"));
+    assert.deepEqual(parameter("/api/v1/traces", "sort"), ["newest", "slowest"]);
     const sort = await failure(`/api/v1/traces?${range}&sort=fastest`);
     assert.equal(sort.status, 400);
     assert.match(sort.error, /query\.sort/);

@@ -135,7 +135,14 @@ export function DataTable({ name, columns, rows, rowKey, empty = "no rows" }: Da
                   const text = shown(value, c.digits);
                   return (
                     <td key={c.key} className={[c.numeric ? "num" : "", typeof tone === "string" ? tone : ""].join(" ").trim() || undefined}>
-                      {typeof href === "string" && href !== "" ? <Link href={href}>{text}</Link> : text}
+                      {typeof href === "string" && href !== "" ? (
+                        // Hundreds of rows: prefetching each would cost the monitor API a page render per link.
+                        <Link href={href} prefetch={false}>
+                          {text}
+                        </Link>
+                      ) : (
+                        text
+                      )}
                     </td>
                   );
                 })}

@@ -139,9 +139,8 @@ describe("dashboard in a real browser", () => {
     await visit("/slos", "slos");
     assert.ok(await page.isVisible("[data-slo=flights-availability]"));
     await visit("/models", "models");
-    await visit("/traces", "traces");
-    const traceLinks = page.locator("[data-table=traces] a");
-    assert.equal(await traceLinks.count(), Math.min(100, summary.ok));
+    await visit("/traces?model=flights", "traces");
+    assert.equal(await page.locator("[data-table=traces] tbody tr").count(), Math.min(200, summary.ok));
     await visit("/predictions?hasLabel=true", "predictions");
     const first = page.locator("[data-table=predictions] tbody tr").first();
     const label = (await first.locator("td:nth-child(7)").textContent())!.trim();

@@ -251,7 +251,10 @@ describe("monitor HTTP API", () => {
     const row = labelled.rows[0]!;
     const detail = await ok(predictionDetailSchema, `/api/v1/predictions/${encodeURIComponent(row.requestId)}/0`);
     assert.equal(detail.label, row.label);
-    assert.deepEqual(detail.featureNames, ["hour", "weekday", "distance", "origin", "destination"]);
+    assert.deepEqual(
+      detail.inputs.map((i) => i.name),
+      ["hour", "weekday", "distance", "origin", "destination"],
+    );
     assert.equal(detail.features.length, 5);
     assert.match(detail.traceId, /^[0-9a-f]{32}$/);
     const trace = await ok(traceSchema, `/api/v1/traces/${detail.traceId}`);

@@ -162,7 +162,7 @@ describe("telemetry", () => {
     assert.equal(root!.SpanAttributes["rpc.grpc.status_code"], String(status.INVALID_ARGUMENT));
     const failed = await recentTraces(store.engine, { model: "flights", status: "INVALID_ARGUMENT" });
     assert.ok(
-      failed.some((r) => r.trace_id === traceId),
+      failed.some((r) => r.traceId === traceId),
       "listed among recent failed traces",
     );
   });

@@ -135,11 +135,13 @@ export {
   type TracesResponse,
   type TraceSummary,
   type TraceResponse,
+  type TracePrediction,
   type PredictionPageResponse,
   type PredictionRow,
   type PredictionDetail,
 } from "./api/schemas.js";
-export type { TraceSpan } from "@vigil/store";
+export type { TraceSpan, TraceSpanEvent, TraceOrder } from "@vigil/store";
+export type { StatusFilter } from "./api/params.js";
 export {
   MonitorError,
   InvalidRequestError,

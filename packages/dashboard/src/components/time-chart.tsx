@@ -65,7 +65,7 @@ export interface TimeChartProps {
 
 const pad = (n: number) => String(n).padStart(2, "0");
 /** Axis and tooltip times are UTC, and every chart says so. */
-function utcLabel(ms: number, spanMs: number): string {
+export function utcLabel(ms: number, spanMs: number): string {
   const d = new Date(ms);
   const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
   if (spanMs <= 86_400_000) return spanMs <= 900_000 ? `${time}:${pad(d.getUTCSeconds())}` : time;

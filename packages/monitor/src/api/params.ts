@@ -29,6 +29,41 @@ export const range = z.object({ from: time("-1h"), to: time("now"), step: durati
 export const modelScope = z.object({ model: z.string().max(200).default(""), version: VERSION });
 export const modelPath = z.object({ model: NAME });
 
+/** The status names gRPC gives a call, as the prediction log and traces record them. */
+export const GRPC_STATUS_NAMES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+] as const;
+/** A status filter: a gRPC status name, or ERROR for every status but OK. */
+export const STATUS_FILTERS = [...GRPC_STATUS_NAMES, "ERROR"] as const;
+export type StatusFilter = (typeof STATUS_FILTERS)[number];
+
+/** A status filter in any case ("ok" is OK); anything else is a 400 that lists the values. */
+export const statusFilter = z
+  .preprocess(
+    (v) => (typeof v === "string" ? v.toUpperCase() : v),
+    z.enum(STATUS_FILTERS, {
+      error: (issue) => `"${String(issue.input)}" is not a status; use one of ${STATUS_FILTERS.join(", ")} (any case; ERROR is every status but OK)`,
+    }),
+  )
+  .describe("A gRPC status name, or ERROR for every status but OK; any case")
+  .optional();
+
 /** About 120 points over the range, in whole minutes, unless a step is given. */
 export function seriesRange(q: z.output<typeof range>): SeriesRange {
   if (!(q.to > q.from)) throw new InvalidRequestError(`"to" (${new Date(q.to).toISOString()}) must come after "from" (${new Date(q.from).toISOString()})`);

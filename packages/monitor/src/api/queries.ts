@@ -15,7 +15,7 @@ import {
   readMonitorResults,
 } from "@vigil/store";
 import { SERVER_FAULT_STATUSES } from "../alerting/signals.js";
-import type { OverviewPoint, OverviewTotals, PredictionDetail, PredictionRow, ResultPoint } from "./schemas.js";
+import type { OverviewPoint, OverviewTotals, PredictionDetail, PredictionRow, ResultPoint, TracePrediction } from "./schemas.js";
 
 /** A time range and the width of its points, in milliseconds. */
 export interface SeriesRange {
@@ -146,6 +146,8 @@ export async function versionActivity(engine: StoreEngine, model = ""): Promise<
 const iso = (ms: number) => new Date(ms).toISOString();
 /** ISO 8601 of a time in microseconds, to the millisecond as JSON clients read it. */
 const isoOfMicros = (us: number) => iso(Math.floor(us / 1000));
+/** RFC 3339 in UTC keeping the prediction log's microseconds. */
+const rfc3339OfMicros = (us: number) => `${iso(Math.floor(us / 1000)).slice(0, 19)}.${String(((us % 1_000_000) + 1_000_000) % 1_000_000).padStart(6, "0")}Z`;
 
 /** Stored monitor results of one kind for a model whose windows end in the range, oldest first. */
 export async function monitorResults(
@@ -175,17 +177,19 @@ export function resultPoint(r: MonitorResult): ResultPoint {
 }
 
 export type { PredictionFilter } from "@vigil/store";
+/** Where a page of the prediction log ended: the keyset the next page starts after. */
+export type Cursor = NonNullable<PredictionFilter["after"]>;
 
 /**
  * Prediction log search, newest first, a page at a time (keyset paging, see listPredictions).
  * Labels are looked up for the page's rows alone, so a page does not pay for every label.
  */
-export async function searchPredictions(engine: StoreEngine, filter: PredictionFilter): Promise<PredictionRow[]> {
+export async function searchPredictions(engine: StoreEngine, filter: PredictionFilter): Promise<{ rows: PredictionRow[]; last?: Cursor }> {
   const rows = await listPredictions(engine, filter);
   const labels = await newestLabels(engine, rows);
-  return rows.map((r) => ({
-    timestamp: isoOfMicros(r.timestampUs),
-    timestampUs: r.timestampUs,
+  const last = rows.at(-1);
+  const shown = rows.map((r) => ({
+    timestamp: rfc3339OfMicros(r.timestampUs),
     requestId: r.requestId,
     rowIndex: r.rowIndex,
     model: r.modelName,
@@ -198,17 +202,34 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
     label: labels.get(labelKey(r.modelName, r.requestId, r.rowIndex))?.label ?? null,
     traceId: r.traceId,
   }));
+  return { rows: shown, last: last && { timestampUs: last.timestampUs, requestId: last.requestId, rowIndex: last.rowIndex } };
+}
+
+/** Most prediction rows a trace lists: a batched request may hold hundreds. */
+const TRACE_PREDICTIONS = 100;
+
+/**
+ * The prediction rows logged by a trace's requests: looked up by request id (which has an index)
+ * within a minute of the trace's start, and kept only where the row names this trace.
+ */
+export async function tracePredictions(engine: StoreEngine, traceId: string, requestIds: string[], startMs: number): Promise<TracePrediction[]> {
+  const found: TracePrediction[] = [];
+  for (const requestId of new Set(requestIds)) {
+    const rows = await listPredictions(engine, { requestId, fromMs: startMs - 60_000, toMs: startMs + 60_000, limit: TRACE_PREDICTIONS });
+    for (const r of rows)
+      if (r.traceId === traceId) found.push({ requestId: r.requestId, rowIndex: r.rowIndex, model: r.modelName, version: r.modelVersion, status: r.status });
+  }
+  return found.sort((a, b) => a.requestId.localeCompare(b.requestId) || a.rowIndex - b.rowIndex).slice(0, TRACE_PREDICTIONS);
 }
 
 /** One prediction row with everything the log holds about it, and its newest label. */
-export async function predictionDetail(engine: StoreEngine, requestId: string, rowIndex: number): Promise<Omit<PredictionDetail, "featureNames"> | undefined> {
+export async function predictionDetail(engine: StoreEngine, requestId: string, rowIndex: number): Promise<Omit<PredictionDetail, "inputs"> | undefined> {
   const r = await getPrediction(engine, requestId, rowIndex);
   if (!r) return undefined;
   // Labels are looked up under the prediction's model, which only the row names.
   const label = (await newestLabels(engine, [r])).get(labelKey(r.modelName, requestId, rowIndex));
   return {
-    timestamp: isoOfMicros(r.timestampUs),
-    timestampUs: r.timestampUs,
+    timestamp: rfc3339OfMicros(r.timestampUs),
     requestId,
     rowIndex,
     model: r.modelName,
@@ -226,6 +247,6 @@ export async function predictionDetail(engine: StoreEngine, requestId: string, r
     client: r.client,
     traceId: r.traceId,
     label: label?.label ?? null,
-    labelledAt: label === undefined ? null : isoOfMicros(label.labelledAtUs),
+    labelledAt: label === undefined ? null : rfc3339OfMicros(label.labelledAtUs),
   };
 }

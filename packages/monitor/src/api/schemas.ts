@@ -292,39 +292,69 @@ export const silenceSchema = named(
 
 export const silencesSchema = named("Silences", z.array(silenceSchema));
 
+/** The one time format of the trace and prediction routes: RFC 3339 in UTC, as many fraction digits as the store keeps. */
+const RFC3339 = z.iso.datetime().describe("RFC 3339 time in UTC (ending in Z)");
+
 export const traceSummarySchema = named(
   "TraceSummary",
-  z.object({ trace_id: z.string(), start: z.string(), duration_ns: z.number(), model: z.string(), status: z.string(), spans: z.number() }),
+  z.object({
+    traceId: z.string(),
+    start: RFC3339,
+    durationMs: z.number().describe("The server span's duration in milliseconds"),
+    model: z.string(),
+    status: z.string().describe("gRPC status name of the call"),
+    requestId: z.string().describe("The request id its predictions are logged under"),
+    spans: z.number(),
+  }),
 );
 
 export const tracesSchema = named("Traces", z.array(traceSummarySchema));
+
+const spanEventSchema = z.object({
+  time: RFC3339,
+  offsetMs: z.number().describe("From the trace's first span"),
+  name: z.string(),
+  attributes: stringMap,
+});
 
 /** Spans nest, so the schema is annotated with the store's span tree type to refer to itself. */
 export const traceSpanSchema: z.ZodType<TraceSpan> = named(
   "TraceSpan",
   z.object({
-    span_id: z.string(),
-    parent_span_id: z.string(),
+    spanId: z.string(),
+    parentSpanId: z.string(),
     name: z.string(),
     kind: z.string(),
-    start: z.string(),
-    duration_ns: z.number(),
-    status_code: z.string(),
-    status_message: z.string(),
+    start: RFC3339,
+    startOffsetMs: z.number().describe("From the trace's first span to this span's start"),
+    durationMs: z.number(),
+    statusCode: z.string().describe("Unset, Ok or Error"),
+    statusMessage: z.string(),
     attributes: stringMap,
+    events: z.array(spanEventSchema),
     get children() {
       return z.array(traceSpanSchema);
     },
   }),
 );
 
-export const traceSchema = named("Trace", z.object({ traceId: z.string(), spans: z.array(traceSpanSchema) }));
+export const tracePredictionSchema = z.object({ requestId: z.string(), rowIndex: z.number(), model: z.string(), version: z.string(), status: z.string() });
+
+export const traceSchema = named(
+  "Trace",
+  z.object({
+    traceId: z.string(),
+    start: RFC3339,
+    durationMs: z.number().describe("From the first span's start to the last span's end"),
+    spans: z.array(traceSpanSchema),
+    predictions: z.array(tracePredictionSchema).describe("The prediction log's rows of this trace's requests (at most 100)"),
+  }),
+);
 
 export const predictionRowSchema = named(
   "PredictionRow",
   z.object({
-    timestamp: ISO,
-    timestampUs: z.number(),
+    timestamp: RFC3339.describe("When the request arrived, RFC 3339 in UTC to the microsecond"),
     requestId: z.string(),
     rowIndex: z.number(),
     model: z.string(),
@@ -347,14 +377,16 @@ export const predictionPageSchema = named(
 export const predictionDetailSchema = named(
   "PredictionDetail",
   predictionRowSchema.extend({
-    features: z.array(z.number()),
-    featureNames: z.array(z.string()).describe("Names of the model's monitored feature inputs, in order; empty when the model is not known"),
+    features: z.array(z.number()).describe("The recorded feature values, as logged"),
+    inputs: z
+      .array(z.object({ name: z.string(), value: z.number(), category: z.string().nullable().describe("A categorical input's category name for its code") }))
+      .describe("The model's monitored feature inputs with their values, in order; empty when the model is not known"),
     scores: z.array(z.number()),
     queueMs: z.number(),
     computeMs: z.number(),
     batchSize: z.number(),
     client: z.string(),
-    labelledAt: ISO.nullable(),
+    labelledAt: RFC3339.nullable(),
   }),
 );
 
@@ -381,6 +413,7 @@ export type SilencesResponse = z.infer<typeof silencesSchema>;
 export type TraceSummary = z.infer<typeof traceSummarySchema>;
 export type TracesResponse = z.infer<typeof tracesSchema>;
 export type TraceResponse = z.infer<typeof traceSchema>;
+export type TracePrediction = z.infer<typeof tracePredictionSchema>;
 export type PredictionRow = z.infer<typeof predictionRowSchema>;
 export type PredictionPageResponse = z.infer<typeof predictionPageSchema>;
 export type PredictionDetail = z.infer<typeof predictionDetailSchema>;

@@ -32,6 +32,12 @@ export function formatDateTime64Nanos(ns: bigint): string {
   return `${secondText(Number(second))}.${String(ns - second * 1_000_000_000n).padStart(9, "0")}`;
 }
 
+/** RFC 3339 in UTC with every nanosecond: 2026-11-23T08:30:00.123456789Z */
+export function rfc3339OfNanos(ns: bigint): string {
+  const second = ns / 1_000_000_000n;
+  return `${new Date(Number(second) * 1000).toISOString().slice(0, 19)}.${String(ns - second * 1_000_000_000n).padStart(9, "0")}Z`;
+}
+
 /** How a float column is written: a number, or ClickHouse's spelling of NaN and the infinities. */
 export const floatColumn = z.union([z.number(), z.enum(["nan", "inf", "-inf"])]);
 

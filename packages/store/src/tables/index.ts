@@ -41,6 +41,8 @@ export {
   type SpanRecord,
   type SpanInsert,
   type TraceSpan,
+  type TraceSpanEvent,
+  type TraceOrder,
   type TraceSummary,
   type TraceFilter,
 } from "./spans.js";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { StoreEngine } from "../engine.js";
 import { clickHouseFloat, countValue, dateTimeColumn, floatColumn, floatValue, formatDateTime64, queryRows } from "./columns.js";
 import { MODEL_SCOPE, type TimeRange, timestampRangeMicros } from "./filters.js";
-import { LABELLED_ROWS } from "./labels.js";
+import { LABELLED_ROWS, LABELS } from "./labels.js";
 
 /** One row per inference request row (migrations/0001_predictions.sql). */
 export const PREDICTIONS = "predictions";
@@ -171,12 +171,18 @@ const summaryReadSchema = z
     }),
   );
 
+/** Each labelled row with its newest label, in the shape of (model_name, request_id, row_index, prediction). */
+const NEWEST_LABELS = `SELECT model_name, request_id, row_index, argMax(label, timestamp) FROM ${LABELS} GROUP BY model_name, request_id, row_index`;
+
 export interface PredictionFilter {
   model?: string;
   version?: string;
+  /** gRPC status name; ERROR for every status but OK. */
   status?: string;
   requestId?: string;
   hasLabel?: boolean;
+  /** Labelled rows only: true for those whose prediction differs from their newest label, false for those that match it. */
+  wrong?: boolean;
   fromMs: number;
   toMs: number;
   limit: number;
@@ -198,8 +204,10 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
      FROM ${PREDICTIONS}
      WHERE timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
        AND ${MODEL_SCOPE}
-       AND ({status:String} = '' OR status = {status:String}) AND ({request:String} = '' OR request_id = {request:String})
+       AND ({status:String} = '' OR status = {status:String} OR ({status:String} = 'ERROR' AND status != 'OK')) AND ({request:String} = '' OR request_id = {request:String})
        AND ({has_label:Int8} = -1 OR ((model_name, request_id, row_index) IN (${LABELLED_ROWS})) = {has_label:Int8})
+       AND ({wrong:Int8} = -1 OR ((model_name, request_id, row_index) IN (${LABELLED_ROWS})
+                                  AND ((model_name, request_id, row_index, prediction) IN (${NEWEST_LABELS})) != {wrong:Int8}))
        AND ({cursor:UInt8} = 0 OR (toUnixTimestamp64Micro(timestamp), request_id, row_index) < ({after_us:Int64}, {after_request:String}, {after_row:UInt32}))
      ORDER BY timestamp DESC, request_id DESC, row_index DESC
      LIMIT {limit:UInt32}`,
@@ -211,6 +219,7 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
       status: filter.status ?? "",
       request: filter.requestId ?? "",
       has_label: filter.hasLabel === undefined ? -1 : filter.hasLabel ? 1 : 0,
+      wrong: filter.wrong === undefined ? -1 : filter.wrong ? 1 : 0,
       cursor: filter.after ? 1 : 0,
       after_us: filter.after?.timestampUs ?? 0,
       after_request: filter.after?.requestId ?? "",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StoreEngine } from "../engine.js";
-import { countValue, formatDateTime64Nanos, labelMap, queryRows } from "./columns.js";
+import { countValue, formatDateTime64Nanos, labelMap, queryRows, rfc3339OfNanos } from "./columns.js";
 
 /** Spans, in the OpenTelemetry Collector ClickHouse exporter's schema (migrations/0002_traces.sql). */
 export const SPANS = "otel_traces";
@@ -85,42 +85,65 @@ export function spanRow(s: SpanRecord): SpanInsert {
   };
 }
 
+/** An event recorded on a span, timed from the trace's first span. */
+export interface TraceSpanEvent {
+  /** RFC 3339, UTC, to the nanosecond. */
+  time: string;
+  offsetMs: number;
+  name: string;
+  attributes: Record<string, string>;
+}
+
+/** One span of a trace as read back: times in RFC 3339 and milliseconds, children by start time. */
 export interface TraceSpan {
-  span_id: string;
-  parent_span_id: string;
+  spanId: string;
+  parentSpanId: string;
   name: string;
   kind: string;
+  /** RFC 3339, UTC, to the nanosecond. */
   start: string;
-  duration_ns: number;
-  status_code: string;
-  status_message: string;
+  /** From the trace's first span to this one's start. */
+  startOffsetMs: number;
+  durationMs: number;
+  statusCode: string;
+  statusMessage: string;
   attributes: Record<string, string>;
+  events: TraceSpanEvent[];
   children: TraceSpan[];
 }
 
-const traceSpanReadSchema = z
-  .object({
-    span_id: z.string(),
-    parent_span_id: z.string(),
-    name: z.string(),
-    kind: z.string(),
-    start: z.string(),
-    duration_ns: countValue,
-    status_code: z.string(),
-    status_message: z.string(),
-    attributes: labelMap,
-  })
-  .transform((r): TraceSpan => ({ ...r, children: [] }));
+const nanos = z.union([z.string(), z.number()]).transform((v) => BigInt(v));
+const nanosToMs = (ns: bigint) => Number(ns) / 1e6;
 
-/** One trace as a tree of spans (roots are spans whose parent is not in the trace), children by start time. */
+const traceSpanReadSchema = z.object({
+  span_id: z.string(),
+  parent_span_id: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  start_ns: nanos,
+  duration_ns: nanos,
+  status_code: z.string(),
+  status_message: z.string(),
+  attributes: labelMap,
+  event_ns: z.array(nanos),
+  event_names: z.array(z.string()),
+  event_attributes: z.array(labelMap),
+});
+
+/**
+ * One trace as a tree of spans (roots are spans whose parent is not in the trace), children by
+ * start time; empty when the trace is not stored.
+ */
 export async function traceTree(engine: StoreEngine, traceId: string): Promise<TraceSpan[]> {
   const rows = await queryRows(
     engine,
     traceSpanReadSchema,
     `WITH bounds AS (SELECT min(Start) AS s, max(End) AS e FROM ${TRACE_BOUNDS} WHERE TraceId = {trace:String})
      SELECT SpanId AS span_id, ParentSpanId AS parent_span_id, SpanName AS name, SpanKind AS kind,
-            toString(Timestamp) AS start, Duration AS duration_ns, StatusCode AS status_code,
-            StatusMessage AS status_message, SpanAttributes AS attributes
+            toString(toUnixTimestamp64Nano(Timestamp)) AS start_ns, toString(Duration) AS duration_ns, StatusCode AS status_code,
+            StatusMessage AS status_message, SpanAttributes AS attributes,
+            arrayMap(t -> toString(toUnixTimestamp64Nano(t)), \`Events.Timestamp\`) AS event_ns, \`Events.Name\` AS event_names,
+            \`Events.Attributes\` AS event_attributes
      FROM ${SPANS}
      WHERE TraceId = {trace:String}
        AND Timestamp >= (SELECT s FROM bounds) - INTERVAL 1 SECOND
@@ -128,70 +151,135 @@ export async function traceTree(engine: StoreEngine, traceId: string): Promise<T
      ORDER BY Timestamp, SpanId`,
     { trace: traceId },
   );
-  const spans = new Map(rows.map((r) => [r.span_id, r]));
+  if (rows.length === 0) return [];
+  const traceStartNs = rows[0]!.start_ns;
+  const spans = new Map(
+    rows.map((r): [string, TraceSpan] => [
+      r.span_id,
+      {
+        spanId: r.span_id,
+        parentSpanId: r.parent_span_id,
+        name: r.name,
+        kind: r.kind,
+        start: rfc3339OfNanos(r.start_ns),
+        startOffsetMs: nanosToMs(r.start_ns - traceStartNs),
+        durationMs: nanosToMs(r.duration_ns),
+        statusCode: r.status_code,
+        statusMessage: r.status_message,
+        attributes: r.attributes,
+        events: r.event_ns.map((ns, i) => ({
+          time: rfc3339OfNanos(ns),
+          offsetMs: nanosToMs(ns - traceStartNs),
+          name: r.event_names[i] ?? "",
+          attributes: r.event_attributes[i] ?? {},
+        })),
+        children: [],
+      },
+    ]),
+  );
   const roots: TraceSpan[] = [];
   for (const span of spans.values()) {
-    const parent = spans.get(span.parent_span_id);
+    const parent = spans.get(span.parentSpanId);
     if (parent) parent.children.push(span);
     else roots.push(span);
   }
   return roots;
 }
 
+/** A trace of an inference call, described by its first server span. */
 export interface TraceSummary {
-  trace_id: string;
+  traceId: string;
+  /** RFC 3339, UTC, to the nanosecond. */
   start: string;
-  duration_ns: number;
+  durationMs: number;
   model: string;
+  /** gRPC status name of the call. */
   status: string;
+  /** The request id the server logged the call's predictions under. */
+  requestId: string;
   spans: number;
 }
 
 const traceSummaryReadSchema = z.object({
   trace_id: z.string(),
-  start: z.string(),
-  duration_ns: countValue,
+  start_text: nanos,
+  duration_text: nanos,
   model: z.string(),
   status: z.string(),
+  request_id: z.string(),
   spans: countValue,
 });
 
+/** How a trace list is ordered: the newest first, or the slowest first (ties newest first). */
+export type TraceOrder = "newest" | "slowest";
+const TRACE_ORDER: Record<TraceOrder, string> = {
+  newest: "start_ns DESC, trace_id",
+  slowest: "duration_ns DESC, start_ns DESC, trace_id",
+};
+
 export interface TraceFilter {
   model?: string;
-  /** gRPC status name of the root span, e.g. OK or INVALID_ARGUMENT. */
+  /** gRPC status name of the call, e.g. OK or INVALID_ARGUMENT; ERROR for every status but OK. */
   status?: string;
   minDurationNs?: number;
+  order?: TraceOrder;
   limit?: number;
   /** Start times in [fromUs, toUs); the last day when absent. */
   fromUs?: number;
   toUs?: number;
 }
 
-/** Recent traces of inference calls, newest first, by model, status and duration. */
+/**
+ * Traces of inference calls by model, status and duration, newest or slowest first. Only server
+ * spans are grouped and filtered (a fifth of the rows of an inference trace); spans are counted
+ * for the traces picked alone.
+ */
 export function recentTraces(engine: StoreEngine, filter: TraceFilter = {}): Promise<TraceSummary[]> {
+  const order = TRACE_ORDER[filter.order ?? "newest"];
   return queryRows(
     engine,
     traceSummaryReadSchema,
-    `SELECT TraceId AS trace_id, toString(min(Timestamp)) AS start,
-            argMin(Duration, Timestamp) AS duration_ns,
-            argMinIf(SpanAttributes['vigil.model'], Timestamp, SpanKind = 'Server') AS model,
-            argMinIf(SpanAttributes['vigil.grpc_status'], Timestamp, SpanKind = 'Server') AS status,
-            count() AS spans
-     FROM ${SPANS}
-     WHERE Timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND Timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
-     GROUP BY TraceId
-     HAVING ({model:String} = '' OR model = {model:String})
-        AND ({status:String} = '' OR status = {status:String})
-        AND duration_ns >= {min:UInt64}
-     ORDER BY start DESC
-     LIMIT {limit:UInt32}`,
+    `WITH picked AS (
+       SELECT TraceId AS trace_id, toUnixTimestamp64Nano(min(Timestamp)) AS start_ns, argMin(Duration, Timestamp) AS duration_ns,
+              argMin(SpanAttributes['vigil.model'], Timestamp) AS model, argMin(SpanAttributes['vigil.grpc_status'], Timestamp) AS status,
+              argMin(SpanAttributes['vigil.request_id'], Timestamp) AS request_id
+       FROM ${SPANS}
+       WHERE SpanKind = 'Server'
+         AND Timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND Timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')
+       GROUP BY TraceId
+       HAVING ({model:String} = '' OR model = {model:String})
+          AND ({status:String} = '' OR status = {status:String} OR ({status:String} = 'ERROR' AND status NOT IN ('OK', '')))
+          AND duration_ns >= {min:UInt64}
+       ORDER BY ${order}
+       LIMIT {limit:UInt32}
+     ),
+     counted AS (
+       SELECT TraceId AS trace_id, count() AS spans FROM ${SPANS}
+       WHERE TraceId IN (SELECT trace_id FROM picked)
+         AND Timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') - INTERVAL 1 MINUTE
+         AND Timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC') + INTERVAL 1 MINUTE
+       GROUP BY TraceId
+     )
+     SELECT trace_id, toString(start_ns) AS start_text, toString(duration_ns) AS duration_text, model, status, request_id, spans
+     FROM picked LEFT JOIN counted USING (trace_id)
+     ORDER BY ${order}`,
     {
       model: filter.model ?? "",
       status: filter.status ?? "",
-      min: filter.minDurationNs ?? 0,
+      min: Math.ceil(filter.minDurationNs ?? 0),
       limit: filter.limit ?? 100,
       from: Math.floor(filter.fromUs ?? (Date.now() - 86_400_000) * 1000),
       to: Math.floor(filter.toUs ?? (Date.now() + 60_000) * 1000),
     },
+  ).then((rows) =>
+    rows.map((r) => ({
+      traceId: r.trace_id,
+      start: rfc3339OfNanos(r.start_text),
+      durationMs: nanosToMs(r.duration_text),
+      model: r.model,
+      status: r.status,
+      requestId: r.request_id,
+      spans: r.spans,
+    })),
   );
 }

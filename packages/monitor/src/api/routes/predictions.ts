@@ -1,11 +1,10 @@
 import { z } from "zod";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { defineRoute, type MonitorApiOptions, type Route } from "../route.js";
-import { NAME, range, seriesRange } from "../params.js";
-import { type PredictionFilter, predictionDetail, searchPredictions } from "../queries.js";
-import { predictionDetailSchema, predictionPageSchema } from "../schemas.js";
-
-type Cursor = NonNullable<PredictionFilter["after"]>;
+import { NAME, range, seriesRange, statusFilter } from "../params.js";
+import { type Cursor, predictionDetail, searchPredictions } from "../queries.js";
+import { type PredictionDetail, predictionDetailSchema, predictionPageSchema } from "../schemas.js";
+import type { LookedUpModel } from "../route.js";
 
 /** The page cursor is the last row's keyset, opaque to clients. */
 const cursorSchema = z.object({ t: z.number().int(), r: z.string(), i: z.number().int().min(0) });
@@ -19,6 +18,23 @@ function decodeCursor(text: string): Cursor {
   }
 }
 
+/**
+ * The recorded feature values under the model's input names; a categorical input also gets the
+ * name of the category its code stands for, from the model's config or else its reference profile.
+ */
+function namedInputs(values: number[], model: LookedUpModel | undefined): PredictionDetail["inputs"] {
+  if (!model) return [];
+  const inputs = model.features.filter((f) => (f.source ?? "feature") === "feature");
+  return inputs.flatMap((input, i) => {
+    const value = values[i];
+    if (value === undefined) return [];
+    const profile = model.profiles.find((p) => p.feature === input.name);
+    const categories = input.categories ?? (profile?.kind === "categorical" ? profile.categories : undefined);
+    const category = input.kind === "categorical" && Number.isInteger(value) ? (categories?.[value] ?? null) : null;
+    return [{ name: input.name, value, category }];
+  });
+}
+
 /** The prediction log: search a page at a time, and one row in full. */
 export function predictionRoutes(options: MonitorApiOptions): Route[] {
   const { engine } = options;
@@ -30,40 +46,44 @@ export function predictionRoutes(options: MonitorApiOptions): Route[] {
       query: range.extend({
         model: z.string().max(200).optional(),
         version: z.string().max(50).optional(),
-        status: z.string().max(40).optional(),
+        status: statusFilter,
         requestId: z.string().max(200).optional(),
         hasLabel: z.enum(["true", "false"]).optional(),
+        wrong: z
+          .enum(["true", "false"])
+          .optional()
+          .describe("Labelled rows only: true for predictions that differ from their newest label, false for those that match it"),
         limit: z.coerce.number().int().min(1).max(500).default(50),
         cursor: z.string().max(1000).optional(),
       }),
       response: predictionPageSchema,
       handler: async ({ query }) => {
         const r = seriesRange(query);
-        const rows = await searchPredictions(engine, {
+        const { rows, last } = await searchPredictions(engine, {
           model: query.model,
           version: query.version,
           status: query.status,
           requestId: query.requestId,
           hasLabel: query.hasLabel === undefined ? undefined : query.hasLabel === "true",
+          wrong: query.wrong === undefined ? undefined : query.wrong === "true",
           fromMs: r.fromMs,
           toMs: r.toMs,
           limit: query.limit,
           after: query.cursor ? decodeCursor(query.cursor) : undefined,
         });
-        return { rows, nextCursor: rows.length === query.limit ? encodeCursor(rows.at(-1)!) : null };
+        return { rows, nextCursor: last && rows.length === query.limit ? encodeCursor(last) : null };
       },
     }),
     defineRoute({
       method: "GET",
       url: "/api/v1/predictions/:requestId/:row",
-      summary: "One prediction row: inputs, scores, label, trace",
+      summary: "One prediction row: inputs (categorical ones with their category names), scores, label, trace",
       params: z.object({ requestId: NAME, row: z.coerce.number().int().min(0).max(1_000_000) }),
       response: predictionDetailSchema,
       handler: async ({ params }) => {
         const found = await predictionDetail(engine, params.requestId, params.row);
         if (!found) throw new NotFoundError(`no prediction with request id "${params.requestId}" and row ${params.row}`);
-        const m = await options.models(found.model, found.version);
-        return { ...found, featureNames: m?.features.filter((f) => (f.source ?? "feature") === "feature").map((f) => f.name) ?? [] };
+        return { ...found, inputs: namedInputs(found.features, await options.models(found.model, found.version)) };
       },
     }),
   ];

@@ -1,5 +1,5 @@
 import { NextResponse } from "next/server";
-import { ApiError, api } from "@/lib/api";
+import { ApiError, callApi } from "@/lib/api";
 import { BodyTooLargeError, readBodyCapped } from "@/lib/http";
 import { refuseForeignRequest } from "@/lib/request-guard";
 import { hasSession } from "@/lib/session";
@@ -13,7 +13,7 @@ export async function POST(request: Request) {
   if (refused) return refused;
   try {
     const body = await readBodyCapped(request, MAX_SILENCE_BODY);
-    return NextResponse.json(await api("/api/v1/silences", { method: "POST", body }));
+    return NextResponse.json(await callApi("/api/v1/silences", { method: "POST", body }));
   } catch (error) {
     const status = error instanceof BodyTooLargeError ? 413 : error instanceof ApiError ? error.status : 502;
     return NextResponse.json({ error: (error as Error).message }, { status });
@@ -22,5 +22,5 @@ export async function POST(request: Request) {
 
 export async function GET() {
   if (!(await hasSession())) return NextResponse.json({ error: "log in first" }, { status: 401 });
-  return NextResponse.json(await api("/api/v1/silences"));
+  return NextResponse.json(await callApi("/api/v1/silences"));
 }

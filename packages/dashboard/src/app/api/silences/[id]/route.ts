@@ -1,5 +1,5 @@
 import { NextResponse } from "next/server";
-import { ApiError, api } from "@/lib/api";
+import { ApiError, callApi } from "@/lib/api";
 import { refuseForeignRequest } from "@/lib/request-guard";
 import { hasSession } from "@/lib/session";
 
@@ -9,7 +9,7 @@ export async function DELETE(request: Request, { params }: { params: Promise<{ i
   if (refused) return refused;
   const { id } = await params;
   try {
-    return NextResponse.json(await api(`/api/v1/silences/${encodeURIComponent(id)}`, { method: "DELETE" }));
+    return NextResponse.json(await callApi(`/api/v1/silences/${encodeURIComponent(id)}`, { method: "DELETE" }));
   } catch (error) {
     return NextResponse.json({ error: (error as Error).message }, { status: error instanceof ApiError ? error.status : 502 });
   }

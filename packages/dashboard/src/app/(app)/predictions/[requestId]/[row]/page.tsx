@@ -1,47 +1,67 @@
 import Link from "next/link";
+import { notFound } from "next/navigation";
 import type { PredictionDetail } from "@vigil/monitor";
 import { api } from "@/lib/api";
+import { type Search, keep } from "@/lib/range";
 
-export default async function PredictionPage({ params }: { params: Promise<{ requestId: string; row: string }> }) {
-  const { requestId, row } = await params;
-  const p = await api<PredictionDetail>(`/api/v1/predictions/${encodeURIComponent(decodeURIComponent(requestId))}/${encodeURIComponent(row)}`);
+export const metadata = { title: "Prediction · Vigil" };
+
+/** One prediction row: what came in (categorical inputs by name and code), what the model said, the label, and its trace. */
+export default async function PredictionPage({ params, searchParams }: { params: Promise<{ requestId: string; row: string }>; searchParams: Promise<Search> }) {
+  const [{ requestId, row }, search] = await Promise.all([params, searchParams]);
+  if (!/^\d{1,7}$/.test(row)) notFound();
+  const p = await api<PredictionDetail>(`/api/v1/predictions/${encodeURIComponent(decodeURIComponent(requestId))}/${row}`);
+  const wrong = p.label !== null && p.label !== p.prediction;
   return (
     <section className="card" data-prediction={p.requestId}>
-      <h2>
+      <h2 style={{ overflowWrap: "anywhere" }}>
         Prediction {p.requestId} row {p.rowIndex}
       </h2>
       <p>
-        {p.timestamp}: model {p.model} version {p.version}, status <b className={p.status === "OK" ? "" : "bad"}>{p.status}</b>
+        {p.timestamp.replace("T", " ").replace("Z", "")} UTC: model {p.model} version {p.version}, status{" "}
+        <b className={p.status === "OK" ? "" : "bad"}>{p.status}</b>
         {p.error && ` (${p.error})`}, latency {p.latencyMs.toFixed(3)} ms (queue {p.queueMs.toFixed(3)}, compute {p.computeMs.toFixed(3)}, batch of{" "}
         {p.batchSize}), client {p.client}
       </p>
       <p>
-        predicted <b>{p.prediction}</b> with confidence {p.confidence.toFixed(4)}; scores [{p.scores.map((s) => s.toFixed(4)).join(", ")}]; label{" "}
-        <b data-field="label">{p.label ?? "none yet"}</b>
-        {p.labelledAt && ` (at ${p.labelledAt})`}
+        predicted <b className={wrong ? "bad" : ""}>{p.prediction}</b> with confidence {p.confidence.toFixed(4)}; scores [
+        {p.scores.map((s) => s.toFixed(4)).join(", ")}]; label <b data-field="label">{p.label ?? "none yet"}</b>
+        {p.labelledAt && ` (at ${p.labelledAt.replace("T", " ").replace("Z", "")} UTC)`}
+        {wrong && <span className="bad"> (wrong)</span>}
       </p>
-      <table data-table="inputs">
-        <thead>
-          <tr>
-            <th>input</th>
-            <th className="num">value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.features.map((v, i) => {
-            const name = p.featureNames[i] ?? `#${i}`;
-            return (
-              <tr key={name}>
-                <td>{name}</td>
-                <td className="num">{v}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div className="table-scroll">
+        <table data-table="inputs">
+          <thead>
+            <tr>
+              <th>input</th>
+              <th>category</th>
+              <th className="num">value</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.inputs.length > 0
+              ? p.inputs.map((input) => (
+                  <tr key={input.name} data-input={input.name}>
+                    <td>{input.name}</td>
+                    <td>{input.category ?? ""}</td>
+                    <td className="num">{input.value}</td>
+                  </tr>
+                ))
+              : p.features.map((value, i) => (
+                  // The monitor does not know this model: the log's values stand alone, by position.
+                  // biome-ignore lint/suspicious/noArrayIndexKey: positions are the only names these values have
+                  <tr key={i}>
+                    <td>#{i}</td>
+                    <td />
+                    <td className="num">{value}</td>
+                  </tr>
+                ))}
+          </tbody>
+        </table>
+      </div>
       {p.traceId && (
         <p>
-          <Link href={`/traces/${p.traceId}`}>the request's trace</Link>
+          <Link href={keep(search, `/traces/${p.traceId}`)}>the request's trace</Link>
         </p>
       )}
     </section>

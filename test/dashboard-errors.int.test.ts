@@ -34,6 +34,7 @@ describe("dashboard error pages", () => {
       ["/predictions/no-such-request/0", /The prediction log has no row 0 of request "no-such-request"/],
       ["/predictions/no-such-request/first", /"first" is not a row number/],
       ["/models/no-such-model", /The monitor knows no model named "no-such-model"/],
+      ["/models/flights/drift?version=9", /The model repository holds no version 9 of model "flights"/],
       ["/no-such-page", /There is no page at \/no-such-page/],
     ];
     for (const [path, explanation] of cases) {

@@ -1,12 +1,13 @@
 "use client";
 
 import Link from "next/link";
-import { usePathname } from "next/navigation";
+import { Suspense } from "react";
+import { usePathname, useSearchParams } from "next/navigation";
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** Why an address names nothing, from the address itself: notFound() carries no message to the 404 page. */
-export function explainMissing(pathname: string): string {
+export function explainMissing(pathname: string, version?: string | null): string {
   const [section, first, second] = pathname
     .split("/")
     .slice(1)
@@ -28,9 +29,18 @@ export function explainMissing(pathname: string): string {
       : `"${second ?? ""}" is not a row number: a prediction's address is /predictions/<request id>/<row>, the row counting from 0.`;
   }
   if (section === "models" && first !== undefined) {
-    return `The monitor knows no model named "${first}": it has no config.json in the model repository.`;
+    const refused = "Requests that named it were refused; the Models page counts them apart.";
+    return version
+      ? `The model repository holds no version ${version} of model "${first}". ${refused}`
+      : `The monitor knows no model named "${first}": it has no config.json in the model repository. ${refused}`;
   }
   return `There is no page at ${pathname}.`;
+}
+
+/** The explanation, reading the version from the query (which a static 404 page has only in the browser). */
+function Problem({ pathname }: { pathname: string }) {
+  const version = useSearchParams().get("version");
+  return <p data-problem>{explainMissing(pathname, version)}</p>;
 }
 
 /** The explanation of a 404, with a way back. */
@@ -40,7 +50,9 @@ export function NotFoundExplanation() {
     <section className="card" data-status="404">
       <title>Not found · Vigil</title>
       <h2>Not found</h2>
-      <p data-problem>{explainMissing(pathname)}</p>
+      <Suspense fallback={<p data-problem>{explainMissing(pathname)}</p>}>
+        <Problem pathname={pathname} />
+      </Suspense>
       <p>
         <Link href="/">Overview</Link>
       </p>

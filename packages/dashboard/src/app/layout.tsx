@@ -1,7 +1,9 @@
+import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import "./globals.css";
 
-export const metadata = { title: "Vigil" };
+/** Each page names itself ("Drift"); the template adds the product, so browser tabs and history tell pages apart. */
+export const metadata: Metadata = { title: { template: "%s · Vigil", default: "Vigil" } };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

@@ -4,7 +4,10 @@ import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
+/** Series, threshold and marker colours, each at least 4.5:1 against white so their labels read as text too. */
 const COLORS = ["#1d4ed8", "#b91c1c", "#15803d", "#7e22ce", "#c2410c", "#0e7490", "#374151"];
+const THRESHOLD_COLOR = "#b45309";
+const MARKER_COLORS = { alert: "#b91c1c", deploy: "#0e7490" } as const;
 
 export interface TimeSeries {
   key: string;
@@ -75,12 +78,40 @@ const format = (value: number, unit: string) => {
   return `${value.toFixed(digits)}${unit === "" ? "" : unit === "%" ? "%" : ` ${unit}`}`;
 };
 
-/** The usual distance between neighbouring points: their median gap. */
+/**
+ * The bucket width when none is given: the smallest distance between neighbouring points. Buckets
+ * sit on a grid, so neighbours are one bucket apart wherever data is continuous; a median would
+ * take the gap itself for the spacing when the data comes in a few separate bursts.
+ */
 function usualSpacing(points: TimePoint[]): number | undefined {
-  const gaps = points.slice(1).map((p, i) => p.t - points[i]!.t);
-  if (gaps.length === 0) return undefined;
-  gaps.sort((a, b) => a - b);
-  return gaps[Math.floor(gaps.length / 2)];
+  const gaps = points
+    .slice(1)
+    .map((p, i) => p.t - points[i]!.t)
+    .filter((gap) => gap > 0);
+  return gaps.length === 0 ? undefined : Math.min(...gaps);
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const TICK_STEPS = [
+  ...[1, 2, 5, 10, 15, 30].map((n) => n * SECOND),
+  ...[1, 2, 5, 10, 15, 30].map((n) => n * MINUTE),
+  ...[1, 2, 3, 6, 12].map((n) => n * HOUR),
+  ...[1, 2, 7].map((n) => n * DAY),
+];
+
+/**
+ * Ticks on round UTC times (every 10 minutes, every hour, each midnight...) across the whole
+ * range, at most `most` of them, so the axis reads the chosen range and not the data's extent.
+ */
+export function timeTicks(fromMs: number, toMs: number, most = 7): number[] {
+  const span = toMs - fromMs;
+  const step = TICK_STEPS.find((s) => span / s <= most) ?? Math.ceil(span / most / DAY) * DAY;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(fromMs / step) * step; t <= toMs; t += step) ticks.push(t);
+  return ticks;
 }
 
 /** Inserts an empty point wherever a bucket is missing, so the line breaks there instead of bridging it. */
@@ -158,9 +189,9 @@ export function TimeChart(props: TimeChartProps) {
                 scale="time"
                 domain={[fromMs, toMs]}
                 allowDataOverflow
+                ticks={timeTicks(fromMs, toMs)}
                 tickFormatter={(ms: number) => utcLabel(ms, span)}
                 fontSize={11}
-                tickCount={7}
               />
               <YAxis fontSize={11} width={64} domain={yDomain} tickFormatter={(v: number) => format(v, unit)} />
               <Tooltip
@@ -186,17 +217,17 @@ export function TimeChart(props: TimeChartProps) {
                 <ReferenceLine
                   key={`y${th.label}`}
                   y={th.value}
-                  stroke="#b45309"
+                  stroke={THRESHOLD_COLOR}
                   strokeDasharray="6 3"
-                  label={{ value: th.label, fontSize: 10, position: "insideTopRight" }}
+                  label={{ value: th.label, fontSize: 10, position: "insideTopRight", fill: THRESHOLD_COLOR }}
                 />
               ))}
               {markers.map((m) => (
                 <ReferenceLine
                   key={`x${m.t}${m.label}`}
                   x={m.t}
-                  stroke={m.tone === "deploy" ? "#0e7490" : "#b91c1c"}
-                  label={{ value: m.label, fontSize: 10, position: "insideTopLeft" }}
+                  stroke={MARKER_COLORS[m.tone ?? "alert"]}
+                  label={{ value: m.label, fontSize: 10, position: "insideTopLeft", fill: MARKER_COLORS[m.tone ?? "alert"] }}
                 />
               ))}
               {props.partialFromMs !== undefined && props.partialFromMs < toMs && (
@@ -205,7 +236,7 @@ export function TimeChart(props: TimeChartProps) {
                   x2={toMs}
                   fill="#e5e7eb"
                   fillOpacity={0.6}
-                  label={{ value: "partial", fontSize: 10 }}
+                  label={{ value: "partial", fontSize: 10, fill: "#374151" }}
                 />
               )}
               {dragFrom !== null && dragTo !== null && <ReferenceArea x1={dragFrom} x2={dragTo} fill="#1d4ed8" fillOpacity={0.15} />}

@@ -1,8 +1,22 @@
 "use client";
 
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useState } from "react";
-import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { type RefObject, type SyntheticEvent, useEffect, useRef, useState } from "react";
+import {
+  Area,
+  CartesianGrid,
+  ComposedChart,
+  type InverseScaleFunction,
+  Legend,
+  Line,
+  ReferenceArea,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  useXAxisInverseScale,
+  XAxis,
+  YAxis,
+} from "recharts";
 
 /** Series, threshold and marker colours, each at least 4.5:1 against white so their labels read as text too. */
 const COLORS = ["#1d4ed8", "#b91c1c", "#15803d", "#7e22ce", "#c2410c", "#0e7490", "#374151"];
@@ -128,6 +142,15 @@ export function withGaps(points: TimePoint[], stepMs: number | undefined): TimeP
   return out;
 }
 
+/** Hands the chart's pixel-to-time function to the component around it (recharts offers it only inside the chart). */
+function InverseScaleProbe({ into }: { into: RefObject<InverseScaleFunction | undefined> }) {
+  const invert = useXAxisInverseScale();
+  useEffect(() => {
+    into.current = invert;
+  }, [into, invert]);
+  return null;
+}
+
 /**
  * A time series on a real time axis: the domain is the chosen range, missing buckets are gaps,
  * lines are straight between points, the unfinished bucket is marked, and values carry units.
@@ -140,6 +163,8 @@ export function TimeChart(props: TimeChartProps) {
   const search = useSearchParams();
   const [dragFrom, setDragFrom] = useState<number | null>(null);
   const [dragTo, setDragTo] = useState<number | null>(null);
+  const plotRef = useRef<HTMLDivElement>(null);
+  const invertX = useRef<InverseScaleFunction | undefined>(undefined);
   const span = toMs - fromMs;
   const data = withGaps(props.points, props.stepMs).map((p) =>
     band && p[band.lowerKey] != null && p[band.upperKey] != null ? { ...p, __band: [p[band.lowerKey], p[band.upperKey]] } : p,
@@ -159,9 +184,13 @@ export function TimeChart(props: TimeChartProps) {
     setDragFrom(null);
     setDragTo(null);
   };
-  const at = (state: unknown): number | null => {
-    const label = (state as { activeLabel?: unknown } | null)?.activeLabel;
-    return typeof label === "number" ? label : null;
+  // The time under the pointer, read from the axis rather than the nearest point, so a drag can start or end where there is no data.
+  const at = (event: SyntheticEvent): number | null => {
+    const plot = plotRef.current;
+    const clientX = (event as SyntheticEvent<Element, MouseEvent>).nativeEvent?.clientX;
+    if (!plot || !invertX.current || typeof clientX !== "number") return null;
+    const value = Number(invertX.current(clientX - plot.getBoundingClientRect().left));
+    return Number.isFinite(value) ? Math.min(toMs, Math.max(fromMs, value)) : null;
   };
 
   return (
@@ -172,16 +201,17 @@ export function TimeChart(props: TimeChartProps) {
       {props.points.length === 0 ? (
         <p className="empty">{props.empty ?? "no data in this range"}</p>
       ) : (
-        <div role="img" aria-label={description}>
+        <div role="img" aria-label={description} ref={plotRef}>
           <ResponsiveContainer width="100%" height={220}>
             <ComposedChart
               data={data}
               margin={{ top: 8, right: 16, bottom: 0, left: 0 }}
               accessibilityLayer={false}
-              onMouseDown={(state) => setDragFrom(at(state))}
-              onMouseMove={(state) => dragFrom !== null && setDragTo(at(state))}
+              onMouseDown={(_, event) => setDragFrom(at(event))}
+              onMouseMove={(_, event) => dragFrom !== null && setDragTo(at(event))}
               onMouseUp={zoom}
             >
+              <InverseScaleProbe into={invertX} />
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
                 dataKey="t"

@@ -320,6 +320,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
   test("a 6-hour chart spans the 6 hours, with a gap where there was no traffic", async () => {
     const requestedMs = Date.now();
     await visit("/?range=6h");
+    assert.ok((await page.locator("figure.chart [role=img]").count()) > 0, "the Overview draws its charts with TimeChart");
     const chart = page.locator("figure.chart:has([role=img]):has(.recharts-line-curve)").first();
     const axis = await chart.evaluate((figure) => {
       const line = (figure as PageElement).querySelector(".recharts-xAxis line.recharts-cartesian-axis-line");
@@ -358,6 +359,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
 
   test("a drag across a chart zooms the dashboard to that interval", async () => {
     await visit("/?range=6h");
+    assert.ok((await page.locator("figure.chart [role=img]").count()) > 0, "the Overview draws its charts with TimeChart");
     const surface = page.locator("figure.chart:has(.recharts-line-curve) .recharts-surface").first();
     const box = (await surface.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);

@@ -18,10 +18,7 @@ import {
   YAxis,
 } from "recharts";
 
-/** Series, threshold and marker colours, each at least 4.5:1 against white so their labels read as text too. */
 const COLORS = ["#1d4ed8", "#b91c1c", "#15803d", "#7e22ce", "#c2410c", "#0e7490", "#374151"];
-const THRESHOLD_COLOR = "#b45309";
-const MARKER_COLORS = { alert: "#b91c1c", deploy: "#0e7490" } as const;
 
 export interface TimeSeries {
   key: string;
@@ -35,12 +32,14 @@ export interface TimeThreshold {
   label: string;
 }
 
-/** A vertical line at a moment: an alert that fired, a version that started serving. */
+/** A vertical line at a moment: an alert that fired, a version that started serving, a window whose inputs drifted. */
 export interface TimeMarker {
   t: number;
   label: string;
-  tone?: "alert" | "deploy";
+  tone?: "alert" | "deploy" | "drift";
 }
+
+const MARKER_COLORS = { alert: "#b91c1c", deploy: "#0e7490", drift: "#7e22ce" } as const;
 
 /** A shaded band between two series keys (for example an estimate ± 3 SE). */
 export interface TimeBand {
@@ -247,9 +246,9 @@ export function TimeChart(props: TimeChartProps) {
                 <ReferenceLine
                   key={`y${th.label}`}
                   y={th.value}
-                  stroke={THRESHOLD_COLOR}
+                  stroke="#b45309"
                   strokeDasharray="6 3"
-                  label={{ value: th.label, fontSize: 10, position: "insideTopRight", fill: THRESHOLD_COLOR }}
+                  label={{ value: th.label, fontSize: 10, position: "insideTopRight" }}
                 />
               ))}
               {markers.map((m) => (
@@ -257,7 +256,7 @@ export function TimeChart(props: TimeChartProps) {
                   key={`x${m.t}${m.label}`}
                   x={m.t}
                   stroke={MARKER_COLORS[m.tone ?? "alert"]}
-                  label={{ value: m.label, fontSize: 10, position: "insideTopLeft", fill: MARKER_COLORS[m.tone ?? "alert"] }}
+                  label={{ value: m.label, fontSize: 10, position: "insideTopLeft" }}
                 />
               ))}
               {props.partialFromMs !== undefined && props.partialFromMs < toMs && (
@@ -266,7 +265,7 @@ export function TimeChart(props: TimeChartProps) {
                   x2={toMs}
                   fill="#e5e7eb"
                   fillOpacity={0.6}
-                  label={{ value: "partial", fontSize: 10, fill: "#374151" }}
+                  label={{ value: "partial", fontSize: 10 }}
                 />
               )}
               {dragFrom !== null && dragTo !== null && <ReferenceArea x1={dragFrom} x2={dragTo} fill="#1d4ed8" fillOpacity={0.15} />}

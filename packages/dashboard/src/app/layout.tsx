@@ -2,8 +2,8 @@ import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import "./globals.css";
 
-/** Each page names itself ("Drift"); the template adds the product, so browser tabs and history tell pages apart. */
-export const metadata: Metadata = { title: { template: "%s · Vigil", default: "Vigil" } };
+/** The title of a page that names none; every page exports its own, "<page> · Vigil", so tabs and history tell pages apart. */
+export const metadata: Metadata = { title: "Vigil" };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

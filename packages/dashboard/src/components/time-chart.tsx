@@ -87,21 +87,16 @@ function utcLabel(ms: number, spanMs: number): string {
 }
 
 const format = (value: number, unit: string) => {
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
+  const digits = value === 0 || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
   return `${value.toFixed(digits)}${unit === "" ? "" : unit === "%" ? "%" : ` ${unit}`}`;
 };
 
-/**
- * The bucket width when none is given: the smallest distance between neighbouring points. Buckets
- * sit on a grid, so neighbours are one bucket apart wherever data is continuous; a median would
- * take the gap itself for the spacing when the data comes in a few separate bursts.
- */
+/** The usual distance between neighbouring points: their median gap. */
 function usualSpacing(points: TimePoint[]): number | undefined {
-  const gaps = points
-    .slice(1)
-    .map((p, i) => p.t - points[i]!.t)
-    .filter((gap) => gap > 0);
-  return gaps.length === 0 ? undefined : Math.min(...gaps);
+  const gaps = points.slice(1).map((p, i) => p.t - points[i]!.t);
+  if (gaps.length === 0) return undefined;
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)];
 }
 
 const SECOND = 1000;
@@ -222,7 +217,8 @@ export function TimeChart(props: TimeChartProps) {
                 tickFormatter={(ms: number) => utcLabel(ms, span)}
                 fontSize={11}
               />
-              <YAxis fontSize={11} width={64} domain={yDomain} tickFormatter={(v: number) => format(v, unit)} />
+              {/* The caption names the unit; ticks carry only numbers, which fit the axis's width. */}
+              <YAxis fontSize={11} width={56} domain={yDomain} tickFormatter={(v: number) => format(v, "")} />
               <Tooltip
                 labelFormatter={(ms) => `${new Date(Number(ms)).toISOString().replace("T", " ").slice(0, 19)} UTC`}
                 formatter={(value) => (Array.isArray(value) ? value.map((v) => format(Number(v), unit)).join(" – ") : format(Number(value), unit))}

@@ -1,7 +1,9 @@
+import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import "./globals.css";
 
-export const metadata = { title: "Vigil" };
+/** The title of a page that names none; every page exports its own, "<page> · Vigil", so tabs and history tell pages apart. */
+export const metadata: Metadata = { title: "Vigil" };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (

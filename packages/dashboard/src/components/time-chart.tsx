@@ -1,8 +1,22 @@
 "use client";
 
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useState } from "react";
-import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceArea, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { type RefObject, type SyntheticEvent, useEffect, useRef, useState } from "react";
+import {
+  Area,
+  CartesianGrid,
+  ComposedChart,
+  type InverseScaleFunction,
+  Legend,
+  Line,
+  ReferenceArea,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  useXAxisInverseScale,
+  XAxis,
+  YAxis,
+} from "recharts";
 
 const COLORS = ["#1d4ed8", "#b91c1c", "#15803d", "#7e22ce", "#c2410c", "#0e7490", "#374151"];
 
@@ -73,7 +87,7 @@ export function utcLabel(ms: number, spanMs: number): string {
 }
 
 const format = (value: number, unit: string) => {
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
+  const digits = value === 0 || Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : Math.abs(value) >= 1 ? 2 : 3;
   return `${value.toFixed(digits)}${unit === "" ? "" : unit === "%" ? "%" : ` ${unit}`}`;
 };
 
@@ -83,6 +97,29 @@ function usualSpacing(points: TimePoint[]): number | undefined {
   if (gaps.length === 0) return undefined;
   gaps.sort((a, b) => a - b);
   return gaps[Math.floor(gaps.length / 2)];
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const TICK_STEPS = [
+  ...[1, 2, 5, 10, 15, 30].map((n) => n * SECOND),
+  ...[1, 2, 5, 10, 15, 30].map((n) => n * MINUTE),
+  ...[1, 2, 3, 6, 12].map((n) => n * HOUR),
+  ...[1, 2, 7].map((n) => n * DAY),
+];
+
+/**
+ * Ticks on round UTC times (every 10 minutes, every hour, each midnight...) across the whole
+ * range, at most `most` of them, so the axis reads the chosen range and not the data's extent.
+ */
+export function timeTicks(fromMs: number, toMs: number, most = 7): number[] {
+  const span = toMs - fromMs;
+  const step = TICK_STEPS.find((s) => span / s <= most) ?? Math.ceil(span / most / DAY) * DAY;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(fromMs / step) * step; t <= toMs; t += step) ticks.push(t);
+  return ticks;
 }
 
 /** Inserts an empty point wherever a bucket is missing, so the line breaks there instead of bridging it. */
@@ -99,6 +136,15 @@ export function withGaps(points: TimePoint[], stepMs: number | undefined): TimeP
   return out;
 }
 
+/** Hands the chart's pixel-to-time function to the component around it (recharts offers it only inside the chart). */
+function InverseScaleProbe({ into }: { into: RefObject<InverseScaleFunction | undefined> }) {
+  const invert = useXAxisInverseScale();
+  useEffect(() => {
+    into.current = invert;
+  }, [into, invert]);
+  return null;
+}
+
 /**
  * A time series on a real time axis: the domain is the chosen range, missing buckets are gaps,
  * lines are straight between points, the unfinished bucket is marked, and values carry units.
@@ -111,6 +157,8 @@ export function TimeChart(props: TimeChartProps) {
   const search = useSearchParams();
   const [dragFrom, setDragFrom] = useState<number | null>(null);
   const [dragTo, setDragTo] = useState<number | null>(null);
+  const plotRef = useRef<HTMLDivElement>(null);
+  const invertX = useRef<InverseScaleFunction | undefined>(undefined);
   const span = toMs - fromMs;
   const data = withGaps(props.points, props.stepMs).map((p) =>
     band && p[band.lowerKey] != null && p[band.upperKey] != null ? { ...p, __band: [p[band.lowerKey], p[band.upperKey]] } : p,
@@ -130,9 +178,13 @@ export function TimeChart(props: TimeChartProps) {
     setDragFrom(null);
     setDragTo(null);
   };
-  const at = (state: unknown): number | null => {
-    const label = (state as { activeLabel?: unknown } | null)?.activeLabel;
-    return typeof label === "number" ? label : null;
+  // The time under the pointer, read from the axis rather than the nearest point, so a drag can start or end where there is no data.
+  const at = (event: SyntheticEvent): number | null => {
+    const plot = plotRef.current;
+    const clientX = (event as SyntheticEvent<Element, MouseEvent>).nativeEvent?.clientX;
+    if (!plot || !invertX.current || typeof clientX !== "number") return null;
+    const value = Number(invertX.current(clientX - plot.getBoundingClientRect().left));
+    return Number.isFinite(value) ? Math.min(toMs, Math.max(fromMs, value)) : null;
   };
 
   return (
@@ -143,16 +195,17 @@ export function TimeChart(props: TimeChartProps) {
       {props.points.length === 0 ? (
         <p className="empty">{props.empty ?? "no data in this range"}</p>
       ) : (
-        <div role="img" aria-label={description}>
+        <div role="img" aria-label={description} ref={plotRef}>
           <ResponsiveContainer width="100%" height={220}>
             <ComposedChart
               data={data}
               margin={{ top: 8, right: 16, bottom: 0, left: 0 }}
               accessibilityLayer={false}
-              onMouseDown={(state) => setDragFrom(at(state))}
-              onMouseMove={(state) => dragFrom !== null && setDragTo(at(state))}
+              onMouseDown={(_, event) => setDragFrom(at(event))}
+              onMouseMove={(_, event) => dragFrom !== null && setDragTo(at(event))}
               onMouseUp={zoom}
             >
+              <InverseScaleProbe into={invertX} />
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis
                 dataKey="t"
@@ -160,11 +213,12 @@ export function TimeChart(props: TimeChartProps) {
                 scale="time"
                 domain={[fromMs, toMs]}
                 allowDataOverflow
+                ticks={timeTicks(fromMs, toMs)}
                 tickFormatter={(ms: number) => utcLabel(ms, span)}
                 fontSize={11}
-                tickCount={7}
               />
-              <YAxis fontSize={11} width={64} domain={yDomain} tickFormatter={(v: number) => format(v, unit)} />
+              {/* The caption names the unit; ticks carry only numbers, which fit the axis's width. */}
+              <YAxis fontSize={11} width={56} domain={yDomain} tickFormatter={(v: number) => format(v, "")} />
               <Tooltip
                 labelFormatter={(ms) => `${new Date(Number(ms)).toISOString().replace("T", " ").slice(0, 19)} UTC`}
                 formatter={(value) => (Array.isArray(value) ? value.map((v) => format(Number(v), unit)).join(" – ") : format(Number(value), unit))}

@@ -1,6 +1,6 @@
-import Link from "next/link";
 import type { ReactNode } from "react";
 import { Suspense } from "react";
+import { AppNav } from "@/components/app-nav";
 import { RangePicker } from "@/components/range-picker";
 import { requireSession } from "@/lib/session";
 
@@ -11,14 +11,14 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
   await requireSession();
   return (
     <>
+      <a className="skip-link" href="#main">
+        Skip to main content
+      </a>
       <header>
         <span className="brand">Vigil</span>
-        <Link href="/">Overview</Link>
-        <Link href="/models">Models</Link>
-        <Link href="/slos">SLOs</Link>
-        <Link href="/alerts">Alerts</Link>
-        <Link href="/traces">Traces</Link>
-        <Link href="/predictions">Predictions</Link>
+        <Suspense>
+          <AppNav />
+        </Suspense>
         <Suspense>
           <RangePicker />
         </Suspense>
@@ -26,7 +26,10 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
           <button type="submit">log out</button>
         </form>
       </header>
-      <main>{children}</main>
+      {/* tabIndex -1: the skip link's target takes focus, so the next Tab starts inside the page. */}
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
     </>
   );
 }

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import { type AlertRow, alertLinks, formatNumber, silenceMatchers } from "@/lib/alert-links";
 import { type Search, keep } from "@/lib/range";
 

@@ -1,6 +1,6 @@
 "use client";
 
-import Link from "next/link";
+import { Link } from "@/components/link";
 import { usePathname, useSearchParams } from "next/navigation";
 import { keep } from "@/lib/range";
 
@@ -26,7 +26,7 @@ export function AppNav() {
       {SECTIONS.map(({ href, name }) => {
         const current = href === "/" ? pathname === "/" : pathname === href || pathname.startsWith(`${href}/`);
         return (
-          <Link key={href} href={keep(search, href)} prefetch={false} aria-current={current ? "page" : undefined}>
+          <Link key={href} href={keep(search, href)} aria-current={current ? "page" : undefined}>
             {name}
           </Link>
         );

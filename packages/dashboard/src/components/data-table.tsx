@@ -13,7 +13,7 @@ import {
   tableFeatures,
   useTable,
 } from "@tanstack/react-table";
-import Link from "next/link";
+import { Link } from "@/components/link";
 import { useMemo, useState } from "react";
 
 /** What a cell holds; rows cross from server pages to this client component, so they are plain data. */
@@ -137,9 +137,7 @@ export function DataTable({ name, columns, rows, rowKey, empty = "no rows" }: Da
                     <td key={c.key} className={[c.numeric ? "num" : "", typeof tone === "string" ? tone : ""].join(" ").trim() || undefined}>
                       {typeof href === "string" && href !== "" ? (
                         // Hundreds of rows: prefetching each would cost the monitor API a page render per link.
-                        <Link href={href} prefetch={false}>
-                          {text}
-                        </Link>
+                        <Link href={href}>{text}</Link>
                       ) : (
                         text
                       )}

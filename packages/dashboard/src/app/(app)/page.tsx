@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import type { AlertsResponse, OverviewResponse, SlosResponse } from "@vigil/monitor";
 import { AlertCauseLinks } from "@/components/alert-cause";
 import { TimeChart } from "@/components/time-chart";

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import type { ModelsResponse, OverviewResponse } from "@vigil/monitor";
 import { api } from "@/lib/api";
 import { type Search, keep, percent, rangeQuery } from "@/lib/range";

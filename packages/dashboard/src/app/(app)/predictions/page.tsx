@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import type { PredictionPageResponse } from "@vigil/monitor";
 import { type DataColumn, DataTable } from "@/components/data-table";
 import { FORM_STYLE, RangeFields } from "@/components/range-fields";

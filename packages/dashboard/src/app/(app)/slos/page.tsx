@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import { notFound } from "next/navigation";
 import type { SloBurnResponse, SlosResponse } from "@vigil/monitor";
 import { ScrollIntoView } from "@/components/scroll-into-view";

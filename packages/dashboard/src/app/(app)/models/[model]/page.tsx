@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import type { AlertsResponse, ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
 import { CalibrationChart } from "@/components/calibration-chart";
 import { EstimateChart } from "@/components/estimate-chart";

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import { notFound } from "next/navigation";
 import type { TraceResponse, TraceSpan } from "@vigil/monitor";
 import { api } from "@/lib/api";

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Link } from "@/components/link";
 import type { HistogramsResponse, ModelResultsResponse, ResultPoint } from "@vigil/monitor";
 import { DriftHistogram } from "@/components/drift-histogram";
 import { DriftBadge } from "@/components/drift-verdict";

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { parseShift, runLoadgen } from "@vigil/cli";
 import { AlertEvaluator, MonitorJob, parseAlertingConfig, windows } from "@vigil/monitor";
-import { chromium } from "playwright-core";
+import { launchChromium, logIn } from "../test/support/browser.js";
 import { startDashboardProcess } from "../test/support/dashboard.js";
 import { demoTraffic } from "../test/support/demo-traffic.js";
 import { flag } from "./args.js";
@@ -23,11 +23,7 @@ const TOKEN = "screenshots";
 const MINUTE_MS = 60_000;
 
 const traffic = await demoTraffic(200);
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
+const browser = await launchChromium();
 try {
   console.log(`demo traffic for ${minutes} minutes, drift (distance*1.5, hour+6) from half way`);
   const rate = 20;
@@ -74,9 +70,7 @@ try {
   const dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(`${dashboard.url}/login`);
-    await page.fill("input[name=password]", PASSWORD);
-    await Promise.all([page.waitForURL(`${dashboard.url}/`), page.click("button[type=submit]")]);
+    await logIn(page, dashboard.url, PASSWORD);
     const shoot = async (name: string, path: string) => {
       const response = await page.goto(`${dashboard.url}${path}`, { waitUntil: "networkidle" });
       if (response?.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);

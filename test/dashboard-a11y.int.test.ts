@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import axe from "axe-core";
-import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { collectPageErrors, launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 import { predictionRecord } from "./support/store.js";
@@ -40,14 +41,6 @@ interface AxeViolation {
   help: string;
   nodes: Array<{ target: string[] }>;
 }
-
-/** Launches Debian's Chromium as the other dashboard tests do. */
-export const launchChromium = () =>
-  chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-  });
 
 /** axe-core's serious and critical findings on the page as it is now, one line per rule with the elements it names. */
 async function seriousViolations(page: Page): Promise<string[]> {
@@ -110,13 +103,8 @@ describe("dashboard accessibility, phone layout and time range", () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: DESKTOP });
     page = await context.newPage();
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
-    await page.goto(`${dashboard.url}/login`);
-    await page.fill("input[name=password]", PASSWORD);
-    await Promise.all([page.waitForURL(`${dashboard.url}/`), page.click("button[type=submit]")]);
+    collectPageErrors(page, consoleErrors);
+    await logIn(page, dashboard.url, PASSWORD);
 
     pages.set("Overview", "/");
     pages.set("Models", "/models");

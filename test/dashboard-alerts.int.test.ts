@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Browser, type Page, chromium } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { runLoadgen } from "@vigil/cli";
 import {
   AlertEvaluator,
@@ -18,6 +18,7 @@ import {
   slosSchema,
   startMonitorApi,
 } from "@vigil/monitor";
+import { collectPageErrors, launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 
@@ -133,19 +134,10 @@ describe("alerts lead to their cause", () => {
     active = await apiGet(alertsSchema, "/api/v1/alerts");
 
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
-    await page.goto(`${dashboard.url}/login`);
-    await page.fill("input[name=password]", PASSWORD);
-    await Promise.all([page.waitForURL(`${dashboard.url}/`), page.click("button[type=submit]")]);
+    collectPageErrors(page, consoleErrors);
+    await logIn(page, dashboard.url, PASSWORD);
   });
 
   after(async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Browser, type Page, chromium } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import {
   AlertEvaluator,
   alertsSchema,
@@ -14,6 +14,7 @@ import {
   type startMonitorApi,
 } from "@vigil/monitor";
 import { byDriftSeverity, windowsOf } from "../packages/dashboard/src/lib/drift.js";
+import { launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DriftTraffic, driftTraffic } from "./support/drift-traffic.js";
 import { eventually } from "./support/store.js";
@@ -66,16 +67,10 @@ describe("dashboard: models, model and drift pages", () => {
     api = await traffic.startApi(TOKEN);
     range = `from=${new Date(traffic.windows[0]!.fromMs - 60_000).toISOString()}&to=${new Date(traffic.windows[1]!.toMs + 60_000).toISOString()}`;
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on("pageerror", (e) => pageErrors.push(`${page.url()}: ${e.message}`));
-    await page.goto(`${dashboard.url}/login`);
-    await page.fill("input[name=password]", PASSWORD);
-    await Promise.all([page.waitForURL(`${dashboard.url}/`), page.click("button[type=submit]")]);
+    await logIn(page, dashboard.url, PASSWORD);
   });
 
   after(async () => {

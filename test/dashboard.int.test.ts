@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Browser, type Page, chromium } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { LoadgenSummary } from "@vigil/cli";
 import { AlertEvaluator, confusionSchema, overviewSchema, parseAlertingConfig, silencesSchema, type startMonitorApi } from "@vigil/monitor";
+import { collectPageErrors, launchChromium } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
 import { eventually } from "./support/store.js";
@@ -64,16 +65,9 @@ describe("dashboard in a real browser", () => {
 
     dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
     url = dashboard.url;
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+    collectPageErrors(page, consoleErrors);
     page.on("request", (r) => {
       if (new URL(r.url()).hostname !== "127.0.0.1") offMachine.push(r.url());
     });

@@ -1,5 +1,6 @@
-import { type Browser, type Page, chromium } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { startMonitorApi } from "@vigil/monitor";
+import { collectPageErrors, launchChromium, logIn } from "./browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./demo-traffic.js";
 import { refusedRequests } from "./refused-requests.js";
@@ -40,21 +41,11 @@ export async function dashboardStack(options: { requests: number; refused: numbe
     stops.push(() => api.close());
     const dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: options.token, password: PASSWORD });
     stops.push(() => dashboard.stop());
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    });
+    const browser = await launchChromium();
     stops.push(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const consoleErrors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
-    await page.goto(`${dashboard.url}/login`);
-    await page.fill("input[name=password]", PASSWORD);
-    await Promise.all([page.waitForURL(`${dashboard.url}/`), page.click("button[type=submit]")]);
+    const consoleErrors = collectPageErrors(page);
+    await logIn(page, dashboard.url, PASSWORD);
     const apiGet = async <T>(schema: { parse(value: unknown): T }, path: string): Promise<T> =>
       schema.parse(await (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${options.token}` } })).json());
     return { traffic, refusedIds, api, dashboard, browser, page, apiGet, consoleErrors, close };

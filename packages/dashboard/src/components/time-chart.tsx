@@ -145,6 +145,11 @@ function InverseScaleProbe({ into }: { into: RefObject<InverseScaleFunction | un
   return null;
 }
 
+/** A value with no neighbour on either side draws no line segment, so it gets a dot of its own. */
+function isolated(rows: Array<Record<string, unknown>>, key: string, i: number): boolean {
+  return rows[i]?.[key] != null && rows[i - 1]?.[key] == null && rows[i + 1]?.[key] == null;
+}
+
 /**
  * A time series on a real time axis: the domain is the chosen range, missing buckets are gaps,
  * lines are straight between points, the unfinished bucket is marked, and values carry units.
@@ -233,7 +238,13 @@ export function TimeChart(props: TimeChartProps) {
                   name={s.name}
                   stroke={COLORS[i % COLORS.length]}
                   strokeDasharray={s.dashed ? "4 3" : undefined}
-                  dot={props.points.length < 40 ? { r: 2 } : false}
+                  dot={(dot: { cx?: number; cy?: number; index?: number }) =>
+                    props.points.length < 40 || isolated(data, s.key, dot.index ?? -1) ? (
+                      <circle key={`${s.key}${dot.index}`} cx={dot.cx} cy={dot.cy} r={2} fill={COLORS[i % COLORS.length]} />
+                    ) : (
+                      <g key={`${s.key}${dot.index}`} />
+                    )
+                  }
                   isAnimationActive={false}
                   connectNulls={false}
                 />
@@ -242,6 +253,7 @@ export function TimeChart(props: TimeChartProps) {
                 <ReferenceLine
                   key={`y${th.label}`}
                   y={th.value}
+                  ifOverflow="extendDomain"
                   stroke="#b45309"
                   strokeDasharray="6 3"
                   label={{ value: th.label, fontSize: 10, position: "insideTopRight" }}

@@ -11,6 +11,7 @@ import {
   alertsSchema,
   healthSchema,
   histogramsSchema,
+  modelsSchema,
   overviewSchema,
   parseAlertingConfig,
   silencesSchema,
@@ -275,6 +276,13 @@ describe("alerts lead to their cause", () => {
     assert.deepEqual(groups, ["AccuracyLow", "SLOBurnRate", "InputDrift"], "grouped by name and model, critical first");
     assert.ok((await page.locator("[data-chart='Traffic'] svg").count()) > 0, "the traffic chart renders");
     assert.ok((await page.textContent("[data-chart='Traffic'] figcaption"))?.includes("req/s"));
+    const { models } = await apiGet(modelsSchema, "/api/v1/models");
+    const firstServed = Date.parse(models.find((m) => m.name === "flights")!.versions.find((v) => v.version === "1")!.firstServedAt!);
+    assert.equal(firstServed, Math.floor(traffic.startedMs / 60_000) * 60_000, "version 1 began serving in the traffic's first minute");
+    for (const chart of ["Traffic", "Latency"]) {
+      const labels = await page.locator(`[data-chart='${chart}'] svg text`).allTextContents();
+      assert.ok(labels.includes("flights v1"), `${chart} marks where flights v1 began serving: ${labels.join(", ")}`);
+    }
   });
 
   test("the SLO page highlights the SLO a link names, draws its burn thresholds, and links to its slowest traces", async () => {

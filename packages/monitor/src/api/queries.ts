@@ -112,6 +112,8 @@ export interface VersionActivity {
   version: string;
   /** Start of the newest minute with a successful (OK) request, epoch ms; null when it never served one. */
   lastServedMs: number | null;
+  /** Start of the oldest minute with a successful request still in the rollup: when it began serving, as far as the store remembers. */
+  firstServedMs: number | null;
   profiled: boolean;
 }
 
@@ -122,8 +124,8 @@ export interface VersionActivity {
 export async function versionActivity(engine: StoreEngine, model = ""): Promise<VersionActivity[]> {
   const params = { model, version: "" };
   const [served, profiled] = await Promise.all([
-    engine.query<{ model: string; version: string; last: number }>(
-      `SELECT model_name AS model, model_version AS version, toUnixTimestamp(max(minute)) AS last
+    engine.query<{ model: string; version: string; first: number; last: number }>(
+      `SELECT model_name AS model, model_version AS version, toUnixTimestamp(min(minute)) AS first, toUnixTimestamp(max(minute)) AS last
        FROM ${REQUESTS_PER_MINUTE} WHERE status = 'OK' AND ${MODEL_SCOPE} GROUP BY model, version`,
       params,
     ),
@@ -134,11 +136,18 @@ export async function versionActivity(engine: StoreEngine, model = ""): Promise<
   ]);
   const key = (m: string, v: string) => `${m}\u0000${v}`;
   const all = new Map<string, VersionActivity>();
-  for (const r of served) all.set(key(r.model, r.version), { model: r.model, version: r.version, lastServedMs: Number(r.last) * 1000, profiled: false });
+  for (const r of served)
+    all.set(key(r.model, r.version), {
+      model: r.model,
+      version: r.version,
+      firstServedMs: Number(r.first) * 1000,
+      lastServedMs: Number(r.last) * 1000,
+      profiled: false,
+    });
   for (const r of profiled) {
     const known = all.get(key(r.model, r.version));
     if (known) known.profiled = true;
-    else all.set(key(r.model, r.version), { model: r.model, version: r.version, lastServedMs: null, profiled: true });
+    else all.set(key(r.model, r.version), { model: r.model, version: r.version, firstServedMs: null, lastServedMs: null, profiled: true });
   }
   return [...all.values()];
 }

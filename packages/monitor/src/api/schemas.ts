@@ -89,6 +89,9 @@ export const repositoryModelSchema = named(
       z.object({
         version: z.string(),
         reference: z.boolean().describe("Whether drift can be judged: the version has a reference file or a stored reference profile"),
+        firstServedAt: ISO.nullable().describe(
+          "Start of the oldest minute in which it answered a request successfully, as far as the store keeps its rollups: where the dashboard marks a deploy; null when it never did",
+        ),
         lastServedAt: ISO.nullable().describe("Start of the newest minute in which it answered a request successfully; null when it never did"),
       }),
     ),

@@ -1,9 +1,10 @@
 import { Link } from "@/components/link";
-import type { AlertsResponse, OverviewResponse, SlosResponse } from "@vigil/monitor";
+import type { AlertsResponse, ModelsResponse, OverviewResponse, SlosResponse } from "@vigil/monitor";
 import { AlertCauseLinks } from "@/components/alert-cause";
 import { TimeChart } from "@/components/time-chart";
 import { alertLinks, valueText } from "@/lib/alert-links";
 import { api } from "@/lib/api";
+import { deployMarkers } from "@/lib/models";
 import { AREAS, type Area, type AreaStatus, groupAlerts, modelStatus } from "@/lib/model-status";
 import { type Search, fixed, keep, percent, rangeQuery } from "@/lib/range";
 
@@ -14,10 +15,11 @@ const STATUS_CLASS = { ok: "good", warning: "", firing: "bad" } as const;
 
 export default async function OverviewPage({ searchParams }: { searchParams: Promise<Search> }) {
   const search = await searchParams;
-  const [overview, slos, alerts] = await Promise.all([
+  const [overview, slos, alerts, repository] = await Promise.all([
     api<OverviewResponse>(`/api/v1/overview?${rangeQuery(search)}`),
     api<SlosResponse>("/api/v1/slos"),
     api<AlertsResponse>("/api/v1/alerts"),
+    api<ModelsResponse>("/api/v1/models"),
   ]);
   const { totals, stepMs } = overview;
   const fromMs = Date.parse(overview.from);
@@ -33,6 +35,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
   }));
   // Steps are aligned to the epoch, so the one holding `to` is still being filled.
   const partialFromMs = Math.floor(toMs / stepMs) * stepMs;
+  const deploys = deployMarkers(repository.models, fromMs, toMs);
   const objectives = slos
     .filter((s) => s.indicator === "latency" && s.thresholdMs !== null)
     .map((s) => ({ value: s.thresholdMs!, label: `${s.slo}: ${percent(s.objective, 1)} ≤ ${s.thresholdMs} ms` }));
@@ -158,6 +161,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             { key: "requests", name: "requests" },
             { key: "errors", name: "server errors" },
           ]}
+          markers={deploys}
           description={`Requests and server-side errors per second, averaged over ${stepMs / 60_000}-minute steps, from ${overview.from} to ${overview.to}: ${totals.requests} requests, ${totals.errors} server errors in all.`}
         />
         <TimeChart
@@ -174,6 +178,7 @@ export default async function OverviewPage({ searchParams }: { searchParams: Pro
             { key: "p99", name: "p99" },
           ]}
           thresholds={objectives}
+          markers={deploys}
           yDomain={[0, latencyTop > 0 ? latencyTop : "auto"]}
           description={`Latency percentiles per ${stepMs / 60_000}-minute step from ${overview.from} to ${overview.to}: over the range p50 ${fixed(totals.p50Ms, 2)} ms, p95 ${fixed(totals.p95Ms, 2)} ms, p99 ${fixed(totals.p99Ms, 2)} ms${objectives.length > 0 ? `; objectives ${objectives.map((o) => o.label).join(", ")}` : ""}.`}
         />

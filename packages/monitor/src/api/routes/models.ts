@@ -36,14 +36,23 @@ export function servingVersion(versions: Array<{ version: string; lastServedMs: 
 function describeModel(model: RepositoryModel, activity: VersionActivity[]): RepositoryModelResponse {
   const versions = model.versions.map((v) => {
     const known = activity.find((a) => a.model === model.name && a.version === v.version);
-    return { version: v.version, reference: v.referenceFile || (known?.profiled ?? false), lastServedMs: known?.lastServedMs ?? null };
+    return {
+      version: v.version,
+      reference: v.referenceFile || (known?.profiled ?? false),
+      firstServedMs: known?.firstServedMs ?? null,
+      lastServedMs: known?.lastServedMs ?? null,
+    };
   });
   return {
     name: model.name,
     classifier: model.classes !== undefined,
     classes: model.classes ?? [],
     inputs: model.inputs.map((input) => ({ name: input.name, kind: input.kind })),
-    versions: versions.map(({ lastServedMs, ...v }) => ({ ...v, lastServedAt: lastServedMs === null ? null : iso(lastServedMs) })),
+    versions: versions.map(({ firstServedMs, lastServedMs, ...v }) => ({
+      ...v,
+      firstServedAt: firstServedMs === null ? null : iso(firstServedMs),
+      lastServedAt: lastServedMs === null ? null : iso(lastServedMs),
+    })),
     servingVersion: servingVersion(versions),
   };
 }

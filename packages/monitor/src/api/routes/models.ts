@@ -6,10 +6,12 @@ import { featureDrift } from "../../drift.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { evaluateWindow } from "../../job.js";
 import { classificationQuality } from "../../quality.js";
+import { windowedClassificationQuality } from "../../window-quality.js";
 import { describeSegment, explainAccuracyChange, parseSegment, segmentRows } from "../../segments.js";
 import { type LookedUpModel, defineRoute, type MonitorApiOptions, type RepositoryModel, type Route, requireModel } from "../route.js";
 import { VERSION, modelPath, parsed, range, seriesRange, windowOf } from "../params.js";
 import { type VersionActivity, monitorResults, resultPoint, versionActivity } from "../queries.js";
+import { readMonitorResults } from "@vigil/store";
 import {
   type RepositoryModelResponse,
   accuracyChangeSchema,
@@ -18,6 +20,7 @@ import {
   modelResultsSchema,
   modelsSchema,
   segmentReportSchema,
+  windowConfusionSchema,
 } from "../schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -127,6 +130,23 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
         if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
         const quality = await classificationQuality(engine, { model: m.name, version: query.version, classes: m.classes, window: windowOf(r) });
         return { ...quality, window: { from: iso(r.fromMs), to: iso(r.toMs) } };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/models/:model/confusion/windows",
+      summary:
+        "Confusion matrix, per-class figures and reliability bins summed from the monitor's stored windows that end in a range (fast at any traffic: reads no prediction rows)",
+      params: modelPath,
+      query: range.extend({ version: VERSION }),
+      response: windowConfusionSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        const m = await knownModel(params.model, query.version);
+        if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
+        const stored = await readMonitorResults(engine, { kind: "quality", model: m.name, version: query.version, fromMs: r.fromMs, toMs: r.toMs });
+        const { span, ...figures } = windowedClassificationQuality(stored, m.classes);
+        return { ...figures, window: span && { from: iso(span.fromUs / 1000), to: iso(span.toUs / 1000) } };
       },
     }),
     defineRoute({

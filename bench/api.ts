@@ -111,6 +111,7 @@ try {
     "/api/v1/models/{model}/data-quality": `/api/v1/models/${model}/data-quality?${range}`,
     "/api/v1/models/{model}/estimated": `/api/v1/models/${model}/estimated?${range}`,
     "/api/v1/models/{model}/confusion": `/api/v1/models/${model}/confusion?${range}`,
+    "/api/v1/models/{model}/confusion/windows": `/api/v1/models/${model}/confusion/windows?${range}`,
     "/api/v1/models/{model}/report": `/api/v1/models/${model}/report?${range}&version=1&kind=quality`,
     "/api/v1/models/{model}/explain": `/api/v1/models/${model}/explain?from=${iso(middle)}&to=${iso(end)}&baselineFrom=${iso(start)}&baselineTo=${iso(middle)}`,
     "/api/v1/models/{model}/histograms": `/api/v1/models/${model}/histograms?${range}&version=1`,

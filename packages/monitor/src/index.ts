@@ -35,6 +35,7 @@ export { calibrationSampleFromFile, calibrationSampleFromWindow, calibrateFromWi
 export { saveCalibration, loadCalibration } from "@vigil/store";
 export { qualityResults, regressionResults, type MonitorResult } from "./results.js";
 export { windowedClassificationQuality, type WindowedClassificationQuality } from "./window-quality.js";
+export { storedHistograms, type StoredHistogram } from "./stored-drift.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
 export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow } from "./reference.js";

@@ -6,6 +6,7 @@ import { featureDrift } from "../../drift.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { evaluateWindow } from "../../job.js";
 import { classificationQuality } from "../../quality.js";
+import { storedHistograms } from "../../stored-drift.js";
 import { windowedClassificationQuality } from "../../window-quality.js";
 import { describeSegment, explainAccuracyChange, parseSegment, segmentRows } from "../../segments.js";
 import { type LookedUpModel, defineRoute, type MonitorApiOptions, type RepositoryModel, type Route, requireModel } from "../route.js";
@@ -218,7 +219,15 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
               : `model ${m.name} version ${version} has no reference profile (no ${REFERENCE_FILE} in its directory, and none built with vigil profile), so its drift cannot be judged`,
           );
         }
-        const drift = await featureDrift(engine, { model: m.name, version, window: windowOf(r), features, profiles: m.profiles });
+        const window = windowOf(r);
+        // A range that is exactly a monitor window (the Drift page's selected window) is served from the counts stored with its drift decisions;
+        // a feature without a fitting profile goes to featureDrift, which says what is wrong.
+        const profiles = features.flatMap((f) => m.profiles.find((p) => p.feature === f.name && p.kind === f.kind) ?? []);
+        const stored =
+          profiles.length === features.length
+            ? storedHistograms(await readMonitorResults(engine, { kind: "drift", model: m.name, version, fromMs: r.fromMs, toMs: r.toMs }), window, profiles)
+            : undefined;
+        const drift = stored ?? (await featureDrift(engine, { model: m.name, version, window, features, profiles: m.profiles }));
         return {
           model: m.name,
           version,

@@ -1,16 +1,27 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type WindowConfusionResponse, classificationQuality, errorSchema, type startMonitorApi, windowConfusionSchema } from "@vigil/monitor";
+import {
+  type WindowConfusionResponse,
+  classificationQuality,
+  errorSchema,
+  featureDrift,
+  histogramsSchema,
+  type startMonitorApi,
+  storedHistograms,
+  windowConfusionSchema,
+} from "@vigil/monitor";
+import { readMonitorResults } from "@vigil/store";
 import { type DriftTraffic, driftTraffic } from "./support/drift-traffic.js";
 
 const TOKEN = "window-confusion-token";
 const CLASSES = ["on_time", "delayed"];
 
 /**
- * The confusion figures summed from the monitor's stored windows against the same figures
- * computed now from the rows, over real traffic in two monitor windows.
+ * What the API serves from the monitor's stored windows against the same figures computed now
+ * from the rows, over real traffic in two monitor windows: the confusion figures summed over
+ * windows, and a window's histograms.
  */
-describe("monitor API: confusion over stored windows", () => {
+describe("monitor API: figures from stored windows", () => {
   let traffic: DriftTraffic;
   let api: Awaited<ReturnType<typeof startMonitorApi>>;
 
@@ -98,5 +109,30 @@ describe("monitor API: confusion over stored windows", () => {
     const version = await get(`/api/v1/models/flights/confusion/windows?${range}&version=9`);
     assert.equal(version.status, 404);
     assert.match(version.error!, /versions: 1/);
+  });
+
+  test("a window's histograms come from the counts stored with its drift decisions, equal to the counts from its rows", async () => {
+    const late = traffic.windows[1]!;
+    const window = { fromUs: late.fromMs * 1000, toUs: late.toMs * 1000 };
+    const served = await fetch(`${api.url}/api/v1/models/flights/histograms?from=${iso(late.fromMs)}&to=${iso(late.toMs)}&version=1`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const { inputs } = histogramsSchema.parse(await served.json());
+    const model = (await traffic.lookup("flights", "1"))!;
+    const fromRows = await featureDrift(traffic.store.engine, { model: "flights", version: "1", window, features: model.features, profiles: model.profiles });
+    assert.deepEqual(
+      inputs.map((h) => [h.feature, h.reference, h.current, h.psi, h.jensenShannon]),
+      fromRows.map((d) => [d.feature, d.referenceCounts, d.currentCounts, d.psi, d.jensenShannon]),
+    );
+    const profiles = model.features.map((f) => model.profiles.find((p) => p.feature === f.name)!);
+    const stored = await readMonitorResults(traffic.store.engine, { kind: "drift", model: "flights", version: "1", fromMs: late.fromMs, toMs: late.toMs });
+    assert.deepEqual(
+      storedHistograms(stored, window, profiles)?.map((h) => h.currentCounts),
+      fromRows.map((d) => d.currentCounts),
+      "the stored counts are the rows' counts",
+    );
+    const rebuilt = profiles.map((p) => (p.kind === "categorical" ? { ...p, counts: p.counts.map((c) => c + 1) } : p));
+    assert.equal(storedHistograms(stored, window, rebuilt), undefined, "counts stored against another profile are not used");
+    assert.equal(storedHistograms(stored, { ...window, fromUs: window.fromUs + 1 }, profiles), undefined, "only a stored window's exact span");
   });
 });

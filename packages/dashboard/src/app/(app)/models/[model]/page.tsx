@@ -108,7 +108,7 @@ export default async function ModelPage({ params, searchParams }: Params) {
         <p className="card empty">{confusion}</p>
       ) : span === null ? (
         <p className="card empty" data-covers>
-          No monitor window ends between {chosen}, so there is no confusion matrix yet: the monitor evaluates each window once it has ended.
+          No monitor window ends in the chosen range ({chosen}), so there is no confusion matrix yet: the monitor evaluates each window once it has ended.
         </p>
       ) : (
         <section className="grid2" data-section="range-figures">

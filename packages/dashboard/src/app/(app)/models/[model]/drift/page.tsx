@@ -141,7 +141,9 @@ export default async function DriftPage({ params, searchParams }: Params) {
                   return (
                     <tr key={p.feature} data-feature={p.feature}>
                       <th>
-                        <Link href={link({ feature: p.feature, window: p.windowEnd })}>{p.feature}</Link>
+                        <Link href={link({ feature: p.feature, window: p.windowEnd })} prefetch={false}>
+                          {p.feature}
+                        </Link>
                       </th>
                       <td>
                         <DriftBadge point={p} />
@@ -189,8 +191,10 @@ export default async function DriftPage({ params, searchParams }: Params) {
                         return (
                           <td key={w.end} className={classes || undefined} data-feature={feature} data-window-end={w.end}>
                             {c ? (
+                              // A cell per input and window: prefetching each would render this page once per cell on every visit.
                               <Link
                                 href={link({ feature, window: w.end })}
+                                prefetch={false}
                                 aria-label={`${feature}, window ending ${labels.get(w.end)} UTC: ${driftFigures(c).method} ${fixed(c.value, 3)}${c.breached ? ", drifted" : ""}`}
                               >
                                 {fixed(c.value, 3)}

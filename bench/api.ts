@@ -111,6 +111,7 @@ try {
     "/api/v1/models/{model}/data-quality": `/api/v1/models/${model}/data-quality?${range}`,
     "/api/v1/models/{model}/estimated": `/api/v1/models/${model}/estimated?${range}`,
     "/api/v1/models/{model}/confusion": `/api/v1/models/${model}/confusion?${range}`,
+    "/api/v1/models/{model}/confusion/windows": `/api/v1/models/${model}/confusion/windows?${range}`,
     "/api/v1/models/{model}/report": `/api/v1/models/${model}/report?${range}&version=1&kind=quality`,
     "/api/v1/models/{model}/explain": `/api/v1/models/${model}/explain?from=${iso(middle)}&to=${iso(end)}&baselineFrom=${iso(start)}&baselineTo=${iso(middle)}`,
     "/api/v1/models/{model}/histograms": `/api/v1/models/${model}/histograms?${range}&version=1`,
@@ -217,7 +218,7 @@ try {
     join(import.meta.dirname, "..", "docs", "benchmarks.md"),
     "Monitor API and dashboard pages",
     `Command: \`node --import tsx bench/api.ts --rows ${rows}\` (embedded chDB, ${rows.toLocaleString("en")} predictions over ${((end - start) / 3.6e9).toFixed(1)} hours, monitor windows of 15 minutes; real HTTP on 127.0.0.1; up to ${requests} sequential requests per route after one untimed, fewer (at least 5) for a slow route, about ${ROUTE_BUDGET_MS / 1000} s of requests each).\n\n${machineLine()}; ${new Date().toISOString().slice(0, 10)}.\n\n${routeTable}\n\n${baselineTable}\n\n${pageTable}\n\n` +
-      "The Overview reads the per-minute rollups (requests_per_minute, predictions_per_minute), so its cost follows minutes, not rows. The quality, drift, data-quality and estimated routes read the monitor's stored windows (monitor_results); confusion, report, explain and histograms compute their figures over the whole range from the rows when asked. Pages: the production build (`next start`) in Debian's Chromium, `range=6h` (all the data), each visit in a new browser context with a session and an empty cache, after one untimed visit; the time is from navigation start to the end of the page's last response (the load event or the last fetch, whichever is later), as the page's Performance timeline records it. The Trace page is not timed: the synthetic rows have no spans.\n",
+      "The Overview reads the per-minute rollups (requests_per_minute, predictions_per_minute), so its cost follows minutes, not rows. The quality, drift, data-quality, estimated and confusion/windows routes read the monitor's stored windows (monitor_results), as does histograms for a range that is exactly one window (the Drift page's request); confusion, report, explain and histograms over any other range compute their figures from the rows when asked. Pages: the production build (`next start`) in Debian's Chromium, `range=6h` (all the data), each visit in a new browser context with a session and an empty cache, after one untimed visit; the time is from navigation start to the end of the page's last response (the load event or the last fetch, whichever is later), as the page's Performance timeline records it. The Trace page is not timed: the synthetic rows have no spans.\n",
   );
 } finally {
   await engine.close();

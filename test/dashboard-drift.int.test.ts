@@ -7,6 +7,7 @@ import {
   AlertEvaluator,
   alertsSchema,
   confusionSchema,
+  windowConfusionSchema,
   histogramsSchema,
   modelResultsSchema,
   modelsSchema,
@@ -171,20 +172,28 @@ describe("dashboard: models, model and drift pages", () => {
     assert.deepEqual(await currentCounts("weekday"), inputs[0]!.current);
   });
 
-  test("the Model page's per-class table and confusion matrix cover the chosen range and say so", async () => {
+  test("the Model page's per-class table and confusion matrix sum the monitor windows of the chosen range and say which", async () => {
     const calm = traffic.windows[0]!;
     const from = new Date(calm.fromMs).toISOString();
     const to = new Date(calm.toMs).toISOString();
+    const utc = (iso: string) => `${iso.replace("T", " ").slice(0, 19)} UTC`;
     assert.equal(await visit(`/models/flights?version=1&from=${from}&to=${to}`, "model-b"), 200);
-    const confusion = await apiGet(confusionSchema, `/api/v1/models/flights/confusion?from=${from}&to=${to}&version=1`);
+    const computed = await apiGet(confusionSchema, `/api/v1/models/flights/confusion?from=${from}&to=${to}&version=1`);
     const cells = await page.locator("[data-table=confusion] tbody td").evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-count"))));
-    assert.deepEqual(cells, confusion.confusion.flat());
-    assert.ok(confusion.rows < traffic.summary.labelsSent + traffic.drifted.labelsSent, "the range holds only the calm window's labels");
-    assert.match(
-      (await page.textContent("[data-covers]"))!,
-      new RegExp(`over ${from.replace("T", " ").slice(0, 19)} UTC to ${to.replace("T", " ").slice(0, 19)} UTC, ${confusion.rows} labelled`),
-    );
+    assert.deepEqual(cells, computed.confusion.flat(), "a range that is one window's bounds shows the rows' own counts");
+    assert.ok(computed.rows < traffic.summary.labelsSent + traffic.drifted.labelsSent, "the range holds only the calm window's labels");
+    const covers = (await page.textContent("[data-covers]"))!;
+    assert.match(covers, new RegExp(`^over ${utc(from)} to ${utc(to)}, ${computed.rows} labelled predictions$`));
     assert.equal(await page.inputValue("select[aria-label='model version']"), "1");
+
+    const inside = new Date(calm.fromMs + 1000).toISOString();
+    assert.equal(await visit(`/models/flights?version=1&from=${inside}&to=${to}`), 200);
+    const summed = await apiGet(windowConfusionSchema, `/api/v1/models/flights/confusion/windows?from=${inside}&to=${to}&version=1`);
+    assert.deepEqual(summed.confusion, computed.confusion, "the window that ends in the range, whole");
+    assert.equal(
+      (await page.textContent("[data-covers]"))!,
+      `over ${utc(from)} to ${utc(to)}, ${summed.rows} labelled predictions (the monitor windows that end in the chosen range, ${utc(inside)} to ${utc(to)})`,
+    );
   });
 
   test("the Model page's quality chart marks the model's alerts and the windows whose dataset drifted", async () => {

@@ -7,6 +7,7 @@ import {
   alertsSchema,
   classificationQuality,
   confusionSchema,
+  windowConfusionSchema,
   errorSchema,
   healthSchema,
   histogramsSchema,
@@ -45,6 +46,7 @@ const SCHEMAS = new Map(
     overviewSchema,
     modelResultsSchema,
     confusionSchema,
+    windowConfusionSchema,
     histogramsSchema,
     slosSchema,
     sloBurnSchema,
@@ -137,7 +139,7 @@ describe("monitor HTTP API", () => {
     assert.ok(openapi.paths["/api/v1/silences/{id}"]!.delete);
     assert.equal(
       Object.values(openapi.paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
-      22,
+      23,
       "every route is described",
     );
   });

@@ -34,6 +34,8 @@ export {
 export { calibrationSampleFromFile, calibrationSampleFromWindow, calibrateFromWindow, ensureCalibration } from "./cbpe-reference.js";
 export { saveCalibration, loadCalibration } from "@vigil/store";
 export { qualityResults, regressionResults, type MonitorResult } from "./results.js";
+export { windowedClassificationQuality, type WindowedClassificationQuality } from "./window-quality.js";
+export { storedHistograms, type StoredHistogram } from "./stored-drift.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
 export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow } from "./reference.js";
@@ -92,6 +94,7 @@ export {
   modelResultsSchema,
   resultPointSchema,
   confusionSchema,
+  windowConfusionSchema,
   histogramsSchema,
   histogramSchema,
   slosSchema,
@@ -124,6 +127,7 @@ export {
   type ModelResultsResponse,
   type ResultPoint,
   type ConfusionResponse,
+  type WindowConfusionResponse,
   type HistogramsResponse,
   type Histogram,
   type SlosResponse,

@@ -78,6 +78,8 @@ export async function evaluateWindow(engine: StoreEngine, model: MonitoredModel,
           kolmogorov_smirnov: d.kolmogorovSmirnov,
           wasserstein: d.wasserstein,
           current_rows: d.currentCounts.reduce((a, b) => a + b, 0),
+          // Kept so the window's histogram can be shown later without reading its rows again.
+          current_counts: d.currentCounts,
         },
       });
     });

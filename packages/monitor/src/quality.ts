@@ -85,6 +85,62 @@ interface Cell {
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 const f1Of = (p: number, r: number) => (p + r === 0 ? 0 : (2 * p * r) / (p + r));
 
+export type ConfusionScores = Pick<ClassificationQuality, "rows" | "accuracy" | "classes" | "perClass" | "macro" | "micro" | "weighted" | "confusion">;
+
+/**
+ * The figures a confusion matrix determines, with scikit-learn's conventions (a 0/0 precision or
+ * recall is 0, macro averages include every configured class). `rows` counts every labelled row,
+ * those whose label or prediction is no configured class too (the matrix leaves them out).
+ */
+export function confusionScores(classes: string[], confusion: number[][], rows: number): ConfusionScores {
+  const k = classes.length;
+  const tp = classes.map((_, c) => confusion[c]![c]!);
+  const support = classes.map((_, c) => confusion[c]!.reduce((a, b) => a + b, 0));
+  const predicted = classes.map((_, c) => confusion.reduce((a, row) => a + row[c]!, 0));
+  const perClass = classes.map((name, c) => {
+    const precision = ratio(tp[c]!, predicted[c]!);
+    const recall = ratio(tp[c]!, support[c]!);
+    return { class: name, precision, recall, f1: f1Of(precision, recall), support: support[c]! };
+  });
+  const mean = (pick: (s: ClassScores) => number) => perClass.reduce((a, s) => a + pick(s), 0) / Math.max(1, k);
+  const totalSupport = support.reduce((a, b) => a + b, 0);
+  const weightedMean = (pick: (s: ClassScores) => number) =>
+    ratio(
+      perClass.reduce((a, s) => a + pick(s) * s.support, 0),
+      totalSupport,
+    );
+  const correct = tp.reduce((a, b) => a + b, 0);
+  const microPrecision = ratio(
+    correct,
+    predicted.reduce((a, b) => a + b, 0),
+  );
+  const microRecall = ratio(correct, totalSupport);
+  return {
+    rows,
+    accuracy: rows === 0 ? null : correct / rows,
+    classes,
+    perClass,
+    macro: { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) },
+    micro: { precision: microPrecision, recall: microRecall, f1: f1Of(microPrecision, microRecall) },
+    weighted: { precision: weightedMean((s) => s.precision), recall: weightedMean((s) => s.recall), f1: weightedMean((s) => s.f1) },
+    confusion,
+  };
+}
+
+/** Sums per confidence bin (its index, tenths): correct predictions, confidences and rows. */
+export type CalibrationSums = Map<number, { correct: number; confidence: number; rows: number }>;
+
+/** Expected calibration error and the reliability diagram from per-bin sums over `scored` scored rows. */
+export function calibrationFigures(bins: CalibrationSums, scored: number): Pick<ClassificationQuality, "expectedCalibrationError" | "calibration"> {
+  const ece = [...bins.values()].reduce((a, b) => a + Math.abs(b.correct - b.confidence), 0) / Math.max(1, scored);
+  return {
+    expectedCalibrationError: scored === 0 ? null : ece,
+    calibration: [...bins.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([b, bin]) => ({ lower: b / 10, upper: (b + 1) / 10, rows: bin.rows, meanConfidence: bin.confidence / bin.rows, accuracy: bin.correct / bin.rows })),
+  };
+}
+
 /**
  * Classification quality of one model over one window. ClickHouse does every pass over the rows
  * (confusion counts, probability aggregates, rank sums); JS only turns those small results into
@@ -103,7 +159,7 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
 
   const k = classes.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  const bins = new Map<number, { correct: number; confidence: number; rows: number }>();
+  const bins: CalibrationSums = new Map();
   let rows = 0;
   let scored = 0;
   let logLossSum = 0;
@@ -129,28 +185,7 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
     bin.rows += n;
     bins.set(Number(cell.bin), bin);
   }
-  const ece = [...bins.values()].reduce((a, b) => a + Math.abs(b.correct - b.confidence), 0) / Math.max(1, scored);
-  const tp = classes.map((_, c) => confusion[c]![c]!);
-  const support = classes.map((_, c) => confusion[c]!.reduce((a, b) => a + b, 0));
-  const predicted = classes.map((_, c) => confusion.reduce((a, row) => a + row[c]!, 0));
-  const perClass = classes.map((name, c) => {
-    const precision = ratio(tp[c]!, predicted[c]!);
-    const recall = ratio(tp[c]!, support[c]!);
-    return { class: name, precision, recall, f1: f1Of(precision, recall), support: support[c]! };
-  });
-  const mean = (pick: (s: ClassScores) => number) => perClass.reduce((a, s) => a + pick(s), 0) / Math.max(1, k);
-  const totalSupport = support.reduce((a, b) => a + b, 0);
-  const weightedMean = (pick: (s: ClassScores) => number) =>
-    ratio(
-      perClass.reduce((a, s) => a + pick(s) * s.support, 0),
-      totalSupport,
-    );
-  const correct = tp.reduce((a, b) => a + b, 0);
-  const microPrecision = ratio(
-    correct,
-    predicted.reduce((a, b) => a + b, 0),
-  );
-  const microRecall = ratio(correct, totalSupport);
+  const scores = confusionScores(classes, confusion, rows);
 
   const perClassAuc = classes.map((_, c) => {
     const row = auc.find((r) => Number(r.c) === c);
@@ -162,22 +197,12 @@ export async function classificationQuality(engine: StoreEngine, query: QualityQ
 
   return {
     window,
-    rows,
-    accuracy: rows === 0 ? null : correct / rows,
-    classes,
-    perClass,
-    macro: { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) },
-    micro: { precision: microPrecision, recall: microRecall, f1: f1Of(microPrecision, microRecall) },
-    weighted: { precision: weightedMean((s) => s.precision), recall: weightedMean((s) => s.recall), f1: weightedMean((s) => s.f1) },
-    confusion,
+    ...scores,
     rocAucPerClass: perClassAuc,
     rocAuc,
     logLoss: scored === 0 ? null : logLossSum / scored,
     brier: scored === 0 || k !== 2 ? null : brierSum / scored,
-    expectedCalibrationError: scored === 0 ? null : ece,
-    calibration: [...bins.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([b, bin]) => ({ lower: b / 10, upper: (b + 1) / 10, rows: bin.rows, meanConfidence: bin.confidence / bin.rows, accuracy: bin.correct / bin.rows })),
+    ...calibrationFigures(bins, scored),
     labelCoverage: labelCoverage(predictions, labelled, global),
   };
 }

@@ -157,24 +157,28 @@ export const accuracyChangeSchema = named(
 
 const classScoresSchema = z.object({ precision: z.number(), recall: z.number(), f1: z.number() });
 
+/** The figures a confusion matrix determines; both confusion routes answer with them. */
+const confusionFiguresSchema = z.object({
+  rows: z.number().describe("Labelled predictions in the range"),
+  accuracy: z.number().nullable(),
+  classes: z.array(z.string()),
+  perClass: z.array(classScoresSchema.extend({ class: z.string(), support: z.number() })),
+  macro: classScoresSchema,
+  micro: classScoresSchema,
+  weighted: classScoresSchema,
+  confusion: z.array(z.array(z.number())).describe("confusion[t][p]: labelled t, predicted p, in classes order"),
+  logLoss: z.number().nullable(),
+  brier: z.number().nullable(),
+  expectedCalibrationError: z.number().nullable(),
+  calibration: z.array(z.object({ lower: z.number(), upper: z.number(), rows: z.number(), meanConfidence: z.number(), accuracy: z.number() })),
+});
+
 export const confusionSchema = named(
   "Confusion",
-  z.object({
+  confusionFiguresSchema.extend({
     window: timeSpanSchema.describe("The range the figures cover"),
-    rows: z.number().describe("Labelled predictions in the range"),
-    accuracy: z.number().nullable(),
-    classes: z.array(z.string()),
-    perClass: z.array(classScoresSchema.extend({ class: z.string(), support: z.number() })),
-    macro: classScoresSchema,
-    micro: classScoresSchema,
-    weighted: classScoresSchema,
-    confusion: z.array(z.array(z.number())).describe("confusion[t][p]: labelled t, predicted p, in classes order"),
     rocAucPerClass: z.array(z.number().nullable()),
     rocAuc: z.number().nullable(),
-    logLoss: z.number().nullable(),
-    brier: z.number().nullable(),
-    expectedCalibrationError: z.number().nullable(),
-    calibration: z.array(z.object({ lower: z.number(), upper: z.number(), rows: z.number(), meanConfidence: z.number(), accuracy: z.number() })),
     labelCoverage: z.object({
       predictions: z.number(),
       labelled: z.number(),
@@ -182,6 +186,20 @@ export const confusionSchema = named(
       meanDelaySeconds: z.number().nullable(),
       medianDelaySeconds: z.number().nullable(),
     }),
+  }),
+);
+
+export const windowConfusionSchema = named(
+  "WindowConfusion",
+  confusionFiguresSchema.extend({
+    window: timeSpanSchema
+      .nullable()
+      .describe("From the first combined monitor window's start to the last one's end (windows that end in the range); null when the range holds none"),
+    windows: z.number().describe("Monitor windows combined (a window once per model version)"),
+    rocAucWindowMean: z
+      .number()
+      .nullable()
+      .describe("The windows' ROC AUC weighted by their labelled rows; AUC does not add over windows, so this approximates the range's"),
   }),
 );
 
@@ -405,6 +423,7 @@ export type ModelResultsResponse = z.infer<typeof modelResultsSchema>;
 export type SegmentReportResponse = z.infer<typeof segmentReportSchema>;
 export type AccuracyChangeResponse = z.infer<typeof accuracyChangeSchema>;
 export type ConfusionResponse = z.infer<typeof confusionSchema>;
+export type WindowConfusionResponse = z.infer<typeof windowConfusionSchema>;
 export type Histogram = z.infer<typeof histogramSchema>;
 export type HistogramsResponse = z.infer<typeof histogramsSchema>;
 export type SloStatus = z.infer<typeof sloStatusSchema>;

@@ -6,10 +6,13 @@ import { featureDrift } from "../../drift.js";
 import { InvalidRequestError, NotFoundError } from "../../errors.js";
 import { evaluateWindow } from "../../job.js";
 import { classificationQuality } from "../../quality.js";
+import { storedHistograms } from "../../stored-drift.js";
+import { windowedClassificationQuality } from "../../window-quality.js";
 import { describeSegment, explainAccuracyChange, parseSegment, segmentRows } from "../../segments.js";
 import { type LookedUpModel, defineRoute, type MonitorApiOptions, type RepositoryModel, type Route, requireModel } from "../route.js";
 import { VERSION, modelPath, parsed, range, seriesRange, windowOf } from "../params.js";
 import { type VersionActivity, monitorResults, resultPoint, versionActivity } from "../queries.js";
+import { readMonitorResults } from "@vigil/store";
 import {
   type RepositoryModelResponse,
   accuracyChangeSchema,
@@ -18,6 +21,7 @@ import {
   modelResultsSchema,
   modelsSchema,
   segmentReportSchema,
+  windowConfusionSchema,
 } from "../schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -140,6 +144,23 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
     }),
     defineRoute({
       method: "GET",
+      url: "/api/v1/models/:model/confusion/windows",
+      summary:
+        "Confusion matrix, per-class figures and reliability bins summed from the monitor's stored windows that end in a range (fast at any traffic: reads no prediction rows)",
+      params: modelPath,
+      query: range.extend({ version: VERSION }),
+      response: windowConfusionSchema,
+      handler: async ({ params, query }) => {
+        const r = seriesRange(query);
+        const m = await knownModel(params.model, query.version);
+        if (!m.classes) throw new InvalidRequestError(`model ${m.name} is not a classifier (its config.json has no labels)`);
+        const stored = await readMonitorResults(engine, { kind: "quality", model: m.name, version: query.version, fromMs: r.fromMs, toMs: r.toMs });
+        const { span, ...figures } = windowedClassificationQuality(stored, m.classes);
+        return { ...figures, window: span && { from: iso(span.fromUs / 1000), to: iso(span.toUs / 1000) } };
+      },
+    }),
+    defineRoute({
+      method: "GET",
       url: "/api/v1/models/:model/report",
       summary: "Quality, drift or data quality of a model over a range as one window, computed now, optionally of one segment of the rows",
       params: modelPath,
@@ -207,7 +228,15 @@ export function modelRoutes(options: MonitorApiOptions): Route[] {
               : `model ${m.name} version ${version} has no reference profile (no ${REFERENCE_FILE} in its directory, and none built with vigil profile), so its drift cannot be judged`,
           );
         }
-        const drift = await featureDrift(engine, { model: m.name, version, window: windowOf(r), features, profiles: m.profiles });
+        const window = windowOf(r);
+        // A range that is exactly a monitor window (the Drift page's selected window) is served from the counts stored with its drift decisions;
+        // a feature without a fitting profile goes to featureDrift, which says what is wrong.
+        const profiles = features.flatMap((f) => m.profiles.find((p) => p.feature === f.name && p.kind === f.kind) ?? []);
+        const stored =
+          profiles.length === features.length
+            ? storedHistograms(await readMonitorResults(engine, { kind: "drift", model: m.name, version, fromMs: r.fromMs, toMs: r.toMs }), window, profiles)
+            : undefined;
+        const drift = stored ?? (await featureDrift(engine, { model: m.name, version, window, features, profiles: m.profiles }));
         return {
           model: m.name,
           version,

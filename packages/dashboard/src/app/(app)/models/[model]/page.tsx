@@ -1,5 +1,5 @@
 import { Link } from "@/components/link";
-import type { AlertsResponse, ConfusionResponse, ModelResultsResponse } from "@vigil/monitor";
+import type { AlertsResponse, ModelResultsResponse, WindowConfusionResponse } from "@vigil/monitor";
 import { CalibrationChart } from "@/components/calibration-chart";
 import { EstimateChart } from "@/components/estimate-chart";
 import { type TimeMarker, type TimePoint, TimeChart } from "@/components/time-chart";
@@ -41,7 +41,7 @@ export default async function ModelPage({ params, searchParams }: Params) {
     apiOrNotFound<ModelResultsResponse>(`${path}/drift?${scope}`),
     api<AlertsResponse>(`/api/v1/alerts/history?${rangeQuery(search)}`),
     model.classifier
-      ? api<ConfusionResponse>(`${path}/confusion?${scope}`).catch((error: unknown) => {
+      ? api<WindowConfusionResponse>(`${path}/confusion/windows?${scope}`).catch((error: unknown) => {
           if (error instanceof ApiError && error.status < 500) return error.message;
           throw error;
         })
@@ -68,7 +68,10 @@ export default async function ModelPage({ params, searchParams }: Params) {
   const driftedWindows = drift.points.filter((p) => p.metric === "dataset_drift_share" && p.breached).map((p) => p.windowEnd);
   const driftLabels = windowEndLabels(driftedWindows);
 
-  const covered = typeof confusion === "string" ? "" : `${utc(confusion.window.from)} to ${utc(confusion.window.to)}`;
+  // The figures sum the monitor's stored windows (the rows themselves are too many to read on every visit), so they cover those windows' span.
+  const span = typeof confusion === "string" ? null : confusion.window;
+  const covered = span ? `${utc(span.from)} to ${utc(span.to)}` : "";
+  const chosen = `${utc(new Date(fromMs).toISOString())} to ${utc(new Date(toMs).toISOString())}`;
   return (
     <>
       <h2>
@@ -103,12 +106,17 @@ export default async function ModelPage({ params, searchParams }: Params) {
       {model.classifier && <EstimateChart estimated={estimated.points} realized={quality.points} fromMs={fromMs} toMs={toMs} markers={markers} />}
       {typeof confusion === "string" ? (
         <p className="card empty">{confusion}</p>
+      ) : span === null ? (
+        <p className="card empty" data-covers>
+          No monitor window ends in the chosen range ({chosen}), so there is no confusion matrix yet: the monitor evaluates each window once it has ended.
+        </p>
       ) : (
         <section className="grid2" data-section="range-figures">
           <div className="card">
             <h3>Per class</h3>
             <p className="muted" data-covers>
               over {covered}, {confusion.rows} labelled predictions
+              {covered !== chosen && ` (the monitor windows that end in the chosen range, ${chosen})`}
             </p>
             <div className="table-scroll">
               <table data-table="per-class">
@@ -135,8 +143,8 @@ export default async function ModelPage({ params, searchParams }: Params) {
               </table>
             </div>
             <p>
-              accuracy {percent(confusion.accuracy)}, ROC AUC {fixed(confusion.rocAuc)}, log loss {fixed(confusion.logLoss)}, calibration error{" "}
-              {fixed(confusion.expectedCalibrationError)}
+              accuracy {percent(confusion.accuracy)}, ROC AUC {fixed(confusion.rocAucWindowMean)} (the windows&apos; mean, weighted by labelled predictions),
+              log loss {fixed(confusion.logLoss)}, calibration error {fixed(confusion.expectedCalibrationError)}
             </p>
           </div>
           <div className="card">

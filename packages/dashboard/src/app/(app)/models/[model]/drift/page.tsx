@@ -189,7 +189,6 @@ export default async function DriftPage({ params, searchParams }: Params) {
                         return (
                           <td key={w.end} className={classes || undefined} data-feature={feature} data-window-end={w.end}>
                             {c ? (
-                              // A cell per input and window: prefetching each would render this page once per cell on every visit.
                               <Link
                                 href={link({ feature, window: w.end })}
                                 aria-label={`${feature}, window ending ${labels.get(w.end)} UTC: ${driftFigures(c).method} ${fixed(c.value, 3)}${c.breached ? ", drifted" : ""}`}

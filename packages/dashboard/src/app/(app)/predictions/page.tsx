@@ -3,6 +3,7 @@ import type { PredictionPageResponse } from "@vigil/monitor";
 import { type DataColumn, DataTable } from "@/components/data-table";
 import { FORM_STYLE, RangeFields } from "@/components/range-fields";
 import { api } from "@/lib/api";
+import { ModelSelect } from "@/components/model-select";
 import { knownModels } from "@/lib/known-models";
 import { STATUS_CHOICES, predictionFiltersOf } from "@/lib/page-params";
 import { type Search, keep, rangeQuery } from "@/lib/range";
@@ -58,17 +59,7 @@ export default async function PredictionsPage({ searchParams }: { searchParams: 
       <h2>Predictions</h2>
       <form className="card filters" method="get" style={FORM_STYLE} data-form="predictions">
         <RangeFields search={search} />
-        <label>
-          model
-          <select name="model" defaultValue={filters.model ?? ""}>
-            <option value="">any</option>
-            {models.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ModelSelect models={models} chosen={filters.model} />
         <label>
           version <input name="version" defaultValue={filters.version ?? ""} size={4} />
         </label>

@@ -3,6 +3,7 @@ import { type DataColumn, DataTable } from "@/components/data-table";
 import { FORM_STYLE, RangeFields } from "@/components/range-fields";
 import { TraceScatter } from "@/components/trace-scatter";
 import { api } from "@/lib/api";
+import { ModelSelect } from "@/components/model-select";
 import { knownModels } from "@/lib/known-models";
 import { STATUS_CHOICES, type TraceFilters, traceFiltersOf } from "@/lib/page-params";
 import { type Search, keep, rangeBounds, rangeQuery } from "@/lib/range";
@@ -88,17 +89,7 @@ export default async function TracesPage({ searchParams }: { searchParams: Promi
           minimum duration (ms)
           <input name="minMs" type="number" min={0} step="any" defaultValue={filters.minMs ?? ""} inputMode="decimal" />
         </label>
-        <label>
-          model
-          <select name="model" defaultValue={filters.model ?? ""}>
-            <option value="">any</option>
-            {models.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ModelSelect models={models} chosen={filters.model} />
         <label>
           order
           <select name="sort" defaultValue={filters.sort}>

@@ -55,6 +55,7 @@ function record(i: number, run: string): PredictionRecord {
     scores: [0.3, 0.7],
     confidence: 0.7,
     client: "127.0.0.1",
+    role: "primary",
   };
 }
 

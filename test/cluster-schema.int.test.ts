@@ -31,7 +31,7 @@ describe("schema on a ClickHouse cluster", () => {
   test("every statement parses and runs ON CLUSTER", async () => {
     for (const statement of statements) {
       const [row] = await engine.query<{ formatted: string }>("SELECT formatQuery({sql:String}) AS formatted", { sql: statement });
-      assert.match(row!.formatted, new RegExp(`^(CREATE|ALTER) [A-Z ]+ \`?\\w+\`? ON CLUSTER ${CLUSTER}\\b`), `parsed with ON CLUSTER:\n${statement}`);
+      assert.match(row!.formatted, new RegExp(`^(CREATE|ALTER|DROP) [A-Z ]+ \`?\\w+\`? ON CLUSTER ${CLUSTER}\\b`), `parsed with ON CLUSTER:\n${statement}`);
     }
   });
 

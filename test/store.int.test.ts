@@ -9,11 +9,16 @@ import {
   ServerEngine,
   type StoreEngine,
   StoreQueryError,
+  type RolloutEvent,
   formatDateTime64,
+  getPrediction,
   labelRow,
+  listRolloutEvents,
   migrate,
+  okPredictionsOfModel,
   predictionRow,
   readMigrations,
+  saveRolloutEvent,
 } from "@vigil/store";
 import { type ClickHouseHttp, startClickHouseHttp } from "./support/clickhouse-http.js";
 import { openTestStore } from "./support/recording.js";
@@ -34,6 +39,7 @@ const TABLES = [
   "reference_calibrations",
   "reference_profiles",
   "requests_per_minute",
+  "rollout_events",
   "schema_migrations",
   "silences",
 ];
@@ -132,6 +138,64 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
       assert.equal(await total(engine, "predictions", "model_name = 'dedup-test'"), 3);
       const [rollup] = await engine.query<{ requests: string }>("SELECT sum(requests) AS requests FROM predictions_per_minute WHERE model_name = 'dedup-test'");
       assert.equal(Number(rollup!.requests), 3);
+    });
+
+    test("shadow rows stay out of the rollups and of the model's own figures, but count for their version", async () => {
+      const rows = [1, 2, 3].flatMap((i) => [
+        predictionRecord(i, { modelName: "shadow-test", requestId: `sh-${i}`, status: "OK" }),
+        predictionRecord(i, { modelName: "shadow-test", requestId: `sh-${i}`, status: "OK", modelVersion: "2", role: "shadow" }),
+      ]);
+      await engine.insertJsonLines("predictions", Buffer.from(`${rows.map((r) => JSON.stringify(predictionRow(r))).join("\n")}\n`));
+      const rollup = await engine.query<{ version: string; requests: string }>(
+        "SELECT model_version AS version, sum(requests) AS requests FROM predictions_per_minute WHERE model_name = 'shadow-test' GROUP BY version",
+      );
+      assert.deepEqual(
+        rollup.map((r) => [r.version, Number(r.requests)]),
+        [["1", 3]],
+      );
+      const [calls] = await engine.query<{ calls: string }>("SELECT sum(calls) AS calls FROM requests_per_minute WHERE model_name = 'shadow-test'");
+      assert.equal(Number(calls!.calls), 3);
+      const count = async (version: string) => {
+        const [row] = await engine.query<{ n: string }>(`SELECT count() AS n FROM predictions WHERE ${okPredictionsOfModel()}`, {
+          model: "shadow-test",
+          version,
+          from: FIXTURE_START_US,
+          to: FIXTURE_START_US + 60_000_000,
+        });
+        return Number(row!.n);
+      };
+      assert.deepEqual([await count(""), await count("1"), await count("2")], [3, 3, 3]);
+      assert.equal((await getPrediction(engine, "sh-2", 0))?.role, "primary", "a request's row is the one its client got");
+    });
+
+    test("rollout events read back in order, by model and policy", async () => {
+      const event = (timestampMs: number, policyId: string, action: RolloutEvent["action"]): RolloutEvent => ({
+        timestampMs,
+        modelName: "rollout-test",
+        policyId,
+        action,
+        mode: "canary",
+        primaryVersion: "1",
+        candidateVersion: "2",
+        actor: "test",
+        reason: `${action} at ${timestampMs}`,
+        policy: "{}",
+      });
+      const t = Date.now();
+      for (const e of [event(t + 2, "p1", "rolled_back"), event(t, "p1", "started"), event(t + 1, "p2", "started")]) await saveRolloutEvent(engine, e);
+      const all = await listRolloutEvents(engine, { model: "rollout-test" });
+      assert.deepEqual(
+        all.map((e) => [e.policyId, e.action]),
+        [
+          ["p1", "started"],
+          ["p2", "started"],
+          ["p1", "rolled_back"],
+        ],
+      );
+      assert.deepEqual(await listRolloutEvents(engine, { model: "rollout-test", policyId: "p1" }), [
+        event(t, "p1", "started"),
+        event(t + 2, "p1", "rolled_back"),
+      ]);
     });
 
     test("predictions join their newest label", async () => {

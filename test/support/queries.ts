@@ -41,10 +41,10 @@ export async function predictionCounts(engine: StoreEngine, model = ""): Promise
   return rows.map((r) => ({ status: r.status, rows: Number(r.rows) }));
 }
 
-/** Request ids that appear more than once for the same row: each is a duplicated record. */
+/** Rows logged more than once for the same request row and role (a shadow row shares its primary's key): each is a duplicated record. */
 export async function duplicatedPredictions(engine: StoreEngine): Promise<number> {
   const [row] = await engine.query<{ duplicates: string }>(
-    `SELECT count() AS duplicates FROM (SELECT request_id, row_index FROM ${PREDICTIONS} GROUP BY request_id, row_index HAVING count() > 1)`,
+    `SELECT count() AS duplicates FROM (SELECT request_id, row_index, role FROM ${PREDICTIONS} GROUP BY request_id, row_index, role HAVING count() > 1)`,
   );
   return Number(row?.duplicates ?? 0);
 }

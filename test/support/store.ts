@@ -35,6 +35,7 @@ export function predictionRecord(i: number, overrides: Partial<PredictionRecord>
     scores: [0.4, 0.6],
     confidence: 0.6,
     client: "127.0.0.1",
+    role: "primary",
     ...overrides,
   };
 }

@@ -145,6 +145,7 @@ function recordOf(facts: RequestFacts, modelName: string, modelVersion: string, 
     scores: o.scores,
     confidence: o.confidence,
     client: facts.client,
+    role: "primary",
   };
 }
 

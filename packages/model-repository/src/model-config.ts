@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { formatZodIssues, readJsonObject } from "@vigil/config";
 import { DATATYPES } from "./datatypes.js";
@@ -61,6 +62,36 @@ const dynamicBatching = z.strictObject({
   preferred_batch_sizes: z.array(positiveInt).default([]),
 });
 
+export const ROLLOUT_MODES = ["shadow", "canary"] as const;
+export type RolloutMode = (typeof ROLLOUT_MODES)[number];
+
+/**
+ * A candidate version served beside the primary one. Requests that name a version get exactly
+ * that version; only requests without one follow the policy.
+ * - shadow: a share of requests also runs on the candidate, after and apart from the primary;
+ *   the client gets the primary's answer, the candidate's goes to the prediction log (role shadow).
+ * - canary: a share of requests is answered by the candidate (role canary), at random or sticky
+ *   per client or per value of a request parameter.
+ */
+const rolloutPolicy = z.strictObject({
+  mode: z.enum(ROLLOUT_MODES),
+  candidate: positiveInt,
+  /** The version clients get otherwise; by default the highest loaded version other than the candidate. */
+  primary: positiveInt.optional(),
+  /** Shadow: the share of requests also run on the candidate. */
+  shadow_share: z.number().gt(0).max(1).default(1),
+  /** Shadow: requests waiting for the candidate beyond this many are not shadowed (and counted), so a slow candidate builds no backlog. */
+  shadow_max_queue: positiveInt.default(256),
+  /** Canary: the share of requests the candidate answers. */
+  canary_weight: z.number().min(0).max(1).default(0.1),
+  /** Canary: keep each client, or each value of a request parameter, on one version; at random per request when absent. */
+  sticky: z.union([z.literal("client"), z.strictObject({ parameter: z.string().min(1) })]).optional(),
+  /** Take a canary out of traffic when the monitor judges it worse or its SLOs burn. */
+  auto_rollback: z.boolean().default(true),
+  /** Chance of a wrong verdict over the whole rollout, however often it is checked. */
+  significance: z.number().gt(0).lt(0.5).default(0.05),
+});
+
 export const modelConfigSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
@@ -77,6 +108,7 @@ export const modelConfigSchema = z
     monitored_features: z.array(monitoredFeature).default([]),
     version_policy: versionPolicy.default({ latest: 1 }),
     execution: execution.default(() => execution.parse({})),
+    rollout: rolloutPolicy.optional(),
   })
   .superRefine((config, ctx) => {
     const unique = (kind: "inputs" | "outputs") => {
@@ -118,6 +150,13 @@ export const modelConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["monitored_features", i, "categories"], message: "a categorical feature needs its categories" });
       }
     });
+    if (config.rollout && config.rollout.primary === config.rollout.candidate) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rollout", "candidate"],
+        message: `the candidate (${config.rollout.candidate}) must differ from the primary version`,
+      });
+    }
     if (config.classes && config.labels) {
       ctx.addIssue({ code: "custom", path: ["labels"], message: 'give "classes" only; "labels" is its deprecated name' });
     }
@@ -134,6 +173,29 @@ export const modelConfigSchema = z
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
 export type MonitoredFeature = z.infer<typeof monitoredFeature>;
+export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
+
+/** JSON with object keys sorted, so equal settings give equal text whatever order the file wrote them in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The name of one rollout policy: a hash of its settings (defaults filled in), the same in the
+ * server, the monitor and the CLI. A rollback applies to the policy it judged; changing any
+ * setting starts a new policy, judged from scratch.
+ */
+export function rolloutPolicyId(model: string, policy: RolloutPolicy): string {
+  return createHash("sha256")
+    .update(`${model}\n${canonicalJson(policy)}`)
+    .digest("hex")
+    .slice(0, 16);
+}
 
 /** The full shape a request must match: the batch dimension (-1) first when the model batches. */
 export function fullShape(config: ModelConfig, spec: TensorSpec): number[] {

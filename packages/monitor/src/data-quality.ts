@@ -1,4 +1,4 @@
-import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, timestampRangeMicros } from "@vigil/store";
+import { type MonitorResult, PREDICTIONS, type SegmentFilter, type StoreEngine, segmentFilter, timestampRangeMicros, versionOfModel } from "@vigil/store";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import { featureAt, floatLiteral } from "./sql-literal.js";
 import { type Window, windowParams } from "./window.js";
@@ -51,7 +51,7 @@ function inputQualitySql(inputs: JudgedInput[], segmented: boolean): string {
   FROM (
     SELECT ${values.join(", ")}
     FROM ${PREDICTIONS}
-    WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND status = 'OK' AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
+    WHERE model_name = {model:String} AND ${versionOfModel()} AND status = 'OK' AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
   )`;
 }
 
@@ -62,7 +62,7 @@ function inputQualitySql(inputs: JudgedInput[], segmented: boolean): string {
 const requestsByStatusSql = (segmented: boolean) => `
   SELECT status, count() AS n
   FROM ${PREDICTIONS}
-  WHERE model_name = {model:String} AND ({version:String} = '' OR model_version = {version:String}) AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
+  WHERE model_name = {model:String} AND ${versionOfModel()} AND ${timestampRangeMicros()}${segmented ? ` AND ${segmentFilter()}` : ""}
   GROUP BY status`;
 
 /** Data quality of a model version's traffic in one window: its feature inputs against their profiles, and its refused requests. */

@@ -25,6 +25,7 @@ export const localTable = (table: string) => `${table}_local`;
 const CREATE_TABLE = /^CREATE TABLE IF NOT EXISTS (\w+) \(([\s\S]*)\) ENGINE = (\w*MergeTree)(?:\(([^)]*)\))?([\s\S]*)$/;
 const CREATE_VIEW = /^CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+) TO (\w+) AS([\s\S]*\bFROM )(\w+)([\s\S]*)$/;
 const ALTER_TABLE = /^ALTER TABLE (\w+) ([\s\S]*)$/;
+const DROP_VIEW = /^DROP VIEW IF EXISTS (\w+)$/;
 
 /**
  * The Distributed table's sharding key. Rows a merge combines share their whole sorting key, so
@@ -41,7 +42,7 @@ function shardingKey(engine: string, tail: string): string {
 /**
  * One migration statement as the cluster runs it: CREATE TABLE gives the replicated local table
  * and its Distributed twin; a materialized view reads and writes local tables; ALTER TABLE
- * changes both tables. `non_replicated_deduplication_window` becomes
+ * changes both tables; DROP VIEW drops the view on every node. `non_replicated_deduplication_window` becomes
  * `replicated_deduplication_window`, keeping the writer's replay idempotent on replicated tables.
  */
 export function clusterStatements(statement: string, cluster: string): string[] {
@@ -67,5 +68,7 @@ export function clusterStatements(statement: string, cluster: string): string[] 
     const [, name, change] = alter as unknown as [string, string, string];
     return [`ALTER TABLE ${localTable(name)} ${on} ${change}`, `ALTER TABLE ${name} ${on} ${change}`];
   }
+  const dropView = DROP_VIEW.exec(statement);
+  if (dropView) return [`DROP VIEW IF EXISTS ${dropView[1]} ${on} SYNC`];
   throw new Error(`no cluster form for the statement:\n${statement}`);
 }

@@ -15,6 +15,12 @@ export const timestampRangeMicros = (alias = "") =>
   `${alias}timestamp >= fromUnixTimestamp64Micro({from:Int64}, 'UTC') AND ${alias}timestamp < fromUnixTimestamp64Micro({to:Int64}, 'UTC')`;
 
 /**
+ * Prediction rows of version {version}, or when it is '' of the model as its clients were
+ * answered: a shadow candidate's rows count only when its version is asked for.
+ */
+export const versionOfModel = (alias = "") => `(({version:String} = '' AND ${alias}role != 'shadow') OR ${alias}model_version = {version:String})`;
+
+/**
  * The OK predictions of one model ({model}) and version ({version}, '' for all) in [{from}, {to})
  * microseconds: the rows every monitor window evaluates. `alias` qualifies the columns in a join.
  * Rows whose scores hold NaN or ±Infinity are left out even when logged OK (the server logs them
@@ -22,7 +28,7 @@ export const timestampRangeMicros = (alias = "") =>
  * arithmetic on them (a confidence bin cast to an integer) fails.
  */
 export const okPredictionsOfModel = (alias = "") =>
-  `${alias}model_name = {model:String} AND ({version:String} = '' OR ${alias}model_version = {version:String}) AND ${alias}status = 'OK' AND ${timestampRangeMicros(alias)} AND arrayAll(s -> isFinite(s), ${alias}scores)`;
+  `${alias}model_name = {model:String} AND ${versionOfModel(alias)} AND ${alias}status = 'OK' AND ${timestampRangeMicros(alias)} AND arrayAll(s -> isFinite(s), ${alias}scores)`;
 
 export interface TimeRange {
   /** Inclusive, microseconds since the epoch. */

@@ -11,6 +11,7 @@ export {
   timestampRangeMicros,
   okPredictionsOfModel,
   okPredictionsIn,
+  versionOfModel,
   segmentFilter,
   segmentParams,
   type SegmentFilter,
@@ -18,6 +19,8 @@ export {
 } from "./filters.js";
 export {
   PREDICTIONS,
+  PREDICTION_ROLES,
+  type PredictionRole,
   predictionInsertSchema,
   predictionReadSchema,
   predictionRow,
@@ -120,3 +123,11 @@ export {
   loadReconstructionFit,
   type ReconstructionFit,
 } from "./reconstruction-fits.js";
+export {
+  ROLLOUT_EVENTS,
+  ROLLOUT_ACTIONS,
+  type RolloutAction,
+  type RolloutEvent,
+  saveRolloutEvent,
+  listRolloutEvents,
+} from "./rollout-events.js";

@@ -7,6 +7,13 @@ import { LABELLED_ROWS, LABELS } from "./labels.js";
 /** One row per inference request row (migrations/0001_predictions.sql). */
 export const PREDICTIONS = "predictions";
 
+/**
+ * How a row reached the log (migrations/0011_rollout.sql): answered by the model's primary version,
+ * answered by a canary candidate, or a shadow candidate's answer that the client never saw.
+ */
+export const PREDICTION_ROLES = ["primary", "canary", "shadow"] as const;
+export type PredictionRole = (typeof PREDICTION_ROLES)[number];
+
 /** One predictions row as the inference server records it. */
 export interface PredictionRecord {
   /** Microseconds since the epoch, when the request arrived. */
@@ -29,6 +36,7 @@ export interface PredictionRecord {
   scores: number[];
   confidence: number;
   client: string;
+  role: PredictionRole;
 }
 
 /** The columns held as text: the same going in and coming out. */
@@ -55,6 +63,7 @@ export const predictionInsertSchema = z.object({
   features: z.array(floatColumn),
   scores: z.array(floatColumn),
   confidence: floatColumn,
+  role: z.enum(PREDICTION_ROLES),
 });
 export type PredictionInsert = z.infer<typeof predictionInsertSchema>;
 
@@ -81,6 +90,7 @@ export function predictionRow(r: PredictionRecord): PredictionInsert {
     scores: r.scores.map(clickHouseFloat),
     confidence: clickHouseFloat(r.confidence),
     client: r.client,
+    role: r.role,
   };
 }
 
@@ -97,6 +107,7 @@ export const predictionReadSchema = z
     features: z.array(floatValue),
     scores: z.array(floatValue),
     confidence: floatValue,
+    role: z.enum(PREDICTION_ROLES),
   })
   .transform(
     (r): PredictionRecord => ({
@@ -118,18 +129,19 @@ export const predictionReadSchema = z
       scores: r.scores,
       confidence: r.confidence,
       client: r.client,
+      role: r.role,
     }),
   );
 
 const ALL_COLUMNS = `toUnixTimestamp64Micro(timestamp) AS timestamp_us, request_id, row_index, trace_id, span_id, model_name, model_version, status, error,
-  latency_us, queue_us, compute_us, batch_size, features, prediction, scores, confidence, client`;
+  latency_us, queue_us, compute_us, batch_size, features, prediction, scores, confidence, client, role`;
 
-/** One prediction row, undefined when the log does not hold it. */
+/** One prediction row as the client was answered (not a shadow candidate's answer), undefined when the log does not hold it. */
 export async function getPrediction(engine: StoreEngine, requestId: string, rowIndex: number): Promise<PredictionRecord | undefined> {
   const [row] = await queryRows(
     engine,
     predictionReadSchema,
-    `SELECT ${ALL_COLUMNS} FROM ${PREDICTIONS} WHERE request_id = {request:String} AND row_index = {row:UInt32} LIMIT 1`,
+    `SELECT ${ALL_COLUMNS} FROM ${PREDICTIONS} WHERE request_id = {request:String} AND row_index = {row:UInt32} AND role != 'shadow' LIMIT 1`,
     { request: requestId, row: rowIndex },
   );
   return row;
@@ -203,7 +215,7 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
             status, error, latency_us, prediction, confidence, trace_id
      FROM ${PREDICTIONS}
      WHERE timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-       AND ${MODEL_SCOPE}
+       AND ${MODEL_SCOPE} AND role != 'shadow'
        AND ({status:String} = '' OR status = {status:String} OR ({status:String} = 'ERROR' AND status != 'OK')) AND ({request:String} = '' OR request_id = {request:String})
        AND ({has_label:Int8} = -1 OR ((model_name, request_id, row_index) IN (${LABELLED_ROWS})) = {has_label:Int8})
        AND ({wrong:Int8} = -1 OR ((model_name, request_id, row_index) IN (${LABELLED_ROWS})

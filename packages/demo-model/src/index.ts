@@ -20,4 +20,4 @@ export { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
 export { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js";
 export { trainFlightDelayModel, type FlightDelayWeights } from "./train.js";
 export { evaluateBinary, rocAuc, type BinaryEvaluation } from "./metrics.js";
-export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "./onnx-builder.js";
+export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "@vigil/onnx";

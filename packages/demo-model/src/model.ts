@@ -1,4 +1,4 @@
-import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel } from "./onnx-builder.js";
+import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel } from "@vigil/onnx";
 import { FEATURE_NAMES } from "./flights.js";
 import type { FlightDelayWeights } from "./train.js";
 

@@ -100,7 +100,7 @@ export async function scoreRows(scoring: ScoringSession, rows: readonly ArrayLik
   }
   const classes = parts[0]?.length ?? 0;
   const scores = new Float32Array(parts.length * classes);
-  parts.forEach((p, i) => scores.set(p, i * classes));
+  for (const [i, p] of parts.entries()) scores.set(p, i * classes);
   return { scores, classes };
 }
 

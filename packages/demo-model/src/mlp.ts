@@ -99,7 +99,7 @@ export function trainFlightDelayMlp(
           for (const k of active[i]!) s += theta[k * H + j]!;
           s += zd! * theta[layout.distance * H + j]! + zl! * theta[(layout.distance + 1) * H + j]!;
           pre[j] = s;
-          hiddenOut[j] = s > 0 ? s : 0;
+          hiddenOut[j] = Math.max(s, 0);
         }
         const logits = [theta[offsets.b1]!, theta[offsets.b1 + 1]!];
         for (let j = 0; j < H; j++) for (let c = 0; c < CLASSES; c++) logits[c]! += hiddenOut[j]! * theta[offsets.w1 + j * CLASSES + c]!;

@@ -75,16 +75,21 @@ export interface ScoringSession {
   width: number;
 }
 
-/** One thread, so a latency figure is the model's cost and not the scheduling of a thread pool shared with other work. */
-export async function openScoringSession(model: Uint8Array, width: number, threads = 1): Promise<ScoringSession> {
+/**
+ * One thread, so a latency figure is the model's cost and not the scheduling of a thread pool
+ * shared with other work. Scores come from `output`, or the model's first output.
+ */
+export async function openScoringSession(model: Uint8Array, width: number, threads = 1, output?: string): Promise<ScoringSession> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
   const input = session.inputNames[0];
-  const output = session.outputNames[0];
-  if (!input || !output || session.inputNames.length !== 1) {
+  const scores = output ?? session.outputNames[0];
+  if (!input || session.inputNames.length !== 1 || !scores || !session.outputNames.includes(scores)) {
     await session.release();
-    throw new Error(`expected a model with one input and at least one output; it has inputs [${session.inputNames.join(", ")}]`);
+    throw new Error(
+      `expected a model with one input and an output ${output ? `named "${output}"` : ""}; it has inputs [${session.inputNames.join(", ")}], outputs [${session.outputNames.join(", ")}]`,
+    );
   }
-  return { session, input, output, width };
+  return { session, input, output: scores, width };
 }
 
 /**

@@ -165,15 +165,17 @@ async function rescoreReference(
   }
 }
 
-function policyNote(config: ModelConfig, versions: number[], target: number, source: number): string | undefined {
-  const loaded = choosePolicyVersions(config, [...versions, target]);
+function policyNote(config: ModelConfig, versions: number[], target: number): string | undefined {
+  const loadedNow = choosePolicyVersions(config, versions);
+  const loadedAfter = choosePolicyVersions(config, [...versions, target]);
   const policy = JSON.stringify(config.version_policy);
-  if (!loaded.includes(target)) {
+  if (!loadedAfter.includes(target)) {
     const suggestion = "specific" in config.version_policy ? `{"specific": [${[...config.version_policy.specific, target].join(", ")}]}` : `{"all": true}`;
     return `version_policy ${policy} does not load version ${target}: set "version_policy": ${suggestion} in ${MODEL_CONFIG_FILE} to serve it (config.json was not changed)`;
   }
-  if (!loaded.includes(source)) return `version_policy ${policy} now loads version ${target} in place of version ${source} once the server reloads the model`;
-  return undefined;
+  const replaced = loadedNow.filter((v) => !loadedAfter.includes(v));
+  if (replaced.length === 0) return undefined;
+  return `version_policy ${policy} now loads version ${target} in place of version ${replaced.join(", ")} once the server reloads the model`;
 }
 
 /** Labelled rows for --compare: reference-format lines whose "label" is one of the model's classes. */
@@ -251,7 +253,7 @@ export async function quantizeModelVersion(request: QuantizeRequest): Promise<Qu
     bytesAfter: quantized.bytesAfter,
     sha256,
     reference: referenceOutcome,
-    policyNote: policyNote(config, versions, target, source),
+    policyNote: policyNote(config, versions, target),
     comparison,
   };
 }

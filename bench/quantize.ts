@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     return `| ${batch} | ${cell(pick("floatMs"))} | ${cell(pick("int8Ms"))} | ${cell(ratio, 2)} |`;
   });
   const body = [
-    `Command: \`node --import tsx bench/quantize.ts${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}\``,
+    `Command: \`node --import tsx bench/quantize.ts${process.argv.length > 2 ? ` ${process.argv.slice(2).join(" ")}` : ""}\` (a few seconds; part of \`npm run bench\`).`,
     "",
     `${machineLine()}, onnxruntime-node ${ort.env.versions.common}, ${new Date().toISOString().slice(0, 10)}, ${((Date.now() - started) / 1000).toFixed(0)} s in all.`,
     "",

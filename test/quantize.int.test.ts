@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { cp, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
@@ -139,13 +139,18 @@ describe("vigil quantize", () => {
     }
   });
 
-  test("refuses an unknown model or version, a version with nothing to quantize, and a target that exists, writing nothing", async () => {
+  test("refuses an unknown model or version, a version with nothing to quantize or a wrong checksum, and a target that exists, writing nothing", async () => {
+    // Version 4: version 2's model under a checksum line that names other bytes.
+    const tampered = join(repository.path, "flights", "4");
+    await cp(join(repository.path, "flights", "2"), tampered, { recursive: true });
+    await writeFile(join(tampered, "model.onnx.sha256"), `${"0".repeat(64)}  model.onnx\n`);
     const before = await readdir(join(repository.path, "flights"));
     const cases: Array<[string[], RegExp]> = [
       [["--model", "nope", "--version", "2"], /model "nope" is not in the repository .* \(models: flights\)/],
       [["--model", "flights", "--version", "9"], /model "flights" has no version "9" \(versions: 1, 2/],
       [["--model", "flights", "--version", "1"], /version 1 has no MatMul or Gemm with a float weight matrix in the file: nothing to quantize/],
       [["--model", "flights", "--version", "2", "--to", "1"], /version 1 of model "flights" already exists; choose a free version with --to/],
+      [["--model", "flights", "--version", "4"], /version 4: model.onnx has sha256 [0-9a-f]{64} but model.onnx.sha256 says 0{64}; refusing to quantize it/],
     ];
     for (const [args, message] of cases) {
       const result = await quantize([...args, "--models", repository.path]);

@@ -19,21 +19,13 @@ import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
 import * as ort from "onnxruntime-node";
 import { LatencyRecorder, type LatencySummary } from "@vigil/cli";
-import {
-  DEFAULT_MODEL_REPOSITORY,
-  DEMO_MODEL_NAME,
-  OnnxType,
-  buildOnnxModel,
-  buildVocabulary,
-  createFlightEncoder,
-  loadFlights,
-  splitByMonth,
-} from "@vigil/demo-model";
+import { DEFAULT_MODEL_REPOSITORY, DEMO_MODEL_NAME, buildVocabulary, createFlightEncoder, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { GRPCInferenceServiceClient, type ModelStatistics } from "@vigil/proto";
 import { flag } from "./args.js";
 import { serveCommand } from "./serve-command.js";
 import type { LoadJob, LoadResult } from "./load-client.js";
 import { gpuDescription, machineLine } from "./machine.js";
+import { mlpOnnx, mlpRows } from "./mlp.js";
 import { writeBenchmarkSection } from "./report.js";
 import { type Spread, spread } from "./spread.js";
 
@@ -96,40 +88,9 @@ async function demoModel(): Promise<BenchModel> {
   };
 }
 
-/** Deterministic uniform values in [-scale, scale). */
-function seededValues(count: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
-
-/** A 256 → 1024 → 1024 → 1024 → 16 ReLU MLP with seeded weights: 2.4M parameters, about 4.8 MFLOP a row. */
+/** The MLP where compute matters (bench/mlp.ts), as the benchmark serves it. */
 function mlpModel(): BenchModel {
-  const layers = [256, 1024, 1024, 1024, 16];
-  const nodes: Array<{ op: string; inputs: string[]; outputs: string[] }> = [];
-  const initializers = [];
-  let current = "x";
-  for (let i = 0; i < layers.length - 1; i++) {
-    const [fanIn, fanOut] = [layers[i]!, layers[i + 1]!];
-    initializers.push({ name: `w${i}`, type: OnnxType.FLOAT, dims: [fanIn, fanOut], values: seededValues(fanIn * fanOut, 11 + i, Math.sqrt(6 / fanIn)) });
-    initializers.push({ name: `b${i}`, type: OnnxType.FLOAT, dims: [fanOut], values: seededValues(fanOut, 101 + i, 0.01) });
-    const last = i === layers.length - 2;
-    nodes.push({ op: "MatMul", inputs: [current, `w${i}`], outputs: [`m${i}`] });
-    nodes.push({ op: "Add", inputs: [`m${i}`, `b${i}`], outputs: [last ? "y" : `a${i}`] });
-    if (!last) nodes.push({ op: "Relu", inputs: [`a${i}`], outputs: [`h${i}`] });
-    current = `h${i}`;
-  }
-  const onnx = buildOnnxModel({
-    name: "mlp",
-    inputs: [{ name: "x", type: OnnxType.FLOAT, dims: [-1, 256] }],
-    outputs: [{ name: "y", type: OnnxType.FLOAT, dims: [-1, 16] }],
-    nodes,
-    initializers,
-  });
+  const onnx = mlpOnnx();
   return {
     name: "mlp",
     description: "MLP 256-1024-1024-1024-16 (2.4M parameters)",
@@ -145,7 +106,7 @@ function mlpModel(): BenchModel {
       max_queue_size: 4096,
       execution: { providers: ["cpu"], intra_op_threads: 1, inter_op_threads: 1, graph_optimization_level: "all", instances: 1 },
     },
-    rows: Array.from({ length: 256 }, (_, i) => seededValues(256, 1000 + i, 1)),
+    rows: mlpRows(256),
   };
 }
 

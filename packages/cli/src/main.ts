@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerLoadgen } from "./commands/loadgen.js";
 import { registerMonitor } from "./commands/monitor.js";
 import { registerProfile } from "./commands/profile.js";
+import { registerQuantize } from "./commands/quantize.js";
 import { registerReport } from "./commands/report.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSilence } from "./commands/silence.js";
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
     .name("vigil")
     .description("Vigil: serve ML models over the Open Inference Protocol and prove the service is good")
     .showHelpAfterError();
-  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerLoadgen, registerUp])
+  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerLoadgen, registerUp, registerQuantize])
     register(program, env);
   await program.parseAsync();
 }

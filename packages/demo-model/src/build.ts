@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, REFERENCE_FILE, versionDirectory } from "@vigil/model-repository";
+import { MODEL_CONFIG_FILE, writeModelVersion } from "@vigil/model-repository";
 import * as ort from "onnxruntime-node";
 import { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
 import { CLASS_LABELS, buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "./flights.js";
 import { type BinaryEvaluation, evaluateBinary } from "./metrics.js";
+import { buildFlightDelayMlpOnnx, trainFlightDelayMlp } from "./mlp.js";
 import { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js";
 import { trainFlightDelayModel } from "./train.js";
 
@@ -61,16 +61,10 @@ export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Pro
   const encode = createFlightEncoder(vocabulary);
 
   const modelDir = join(repository, DEMO_MODEL_NAME);
-  const versionDir = versionDirectory(modelDir, 1);
-  await mkdir(versionDir, { recursive: true });
-  const sha256 = createHash("sha256").update(onnx).digest("hex");
-  await writeFile(join(versionDir, MODEL_FILE), onnx);
-  await writeFile(join(versionDir, MODEL_CHECKSUM_FILE), `${sha256}  ${MODEL_FILE}\n`);
-  await writeFile(join(modelDir, MODEL_CONFIG_FILE), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
-
   const trainRows = train.map(encode);
   const trainScores = await scoreWithOnnx(onnx, trainRows);
-  await writeFile(join(versionDir, REFERENCE_FILE), `${referenceLines(trainRows, trainScores)}\n`);
+  const { sha256 } = await writeModelVersion(modelDir, 1, { model: onnx, reference: `${referenceLines(trainRows, trainScores)}\n` }, { replace: true });
+  await writeFile(join(modelDir, MODEL_CONFIG_FILE), `${JSON.stringify(demoModelConfig(vocabulary), null, 2)}\n`);
   const report: DemoModelReport = {
     trainRows: train.length,
     heldOutRows: heldOut.length,
@@ -82,6 +76,23 @@ export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Pro
   };
   await writeFile(join(modelDir, "training-report.json"), `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * Trains the MLP variant of the flight-delay classifier (same inputs, same months) and writes it
+ * as `version` of the "flights" model in a repository that already holds the demo model's
+ * config. A model with MatMul weights, for int8 quantization to work on.
+ */
+export async function buildFlightMlpVersion(repository: string, version: number): Promise<{ heldOut: BinaryEvaluation; sha256: string; bytes: number }> {
+  const { train, heldOut } = splitByMonth(loadFlights());
+  const vocabulary = buildVocabulary(train);
+  const onnx = buildFlightDelayMlpOnnx(trainFlightDelayMlp(train, vocabulary));
+  const encode = createFlightEncoder(vocabulary);
+  const trainRows = train.map(encode);
+  const reference = `${referenceLines(trainRows, await scoreWithOnnx(onnx, trainRows))}\n`;
+  const { sha256 } = await writeModelVersion(join(repository, DEMO_MODEL_NAME), version, { model: onnx, reference });
+  const heldOutScores = await scoreWithOnnx(onnx, heldOut.map(encode));
+  return { heldOut: evaluateBinary(delayedShare(heldOutScores), heldOut.map(isDelayed)), sha256, bytes: onnx.byteLength };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -15,9 +15,10 @@ export {
   shuffled,
   splitByMonth,
 } from "./flights.js";
-export { buildDemoModel, DEFAULT_MODEL_REPOSITORY, type DemoModelReport } from "./build.js";
+export { buildDemoModel, buildFlightMlpVersion, DEFAULT_MODEL_REPOSITORY, type DemoModelReport } from "./build.js";
 export { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
 export { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js";
+export { buildFlightDelayMlpOnnx, trainFlightDelayMlp, type FlightMlpWeights } from "./mlp.js";
 export { trainFlightDelayModel, type FlightDelayWeights } from "./train.js";
 export { evaluateBinary, rocAuc, type BinaryEvaluation } from "./metrics.js";
-export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "./onnx-builder.js";
+export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "@vigil/onnx";

@@ -1,18 +1,18 @@
-import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel } from "./onnx-builder.js";
+import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel } from "@vigil/onnx";
 import { FEATURE_NAMES } from "./flights.js";
 import type { FlightDelayWeights } from "./train.js";
 
 export const FLIGHTS_INPUT = "features";
 export const FLIGHTS_OUTPUT = "probabilities";
 
-const scalar = (name: string, value: number): OnnxInitializer => ({ name, type: OnnxType.FLOAT, dims: [], values: [value] });
+export const scalar = (name: string, value: number): OnnxInitializer => ({ name, type: OnnxType.FLOAT, dims: [], values: [value] });
 const table = (name: string, values: number[]): OnnxInitializer => ({ name, type: OnnxType.FLOAT, dims: [values.length], values });
 
 /**
  * Looks a categorical column up in its weight table. Codes outside [0, size) and NaN fall
  * back to index 0 (the "other" bucket) rather than failing the whole batch in Gather.
  */
-function lookup(column: string, weights: string, size: number): { nodes: OnnxNode[]; initializers: OnnxInitializer[]; output: string } {
+export function lookup(column: string, weights: string, size: number): { nodes: OnnxNode[]; initializers: OnnxInitializer[]; output: string } {
   const p = `${column}_`;
   return {
     initializers: [scalar(`${p}size`, size)],
@@ -28,9 +28,44 @@ function lookup(column: string, weights: string, size: number): { nodes: OnnxNod
   };
 }
 
+/** Standardisation of a flight's distance, as the training code does it. */
+export interface DistanceScaling {
+  distanceMean: number;
+  distanceStd: number;
+  logDistanceMean: number;
+  logDistanceStd: number;
+}
+
+/**
+ * Distance and log(1 + distance) standardised with the training set's mean and spread, from the
+ * split-off "distance" column: outputs "distance_z" and "log_distance_z", [batch, 1] each. Needs
+ * the "zero" and "one" scalars.
+ */
+export function distanceFeatures(s: DistanceScaling): { nodes: OnnxNode[]; initializers: OnnxInitializer[] } {
+  const distance = FEATURE_NAMES[2];
+  return {
+    nodes: [
+      { op: "Max", inputs: [distance, "zero"], outputs: ["distance_clamped"] },
+      { op: "Sub", inputs: ["distance_clamped", "distance_mean"], outputs: ["distance_centered"] },
+      { op: "Div", inputs: ["distance_centered", "distance_std"], outputs: ["distance_z"] },
+      { op: "Add", inputs: ["distance_clamped", "one"], outputs: ["distance_plus_one"] },
+      { op: "Log", inputs: ["distance_plus_one"], outputs: ["log_distance"] },
+      { op: "Sub", inputs: ["log_distance", "log_distance_mean"], outputs: ["log_distance_centered"] },
+      { op: "Div", inputs: ["log_distance_centered", "log_distance_std"], outputs: ["log_distance_z"] },
+    ],
+    initializers: [
+      scalar("distance_mean", s.distanceMean),
+      scalar("distance_std", s.distanceStd),
+      scalar("log_distance_mean", s.logDistanceMean),
+      scalar("log_distance_std", s.logDistanceStd),
+    ],
+  };
+}
+
 /** The flight-delay classifier as an ONNX graph: features [batch, 5] FP32 -> probabilities [batch, 2] FP32. */
 export function buildFlightDelayOnnx(w: FlightDelayWeights): Uint8Array {
-  const [hour, weekday, distance, origin, destination] = FEATURE_NAMES;
+  const [hour, weekday, , origin, destination] = FEATURE_NAMES;
+  const distance = distanceFeatures(w);
   const categorical = [
     lookup(hour, "w_hour", w.hour.length),
     lookup(weekday, "w_weekday", w.weekday.length),
@@ -40,14 +75,8 @@ export function buildFlightDelayOnnx(w: FlightDelayWeights): Uint8Array {
   const nodes: OnnxNode[] = [
     { op: "Split", inputs: [FLIGHTS_INPUT, "split_sizes"], outputs: [...FEATURE_NAMES], attributes: { axis: 1 } },
     ...categorical.flatMap((c) => c.nodes),
-    { op: "Max", inputs: [distance, "zero"], outputs: ["distance_clamped"] },
-    { op: "Sub", inputs: ["distance_clamped", "distance_mean"], outputs: ["distance_centered"] },
-    { op: "Div", inputs: ["distance_centered", "distance_std"], outputs: ["distance_z"] },
+    ...distance.nodes,
     { op: "Mul", inputs: ["distance_z", "w_distance"], outputs: ["distance_term"] },
-    { op: "Add", inputs: ["distance_clamped", "one"], outputs: ["distance_plus_one"] },
-    { op: "Log", inputs: ["distance_plus_one"], outputs: ["log_distance"] },
-    { op: "Sub", inputs: ["log_distance", "log_distance_mean"], outputs: ["log_distance_centered"] },
-    { op: "Div", inputs: ["log_distance_centered", "log_distance_std"], outputs: ["log_distance_z"] },
     { op: "Mul", inputs: ["log_distance_z", "w_log_distance"], outputs: ["log_distance_term"] },
     {
       op: "Sum",
@@ -71,10 +100,7 @@ export function buildFlightDelayOnnx(w: FlightDelayWeights): Uint8Array {
       scalar("bias", w.bias),
       scalar("w_distance", w.distance),
       scalar("w_log_distance", w.logDistance),
-      scalar("distance_mean", w.distanceMean),
-      scalar("distance_std", w.distanceStd),
-      scalar("log_distance_mean", w.logDistanceMean),
-      scalar("log_distance_std", w.logDistanceStd),
+      ...distance.initializers,
       table("w_hour", w.hour),
       table("w_weekday", w.weekday),
       table("w_origin", w.origin),

@@ -1,3 +1,4 @@
+import type { DistanceScaling } from "./model.js";
 import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelayed } from "./flights.js";
 
 /**
@@ -5,7 +6,7 @@ import { type AirportVocabulary, type FlightRecord, createFlightEncoder, isDelay
  * distance and log-distance. One-hot weights are stored as lookup tables, which is how the
  * ONNX graph applies them (Gather), so training and serving share one parameterisation.
  */
-export interface FlightDelayWeights {
+export interface FlightDelayWeights extends DistanceScaling {
   bias: number;
   hour: number[];
   weekday: number[];
@@ -13,10 +14,6 @@ export interface FlightDelayWeights {
   destination: number[];
   distance: number;
   logDistance: number;
-  distanceMean: number;
-  distanceStd: number;
-  logDistanceMean: number;
-  logDistanceStd: number;
 }
 
 export interface TrainingOptions {
@@ -33,6 +30,13 @@ function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(variance) || 1 };
 }
 
+/** Mean and spread of the clamped distances and their logarithms, the standardisation both models apply. */
+export function distanceScaling(distances: number[]): DistanceScaling {
+  const dist = meanStd(distances);
+  const logDist = meanStd(distances.map(Math.log1p));
+  return { distanceMean: dist.mean, distanceStd: dist.std, logDistanceMean: logDist.mean, logDistanceStd: logDist.std };
+}
+
 /**
  * Full-batch Adam on the class-balanced log loss. Balancing makes the 0.5 threshold
  * separate the classes instead of always answering "on time" (about 78% of flights).
@@ -47,10 +51,9 @@ export function trainFlightDelayModel(records: FlightRecord[], vocabulary: Airpo
   const classWeight = [n / (2 * (n - positives)), n / (2 * positives)];
 
   const distances = rows.map((r) => Math.max(0, r[2]!));
-  const dist = meanStd(distances);
-  const logDist = meanStd(distances.map(Math.log1p));
-  const zDistance = distances.map((d) => (d - dist.mean) / dist.std);
-  const zLogDistance = distances.map((d) => (Math.log1p(d) - logDist.mean) / logDist.std);
+  const scaling = distanceScaling(distances);
+  const zDistance = distances.map((d) => (d - scaling.distanceMean) / scaling.distanceStd);
+  const zLogDistance = distances.map((d) => (Math.log1p(d) - scaling.logDistanceMean) / scaling.logDistanceStd);
 
   // Parameter vector layout: [bias, distance, logDistance, hour x24, weekday x7, origin xK, destination xK].
   const offsets = { hour: 3, weekday: 27, origin: 34, destination: 34 + vocabulary.origin.length };
@@ -95,9 +98,6 @@ export function trainFlightDelayModel(records: FlightRecord[], vocabulary: Airpo
     weekday: slice(offsets.weekday, 7),
     origin: slice(offsets.origin, vocabulary.origin.length),
     destination: slice(offsets.destination, vocabulary.destination.length),
-    distanceMean: dist.mean,
-    distanceStd: dist.std,
-    logDistanceMean: logDist.mean,
-    logDistanceStd: logDist.std,
+    ...scaling,
   };
 }

@@ -49,7 +49,8 @@ interface ModelEntry {
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const invalidModelName = (name: string) => invalidArgument(`"${name}" is not a valid model name (letters, digits, '_', '.', '-')`);
 
-function choosePolicyVersions(config: ModelConfig, available: number[]): number[] {
+/** The versions a model's version_policy loads out of those present, newest first. */
+export function choosePolicyVersions(config: ModelConfig, available: number[]): number[] {
   const sorted = [...available].sort((a, b) => b - a);
   const policy = config.version_policy;
   if ("all" in policy) return sorted;

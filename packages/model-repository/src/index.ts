@@ -18,3 +18,4 @@ export {
   type TensorSpec,
 } from "./model-config.js";
 export { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, REFERENCE_FILE, parseVersion, versionDirectory } from "./layout.js";
+export { writeModelVersion, type VersionFiles } from "./write-version.js";

@@ -1,18 +1,7 @@
-import { OnnxType, buildOnnxModel } from "@vigil/demo-model";
+import { OnnxType, buildOnnxModel, seededUniform } from "@vigil/onnx";
 
 /** Layer widths of the benchmark MLP: 2.4M parameters, about 4.8 MFLOP a row. */
 export const MLP_LAYERS = [256, 1024, 1024, 1024, 16] as const;
-
-/** Deterministic uniform values in [-scale, scale). */
-export function seededValues(count: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 
 /** A 256 → 1024 → 1024 → 1024 → 16 ReLU MLP with seeded weights (MatMul + Add per layer): x [batch, 256] → y [batch, 16]. */
 export function mlpOnnx(): Uint8Array {
@@ -21,8 +10,8 @@ export function mlpOnnx(): Uint8Array {
   let current = "x";
   for (let i = 0; i < MLP_LAYERS.length - 1; i++) {
     const [fanIn, fanOut] = [MLP_LAYERS[i]!, MLP_LAYERS[i + 1]!];
-    initializers.push({ name: `w${i}`, type: OnnxType.FLOAT, dims: [fanIn, fanOut], values: seededValues(fanIn * fanOut, 11 + i, Math.sqrt(6 / fanIn)) });
-    initializers.push({ name: `b${i}`, type: OnnxType.FLOAT, dims: [fanOut], values: seededValues(fanOut, 101 + i, 0.01) });
+    initializers.push({ name: `w${i}`, type: OnnxType.FLOAT, dims: [fanIn, fanOut], values: seededUniform(fanIn * fanOut, 11 + i, Math.sqrt(6 / fanIn)) });
+    initializers.push({ name: `b${i}`, type: OnnxType.FLOAT, dims: [fanOut], values: seededUniform(fanOut, 101 + i, 0.01) });
     const last = i === MLP_LAYERS.length - 2;
     nodes.push({ op: "MatMul", inputs: [current, `w${i}`], outputs: [`m${i}`] });
     nodes.push({ op: "Add", inputs: [`m${i}`, `b${i}`], outputs: [last ? "y" : `a${i}`] });
@@ -39,4 +28,4 @@ export function mlpOnnx(): Uint8Array {
 }
 
 /** Seeded request rows for the MLP, values in [-1, 1). */
-export const mlpRows = (count: number): Float32Array[] => Array.from({ length: count }, (_, i) => seededValues(MLP_LAYERS[0], 1000 + i, 1));
+export const mlpRows = (count: number): Float32Array[] => Array.from({ length: count }, (_, i) => seededUniform(MLP_LAYERS[0], 1000 + i, 1));

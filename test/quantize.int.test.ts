@@ -150,7 +150,10 @@ describe("vigil quantize", () => {
       [["--model", "flights", "--version", "9"], /model "flights" has no version "9" \(versions: 1, 2/],
       [["--model", "flights", "--version", "1"], /version 1 has no MatMul or Gemm with a float weight matrix in the file: nothing to quantize/],
       [["--model", "flights", "--version", "2", "--to", "1"], /version 1 of model "flights" already exists; choose a free version with --to/],
-      [["--model", "flights", "--version", "4"], /version 4: model.onnx has sha256 [0-9a-f]{64} but model.onnx.sha256 says 0{64}; refusing to quantize it/],
+      [
+        ["--model", "flights", "--version", "4"],
+        /checksum mismatch for model "flights" version 4 model.onnx: file has sha256 [0-9a-f]{64}, model.onnx.sha256 says 0{64}; refusing to quantize it/,
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await quantize([...args, "--models", repository.path]);

@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import type { PredictionRecord, RecordSink } from "@vigil/store";
 import { WriterFullError } from "@vigil/store";
+import { answerOfScores } from "@vigil/model-repository";
 import type { NumericArray } from "./datatype-codecs.js";
 import { InferenceError } from "./errors.js";
 import type { ModelVersion } from "./model-version.js";
@@ -113,13 +114,9 @@ function predictionOf(model: ModelVersion, outputs: HostTensor[], rows: number, 
   if (!values) return { prediction: "", scores: [], confidence: 0 };
   const scores = new Array<number>(Math.min(values.length, MAX_SCORES));
   for (let i = 0; i < scores.length; i++) scores[i] = Number(values[i]);
-  const classes = model.config.classes;
-  if (classes && classes.length === values.length) {
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-    return { prediction: classes[best]!, scores, confidence: scores[best]! };
-  }
-  return { prediction: scores.length === 1 ? String(scores[0]) : "", scores, confidence: 0 };
+  // A clipped row (an output wider than MAX_SCORES) is no class score or single value to report.
+  const answer = answerOfScores(scores.length === values.length ? scores : [], model.config.classes);
+  return { prediction: answer.prediction, scores, confidence: answer.confidence };
 }
 
 type Outcome = Pick<PredictionRecord, "status" | "error" | "latencyUs" | "queueUs" | "computeUs" | "features" | "prediction" | "scores" | "confidence">;

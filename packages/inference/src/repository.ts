@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -12,6 +11,7 @@ import {
   MODEL_CONFIG_FILE,
   MODEL_FILE,
   type ModelConfig,
+  checksumMismatch,
   parseModelConfig,
   parseVersion,
   versionDirectory,
@@ -71,13 +71,8 @@ async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logge
     log.warn({ path }, `${shown} has no ${MODEL_CHECKSUM_FILE}; loading it unverified`);
     return bytes;
   }
-  const expected = (await readFile(digestFile, "utf8")).trim().split(/\s+/)[0]!.toLowerCase();
-  const actual = createHash("sha256").update(bytes).digest("hex");
-  if (actual !== expected) {
-    throw new Error(
-      `checksum mismatch for ${shown}: file has sha256 ${actual}, ${paths.shown(digestFile)} says ${expected}; refusing to load a model that is not the one published`,
-    );
-  }
+  const mismatch = checksumMismatch(bytes, await readFile(digestFile, "utf8"), { model: shown, checksum: paths.shown(digestFile) });
+  if (mismatch) throw new Error(`${mismatch}; refusing to load a model that is not the one published`);
   return bytes;
 }
 

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { checksumLine, modelChecksum } from "./checksum.js";
 import { MODEL_CHECKSUM_FILE, MODEL_FILE, REFERENCE_FILE, versionDirectory } from "./layout.js";
 
 export interface VersionFiles {
@@ -30,9 +30,9 @@ export async function writeModelVersion(
   try {
     // mkdtemp makes it private (0700); a version directory is as readable as the rest of the repository.
     await chmod(staging, 0o755);
-    const sha256 = createHash("sha256").update(files.model).digest("hex");
+    const sha256 = modelChecksum(files.model);
     await writeFile(join(staging, MODEL_FILE), files.model);
-    await writeFile(join(staging, MODEL_CHECKSUM_FILE), `${sha256}  ${MODEL_FILE}\n`);
+    await writeFile(join(staging, MODEL_CHECKSUM_FILE), checksumLine(sha256));
     if (files.reference !== undefined) await writeFile(join(staging, REFERENCE_FILE), files.reference);
     if (options.replace) await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);

@@ -1,4 +1,4 @@
-export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "./onnx-builder.js";
+export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer, type OnnxAttribute } from "./onnx-builder.js";
 export {
   NothingToQuantizeError,
   quantizeDynamicInt8,
@@ -21,3 +21,4 @@ export {
   type PairedAccuracy,
   type ScoringSession,
 } from "./compare.js";
+export { seededUniform } from "./seeded.js";

@@ -21,11 +21,18 @@ export interface OnnxValue {
   dims: Array<number | string>;
 }
 
+/**
+ * A node attribute: whole numbers are written as INT, others as FLOAT, lists as INTS. A FLOAT
+ * attribute whose value happens to be whole (Gemm's beta = 2) is given as { float: 2 }:
+ * onnxruntime ignores an attribute of the wrong type and silently uses its default.
+ */
+export type OnnxAttribute = number | number[] | { float: number };
+
 export interface OnnxNode {
   op: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, number | number[]>;
+  attributes?: Record<string, OnnxAttribute>;
 }
 
 export interface OnnxInitializer {
@@ -59,10 +66,11 @@ function valueInfo(value: OnnxValue): onnxProto.onnx.IValueInfoProto {
   };
 }
 
-function attribute(name: string, value: number | number[]): onnxProto.onnx.IAttributeProto {
+function attribute(name: string, value: OnnxAttribute): onnxProto.onnx.IAttributeProto {
   if (Array.isArray(value)) {
     return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
   }
+  if (typeof value === "object") return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.float };
   return Number.isInteger(value)
     ? { name, type: onnx.AttributeProto.AttributeType.INT, i: value }
     : { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value };

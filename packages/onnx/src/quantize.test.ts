@@ -4,21 +4,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
-import { NothingToQuantizeError, OnnxType, buildOnnxModel, quantizeDynamicInt8, quantizePerColumn } from "./index.js";
+import { NothingToQuantizeError, OnnxType, buildOnnxModel, quantizeDynamicInt8, quantizePerColumn, seededUniform } from "./index.js";
 
 const { onnx } = onnxProto;
 const REFERENCE = join(import.meta.dirname, "..", "..", "..", "test", "python", "int8_reference.py");
-
-/** Deterministic values in [-scale, scale), from a 32-bit linear congruential generator. */
-function seeded(count: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    out[i] = (state / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 
 const [K, N, M] = [48, 12, 10];
 
@@ -27,9 +16,9 @@ const [K, N, M] = [48, 12, 10];
  * y2 = 0.5 x W2^T + 1.5 c (Gemm with transB, alpha, beta and a bias).
  */
 function twoProductModel(opset = 17): { onnx: Uint8Array; w1: Float32Array; w2: Float32Array; bias: Float32Array } {
-  const w1 = seeded(K * N, 3, 0.4);
-  const w2 = seeded(N * K, 4, 0.8);
-  const bias = seeded(N, 5, 0.1);
+  const w1 = seededUniform(K * N, 3, 0.4);
+  const w2 = seededUniform(N * K, 4, 0.8);
+  const bias = seededUniform(N, 5, 0.1);
   const onnxBytes = buildOnnxModel({
     name: "two_products",
     opset,
@@ -87,7 +76,7 @@ describe("int8 dynamic quantization", () => {
 
   test("outputs stay within the worst-case rounding error of the float model on seeded inputs", async () => {
     const model = twoProductModel();
-    const x = seeded(M * K, 7, 2);
+    const x = seededUniform(M * K, 7, 2);
     const float = await run(model.onnx, x, M);
     const int8 = await run(quantizeDynamicInt8(model.onnx).model, x, M);
     // The activation is quantized over the whole batch: scale (max(x, 0) - min(x, 0)) / 255,
@@ -134,7 +123,7 @@ describe("int8 dynamic quantization", () => {
 
   test("per-column scales and int8 values equal numpy's on a seeded weight matrix", () => {
     const [rows, columns] = [37, 9];
-    const weights = seeded(rows * columns, 21, 3);
+    const weights = seededUniform(rows * columns, 21, 3);
     // A column of zeros (scale falls back to 1) and exact halves (round half to even) as edge cases.
     for (let r = 0; r < rows; r++) weights[r * columns + 4] = 0;
     weights[0] = 127;
@@ -162,7 +151,7 @@ describe("int8 dynamic quantization", () => {
         { name: "y", type: OnnxType.FLOAT, dims: [-1, 4] },
         { name: "w_twice", type: OnnxType.FLOAT, dims: [4, 4] },
       ],
-      initializers: [{ name: "w", type: OnnxType.FLOAT, dims: [4, 4], values: seeded(16, 9) }],
+      initializers: [{ name: "w", type: OnnxType.FLOAT, dims: [4, 4], values: seededUniform(16, 9) }],
       nodes: [
         { op: "MatMul", inputs: ["x", "w"], outputs: ["y"] },
         { op: "Add", inputs: ["w", "w"], outputs: ["w_twice"] },

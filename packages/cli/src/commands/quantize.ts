@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +9,8 @@ import {
   MODEL_FILE,
   type ModelConfig,
   REFERENCE_FILE,
+  answerOfScores,
+  checksumMismatch,
   parseVersion,
   readModelConfig,
   versionDirectory,
@@ -73,10 +74,8 @@ async function readPublishedModel(dir: string, label: string): Promise<Uint8Arra
   const bytes = await readFile(join(dir, MODEL_FILE));
   const checksumFile = join(dir, MODEL_CHECKSUM_FILE);
   if (existsSync(checksumFile)) {
-    const expected = (await readFile(checksumFile, "utf8")).trim().split(/\s+/)[0]?.toLowerCase();
-    const actual = createHash("sha256").update(bytes).digest("hex");
-    if (actual !== expected)
-      throw new Error(`${label}: ${MODEL_FILE} has sha256 ${actual} but ${MODEL_CHECKSUM_FILE} says ${expected}; refusing to quantize it`);
+    const mismatch = checksumMismatch(bytes, await readFile(checksumFile, "utf8"), { model: `${label} ${MODEL_FILE}`, checksum: MODEL_CHECKSUM_FILE });
+    if (mismatch) throw new Error(`${mismatch}; refusing to quantize it`);
   }
   return bytes;
 }
@@ -129,14 +128,11 @@ async function readReferenceLines(path: string): Promise<ReferenceLine[]> {
   return rows;
 }
 
-/** What the prediction log would record for one row of scores: the top class and its score for a classifier, the value for a single score. */
+/** What the prediction log records for one row of scores, left out of the reference row when there is nothing to record. */
 function answerOf(scores: Float32Array, classes: string[] | undefined): { prediction?: string; confidence?: number } {
-  if (classes && classes.length === scores.length) {
-    let best = 0;
-    for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
-    return { prediction: classes[best], confidence: scores[best] };
-  }
-  return scores.length === 1 ? { prediction: String(scores[0]) } : {};
+  const answer = answerOfScores(scores, classes);
+  if (answer.prediction === "") return {};
+  return classes ? answer : { prediction: answer.prediction };
 }
 
 /** The reference rows with what the int8 model answers for each (scored one row at a time, as an unbatched request is). */

@@ -85,10 +85,13 @@ async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logge
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Override fields merged into the file's field by field: settings Triton's config has no word for (the batching mode, thread counts) keep the file's values. */
+const MERGED_FIELDS = new Set(["execution", "dynamic_batching"]);
+
 /**
- * config.json with a load's override fields in place of the file's. Objects (execution,
- * dynamic_batching) are merged field by field, so settings Triton's config has no word for
- * (the batching mode, thread counts) keep the file's values.
+ * config.json with a load's override fields in place of the file's: execution and
+ * dynamic_batching merged field by field, any other field (version_policy, rollout) replaced
+ * whole, and removed when the override gives null.
  */
 function readConfigWithOverride(path: string, overrideFields: Record<string, unknown> | undefined, onWarning: (message: string) => void): ModelConfig {
   const raw = readJsonObject(path, "model config");
@@ -96,7 +99,8 @@ function readConfigWithOverride(path: string, overrideFields: Record<string, unk
   const merged = { ...raw };
   for (const [key, value] of Object.entries(overrideFields)) {
     const current = raw[key];
-    merged[key] = isRecord(value) && isRecord(current) ? { ...current, ...value } : value;
+    if (value === null) delete merged[key];
+    else merged[key] = MERGED_FIELDS.has(key) && isRecord(value) && isRecord(current) ? { ...current, ...value } : value;
   }
   return parseModelConfig(`${path} with the load's "config" override`, merged, onWarning);
 }

@@ -157,6 +157,13 @@ function metricValue(text: string, name: string, labels: Record<string, string>)
   return sum;
 }
 
+/** Each response is version 1's answer (x * 2) to its input, whatever the candidate did. */
+function assertPrimaryAnswers(responses: ModelInferResponse[], xs: number[][]): void {
+  for (const [i, response] of responses.entries()) {
+    assert.deepEqual([response.modelVersion, Array.from(rawFloat32(response))], ["1", xs[i]!.map((v) => v * 2)]);
+  }
+}
+
 const versionOf = (response: ModelInferResponse) => response.modelVersion;
 
 describe("rollouts on the serving side: shadow, canary, rollback, policy changes", () => {
@@ -191,13 +198,7 @@ describe("rollouts on the serving side: shadow, canary, rollback, policy changes
     const xs = Array.from({ length: 12 }, (_, i) => [i + 1, i + 0.5, -i - 1]);
     const requests = xs.map((x) => inferRequest("scale", x));
     const responses = await Promise.all(requests.map((r) => infer(t.client, r, "shadow-client")));
-    responses.forEach((response, i) => {
-      assert.equal(response.modelVersion, "1");
-      assert.deepEqual(
-        Array.from(rawFloat32(response)),
-        xs[i]!.map((v) => v * 2),
-      );
-    });
+    assertPrimaryAnswers(responses, xs);
     const rows = await rowsOnceLogged(store, "scale", (r) => r.length === 2 * xs.length);
     for (const [i, request] of requests.entries()) {
       const [primary, shadow] = ["primary", "shadow"].map((role) => rows.find((r) => r.request_id === request.id && r.role === role));
@@ -227,7 +228,7 @@ describe("rollouts on the serving side: shadow, canary, rollback, policy changes
     ];
     const requests = xs.map((x) => inferRequest("fragile", x));
     const responses = await Promise.all(requests.map((r) => infer(t.client, r)));
-    responses.forEach((response, i) => assert.deepEqual([response.modelVersion, Array.from(rawFloat32(response))], ["1", xs[i]!.map((v) => v * 2)]));
+    assertPrimaryAnswers(responses, xs);
     const rows = await rowsOnceLogged(store, "fragile", (r) => r.length === 2 * xs.length);
     const byRole = (role: string) => requests.map((request) => rows.find((r) => r.request_id === request.id && r.role === role)!);
     assert.deepEqual(
@@ -248,7 +249,7 @@ describe("rollouts on the serving side: shadow, canary, rollback, policy changes
     const count = 24;
     const xs = Array.from({ length: count }, (_, i) => [i, 1, 2]);
     const responses = await Promise.all(xs.map((x) => infer(t.client, inferRequest("slow", x))));
-    responses.forEach((response, i) => assert.deepEqual([response.modelVersion, Array.from(rawFloat32(response))], ["1", xs[i]!.map((v) => v * 2)]));
+    assertPrimaryAnswers(responses, xs);
     // Each request's shadow either ran (a shadow row) or was skipped (counted): together, one per request.
     const settled = await eventually(
       async () => {

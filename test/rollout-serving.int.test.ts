@@ -2,16 +2,18 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Metadata, status } from "@grpc/grpc-js";
+import { Metadata, credentials, status } from "@grpc/grpc-js";
 import { OnnxType, buildOnnxModel } from "@vigil/demo-model";
-import type { GRPCInferenceServiceClient, ModelInferResponse } from "@vigil/proto";
-import { PREDICTIONS, type Store, listRolloutEvents, saveRolloutEvent } from "@vigil/store";
+import { parseModelConfig, rolloutPolicyId } from "@vigil/model-repository";
+import { GRPCInferenceServiceClient, type ModelInferResponse } from "@vigil/proto";
+import { EmbeddedEngine, PREDICTIONS, type Store, type StoreEngine, listRolloutEvents, saveRolloutEvent } from "@vigil/store";
 import { rejection, unary } from "./support/grpc.js";
-import { tempRepository, writeModel } from "./support/models.js";
+import { addDemoModel, tempRepository, writeModel } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { contentsRequest, rawFloat32 } from "./support/requests.js";
 import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
+import { serveDemo, storeEnv } from "./support/vigil.js";
 
 /** Every model here: x FP32 [-1,3] in, y FP32 [-1,3] out. */
 const io = {
@@ -120,8 +122,8 @@ interface LoggedRow {
   client: string;
 }
 
-function loggedRows(store: Store, model: string): Promise<LoggedRow[]> {
-  return store.engine.query<LoggedRow>(
+function loggedRows(engine: StoreEngine, model: string): Promise<LoggedRow[]> {
+  return engine.query<LoggedRow>(
     `SELECT request_id, model_version, role, status, error, scores, toString(toUnixTimestamp64Micro(timestamp)) AS timestamp_us, trace_id, client
      FROM ${PREDICTIONS} WHERE model_name = {model:String} ORDER BY request_id, role`,
     { model },
@@ -133,7 +135,7 @@ async function rowsOnceLogged(store: Store, model: string, expected: (rows: Logg
   return eventually(
     async () => {
       await store.predictions.flush();
-      return loggedRows(store, model);
+      return loggedRows(store.engine, model);
     },
     expected,
     `the prediction log rows of ${model}`,
@@ -254,7 +256,7 @@ describe("rollouts on the serving side: shadow, canary, rollback, policy changes
     const settled = await eventually(
       async () => {
         await store.predictions.flush();
-        const shadows = (await loggedRows(store, "slow")).filter((r) => r.role === "shadow");
+        const shadows = (await loggedRows(store.engine, "slow")).filter((r) => r.role === "shadow");
         const skipped = metricValue(await metricsText(t), "vigil_shadow_skipped_total", { model: "slow", version: "2", reason: "queue_full" });
         return { shadows: shadows.length, skipped, ok: shadows.every((r) => r.status === "OK") };
       },
@@ -370,5 +372,107 @@ describe("rollouts on the serving side: shadow, canary, rollback, policy changes
       await server.stop();
       await polled.remove();
     }
+  });
+});
+
+describe("rollouts in a pool of workers", () => {
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  before(async () => {
+    dirs = await tempDir("vigil-rollout-workers-");
+    repo = await tempRepository();
+    await addDemoModel(repo.path);
+  });
+  after(async () => {
+    await repo?.remove();
+    await dirs?.remove();
+  });
+
+  test("each worker routes and shadows; rows come through the primary with their role; one 'started' per policy; a rollback reaches every worker", {
+    timeout: 180_000,
+  }, async (ctx) => {
+    const canary = { mode: "canary", candidate: 2, canary_weight: 1 };
+    await twoVersions(repo.path, "shadowed", scaleOnnx(3), { mode: "shadow", candidate: 2 });
+    await twoVersions(repo.path, "canaried", scaleOnnx(3), canary);
+    // The canary was rolled back before this start: it must stay out of traffic, in every worker.
+    const policy = parseModelConfig("canaried", modelConfig(canary)).rollout!;
+    const earlier = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
+    await earlier.ready();
+    await saveRolloutEvent(earlier.engine, {
+      timestampMs: Date.now(),
+      modelName: "canaried",
+      policyId: rolloutPolicyId("canaried", policy),
+      action: "rolled_back",
+      mode: "canary",
+      primaryVersion: "1",
+      candidateVersion: "2",
+      actor: "cli",
+      reason: "taken out by hand",
+      policy: JSON.stringify(policy),
+    });
+    await earlier.close();
+
+    const serve = await serveDemo(
+      {
+        ...process.env,
+        ...storeEnv(dirs.path),
+        VIGIL_MODEL_REPOSITORY: repo.path,
+        VIGIL_ROLLOUT_POLL_SECS: "0.2",
+        VIGIL_LOG_LEVEL: "debug",
+        VIGIL_TRACING: "false",
+        VIGIL_METRICS_PORT: "0",
+      },
+      { owner: ctx, args: ["--workers", "2"] },
+    );
+    await eventually(async () => serve.logs.find((l) => l.msg === "2 workers serving on one port"), Boolean, "the pool to serve", 60_000);
+    await eventually(
+      async () => new Set(serve.logs.filter((l) => l.model === "canaried" && String(l.msg).includes("rolled back: every request")).map((l) => l.pid)).size,
+      (workers) => workers === 2,
+      "both workers to know the rollback",
+    );
+    // Connections of their own: the primary hands each new one to the next worker.
+    const clients = Array.from(
+      { length: 4 },
+      () => new GRPCInferenceServiceClient(serve.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+    );
+    ctx.after(() => {
+      for (const c of clients) c.close();
+    });
+    const xs = Array.from({ length: 16 }, (_, i) => [i + 1, 2, 3]);
+    const shadowed = xs.map((x) => inferRequest("shadowed", x));
+    assertPrimaryAnswers(await Promise.all(shadowed.map((r, i) => infer(clients[i % clients.length]!, r))), xs);
+    assertPrimaryAnswers(await Promise.all(xs.map((x, i) => infer(clients[i % clients.length]!, inferRequest("canaried", x)))), xs);
+    const answeredBy = new Set(serve.logs.filter((l) => l.msg === "inference answered" && String(l.model).startsWith("shadowed")).map((l) => l.pid));
+    serve.child.kill("SIGTERM");
+    assert.equal(await serve.exited, 0);
+
+    const engine = new EmbeddedEngine(join(dirs.path, "data"));
+    try {
+      const rows = await loggedRows(engine, "shadowed");
+      for (const request of shadowed) {
+        assert.deepEqual(
+          rows.filter((r) => r.request_id === request.id).map((r) => [r.role, r.model_version, r.status]),
+          [
+            ["primary", "1", "OK"],
+            ["shadow", "2", "OK"],
+          ],
+        );
+      }
+      const started = await listRolloutEvents(engine, { model: "shadowed" });
+      assert.deepEqual(
+        started.map((e) => [e.action, e.actor]),
+        [["started", "server"]],
+        "the process that owns the store wrote one started event for both workers",
+      );
+      const canaried = await listRolloutEvents(engine, { model: "canaried" });
+      assert.deepEqual(
+        canaried.map((e) => e.action),
+        ["rolled_back"],
+        "a rolled-back policy is not started again",
+      );
+    } finally {
+      await engine.close();
+    }
+    assert.equal(answeredBy.size, 2, "both workers answered (and shadowed) requests");
   });
 });

@@ -56,12 +56,12 @@ export class RolloutRouter {
     if (!rollout) return { model: this.repository.resolve(modelName, version), role: "primary" };
     const primary = this.repository.resolve(modelName, String(rollout.primary));
     const candidate = this.repository.resolve(modelName, String(rollout.candidate));
+    const decision = decideRoute(rollout, { client, parameters });
     if (this.rolledBack.has(rollout.policyId)) {
-      if (rollout.policy.mode === "shadow") this.metrics?.observeShadowSkipped(modelName, String(rollout.candidate), "rolled_back");
+      if (decision.shadow) this.metrics?.observeShadowSkipped(modelName, String(rollout.candidate), "rolled_back");
       this.metrics?.observeRollout(modelName, String(rollout.primary), "primary");
       return { model: primary, role: "primary" };
     }
-    const decision = decideRoute(rollout, { client, parameters });
     const model = decision.role === "canary" ? candidate : primary;
     this.metrics?.observeRollout(modelName, String(model.version), decision.role);
     return { model, role: decision.role, shadow: decision.shadow ? { candidate, rollout } : undefined };

@@ -6,14 +6,16 @@
  * against raw in-process onnxruntime on the same inputs and execution provider in the same run.
  * Then the cost of observability (prediction log, traces, metrics) on versus off, each setting in
  * its own server for several interleaved rounds. With a GPU on the host the MLP also runs on the
- * CUDA execution provider against CPU. Writes docs/benchmarks.md.
+ * CUDA execution provider against CPU. The shadow section serves the demo model with a shadow
+ * candidate (a copy of itself) against the model alone. Writes docs/benchmarks.md.
  *
  *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128] [--rounds 3])
+ *   node --import tsx bench/serving.ts --sections shadow --report-section "Serving: shadow rollouts" --seconds 3 --rounds 2
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { credentials } from "@grpc/grpc-js";
@@ -40,7 +42,7 @@ const clientProcesses = Number(flag("client-processes") ?? Math.max(1, Math.floo
 const manyWorkers = Number(flag("workers") ?? availableParallelism());
 const root = join(import.meta.dirname, "..");
 const hasGpu = gpuDescription() !== "no GPU";
-const SECTIONS = ["models", "transport", "observability", "workers", "gpu"] as const;
+const SECTIONS = ["models", "transport", "observability", "workers", "gpu", "shadow"] as const;
 type Section = (typeof SECTIONS)[number];
 /** Which parts run: all by default (gpu only where there is one); `--sections transport,workers` for a partial run. */
 const sections = new Set((flag("sections")?.split(",") ?? SECTIONS.filter((x) => x !== "gpu" || hasGpu)) as Section[]);
@@ -516,6 +518,118 @@ function workersReport(rows: WorkersRow[], transport: TransportRow[] | undefined
   ].join("\n");
 }
 
+/** Client counts of the shadow comparison: one client alone, and enough to keep both cores busy. */
+const SHADOW_CLIENTS = [1, 64];
+/** The demo model's copy that runs a shadow of every request on its version 2 (the same model file). */
+const SHADOWED = "flights_shadowed";
+
+interface ShadowCell {
+  qps: number[];
+  p50Ms: number[];
+  p99Ms: number[];
+}
+
+/** Requests one version of a model has run so far (ModelStatistics inference count). */
+async function inferencesOf(port: number, model: string, version: string): Promise<number> {
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    const stats = await new Promise<ModelStatistics>((resolve, reject) =>
+      client.modelStatistics({ name: model, version }, (e, r) => (e ? reject(e) : resolve(r.modelStats[0]!))),
+    );
+    return Number(stats.inferenceCount);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The demo model alone against the demo model with a shadow of every request on a copy of
+ * itself, both in one server with the prediction log on (shadow rows are part of a shadow's
+ * cost), `rounds` interleaved rounds at each client count. Returns the cells and the share of
+ * requests whose shadow ran (the rest were skipped past shadow_max_queue).
+ */
+async function shadowComparison(demo: BenchModel): Promise<{ cells: Map<string, ShadowCell>; shadowShare: number }> {
+  const repository = await mkdtemp(join(tmpdir(), "vigil-bench-shadow-"));
+  const withShadow = (config: Record<string, unknown>) => {
+    config.version_policy = { specific: [1, 2] };
+    config.rollout = { mode: "shadow", primary: 1, candidate: 2 };
+  };
+  try {
+    await writeRepository(repository, [
+      { name: demo.name, model: demo, change: asIs },
+      { name: SHADOWED, model: demo, change: withShadow },
+    ]);
+    await cp(join(repository, SHADOWED, "1"), join(repository, SHADOWED, "2"), { recursive: true });
+    const server = await startServer(repository, [demo.name, SHADOWED], { record: true, traces: false, metrics: false });
+    const cells = new Map<string, ShadowCell>();
+    try {
+      for (let round = 0; round < rounds; round++) {
+        for (const clients of SHADOW_CLIENTS) {
+          const targets = round % 2 === 0 ? [demo.name, SHADOWED] : [SHADOWED, demo.name];
+          for (const target of targets) {
+            const measured = await load(server.port, demo, target, clients);
+            const key = `${target}\n${clients}`;
+            const cell = cells.get(key) ?? { qps: [], p50Ms: [], p99Ms: [] };
+            cell.qps.push(measured.qps);
+            cell.p50Ms.push(measured.latency.p50Ms);
+            cell.p99Ms.push(measured.latency.p99Ms);
+            cells.set(key, cell);
+            console.log(`shadow round ${round + 1}: ${target} ${clients} clients: ${fmt(measured.qps, 0)} req/s, p99 ${fmt(measured.latency.p99Ms, 3)} ms`);
+          }
+        }
+      }
+      const primaryRuns = await inferencesOf(server.port, SHADOWED, "1");
+      const shadowRuns = await inferencesOf(server.port, SHADOWED, "2");
+      return { cells, shadowShare: shadowRuns / primaryRuns };
+    } finally {
+      await stopServer(server.child);
+    }
+  } finally {
+    await rm(repository, { recursive: true, force: true });
+  }
+}
+
+/** The one-minute load average now: other work on the host shows in every figure of a small machine. */
+const loadAverageNow = () => `load average ${fmt(loadavg()[0]!, 2)} (1 min) as the section ended`;
+
+function shadowReport(demo: BenchModel, { cells, shadowShare }: Awaited<ReturnType<typeof shadowComparison>>): string {
+  const shown = (s: Spread, digits: number) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+  const lines = [
+    "| clients | shadow | throughput (req/s) | p50 (ms) | p99 (ms) | p99 against no shadow, medians | throughput against no shadow, medians |",
+    "|---:|---|---:|---:|---:|---:|---:|",
+  ];
+  const verdicts: string[] = [];
+  for (const clients of SHADOW_CLIENTS) {
+    const alone = cells.get(`${demo.name}\n${clients}`)!;
+    const shadowed = cells.get(`${SHADOWED}\n${clients}`)!;
+    for (const [label, cell] of [
+      ["none", alone],
+      ["every request", shadowed],
+    ] as const) {
+      const ratio = (pick: (c: ShadowCell) => number[]) => `${fmt(spread(pick(cell)).median / spread(pick(alone)).median)}x`;
+      lines.push(
+        `| ${clients} | ${label} | ${shown(spread(cell.qps), 0)} | ${shown(spread(cell.p50Ms), 3)} | ${shown(spread(cell.p99Ms), 3)} | ${cell === alone ? "" : ratio((c) => c.p99Ms)} | ${cell === alone ? "" : ratio((c) => c.qps)} |`,
+      );
+    }
+    const withP99 = spread(shadowed.p99Ms);
+    const aloneP99 = spread(alone.p99Ms);
+    const p99Ratio = withP99.median / aloneP99.median;
+    const overlap = withP99.min <= aloneP99.max && aloneP99.min <= withP99.max;
+    verdicts.push(
+      `${clients} client${clients === 1 ? "" : "s"}: p99 ${fmt(Math.abs(p99Ratio - 1) * 100, 1)}% ${p99Ratio > 1 ? "above" : "below"} no shadow (target: at most 5% above), ${overlap ? "with overlapping min–max ranges: this run cannot tell the two apart" : "with the ranges apart"}`,
+    );
+  }
+  return [
+    `The demo model served alone (\`${demo.name}\`) and with a shadow of every request on a copy of itself (\`${SHADOWED}\`: versions 1 and 2 are the same file, \`rollout\` {"mode": "shadow", "candidate": 2}), in one server with dynamic batching and the prediction log on (the shadow's rows are written like the primary's), traces and metrics off. ${rounds} interleaved rounds of ${seconds} s at each client count; each cell is the median (min–max) over the rounds. Client latency is the primary's: the client never waits for a shadow.`,
+    "",
+    ...lines,
+    "",
+    `Machine load while it ran: ${loadAverageNow()}. ${verdicts.join("; ")}. Shadows ran for ${fmt(shadowShare * 100, 1)}% of the shadowed model's requests (ModelStatistics of version 2 against version 1)${shadowShare < 1 ? "; the rest were skipped at shadow_max_queue" : ""}.`,
+    "",
+    `What a shadow costs the primary is CPU: its execution, its log rows and its share of the event loop run on the same ${cpus().length} cores as the primary's requests and the load generator. With idle cores that cost hides; where the cores are already busy (many clients on a small machine) the primary loses what the shadow takes.`,
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const models = [await demoModel(), mlpModel()];
   const demo = models[0]!;
@@ -534,6 +648,7 @@ async function main(): Promise<void> {
   let transport: TransportRow[] | undefined;
   let workers: WorkersRow[] | undefined;
   let observed: Map<string, ObservedCell> | undefined;
+  let shadow: Awaited<ReturnType<typeof shadowComparison>> | undefined;
   try {
     if (sections.has("models") || sections.has("transport")) {
       const server = await startServer(repository, names, ALL_OFF);
@@ -569,6 +684,7 @@ async function main(): Promise<void> {
     }
     if (sections.has("workers")) workers = await workersComparison(repository, names, demo);
     if (sections.has("observability")) observed = await observabilityRounds(repository, names, models);
+    if (sections.has("shadow")) shadow = await shadowComparison(demo);
   } finally {
     await rm(repository, { recursive: true, force: true });
   }
@@ -620,6 +736,7 @@ async function main(): Promise<void> {
       "",
     );
   }
+  if (shadow) parts.push("### Shadow rollouts", "", shadowReport(demo, shadow), "");
   if (sections.has("gpu")) {
     parts.push(
       "### GPU",

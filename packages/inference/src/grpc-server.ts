@@ -20,6 +20,8 @@ import { Tracing } from "./tracing.js";
 import { ModelRepository } from "./repository.js";
 import { RepositoryPoller } from "./repository-poll.js";
 import { addReflection } from "./reflection.js";
+import { RolloutRouter } from "./rollout-serving.js";
+import { RolloutWatch } from "./rollout-watch.js";
 import { ServerState } from "./server-state.js";
 import { createInferenceHandlers } from "./service.js";
 import type { RemoteLog, WorkerHooks } from "./workers/hooks.js";
@@ -35,6 +37,8 @@ export interface InferenceServer {
   readonly repository: ModelRepository;
   /** The prediction log, when recording is on. */
   readonly store: Store | undefined;
+  /** Routes requests by the models' rollout policies; a pool's worker is told the rolled-back policies through it. */
+  readonly rollouts: RolloutRouter;
   /** Stops accepting calls, finishes queued and running work, then closes; idempotent. */
   shutdown(): Promise<void>;
 }
@@ -148,10 +152,26 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   const auth = new BearerAuth(config.auth_tokens);
   const recorder = records ? new PredictionRecorder(records.predictions, config.record_wait_ms) : undefined;
   const redact = pathRedactor(config.model_repository);
+  const rollouts = new RolloutRouter(repository, log, recorder, metrics);
+  // The process that owns the store writes the rollout events and reads the rollbacks; a pool's worker reports to its primary.
+  const watch =
+    store && !dependencies.worker ? new RolloutWatch(store.engine, config.rollout_poll_secs * 1000, log, (ids) => rollouts.setRolledBack(ids)) : undefined;
+  const reportRollout = dependencies.worker?.rolloutStarted;
+  repository.on("rollout", (rollout) => {
+    if (watch) void watch.started(rollout);
+    else if (reportRollout)
+      void reportRollout(rollout).catch((error: unknown) => log.error({ model: rollout.model, err: error }, "rollout start not reported to the primary"));
+    else
+      log.info(
+        { model: rollout.model, policy_id: rollout.policyId },
+        `rollout of model ${rollout.model} started (no prediction log: no rollout events, no rollbacks)`,
+      );
+  });
   server.addService(
     GRPCInferenceServiceService,
     createInferenceHandlers({
       repository,
+      rollouts,
       auth,
       state,
       log,
@@ -197,6 +217,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
   await repository.loadAll();
   const poller = config.model_control_mode === "poll" ? new RepositoryPoller(repository, config.repository_poll_secs * 1000, log) : undefined;
   await poller?.start();
+  watch?.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -207,6 +228,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       state.closeStreams();
       await poller?.stop();
+      await watch?.stop();
       await repository.close();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {
@@ -225,5 +247,5 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     })();
     return stopping;
   };
-  return { address, port, metricsPort, metricsRegistry: metrics?.registry, repository, store, shutdown };
+  return { address, port, metricsPort, metricsRegistry: metrics?.registry, repository, store, rollouts, shutdown };
 }

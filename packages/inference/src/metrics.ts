@@ -3,6 +3,13 @@ import type { Store } from "@vigil/store";
 import type { ModelVersion } from "./model-version.js";
 import type { ModelRepository, ModelState } from "./repository.js";
 
+/**
+ * Why a shadow run was skipped or came to nothing: queue_full (shadow_max_queue runs already
+ * waiting), rolled_back (the policy was rolled back), failed (the candidate failed; its shadow
+ * rows hold the error), log_full (the prediction log had no room for its rows).
+ */
+export type ShadowSkipReason = "queue_full" | "rolled_back" | "failed" | "log_full";
+
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 const STATES: ModelState[] = ["LOADING", "READY", "UNLOADING", "UNAVAILABLE"];
@@ -32,6 +39,8 @@ export class ServerMetrics {
   private readonly rpcs: Counter<"method" | "code">;
   private readonly nonFinite: Counter<"model" | "version">;
   private readonly unmatchedLabels: Counter<"model">;
+  private readonly rolloutRequests: Counter<"model" | "version" | "role">;
+  private readonly shadowSkipped: Counter<"model" | "version" | "reason">;
   /** prom-client hashes a label object on every call; the hot series are looked up once and kept. */
   private readonly versionSeries = new Map<string, VersionSeries>();
   private readonly rpcSeries = new Map<string, Counter.Internal>();
@@ -64,6 +73,18 @@ export class ServerMetrics {
       name: "vigil_labels_unmatched_total",
       help: "Labels accepted for request ids the prediction log did not hold when they arrived",
       labelNames: ["model"],
+      registers,
+    });
+    this.rolloutRequests = new Counter({
+      name: "vigil_rollout_requests_total",
+      help: "Requests of models with a rollout policy, by the version that ran them and its role (primary, canary, shadow)",
+      labelNames: ["model", "version", "role"],
+      registers,
+    });
+    this.shadowSkipped = new Counter({
+      name: "vigil_shadow_skipped_total",
+      help: "Shadow runs on a candidate version not made or not logged, by reason (queue_full, rolled_back, failed, log_full)",
+      labelNames: ["model", "version", "reason"],
       registers,
     });
     this.rpcs = new Counter({
@@ -128,6 +149,14 @@ export class ServerMetrics {
 
   observeNonFinite(model: string, version: string, rows: number): void {
     this.nonFinite.inc({ model, version }, rows);
+  }
+
+  observeRollout(model: string, version: string, role: string): void {
+    this.rolloutRequests.inc({ model, version, role });
+  }
+
+  observeShadowSkipped(model: string, version: string, reason: ShadowSkipReason): void {
+    this.shadowSkipped.inc({ model, version, reason });
   }
 
   observeUnmatchedLabels(model: string, labels: number): void {

@@ -41,3 +41,10 @@ test("what a config override cannot honour is refused, naming it", () => {
   for (const [override, message] of refused) assert.throws(() => configOverrideFields("m", JSON.stringify(override)), message, JSON.stringify(override));
   assert.throws(() => configOverrideFields("m", "{"), /the "config" parameter is not valid JSON/);
 });
+
+test("a config override may carry Vigil's rollout policy as config.json writes it, or null to remove it", () => {
+  const rollout = { mode: "canary", candidate: 2, canary_weight: 0.25, sticky: { parameter: "userId" } };
+  assert.deepEqual(configOverrideFields("m", JSON.stringify({ rollout })), { rollout });
+  assert.deepEqual(configOverrideFields("m", JSON.stringify({ rollout: null })), { rollout: null });
+  assert.throws(() => configOverrideFields("m", JSON.stringify({ rollout: "canary" })), /rollout: /);
+});

@@ -119,6 +119,11 @@ const tritonConfigOverride = z.strictObject({
     )
     .optional(),
   default_model_filename: z.literal(MODEL_FILE).optional(),
+  /**
+   * Vigil's own field, not Triton's: config.json's rollout policy, in config.json's form, which
+   * replaces the file's whole (null removes it). Checked with the rest of config.json at load.
+   */
+  rollout: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
 });
 
 /** protobuf's JSON form accepts lowerCamelCase field names beside the proto's snake_case ones. */
@@ -166,6 +171,7 @@ export function configOverrideFields(model: string, json: string): Record<string
     if (queue !== undefined && queue > 0) fields.max_queue_size = queue;
   }
   if (override.instance_group) fields.execution = executionOf(override.instance_group);
+  if (override.rollout !== undefined) fields.rollout = override.rollout;
   return fields;
 }
 

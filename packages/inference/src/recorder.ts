@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import type { PredictionRecord, RecordSink } from "@vigil/store";
+import type { PredictionRecord, PredictionRole, RecordSink } from "@vigil/store";
 import { WriterFullError } from "@vigil/store";
 import { answerOfScores } from "@vigil/model-repository";
 import type { NumericArray } from "./datatype-codecs.js";
@@ -18,6 +18,8 @@ export interface RequestFacts {
   client: string;
   traceId: string;
   spanId: string;
+  /** Who the rows are for: the client's answer (primary or canary) or a shadow run it never sees. */
+  role: PredictionRole;
 }
 
 const SUMMARY_FEATURES = ["mean", "std", "min", "max"];
@@ -142,7 +144,7 @@ function recordOf(facts: RequestFacts, modelName: string, modelVersion: string, 
     scores: o.scores,
     confidence: o.confidence,
     client: facts.client,
-    role: "primary",
+    role: facts.role,
   };
 }
 

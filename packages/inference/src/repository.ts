@@ -18,6 +18,7 @@ import {
 } from "@vigil/model-repository";
 import { type ExecutionListener, ModelVersion } from "./model-version.js";
 import { RepositoryPaths } from "./repository-paths.js";
+import { type ActiveRollout, resolveRollout } from "./rollout.js";
 
 /**
  * Who decides which models are loaded, as Triton's --model-control-mode. Every mode loads the
@@ -44,6 +45,8 @@ interface ModelEntry {
   reason: string;
   config?: ModelConfig;
   versions: Map<number, ModelVersion>;
+  /** The rollout policy being applied to requests without a version. */
+  rollout?: ActiveRollout;
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -78,10 +81,13 @@ async function readVerifiedModel(paths: RepositoryPaths, dir: string, log: Logge
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Override fields merged into the file's field by field: settings Triton's config has no word for (the batching mode, thread counts) keep the file's values. */
+const MERGED_FIELDS = new Set(["execution", "dynamic_batching"]);
+
 /**
- * config.json with a load's override fields in place of the file's. Objects (execution,
- * dynamic_batching) are merged field by field, so settings Triton's config has no word for
- * (the batching mode, thread counts) keep the file's values.
+ * config.json with a load's override fields in place of the file's: execution and
+ * dynamic_batching merged field by field, any other field (version_policy, rollout) replaced
+ * whole, and removed when the override gives null.
  */
 function readConfigWithOverride(path: string, overrideFields: Record<string, unknown> | undefined, onWarning: (message: string) => void): ModelConfig {
   const raw = readJsonObject(path, "model config");
@@ -89,7 +95,8 @@ function readConfigWithOverride(path: string, overrideFields: Record<string, unk
   const merged = { ...raw };
   for (const [key, value] of Object.entries(overrideFields)) {
     const current = raw[key];
-    merged[key] = isRecord(value) && isRecord(current) ? { ...current, ...value } : value;
+    if (value === null) delete merged[key];
+    else merged[key] = MERGED_FIELDS.has(key) && isRecord(value) && isRecord(current) ? { ...current, ...value } : value;
   }
   return parseModelConfig(`${path} with the load's "config" override`, merged, onWarning);
 }
@@ -98,7 +105,7 @@ function readConfigWithOverride(path: string, overrideFields: Record<string, unk
  * The models on disk and the versions loaded from them. Loading a model that is already
  * serving builds the new versions first and swaps them in, so a reload never drops traffic.
  */
-export class ModelRepository extends EventEmitter<{ change: [name: string, state: ModelState] }> {
+export class ModelRepository extends EventEmitter<{ change: [name: string, state: ModelState]; rollout: [rollout: ActiveRollout] }> {
   private readonly models = new Map<string, ModelEntry>();
   /** Serialises load and unload of one model. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -182,6 +189,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
         this.setState(name, entry, "UNLOADING", "unloading");
         const versions = [...entry.versions.values()];
         entry.versions = new Map();
+        entry.rollout = undefined;
         await Promise.all(versions.map((v) => v.unload()));
         this.log.info({ model: name }, `model ${name} unloaded`);
       }
@@ -200,7 +208,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
     return this.paths;
   }
 
-  /** The version that serves a request: the named one, or the highest loaded. */
+  /** The version that serves a request: the named one, else the rollout's primary, else the highest loaded. */
   resolve(name: string, version: string): ModelVersion {
     const entry = this.models.get(name);
     if (!entry) {
@@ -212,6 +220,7 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       throw unavailable(`model "${name}" is not available: ${entry.reason}`);
     }
     if (version === "") {
+      if (entry.rollout) return entry.versions.get(entry.rollout.primary)!;
       const highest = Math.max(...entry.versions.keys());
       return entry.versions.get(highest)!;
     }
@@ -223,6 +232,11 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       throw notFound(`model "${name}" has no version ${version} loaded (loaded: ${loaded})`);
     }
     return found;
+  }
+
+  /** The rollout policy a model's requests without a version follow, when its config has one. */
+  rolloutOf(name: string): ActiveRollout | undefined {
+    return this.models.get(name)?.rollout;
   }
 
   /** Loaded versions of a model, highest first; empty for an unknown or unloaded model. */
@@ -310,6 +324,8 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       const onDisk = (await this.paths.directories(dir)).flatMap((d) => parseVersion(d) ?? []);
       const chosen = choosePolicyVersions(config, onDisk);
       if (chosen.length === 0) throw new Error(`model "${name}" has no version directories matching its version_policy in ${dir}`);
+      // Checked before any version is built: a policy that cannot be served is refused cheaply.
+      const rollout = config.rollout && resolveRollout(name, config.rollout, chosen);
       for (const version of chosen) {
         const bytes = await readVerifiedModel(this.paths, versionDirectory(dir, version), this.log);
         loaded.push(await ModelVersion.load(name, version, config, bytes, this.log, this.onExecution));
@@ -317,7 +333,10 @@ export class ModelRepository extends EventEmitter<{ change: [name: string, state
       const previous = [...entry.versions.values()];
       entry.versions = new Map(loaded.map((v) => [v.version, v]));
       entry.config = config;
+      const previousPolicy = entry.rollout?.policyId;
+      entry.rollout = rollout;
       this.setState(name, entry, "READY", "");
+      if (rollout && rollout.policyId !== previousPolicy) this.emit("rollout", rollout);
       for (const v of loaded) {
         this.log.info(
           { model: name, version: v.version, provider: v.provider.provider, fallbacks: v.provider.fallbacks, ms: Date.now() - started },

@@ -14,6 +14,8 @@ export const serverConfigSchema = z.strictObject({
   model_control_mode: z.enum(MODEL_CONTROL_MODES).default("explicit"),
   /** In poll mode: seconds between rescans of the repository (Triton's --repository-poll-secs). */
   repository_poll_secs: z.number().positive().max(86_400).default(15),
+  /** Seconds between reads of the rollout events, by the process that owns the store: how soon a rollback takes the candidate out of traffic. */
+  rollout_poll_secs: z.number().positive().max(3600).default(5),
   /** When non-empty, every RPC but health needs `authorization: Bearer <one of these>`. */
   auth_tokens: z.array(z.string().min(1)).default([]),
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
@@ -104,6 +106,7 @@ export const serverEnvVariables = z.object({
   VIGIL_MODEL_REPOSITORY: text,
   VIGIL_MODEL_CONTROL_MODE: text,
   VIGIL_REPOSITORY_POLL_SECS: variable(Number),
+  VIGIL_ROLLOUT_POLL_SECS: variable(Number),
   VIGIL_GRPC_TOKENS: variable(parseTokenList),
   VIGIL_TLS_CERT_FILE: text,
   VIGIL_TLS_KEY_FILE: text,
@@ -133,6 +136,7 @@ function fieldsFromEnv(env: ServerEnv): Record<string, unknown> {
     model_repository: env.VIGIL_MODEL_REPOSITORY,
     model_control_mode: env.VIGIL_MODEL_CONTROL_MODE,
     repository_poll_secs: env.VIGIL_REPOSITORY_POLL_SECS,
+    rollout_poll_secs: env.VIGIL_ROLLOUT_POLL_SECS,
     auth_tokens: env.VIGIL_GRPC_TOKENS,
     max_message_bytes: env.VIGIL_MAX_MESSAGE_BYTES,
     shutdown_grace_ms: env.VIGIL_SHUTDOWN_GRACE_MS,

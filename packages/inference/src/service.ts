@@ -21,6 +21,7 @@ import type { ServerMetrics } from "./metrics.js";
 import { type PredictionRecorder, type RequestFacts, nonFiniteReasons, recordedFeatureNames } from "./recorder.js";
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
+import type { RolloutRouter } from "./rollout-serving.js";
 import type { ServerState } from "./server-state.js";
 import type { WorkerHooks } from "./workers/hooks.js";
 import { decodeInputs, encodeOutputs, requestRows, selectOutputs } from "./tensors.js";
@@ -41,6 +42,8 @@ export const ONNX_PLATFORM = "onnx_onnxv1";
 
 export interface ServiceContext {
   repository: ModelRepository;
+  /** Picks the version of each request by its model's rollout policy and runs the shadows. */
+  rollouts: RolloutRouter;
   auth: BearerAuth;
   state: ServerState;
   log: Logger;
@@ -164,6 +167,7 @@ export async function infer(
     modelName,
     traceId: ids?.traceId ?? "",
     spanId: ids?.spanId ?? "",
+    role: "primary",
     ...origin,
   };
   span?.setAttributes({ "vigil.request_id": facts.requestId, "vigil.model": modelName });
@@ -174,7 +178,9 @@ export async function infer(
   try {
     checkInferStrings(request);
     checkRequestParameters(request.parameters);
-    model = ctx.repository.resolve(request.modelName, request.modelVersion);
+    const route = ctx.rollouts.route(request.modelName, request.modelVersion, origin.client, request.parameters);
+    model = route.model;
+    facts.role = route.role;
     span?.setAttribute("vigil.model_version", String(model.version));
     if (signal.aborted) throw signal.reason instanceof InferenceError ? signal.reason : new InferenceError(status.CANCELLED, "request cancelled");
     validateStart = now();
@@ -230,6 +236,9 @@ export async function infer(
         "inference answered",
       );
     }
+    const shadow = route.shadow;
+    // Queued behind the reply, so the shadow cannot delay what the client waits for beyond sharing the CPU.
+    if (shadow) setImmediate(() => ctx.rollouts.shadow(facts, shadow, inputs));
     return { modelName: model.name, modelVersion: String(model.version), id: facts.requestId, parameters: {}, outputs, rawOutputContents };
   } catch (error) {
     const failure = asInferenceError(error);

@@ -1,4 +1,5 @@
 import type { ModelStatistics } from "@vigil/proto";
+import type { ActiveRollout } from "../rollout.js";
 import type { LabelRecord, PredictionRecord, RecordSink, SpanRecord } from "@vigil/store";
 
 /** Where a server's records go when another process owns the store. */
@@ -29,4 +30,6 @@ export interface WorkerHooks {
   statistics(name: string, version: string): Promise<ModelStatistics[]>;
   /** Applies a load or unload on every worker; the local repository is reached through the primary too. */
   control: ModelControl;
+  /** Tells the primary, which writes the rollout events, that this worker began applying a policy. */
+  rolloutStarted(rollout: ActiveRollout): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { type Store, WriterFullError, modelsOfRequests } from "@vigil/store";
 import { serveMetrics } from "../grpc-server.js";
 import { registerWriterMetrics } from "../metrics.js";
 import type { ServerConfig } from "../server-config.js";
+import { RolloutWatch } from "../rollout-watch.js";
 import { IpcPeer } from "./ipc.js";
 import type { ControlAction, ControlOutcome, PrimaryMethods, RecordEntry, WorkerMethods } from "./protocol.js";
 import { sumStatistics } from "./statistics.js";
@@ -95,6 +96,15 @@ export async function startWorkerPool(config: ServerConfig, workers: number, { l
     started = { resolve, reject };
   });
   const serving = () => slots.filter((s): s is Slot => s?.ready === true);
+  const tellRolledBack = (slot: Slot, policyIds: string[]) =>
+    slot.peer
+      .call("rolledBack", { policyIds })
+      .catch((error: Error) => log.warn({ worker: slot.index, err: error.message }, `worker ${slot.index} was not told the rollbacks`));
+  const watch = store
+    ? new RolloutWatch(store.engine, config.rollout_poll_secs * 1000, log, (policyIds) => {
+        for (const slot of serving()) void tellRolledBack(slot, policyIds);
+      })
+    : undefined;
 
   const broadcast = async (action: ControlAction): Promise<ControlOutcome[]> => {
     if (action.action === "unload" || action.overrideFields !== undefined) standing.set(action.name, action);
@@ -133,11 +143,14 @@ export async function startWorkerPool(config: ServerConfig, workers: number, { l
     });
     peer.handle("statistics", async (query) => sumStatistics(await gather((s) => s.peer.call("statistics", query, GATHER_TIMEOUT_MS))));
     peer.handle("control", broadcast);
+    peer.handle("rolloutStarted", (rollout) => watch?.started(rollout));
     peer.handle("ready", () => {
       slot.ready = true;
       slot.failures = 0;
       log.info({ worker: index, pid: worker.process.pid }, `worker ${index} serving`);
       if (serving().length === workers) started?.resolve();
+      const rolledBack = watch?.rolledBackIds() ?? [];
+      if (rolledBack.length > 0) setImmediate(() => void tellRolledBack(slot, rolledBack));
       return [...standing.values()];
     });
     worker.on("exit", (code, signal) => {
@@ -162,6 +175,7 @@ export async function startWorkerPool(config: ServerConfig, workers: number, { l
 
   const stopWorkers = async (): Promise<void> => {
     stopping = true;
+    await watch?.stop();
     const live = slots.filter((s): s is Slot => s !== undefined && s.worker.isDead() === false);
     const exited = live.map((s) => new Promise<void>((resolve) => (s.worker.isDead() ? resolve() : s.worker.once("exit", () => resolve()))));
     for (const s of live) s.worker.process.kill("SIGTERM");
@@ -186,6 +200,7 @@ export async function startWorkerPool(config: ServerConfig, workers: number, { l
     throw error;
   }
   started = undefined;
+  watch?.start();
 
   let metricsServer: HttpServer | undefined;
   if (config.metrics_port !== null) {

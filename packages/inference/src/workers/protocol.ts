@@ -1,6 +1,7 @@
 import type { ModelStatistics } from "@vigil/proto";
 import type { LabelRecord, PredictionRecord, SpanRecord } from "@vigil/store";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
+import type { ActiveRollout } from "../rollout.js";
 import type { Method } from "./ipc.js";
 
 /** One record a worker hands the primary's writers, with how long it may wait for room. */
@@ -25,6 +26,8 @@ export type PrimaryMethods = {
   control: Method<ControlAction, ControlOutcome[]>;
   /** A worker has loaded its models; the reply is the loads and unloads it must still apply. */
   ready: Method<{ slot: number }, ControlAction[]>;
+  /** A worker began applying a rollout policy (the primary writes its 'started' event once). */
+  rolloutStarted: Method<ActiveRollout, void>;
 };
 
 /** What each worker answers to the primary. */
@@ -32,4 +35,6 @@ export type WorkerMethods = {
   statistics: Method<StatisticsQuery, ModelStatistics[]>;
   metrics: Method<Record<string, never>, Array<MetricObjectWithValues<MetricValue<string>>>>;
   control: Method<ControlAction, ControlOutcome>;
+  /** The ids of every rolled-back rollout policy, sent whenever that set changes and to each worker once it serves. */
+  rolledBack: Method<{ policyIds: string[] }, void>;
 };

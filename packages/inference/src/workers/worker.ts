@@ -96,11 +96,17 @@ export async function runServingWorker(env: NodeJS.ProcessEnv = process.env): Pr
     }
   });
   primary.handle("metrics", async () => (await server?.metricsRegistry?.getMetricsAsJSON()) ?? []);
+  primary.handle("rolledBack", ({ policyIds }) => server?.rollouts.setRolledBack(policyIds));
   primary.handle("control", (action) => (server ? apply(server.repository, action) : { pid: process.pid, ok: false, message: "worker is starting" }));
 
   server = await startInferenceServer(config, {
     log,
-    worker: { remoteLog, statistics: (name, version) => primary.call("statistics", { name, version }), control },
+    worker: {
+      remoteLog,
+      statistics: (name, version) => primary.call("statistics", { name, version }),
+      control,
+      rolloutStarted: (rollout) => primary.call("rolloutStarted", rollout),
+    },
   });
   // What the pool changed before this worker was ready (a replacement): unloads, and loads with a config override.
   // Started together, so each is queued on its model ahead of any broadcast that follows.

@@ -159,3 +159,29 @@ export {
   asMonitorError,
 } from "./errors.js";
 export { LeaderLease, type LeaseOptions } from "./lease.js";
+export {
+  lookAlpha,
+  mannWhitneyU,
+  mcnemarExact,
+  overallVerdict,
+  testVerdict,
+  twoProportionTest,
+  wilsonInterval,
+  type Interval,
+  type RankSums,
+  type RolloutTest,
+  type Verdict,
+} from "./rollout/rollout-stats.js";
+export {
+  judgeRollout,
+  lookAt,
+  rolloutStatus,
+  verdictSentence,
+  type Agreement,
+  type JudgedTest,
+  type RolloutJudgement,
+  type RolloutStateName,
+  type RolloutStatus,
+  type RolloutWindow,
+  type VersionFigures,
+} from "./rollout/rollout-judge.js";

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { lookAlpha, mannWhitneyU, mcnemarExact, overallVerdict, testVerdict, twoProportionTest, wilsonInterval } from "@vigil/monitor";
-import { lcg } from "./support/rollout.js";
+import { lcg, rolloutReference as reference } from "./support/rollout.js";
 
 /** Relative tolerance: the figures are sums of up to ~10^4 terms and normal tails; 1e-9 of the value leaves room for summation order only. */
 const TOLERANCE = 1e-9;
@@ -16,21 +14,6 @@ function close(actual: number, expected: number, what: string): void {
 /** A p-value is compared relative to itself, so tiny ones (1e-40) are checked as closely as large ones. */
 function closeP(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= TOLERANCE * Math.max(expected, 1e-300), `${what}: vigil ${actual} vs reference ${expected}`);
-}
-
-interface Reference {
-  wilson: Array<{ low: number; high: number }>;
-  mcnemar: Array<{ p: number; difference: number; low: number; high: number }>;
-  two_proportion: Array<{ z: number; p: number; low: number; high: number }>;
-  mann_whitney: Array<{ u: number; p: number; rank_sum: number; tie_sum: number }>;
-}
-
-function reference(cases: Record<string, unknown[]>): Reference {
-  const output = execFileSync("/usr/bin/python3", [join(import.meta.dirname, "python", "rollout_reference.py")], {
-    input: JSON.stringify(cases),
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return JSON.parse(output.toString()) as Reference;
 }
 
 const random = lcg(18);

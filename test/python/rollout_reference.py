@@ -8,7 +8,8 @@ stdin and writes the same keys with each case's figures:
 - two_proportion {c1, n1, c2, n2}: proportions_ztest (pooled) and confint_proportions_2indep
   (wald, diff);
 - mann_whitney {x, y}: scipy.stats.mannwhitneyu (asymptotic, continuity-corrected) with x's rank
-  sum and the tie term sum(t^3 - t) from scipy.stats.rankdata.
+  sum and the tie term sum(t^3 - t) from scipy.stats.rankdata;
+- percentiles {values}: numpy's p50, p95 and p99 (linear interpolation, numpy's default).
 """
 import json
 import sys
@@ -20,7 +21,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 cases = json.load(sys.stdin)
 z = norm.ppf(0.975)
-out = {"wilson": [], "mcnemar": [], "two_proportion": [], "mann_whitney": []}
+out = {"wilson": [], "mcnemar": [], "two_proportion": [], "mann_whitney": [], "percentiles": []}
 
 for c in cases.get("wilson", []):
     lo, hi = proportion_confint(c["k"], c["n"], alpha=0.05, method="wilson")
@@ -53,5 +54,8 @@ for c in cases.get("mann_whitney", []):
             "tie_sum": float((ties.astype(float) ** 3 - ties).sum()),
         }
     )
+
+for c in cases.get("percentiles", []):
+    out["percentiles"].append([float(v) for v in np.percentile(np.asarray(c["values"], dtype=float), [50, 95, 99])])
 
 print(json.dumps(out))

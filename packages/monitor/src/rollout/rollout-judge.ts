@@ -84,7 +84,7 @@ export interface Agreement {
 }
 
 export interface JudgedTest extends RolloutTest {
-  /** The significance this look spends on the test. */
+  /** The significance this look spends on the test: the look's alpha over the number of tests. */
   alpha: number;
   verdict: Verdict;
 }
@@ -104,6 +104,7 @@ export interface RolloutJudgement {
   toMs: number;
   /** How many monitor windows have ended since the start, counting the one in progress. */
   look: number;
+  /** The significance this look spends in all (lookAlpha); each test gets its share. */
   alpha: number;
   primary: VersionFigures;
   candidate: VersionFigures;
@@ -165,8 +166,7 @@ function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "c
 
 /** The verdict in one sentence, led by the test that decided it (the quality test, else error rate, else agreement). */
 export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement">): string {
-  const head =
-    j.verdict === "not yet distinguishable" ? "candidate not yet distinguishable from primary" : `candidate ${j.verdict} than primary`;
+  const head = j.verdict === "not yet distinguishable" ? "candidate not yet distinguishable from primary" : `candidate ${j.verdict} than primary`;
   const deciding = j.tests.find((t) => t.verdict === j.verdict) ?? j.tests.find((t) => t.name === "accuracy") ?? undefined;
   if (deciding) return `${head}: ${describeTest(deciding, j)}, n = ${count(deciding.n)} rows`;
   if (j.agreement && j.agreement.pairs > 0) {
@@ -213,20 +213,25 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
   const candidate = figures(status.candidateVersion, side(null, true));
   const overallPairs = pairs.find((p) => p.window === null);
 
-  const judged = (test: RolloutTest, higherIsBetter: boolean): JudgedTest => ({ ...test, alpha, verdict: testVerdict(test, alpha, higherIsBetter) });
   const quality = !options.classifier
     ? undefined
     : shadow
       ? overallPairs && overallPairs.labelled > 0
-        ? judged(mcnemarExact(overallPairs.primaryOnly, overallPairs.candidateOnly, overallPairs.labelled), true)
+        ? mcnemarExact(overallPairs.primaryOnly, overallPairs.candidateOnly, overallPairs.labelled)
         : undefined
       : candidate.labelled > 0 && primary.labelled > 0
-        ? judged(twoProportionTest("accuracy", { count: candidate.correct, n: candidate.labelled }, { count: primary.correct, n: primary.labelled }), true)
+        ? twoProportionTest("accuracy", { count: candidate.correct, n: candidate.labelled }, { count: primary.correct, n: primary.labelled })
         : undefined;
-  const errorRate = judged(twoProportionTest("error_rate", { count: candidate.errors, n: candidate.rows }, { count: primary.errors, n: primary.rows }), false);
-  const latency = judged(mannWhitneyU(ranks), false);
-  const tests = [...(quality ? [quality] : []), errorRate, latency];
-  const verdict = overallVerdict({ quality: quality?.verdict, errorRate: errorRate.verdict, latency: latency.verdict });
+  const raw: Array<[RolloutTest, boolean]> = [
+    ...(quality ? [[quality, true] as [RolloutTest, boolean]] : []),
+    [twoProportionTest("error_rate", { count: candidate.errors, n: candidate.rows }, { count: primary.errors, n: primary.rows }), false],
+    [mannWhitneyU(ranks), false],
+  ];
+  // The look's alpha is split evenly among its tests, so the union bound covers every test at every look.
+  const testAlpha = alpha / raw.length;
+  const tests = raw.map(([test, higherIsBetter]): JudgedTest => ({ ...test, alpha: testAlpha, verdict: testVerdict(test, testAlpha, higherIsBetter) }));
+  const verdictOf = (name: RolloutTest["name"]) => tests.find((t) => t.name === name)?.verdict;
+  const verdict = overallVerdict({ quality: verdictOf("accuracy"), errorRate: verdictOf("error_rate")!, latency: verdictOf("latency")! });
   const agreement = shadow ? agreementOf(overallPairs) : null;
 
   const windowIndexes = [...new Set(counts.flatMap((c) => (c.window === null ? [] : [c.window])))].sort((a, b) => a - b);

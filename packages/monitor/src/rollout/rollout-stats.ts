@@ -85,11 +85,7 @@ export function mcnemarExact(primaryOnly: number, candidateOnly: number, pairs: 
  * Two-proportion z-test of candidate against primary (pooled variance, as statsmodels'
  * proportions_ztest), with the unpooled Wald interval of the difference (confint_proportions_2indep, "wald").
  */
-export function twoProportionTest(
-  name: RolloutTest["name"],
-  candidate: { count: number; n: number },
-  primary: { count: number; n: number },
-): RolloutTest {
+export function twoProportionTest(name: RolloutTest["name"], candidate: { count: number; n: number }, primary: { count: number; n: number }): RolloutTest {
   const n = candidate.n + primary.n;
   if (candidate.n === 0 || primary.n === 0) {
     return { name, method: "two_proportion_z", statistic: Number.NaN, pValue: 1, difference: Number.NaN, interval: [Number.NaN, Number.NaN], n };

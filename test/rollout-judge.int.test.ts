@@ -16,76 +16,20 @@ import {
 } from "@vigil/monitor";
 import { type Store, listRolloutEvents, saveMonitorResults, saveRolloutEvent } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
-import { type RolloutRow, insertRolloutRows, lcg, rolloutPolicy, rolloutReference, startedEvent } from "./support/rollout.js";
+import {
+  BASE_MS,
+  type RolloutRow,
+  STEP_MS,
+  insertRolloutRows,
+  rolloutPolicy,
+  rolloutReference,
+  shuffleCandidateLabels,
+  startedEvent,
+  traffic,
+} from "./support/rollout.js";
 import { tempDir } from "./support/store.js";
 
-const STEP_MS = 60_000;
-/** Two hours back, on a window boundary: every row lies in the past and inside the log's retention. */
-const BASE_MS = Math.floor(Date.now() / STEP_MS) * STEP_MS - 2 * 3_600_000;
-const CLASSES = ["on_time", "delayed"];
 const windowEnding = (endMs: number) => ({ fromUs: (endMs - STEP_MS) * 1000, toUs: endMs * 1000 });
-
-interface Traffic {
-  rows: number;
-  /** Share of rows the candidate answers (canary) or also answers (shadow: every row when 1). */
-  candidateShare: number;
-  primaryAccuracy: number;
-  candidateAccuracy: number;
-  /** Windows the rows spread over, from BASE_MS. */
-  windows: number;
-  errorRate?: number;
-  /** Shadow: the candidate's prediction copies the primary's on this share of rows (drawn afresh otherwise). */
-  copyShare?: number;
-}
-
-const flip = (label: string) => (label === CLASSES[0] ? CLASSES[1]! : CLASSES[0]!);
-
-/** Seeded traffic of one rollout: labels at random, each version right with its accuracy; latencies in whole microseconds with ties. */
-function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): RolloutRow[] {
-  const random = lcg(seed);
-  const rows: RolloutRow[] = [];
-  const spanUs = t.windows * STEP_MS * 1000;
-  for (let i = 0; i < t.rows; i++) {
-    const timestampUs = BASE_MS * 1000 + Math.floor((i / t.rows) * spanUs);
-    const label = random() < 0.5 ? CLASSES[0]! : CLASSES[1]!;
-    const status = random() < (t.errorRate ?? 0) ? "UNAVAILABLE" : "OK";
-    const primaryPrediction = random() < t.primaryAccuracy ? label : flip(label);
-    const candidatePrediction = random() < (t.copyShare ?? 0) ? primaryPrediction : random() < t.candidateAccuracy ? label : flip(label);
-    const latencyUs = 1000 + Math.floor(random() * 300);
-    const requestId = `${seed}-${i}`;
-    const candidate = random() < t.candidateShare;
-    if (mode === "canary") {
-      rows.push({
-        requestId,
-        timestampUs,
-        version: candidate ? "2" : "1",
-        role: candidate ? "canary" : "primary",
-        prediction: candidate ? candidatePrediction : primaryPrediction,
-        label,
-        status,
-        latencyUs,
-      });
-      continue;
-    }
-    rows.push({ requestId, timestampUs, version: "1", role: "primary", prediction: primaryPrediction, label, status, latencyUs });
-    if (candidate)
-      rows.push({ requestId, timestampUs, version: "2", role: "shadow", prediction: candidatePrediction, label, status, latencyUs: latencyUs + 5 });
-  }
-  return rows;
-}
-
-/** Candidate rows' labels shuffled among themselves: the candidate's predictions no longer follow the truth. */
-function shuffleCandidateLabels(rows: RolloutRow[], seed: number): RolloutRow[] {
-  const random = lcg(seed);
-  const candidate = rows.filter((r) => r.role !== "primary");
-  const labels = candidate.map((r) => r.label);
-  for (let i = labels.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [labels[i], labels[j]] = [labels[j], labels[i]];
-  }
-  let next = 0;
-  return rows.map((r) => (r.role === "primary" ? r : { ...r, label: labels[next++] }));
-}
 
 describe("judging a rollout from the prediction log", () => {
   let dirs: Awaited<ReturnType<typeof tempDir>>;

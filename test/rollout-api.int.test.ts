@@ -34,7 +34,10 @@ describe("monitor API: a model's rollout", () => {
     await store.ready();
     policies.set("ra-canary", canary);
     policies.set("ra-pending", rolloutPolicy({ mode: "shadow", candidate: 3, primary: 2 }));
-    const rows = shuffleCandidateLabels(traffic("canary", 11, { rows: 3000, candidateShare: 0.2, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 3 }), 12);
+    const rows = shuffleCandidateLabels(
+      traffic("canary", 11, { rows: 3000, candidateShare: 0.2, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 3 }),
+      12,
+    );
     await insertRolloutRows(store.engine, "ra-canary", rows);
     await saveRolloutEvent(store.engine, startedEvent("ra-canary", canary, "1", BASE_MS));
     // The monitor judged the first two windows (the first already judged the canary worse and rolled it back).
@@ -47,7 +50,8 @@ describe("monitor API: a model's rollout", () => {
       host: "127.0.0.1",
       port: 0,
       tokens: [TOKEN],
-      models: async (name, version) => (known.has(name) ? { name, version, classes: ["on_time", "delayed"], features: [], profiles: [], inputs: [] } : undefined),
+      models: async (name, version) =>
+        known.has(name) ? { name, version, classes: ["on_time", "delayed"], features: [], profiles: [], inputs: [] } : undefined,
       rollouts,
       monitorStepMs: STEP_MS,
       slos: [],

@@ -169,4 +169,3 @@ export function shuffleCandidateLabels(rows: RolloutRow[], seed: number): Rollou
   let next = 0;
   return rows.map((r) => (r.role === "primary" ? r : { ...r, label: labels[next++] }));
 }
-

@@ -12,7 +12,14 @@ import { traceRoutes } from "./routes/traces.js";
 
 /** Every route of the API, by area. */
 function routes(options: MonitorApiOptions): Route[] {
-  return [...overviewRoutes(options), ...modelRoutes(options), ...alertingRoutes(options), ...traceRoutes(options), ...predictionRoutes(options), ...rolloutRoutes(options)];
+  return [
+    ...overviewRoutes(options),
+    ...modelRoutes(options),
+    ...alertingRoutes(options),
+    ...traceRoutes(options),
+    ...predictionRoutes(options),
+    ...rolloutRoutes(options),
+  ];
 }
 
 /** Fastify's own refusals of a request (malformed JSON, a body over the limit) carry their 4xx. */

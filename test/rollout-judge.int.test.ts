@@ -69,6 +69,11 @@ describe("judging a rollout from the prediction log", () => {
       traffic("shadow", 4, { rows: 3000, candidateShare: 1, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 4, copyShare: 1 }),
     );
     await plant("rj-agree", shadow, agreementRows);
+    await plant(
+      "rj-unlabelled",
+      shadow,
+      agreementRows.map(({ label: _, ...r }) => r),
+    );
     await plant("rj-shadow-worse", shadow, traffic("shadow", 5, { rows: 3000, candidateShare: 1, primaryAccuracy: 0.85, candidateAccuracy: 0.6, windows: 4 }));
     // Half the canary's calls fail in the hour before the judged window ends: its availability SLO burns.
     const failing = traffic("canary", 6, { rows: 3000, candidateShare: 0.3, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 50 }).map((r) =>
@@ -165,6 +170,17 @@ describe("judging a rollout from the prediction log", () => {
     const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) <= 1e-9 * b[i]!);
     assert.ok(close(percentiles(j.candidate), ref.percentiles[0]!), `candidate ${percentiles(j.candidate)} vs ${ref.percentiles[0]}`);
     assert.ok(close(percentiles(j.primary), ref.percentiles[1]!), `primary ${percentiles(j.primary)} vs ${ref.percentiles[1]}`);
+  });
+
+  test("without labels a shadow gets no quality test; its sentence gives the agreement", async () => {
+    const j = await judgeRollout(store.engine, await statusOf("rj-unlabelled"), { stepMs: STEP_MS, asOfMs: BASE_MS + 4 * STEP_MS, classifier: true });
+    assert.deepEqual(
+      j.tests.map((t) => t.name),
+      ["error_rate", "latency"],
+    );
+    assert.equal(j.candidate.labelled, 0);
+    assert.equal(j.agreement?.agree, plantedAgreement.agree);
+    assert.match(j.sentence, /^candidate not yet distinguishable from primary: agreement 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\), no quality test, n = [\d,]+ pairs$/);
   });
 
   test("a shadow judged worse is reported and raises CandidateWorse, but is not rolled back", async () => {

@@ -33,6 +33,15 @@ export interface RolloutStatus {
   candidateVersion: string;
 }
 
+/** JSON text as a value; undefined when it is not JSON (a policy column written by hand). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The rollout of a model: the policy its config.json names, or without one the policy of its
  * newest rollout event (so a promoted or removed rollout can still be shown); undefined when
@@ -42,8 +51,8 @@ export async function rolloutStatus(engine: StoreEngine, model: string, configur
   let policy = configured;
   let policyId = policy && rolloutPolicyId(model, policy);
   if (!policy) {
-    const [newest] = (await listRolloutEvents(engine, { model, limit: 1 })).slice(-1);
-    const parsed = newest && rolloutPolicySchema.safeParse(JSON.parse(newest.policy || "null"));
+    const [newest] = await listRolloutEvents(engine, { model, limit: 1 });
+    const parsed = newest && rolloutPolicySchema.safeParse(parseJson(newest.policy));
     if (!newest || !parsed?.success) return undefined;
     policy = parsed.data;
     policyId = newest.policyId;
@@ -164,16 +173,20 @@ function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "c
   }
 }
 
-/** The verdict in one sentence, led by the test that decided it (the quality test, else error rate, else agreement). */
+/**
+ * The verdict in one sentence, led by what decided it: the first test with the verdict; when
+ * nothing is distinguishable yet, the quality test, else (no labels) the shadow's agreement, else
+ * the error rate.
+ */
 export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement">): string {
   const head = j.verdict === "not yet distinguishable" ? "candidate not yet distinguishable from primary" : `candidate ${j.verdict} than primary`;
-  const deciding = j.tests.find((t) => t.verdict === j.verdict) ?? j.tests.find((t) => t.name === "accuracy") ?? undefined;
+  const deciding = j.tests.find((t) => (j.verdict === "not yet distinguishable" ? t.name === "accuracy" : t.verdict === j.verdict));
   if (deciding) return `${head}: ${describeTest(deciding, j)}, n = ${count(deciding.n)} rows`;
   if (j.agreement && j.agreement.pairs > 0) {
-    return `${head}: agreement ${fixed(j.agreement.rate, 3)} (95% CI ${fixed(j.agreement.interval[0], 3)} to ${fixed(j.agreement.interval[1], 3)}), no labels yet, n = ${count(j.agreement.pairs)} pairs`;
+    return `${head}: agreement ${fixed(j.agreement.rate, 3)} (95% CI ${fixed(j.agreement.interval[0], 3)} to ${fixed(j.agreement.interval[1], 3)}), no quality test, n = ${count(j.agreement.pairs)} pairs`;
   }
   const errors = j.tests.find((t) => t.name === "error_rate")!;
-  return `${head}: ${describeTest(errors, j)}, no labels yet, n = ${count(errors.n)} rows`;
+  return `${head}: ${describeTest(errors, j)}, no quality test, n = ${count(errors.n)} rows`;
 }
 
 export interface JudgeOptions {

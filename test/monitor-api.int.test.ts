@@ -13,6 +13,7 @@ import {
   histogramsSchema,
   modelResultsSchema,
   modelsSchema,
+  rolloutSchema,
   overviewSchema,
   predictionDetailSchema,
   predictionPageSchema,
@@ -60,6 +61,7 @@ const SCHEMAS = new Map(
     segmentReportSchema,
     accuracyChangeSchema,
     modelsSchema,
+    rolloutSchema,
   ].map((schema): [string, Schema<unknown>] => [responseSchemas.get(schema)!.id, schema]),
 );
 

@@ -54,6 +54,8 @@ const twoProportionCases = [
 const sample = (n: number, shift: number) => Array.from({ length: n }, () => 1000 + shift + int(400));
 const mannWhitneyCases = [
   { x: [1, 2, 2, 3], y: [2, 3, 4, 5, 5] },
+  { x: [1, 2], y: [1, 2] },
+  { x: [5, 5, 5], y: [5, 5] },
   { x: sample(30, 0), y: sample(40, 0) },
   { x: sample(500, 20), y: sample(700, 0) },
   { x: sample(3000, 0), y: sample(2000, 0) },

@@ -129,13 +129,13 @@ export function mannWhitneyU(ranks: RankSums): RolloutTest {
   const u1 = ranks.candidateRankSum - (n1 * (n1 + 1)) / 2;
   const mean = (n1 * n2) / 2;
   const variance = ((n1 * n2) / 12) * (n + 1 - ranks.tieSum / (n * (n - 1)));
-  const larger = Math.max(u1, n1 * n2 - u1);
-  const pValue = variance <= 0 ? 1 : Math.min(1, normalTwoSidedP((larger - mean - 0.5) / Math.sqrt(variance)));
+  // The larger of U1 and U2, less the continuity correction: at or below 0 the samples are as even as ranks allow (scipy clips p to 1 there).
+  const excess = Math.max(u1, n1 * n2 - u1) - mean - 0.5;
   return {
     name: "latency",
     method: "mann_whitney_u",
     statistic: u1,
-    pValue: larger - mean - 0.5 <= 0 ? 1 : pValue,
+    pValue: variance <= 0 || excess <= 0 ? 1 : normalTwoSidedP(excess / Math.sqrt(variance)),
     difference: u1 / (n1 * n2) - 0.5,
     interval: [Number.NaN, Number.NaN],
     n,

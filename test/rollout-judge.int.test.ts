@@ -180,7 +180,10 @@ describe("judging a rollout from the prediction log", () => {
     );
     assert.equal(j.candidate.labelled, 0);
     assert.equal(j.agreement?.agree, plantedAgreement.agree);
-    assert.match(j.sentence, /^candidate not yet distinguishable from primary: agreement 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\), no quality test, n = [\d,]+ pairs$/);
+    assert.match(
+      j.sentence,
+      /^candidate not yet distinguishable from primary: agreement 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\), no quality test, n = [\d,]+ pairs$/,
+    );
   });
 
   test("a shadow judged worse is reported and raises CandidateWorse, but is not rolled back", async () => {

@@ -13,6 +13,7 @@ import {
   histogramsSchema,
   modelResultsSchema,
   modelsSchema,
+  rolloutSchema,
   overviewSchema,
   predictionDetailSchema,
   predictionPageSchema,
@@ -60,6 +61,7 @@ const SCHEMAS = new Map(
     segmentReportSchema,
     accuracyChangeSchema,
     modelsSchema,
+    rolloutSchema,
   ].map((schema): [string, Schema<unknown>] => [responseSchemas.get(schema)!.id, schema]),
 );
 
@@ -139,7 +141,7 @@ describe("monitor HTTP API", () => {
     assert.ok(openapi.paths["/api/v1/silences/{id}"]!.delete);
     assert.equal(
       Object.values(openapi.paths).reduce((n, methods) => n + Object.keys(methods).length, 0),
-      23,
+      24,
       "every route is described",
     );
   });

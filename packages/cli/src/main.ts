@@ -4,6 +4,7 @@ import { registerMonitor } from "./commands/monitor.js";
 import { registerProfile } from "./commands/profile.js";
 import { registerQuantize } from "./commands/quantize.js";
 import { registerReport } from "./commands/report.js";
+import { registerRollout } from "./commands/rollout.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSilence } from "./commands/silence.js";
 import { registerUp } from "./commands/up.js";
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     .name("vigil")
     .description("Vigil: serve ML models over the Open Inference Protocol and prove the service is good")
     .showHelpAfterError();
-  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerLoadgen, registerUp, registerQuantize])
+  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerRollout, registerLoadgen, registerUp, registerQuantize])
     register(program, env);
   await program.parseAsync();
 }

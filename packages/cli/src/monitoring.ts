@@ -9,9 +9,11 @@ import {
   OPENAPI_PATH,
   catalogLookup,
   catalogRepository,
+  catalogRollouts,
   catalogSource,
   describeResults,
   readCatalog,
+  rolloutJudge,
   startMonitor,
   startMonitorApi,
 } from "@vigil/monitor";
@@ -67,6 +69,7 @@ async function startApi(
   catalog: () => CatalogModel[],
   slos: AlertingConfig["slos"],
   options: NonNullable<MonitoringConfig["api"]>,
+  monitorStepMs: number,
   log: Logger,
 ): Promise<StartedApi> {
   const tokens = options.tokens.length > 0 ? options.tokens : [randomBytes(18).toString("base64url")];
@@ -77,6 +80,8 @@ async function startApi(
     tokens,
     models: catalogLookup(engine, catalog),
     repository: catalogRepository(catalog),
+    rollouts: catalogRollouts(catalog),
+    monitorStepMs,
     slos,
   });
   log.info({ url: api.url, openapi: `${api.url}${OPENAPI_PATH}` }, "monitor API listening");
@@ -120,6 +125,15 @@ export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel
               for (const line of lines) log.info({ window, results: results.length }, line);
               onLines?.(lines);
             },
+            rollouts: rolloutJudge(engine, catalogRollouts(catalog), {
+              stepMs: monitor.step,
+              slos: config.alerting?.slos ?? [],
+              onRollback: (event) => {
+                const line = `rollout: model ${event.modelName} candidate version ${event.candidateVersion} rolled back: ${event.reason}`;
+                log.warn({ model: event.modelName, policy: event.policyId, candidate: event.candidateVersion }, line);
+                onLines?.([line]);
+              },
+            }),
           },
         )
       : undefined;
@@ -138,7 +152,9 @@ export function startMonitoring(engine: StoreEngine, catalog: () => CatalogModel
   };
 
   const apiOptions = config.api;
-  const api = apiOptions ? startPart("monitor API", () => startApi(engine, catalog, config.alerting?.slos ?? [], apiOptions, log)) : Promise.resolve(undefined);
+  const api = apiOptions
+    ? startPart("monitor API", () => startApi(engine, catalog, config.alerting?.slos ?? [], apiOptions, config.monitor.step, log))
+    : Promise.resolve(undefined);
   if (!config.lease) {
     const evaluation = startEvaluation(false);
     return {

@@ -7,6 +7,7 @@ export {
   parseModelConfig,
   readModelConfig,
   rolloutPolicyId,
+  rolloutPolicySchema,
   ROLLOUT_MODES,
   type RolloutMode,
   type RolloutPolicy,

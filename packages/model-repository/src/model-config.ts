@@ -174,6 +174,8 @@ export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
 export type MonitoredFeature = z.infer<typeof monitoredFeature>;
 export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
+/** A rollout policy on its own, as rollout_events keep it (their `policy` JSON). */
+export const rolloutPolicySchema = rolloutPolicy;
 
 /** JSON with object keys sorted, so equal settings give equal text whatever order the file wrote them in. */
 function canonicalJson(value: unknown): string {

@@ -17,6 +17,7 @@ import { driftOptionsFor, type MonitorConfig } from "./monitor-config.js";
 import { type ModelSource, type MonitoredModel, MonitorJob, servedVersions } from "./job.js";
 import type { FeatureProfile, FeatureSpec } from "./profiles.js";
 import type { ReconstructionFit } from "./multivariate.js";
+import type { RolloutModel } from "./rollout/rollout-monitor.js";
 import { ensureProfiles, ensureReconstruction } from "./reference.js";
 import type { MonitorResult } from "./results.js";
 import type { Window } from "./window.js";
@@ -139,12 +140,22 @@ export function catalogSource(
   };
 }
 
+/** The catalogued models' rollout policies, for rollout judging and the API. */
+export function catalogRollouts(catalog: () => CatalogModel[]): () => RolloutModel[] {
+  return () => catalog().map((m) => ({ name: m.name, rollout: m.config.rollout, classifier: m.config.classes !== undefined }));
+}
+
 /** Starts the monitor's schedule over a model source; failures go to `onError` and the job's health, never crash the process. */
 export function startMonitor(
   engine: StoreEngine,
   source: ModelSource,
   config: MonitorConfig,
-  hooks: { registry?: Registry; onError: (error: Error) => void; onResults?: (window: Window, results: MonitorResult[]) => void },
+  hooks: {
+    registry?: Registry;
+    onError: (error: Error) => void;
+    onResults?: (window: Window, results: MonitorResult[]) => void;
+    rollouts?: (window: Window) => Promise<MonitorResult[]>;
+  },
 ): MonitorJob {
   const job = new MonitorJob(engine, source, { windowMs: config.window, everyMs: config.step, lagMs: config.lag, ...hooks });
   job.start();

@@ -50,7 +50,17 @@ export {
   type ReconstructionDrift,
   type ReconstructionFit,
 } from "./multivariate.js";
-export { catalogLookup, catalogRepository, catalogSource, describeResults, monitoredInputs, readCatalog, startMonitor, type CatalogModel } from "./catalog.js";
+export {
+  catalogLookup,
+  catalogRepository,
+  catalogRollouts,
+  catalogSource,
+  describeResults,
+  monitoredInputs,
+  readCatalog,
+  startMonitor,
+  type CatalogModel,
+} from "./catalog.js";
 export { buildReport, formatAccuracyChange, formatReport, formatTable, type ReportKind, type ReportWindow } from "./report.js";
 export {
   describeSegment,
@@ -115,6 +125,8 @@ export {
   accuracyChangeSchema,
   modelsSchema,
   repositoryModelSchema,
+  rolloutSchema,
+  type RolloutResponse,
   type ModelsResponse,
   type RepositoryModelResponse,
   type SegmentReportResponse,
@@ -159,3 +171,39 @@ export {
   asMonitorError,
 } from "./errors.js";
 export { LeaderLease, type LeaseOptions } from "./lease.js";
+export {
+  lookAlpha,
+  mannWhitneyU,
+  mcnemarExact,
+  overallVerdict,
+  testVerdict,
+  twoProportionTest,
+  wilsonInterval,
+  type Interval,
+  type RankSums,
+  type RolloutTest,
+  type Verdict,
+} from "./rollout/rollout-stats.js";
+export {
+  judgeRollout,
+  lookAt,
+  rolloutStatus,
+  verdictSentence,
+  type Agreement,
+  type JudgedTest,
+  type RolloutJudgement,
+  type RolloutStateName,
+  type RolloutStatus,
+  type RolloutWindow,
+  type VersionFigures,
+} from "./rollout/rollout-judge.js";
+export {
+  rolloutJudge,
+  burningSlos,
+  ROLLOUT_KIND,
+  VERDICT_METRIC,
+  ROLLED_BACK_METRIC,
+  type RolloutModel,
+  type RolloutMonitorOptions,
+} from "./rollout/rollout-monitor.js";
+export { rolloutRules, type RolloutRule } from "./rollout/rollout-alerts.js";

@@ -149,6 +149,8 @@ export interface MonitorJobOptions {
   registry?: Registry;
   /** Called with every successful run's results. */
   onResults?: (window: Window, results: MonitorResult[]) => void;
+  /** Judges the rollouts under way at a window's end (rolloutJudge); its results are saved with the window's. */
+  rollouts?: (window: Window) => Promise<MonitorResult[]>;
 }
 
 /** The models to evaluate over a window (typically: those that served traffic in it). */
@@ -242,6 +244,7 @@ export class MonitorJob {
     try {
       const all: MonitorResult[] = [];
       for (const model of await this.models(window)) all.push(...(await evaluateWindow(this.engine, model, window)));
+      if (this.options.rollouts) all.push(...(await this.options.rollouts(window)));
       await saveMonitorResults(this.engine, all);
       Object.assign(this.state, { lastWindow: window, lastSuccessAt: Date.now(), lastError: undefined, lastDurationMs: Date.now() - started });
       this.metrics?.lastSuccess.set(Date.now() / 1000);

@@ -6,6 +6,7 @@ import type { AlertingConfig } from "./alerting-config.js";
 import { Dispatcher, type Route, type WebhookPayload, longestRepeatInterval } from "./dispatcher.js";
 import { type Alert, AlertEvaluator, type EvaluatedRule, sloRules } from "./evaluator.js";
 import { listSilences } from "./silences.js";
+import { rolloutRules } from "../rollout/rollout-alerts.js";
 import { WebhookSender } from "./webhook.js";
 
 export interface AlertingHooks {
@@ -34,7 +35,7 @@ export class Alerting {
     config: AlertingConfig,
     private readonly hooks: AlertingHooks,
   ) {
-    const rules: EvaluatedRule[] = [...config.rules, ...config.slos.flatMap(sloRules)];
+    const rules: EvaluatedRule[] = [...config.rules, ...config.slos.flatMap(sloRules), ...rolloutRules()];
     this.route = config.route;
     this.evaluator = new AlertEvaluator(engine, rules);
     if (config.receivers.length > 0) {

@@ -6,6 +6,7 @@ import { type Labels, expandTemplate, fingerprint } from "./alert-labels.js";
 import { type AlertRule, compare } from "./rules.js";
 import { type Sample, sampleMetric } from "./signals.js";
 import { type BurnRateAlert, type Slo, burnRate, burnRateAlerts, sloEvents } from "./slo.js";
+import { type RolloutRule, rolloutSeries } from "../rollout/rollout-alerts.js";
 
 export type AlertState = "pending" | "firing" | "resolved" | "inactive";
 
@@ -33,8 +34,8 @@ interface Tracked {
   since: number;
 }
 
-/** A rule the evaluator runs: configured threshold and anomaly rules, and the burn-rate pairs generated from SLOs. */
-export type EvaluatedRule = AlertRule | { type: "burn_rate"; name: string; slo: Slo; alert: BurnRateAlert; labels: Labels; annotations: Labels };
+/** A rule the evaluator runs: configured threshold and anomaly rules, the burn-rate pairs generated from SLOs, and the built-in rollout rules. */
+export type EvaluatedRule = AlertRule | { type: "burn_rate"; name: string; slo: Slo; alert: BurnRateAlert; labels: Labels; annotations: Labels } | RolloutRule;
 
 /** The burn-rate rules of an SLO: one per window pair, named SLOBurnRate, labelled with the SLO and its windows. */
 export function sloRules(slo: Slo): EvaluatedRule[] {
@@ -104,11 +105,13 @@ async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: num
           ]
         : [];
     }
+    case "rollout":
+      return (await rolloutSeries(engine, rule, nowMs)).map((s) => ({ ...s, cause: undefined }));
   }
 }
 
 /** Labels that describe an anomaly but must not split its identity. */
-const DESCRIPTIVE = new Set(["minute", "current", "median"]);
+const DESCRIPTIVE = new Set(["minute", "current", "median", "reason"]);
 
 export interface EvaluatorHealth {
   evaluations: number;
@@ -188,7 +191,7 @@ export class AlertEvaluator {
         const fp = fingerprint(identity);
         seen.add(fp);
         const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, expandTemplate(v, { ...identity, ...f.labels }, f.value)]));
-        const forMs = rule.type === "burn_rate" ? 0 : rule.for;
+        const forMs = rule.type === "burn_rate" || rule.type === "rollout" ? 0 : rule.for;
         const existing = this.tracked.get(fp);
         if (!existing) {
           const alert: Tracked = {

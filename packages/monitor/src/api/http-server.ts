@@ -7,11 +7,19 @@ import { alertingRoutes } from "./routes/alerting.js";
 import { modelRoutes } from "./routes/models.js";
 import { overviewRoutes } from "./routes/overview.js";
 import { predictionRoutes } from "./routes/predictions.js";
+import { rolloutRoutes } from "./routes/rollout.js";
 import { traceRoutes } from "./routes/traces.js";
 
 /** Every route of the API, by area. */
 function routes(options: MonitorApiOptions): Route[] {
-  return [...overviewRoutes(options), ...modelRoutes(options), ...alertingRoutes(options), ...traceRoutes(options), ...predictionRoutes(options)];
+  return [
+    ...overviewRoutes(options),
+    ...modelRoutes(options),
+    ...alertingRoutes(options),
+    ...traceRoutes(options),
+    ...predictionRoutes(options),
+    ...rolloutRoutes(options),
+  ];
 }
 
 /** Fastify's own refusals of a request (malformed JSON, a body over the limit) carry their 4xx. */

@@ -5,6 +5,7 @@ import type { Slo } from "../alerting/slo.js";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
 import type { MonitoredModel } from "../job.js";
 import type { FeatureSpec } from "../profiles.js";
+import type { RolloutModel } from "../rollout/rollout-monitor.js";
 
 /** What the API needs to know about a model beyond the store: its classes, monitored inputs and reference profiles. */
 /** A model as the API sees it: what the monitor judges of it, and every input it monitors (judged or not, for segments). */
@@ -34,6 +35,10 @@ export interface MonitorApiOptions {
    */
   repository?: RepositoryListing;
   slos: Slo[];
+  /** The models' rollout policies (config.json `rollout`), for GET /api/v1/models/{model}/rollout. */
+  rollouts?: () => RolloutModel[];
+  /** The monitor's step: a rollout's looks are counted in it (1h when absent, the monitor's default). */
+  monitorStepMs?: number;
   /** Alerting in this process, for its live state; otherwise alerts come from the history. */
   alerting?: Alerting;
   /** Most bytes a request body may have. */

@@ -439,3 +439,81 @@ export type TracePrediction = z.infer<typeof tracePredictionSchema>;
 export type PredictionRow = z.infer<typeof predictionRowSchema>;
 export type PredictionPageResponse = z.infer<typeof predictionPageSchema>;
 export type PredictionDetail = z.infer<typeof predictionDetailSchema>;
+
+const rolloutFiguresSchema = z.object({
+  version: z.string(),
+  rows: z.number().describe("Prediction rows of this version in the rollout's role (primary; canary or shadow)"),
+  errors: z.number().describe("Rows that failed on the server's side"),
+  errorRate: z.number().nullable(),
+  labelled: z.number().describe("OK rows with a label"),
+  accuracy: z.number().nullable().describe("Correct share of the labelled rows; null without labels"),
+  latencyMs: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable().describe("Exact percentiles of OK calls (one per request)"),
+});
+
+const verdictSchema = z.enum(["better", "worse", "not yet distinguishable"]);
+
+const agreementSchema = z
+  .object({ pairs: z.number(), agree: z.number(), rate: z.number().nullable(), low: z.number().nullable(), high: z.number().nullable() })
+  .describe("Shadow: the share of request rows both versions answered OK for which they predicted the same, with its 95% Wilson interval");
+
+export const rolloutSchema = named(
+  "Rollout",
+  z.object({
+    model: z.string(),
+    rollout: z
+      .object({
+        policyId: z.string(),
+        policy: z.record(z.string(), z.unknown()).describe("The rollout policy as config.json gives it, defaults filled in"),
+        mode: z.enum(["shadow", "canary"]),
+        primaryVersion: z.string(),
+        candidateVersion: z.string(),
+        state: z.enum(["pending", "active", "rolled_back", "promoted"]).describe("pending: no server has applied the policy yet"),
+        startedAt: ISO.nullable().describe("The policy's earliest 'started' event: judging counts rows from here"),
+        events: z.array(z.object({ at: ISO, action: z.enum(["started", "rolled_back", "promoted"]), actor: z.string(), reason: z.string() })),
+        judgement: z
+          .object({
+            from: ISO,
+            to: ISO,
+            look: z.number().describe("Monitor windows since the start (the one in progress counting)"),
+            alpha: z.number().describe("The significance this look spends: significance * 6 / (pi^2 look^2), split evenly among its tests"),
+            versions: z.object({
+              primary: rolloutFiguresSchema.extend({ estimatedAccuracy: z.number().nullable().describe("CBPE's newest estimate, when the monitor has one") }),
+              candidate: rolloutFiguresSchema.extend({ estimatedAccuracy: z.number().nullable() }),
+            }),
+            agreement: agreementSchema.nullable(),
+            tests: z.array(
+              z.object({
+                name: z.enum(["accuracy", "error_rate", "latency"]),
+                method: z.enum(["mcnemar_exact", "two_proportion_z", "mann_whitney_u"]),
+                statistic: z.number().nullable(),
+                pValue: z.number(),
+                alpha: z.number(),
+                difference: z.number().nullable().describe("Candidate minus primary; latency: the candidate's U / (n1 n2) - 1/2"),
+                low: z.number().nullable().describe("95% interval of the difference; null where the test gives none"),
+                high: z.number().nullable(),
+                n: z.number(),
+                verdict: verdictSchema,
+              }),
+            ),
+            verdict: verdictSchema,
+            sentence: z.string(),
+            windows: z.array(
+              z.object({
+                from: ISO,
+                to: ISO,
+                look: z.number(),
+                primary: rolloutFiguresSchema,
+                candidate: rolloutFiguresSchema,
+                agreement: agreementSchema.nullable(),
+                verdict: verdictSchema.nullable().describe("The monitor's verdict at this window's end; null where it has none stored"),
+              }),
+            ),
+          })
+          .nullable()
+          .describe("null until a server applied the policy"),
+      })
+      .nullable()
+      .describe("null when config.json names no rollout and none is recorded"),
+  }),
+);
+export type RolloutResponse = z.infer<typeof rolloutSchema>;

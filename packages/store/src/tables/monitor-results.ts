@@ -15,9 +15,10 @@ export const DATASET_DRIFT_SHARE = "dataset_drift_share";
 
 /**
  * What a result is about: quality (realized from labels), drift (of inputs, or multivariate),
- * data_quality (missing, out-of-range and unseen values; refused requests).
+ * data_quality (missing, out-of-range and unseen values; refused requests), rollout (a
+ * candidate version judged against the primary, cumulatively since its rollout started).
  */
-export const MONITOR_RESULT_KINDS = ["quality", "drift", "data_quality", "estimated"] as const;
+export const MONITOR_RESULT_KINDS = ["quality", "drift", "data_quality", "estimated", "rollout"] as const;
 export type MonitorResultKind = (typeof MONITOR_RESULT_KINDS)[number];
 
 export interface MonitorResult {

@@ -1,0 +1,171 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { type RolloutPolicy, rolloutPolicyId } from "@vigil/model-repository";
+import { LABELS, type LabelRecord, PREDICTIONS, type PredictionRole, type RolloutEvent, type StoreEngine, labelRow, predictionRow } from "@vigil/store";
+import { predictionRecord } from "./store.js";
+
+/** A seeded generator of uniform numbers in [0, 1) (a linear congruential one), so synthetic traffic is the same every run. */
+export function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** One synthetic prediction row of a rollout, with its label when it has one. */
+export interface RolloutRow {
+  requestId: string;
+  rowIndex?: number;
+  timestampUs: number;
+  version: string;
+  role: PredictionRole;
+  prediction: string;
+  label?: string;
+  status?: string;
+  latencyUs: number;
+}
+
+/** Writes rows (and their labels, once per request row) straight into the store, as the server and the label API would. */
+export async function insertRolloutRows(engine: StoreEngine, model: string, rows: RolloutRow[]): Promise<void> {
+  const predictions = rows.map((r, i) =>
+    predictionRow(
+      predictionRecord(i, {
+        modelName: model,
+        requestId: r.requestId,
+        rowIndex: r.rowIndex ?? 0,
+        timestampUs: r.timestampUs,
+        modelVersion: r.version,
+        role: r.role,
+        prediction: r.prediction,
+        status: r.status ?? "OK",
+        latencyUs: r.latencyUs,
+      }),
+    ),
+  );
+  await engine.insertJsonLines(PREDICTIONS, Buffer.from(`${predictions.map((p) => JSON.stringify(p)).join("\n")}\n`));
+  const labelled = new Map<string, LabelRecord>();
+  for (const r of rows) {
+    if (r.label === undefined) continue;
+    const key = `${r.requestId}\u0000${r.rowIndex ?? 0}`;
+    labelled.set(key, {
+      requestId: r.requestId,
+      rowIndex: r.rowIndex ?? 0,
+      modelName: model,
+      label: r.label,
+      timestampUs: r.timestampUs + 1_000_000,
+      source: "test",
+    });
+  }
+  if (labelled.size > 0) {
+    const lines = [...labelled.values()].map((l) => JSON.stringify(labelRow(l))).join("\n");
+    await engine.insertJsonLines(LABELS, Buffer.from(`${lines}\n`));
+  }
+}
+
+/** The 'started' event a server writes when it applies a policy. */
+export function startedEvent(model: string, policy: RolloutPolicy, primaryVersion: string, atMs: number): RolloutEvent {
+  return {
+    timestampMs: atMs,
+    modelName: model,
+    policyId: rolloutPolicyId(model, policy),
+    action: "started",
+    mode: policy.mode,
+    primaryVersion,
+    candidateVersion: String(policy.candidate),
+    actor: "server",
+    reason: "",
+    policy: JSON.stringify(policy),
+  };
+}
+
+/** A rollout policy with the defaults config.json fills in. */
+export function rolloutPolicy(settings: Partial<RolloutPolicy> & Pick<RolloutPolicy, "mode" | "candidate">): RolloutPolicy {
+  return { shadow_share: 1, shadow_max_queue: 256, canary_weight: 0.1, auto_rollback: true, significance: 0.05, ...settings };
+}
+
+/** What test/python/rollout_reference.py answers: scipy's and statsmodels' figures for each case. */
+export interface RolloutReference {
+  wilson: Array<{ low: number; high: number }>;
+  mcnemar: Array<{ p: number; difference: number; low: number; high: number }>;
+  two_proportion: Array<{ z: number; p: number; low: number; high: number }>;
+  mann_whitney: Array<{ u: number; p: number; rank_sum: number; tie_sum: number }>;
+  percentiles: Array<[number, number, number]>;
+}
+
+/** Asks Debian's python3 (with python3-scipy and python3-statsmodels) for the reference figures of every case. */
+export function rolloutReference(cases: Record<string, unknown[]>): RolloutReference {
+  const output = execFileSync("/usr/bin/python3", [join(import.meta.dirname, "..", "python", "rollout_reference.py")], {
+    input: JSON.stringify(cases),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(output.toString()) as RolloutReference;
+}
+
+/** Synthetic rollouts use one-minute monitor windows. */
+export const STEP_MS = 60_000;
+/** Two hours back, on a window boundary: every row lies in the past and inside the log's retention. */
+export const BASE_MS = Math.floor(Date.now() / STEP_MS) * STEP_MS - 2 * 3_600_000;
+const CLASSES = ["on_time", "delayed"];
+
+export interface Traffic {
+  rows: number;
+  /** Share of rows the candidate answers (canary) or also answers (shadow: every row when 1). */
+  candidateShare: number;
+  primaryAccuracy: number;
+  candidateAccuracy: number;
+  /** Windows the rows spread over, from BASE_MS. */
+  windows: number;
+  errorRate?: number;
+  /** Shadow: the candidate's prediction copies the primary's on this share of rows (drawn afresh otherwise). */
+  copyShare?: number;
+}
+
+const flip = (label: string) => (label === CLASSES[0] ? CLASSES[1]! : CLASSES[0]!);
+
+/** Seeded traffic of one rollout: labels at random, each version right with its accuracy; latencies in whole microseconds with ties. */
+export function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): RolloutRow[] {
+  const random = lcg(seed);
+  const rows: RolloutRow[] = [];
+  const spanUs = t.windows * STEP_MS * 1000;
+  for (let i = 0; i < t.rows; i++) {
+    const timestampUs = BASE_MS * 1000 + Math.floor((i / t.rows) * spanUs);
+    const label = random() < 0.5 ? CLASSES[0]! : CLASSES[1]!;
+    const status = random() < (t.errorRate ?? 0) ? "UNAVAILABLE" : "OK";
+    const primaryPrediction = random() < t.primaryAccuracy ? label : flip(label);
+    const candidatePrediction = random() < (t.copyShare ?? 0) ? primaryPrediction : random() < t.candidateAccuracy ? label : flip(label);
+    const latencyUs = 1000 + Math.floor(random() * 300);
+    const requestId = `${seed}-${i}`;
+    const candidate = random() < t.candidateShare;
+    if (mode === "canary") {
+      rows.push({
+        requestId,
+        timestampUs,
+        version: candidate ? "2" : "1",
+        role: candidate ? "canary" : "primary",
+        prediction: candidate ? candidatePrediction : primaryPrediction,
+        label,
+        status,
+        latencyUs,
+      });
+      continue;
+    }
+    rows.push({ requestId, timestampUs, version: "1", role: "primary", prediction: primaryPrediction, label, status, latencyUs });
+    if (candidate)
+      rows.push({ requestId, timestampUs, version: "2", role: "shadow", prediction: candidatePrediction, label, status, latencyUs: latencyUs + 5 });
+  }
+  return rows;
+}
+
+/** Candidate rows' labels shuffled among themselves: the candidate's predictions no longer follow the truth. */
+export function shuffleCandidateLabels(rows: RolloutRow[], seed: number): RolloutRow[] {
+  const random = lcg(seed);
+  const candidate = rows.filter((r) => r.role !== "primary");
+  const labels = candidate.map((r) => r.label);
+  for (let i = labels.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [labels[i], labels[j]] = [labels[j], labels[i]];
+  }
+  let next = 0;
+  return rows.map((r) => (r.role === "primary" ? r : { ...r, label: labels[next++] }));
+}

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite talks to: Python's gRPC stack, which drives the server
 # from a second, independent gRPC implementation; scikit-learn, the independent reference
-# for the metrics Vigil computes; Prometheus, which scrapes the server; Alertmanager, which
+# for the metrics Vigil computes, and statsmodels (with scipy), the one for the rollout tests; Prometheus, which scrapes the server; Alertmanager, which
 # takes the alerts Vigil pushes; and Chromium, the browser the dashboard tests drive.
 # Installed only when missing.
 set -euo pipefail
-packages=(python3-grpcio python3-grpc-tools python3-sklearn openssl prometheus prometheus-alertmanager chromium)
+packages=(python3-grpcio python3-grpc-tools python3-sklearn python3-statsmodels openssl prometheus prometheus-alertmanager chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -90,22 +90,24 @@ export class RolloutWatch {
     return next;
   }
 
-  /** Reads the newest event of each active policy and tells the new rolled-back set when it changed. */
+  /** Reads the newest event of each active policy and tells the new rolled-back set when it changed, then logs what took effect. */
   private async check(): Promise<void> {
     const next = new Set<string>();
+    const applied: Array<{ rollout: ActiveRollout; actor: string; reason: string }> = [];
     for (const rollout of this.active.values()) {
       const [newest] = await listRolloutEvents(this.engine, { model: rollout.model, policyId: rollout.policyId, limit: 1 });
       if (newest?.action !== "rolled_back") continue;
       next.add(rollout.policyId);
-      if (!this.rolledBack.has(rollout.policyId)) {
-        this.log.warn(
-          { model: rollout.model, policy_id: rollout.policyId, actor: newest.actor, reason: newest.reason },
-          `rollback of model ${rollout.model} applied (by ${newest.actor}: ${newest.reason}); version ${rollout.candidate} leaves traffic`,
-        );
-      }
+      if (!this.rolledBack.has(rollout.policyId)) applied.push({ rollout, actor: newest.actor, reason: newest.reason });
     }
     const changed = next.size !== this.rolledBack.size || [...next].some((id) => !this.rolledBack.has(id));
     this.rolledBack = next;
     if (changed) this.onRolledBack([...next]);
+    for (const { rollout, actor, reason } of applied) {
+      this.log.warn(
+        { model: rollout.model, policy_id: rollout.policyId, actor, reason },
+        `rollback of model ${rollout.model} applied (by ${actor}: ${reason}); version ${rollout.candidate} leaves traffic`,
+      );
+    }
   }
 }

@@ -76,7 +76,8 @@ export default async function ModelPage({ params, searchParams }: Params) {
     <>
       <h2>
         Model {name} <VersionPicker versions={model.versions.map((v) => v.version)} selected={version} serving={model.servingVersion} />{" "}
-        <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift?version=${encodeURIComponent(version)}`)}>drift</Link>
+        <Link href={keep(search, `/models/${encodeURIComponent(name)}/drift?version=${encodeURIComponent(version)}`)}>drift</Link>{" "}
+        <Link href={keep(search, `/models/${encodeURIComponent(name)}/rollout`)}>rollout</Link>
       </h2>
       <TimeChart
         title="Quality per monitor window"

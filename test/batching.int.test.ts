@@ -7,15 +7,7 @@ import { unary, rejection } from "./support/grpc.js";
 import { addDemoModel, typedModelConfig, typedModelOnnx, writeModel } from "./support/models.js";
 import { bytesOf, contentsRequest, rawFloat32, rawRequest, referenceRun } from "./support/requests.js";
 import { type TestServer, serveRepository } from "./support/server.js";
-
-/** Deterministic pseudo-random numbers, so a failure reproduces. */
-function lcg(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+import { seededRandom } from "@vigil/demo-model";
 
 describe("dynamic batching", () => {
   const served = serveRepository(async (repository) => {
@@ -39,7 +31,7 @@ describe("dynamic batching", () => {
   const stats = async (name: string) => (await unary(t.client.modelStatistics, t.client, { name, version: "" })).modelStats[0]!;
 
   test("64 concurrent demo-model requests are merged and each result is bit-identical to an unbatched run", async () => {
-    const random = lcg(7);
+    const random = seededRandom(7);
     const rows = Array.from({ length: 64 }, () => [
       Math.floor(random() * 24),
       Math.floor(random() * 7),
@@ -75,7 +67,7 @@ describe("dynamic batching", () => {
   });
 
   test("requests of several rows and two inputs are merged and split back exactly", async () => {
-    const random = lcg(11);
+    const random = seededRandom(11);
     const requests = Array.from({ length: 24 }, () => {
       const n = 1 + Math.floor(random() * 3);
       return {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import axe from "axe-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { pageOverflow, seriousViolations } from "./support/a11y.js";
 import { collectPageErrors, launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { type DemoTraffic, demoTraffic } from "./support/demo-traffic.js";
@@ -33,36 +33,6 @@ declare const document: Pick<PageElement, "querySelector" | "querySelectorAll"> 
   activeElement: PageElement | null;
   dispatchEvent(event: Event): boolean;
 };
-declare const window: { axe: typeof axe };
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** axe-core's serious and critical findings on the page as it is now, one line per rule with the elements it names. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axe.source });
-  const { violations, passed } = await page.evaluate(async () => {
-    const result = await window.axe.run(document as unknown as Parameters<typeof axe.run>[0], { resultTypes: ["violations"] });
-    return {
-      violations: result.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact ?? null,
-        help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target.map(String) })),
-      })),
-      passed: result.passes.length,
-    };
-  });
-  assert.ok(passed >= 10, `axe ran its rules over the page (${passed} passed)`);
-  return (violations as AxeViolation[])
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
-
 /**
  * The dashboard's shell and accessibility over the production build, a real monitor API and store,
  * in Debian's Chromium: every page passes axe-core, fits a phone's width and has its own title;
@@ -110,6 +80,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
     pages.set("Models", "/models");
     pages.set("Model", "/models/flights");
     pages.set("Drift", "/models/flights/drift");
+    pages.set("Rollout", "/models/flights/rollout");
     pages.set("SLOs", "/slos");
     pages.set("Alerts", "/alerts");
     pages.set("Traces", "/traces");
@@ -127,7 +98,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
     await traffic?.close();
   });
 
-  const PAGE_NAMES = ["Overview", "Models", "Model", "Drift", "SLOs", "Alerts", "Traces", "Trace", "Predictions", "Prediction"];
+  const PAGE_NAMES = ["Overview", "Models", "Model", "Drift", "Rollout", "SLOs", "Alerts", "Traces", "Trace", "Predictions", "Prediction"];
 
   for (const name of PAGE_NAMES) {
     test(`${name}: axe-core finds no serious or critical violation`, async () => {
@@ -155,21 +126,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
       const tooWide: string[] = [];
       for (const name of PAGE_NAMES) {
         await visit(pages.get(name)!);
-        const widths = await page.evaluate(() => {
-          const root = document.scrollingElement!;
-          // The elements that reach past the viewport, to say what to fix.
-          // The outermost elements that reach past the viewport, named so the page's owner can find them.
-          const limit = root.clientWidth + 1;
-          const culprits = Array.from(document.querySelectorAll("body *"))
-            .filter((e) => e.getBoundingClientRect().right > limit && (e.parentElement?.getBoundingClientRect().right ?? 0) <= limit)
-            .slice(0, 3)
-            .map((e) => {
-              const marker = e.getAttribute("data-table") ?? e.getAttribute("data-chart");
-              const classes = typeof e.className === "string" && e.className ? `.${e.className.split(" ").join(".")}` : "";
-              return `${e.tagName.toLowerCase()}${classes}${marker ? `[${marker}]` : ""}`;
-            });
-          return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, culprits };
-        });
+        const widths = await pageOverflow(page);
         if (widths.scrollWidth > widths.clientWidth) tooWide.push(`${name}: ${widths.scrollWidth} px (${widths.culprits.join(", ")})`);
       }
       assert.deepEqual(tooWide, []);

@@ -3,20 +3,13 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
+import { seededRandom } from "@vigil/demo-model";
 import { classificationQuality, qualityResults, regressionQuality, regressionResults, windows } from "@vigil/monitor";
 import { type Store, saveMonitorResults } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
 import { FIXTURE_START_US, predictionRecord, tempDir } from "./support/store.js";
 
 const TOLERANCE = 1e-9;
-
-function lcg(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Scenario {
   model: string;
@@ -32,7 +25,7 @@ function scenario(
   seed: number,
   options: { truth?: (i: number, r: () => number) => number; predict?: (scores: number[]) => number; decimals?: number; labelShare?: number } = {},
 ): Scenario {
-  const random = lcg(seed);
+  const random = seededRandom(seed);
   const rows = Array.from({ length: n }, (_, i) => {
     const truth = options.truth ? options.truth(i, random) : Math.floor(random() * classes.length);
     const logits = classes.map((_, c) => random() * 2 + (c === truth ? 1.2 : 0));
@@ -62,7 +55,7 @@ interface RegressionScenario {
   constantTargetR2?: number;
 }
 
-const regressionRandom = lcg(9);
+const regressionRandom = seededRandom(9);
 const noisyRows = Array.from({ length: 800 }, () => {
   const y = Math.round((regressionRandom() * 200 - 50) * 1000) / 1000;
   return { y, yhat: Math.fround(y + (regressionRandom() - 0.5) * 20) };

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { lookAlpha, mannWhitneyU, mcnemarExact, overallVerdict, testVerdict, twoProportionTest, wilsonInterval } from "@vigil/monitor";
-import { lcg, rolloutReference as reference } from "./support/rollout.js";
+import { seededRandom } from "@vigil/demo-model";
+import { rolloutReference as reference } from "./support/rollout.js";
 
 /** Relative tolerance: the figures are sums of up to ~10^4 terms and normal tails; 1e-9 of the value leaves room for summation order only. */
 const TOLERANCE = 1e-9;
@@ -16,7 +17,7 @@ function closeP(actual: number, expected: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= TOLERANCE * Math.max(expected, 1e-300), `${what}: vigil ${actual} vs reference ${expected}`);
 }
 
-const random = lcg(18);
+const random = seededRandom(18);
 const int = (max: number) => Math.floor(random() * max);
 
 const wilsonCases = [

@@ -1,17 +1,19 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { type RolloutPolicy, rolloutPolicyId } from "@vigil/model-repository";
+import { readFile, writeFile } from "node:fs/promises";
+import {
+  DEMO_MODEL_NAME,
+  buildFlightDelayOnnx,
+  buildVocabulary,
+  loadFlights,
+  seededRandom,
+  shuffled,
+  splitByMonth,
+  trainFlightDelayModel,
+} from "@vigil/demo-model";
+import { MODEL_CONFIG_FILE, type RolloutPolicy, rolloutPolicyId, writeModelVersion } from "@vigil/model-repository";
 import { LABELS, type LabelRecord, PREDICTIONS, type PredictionRole, type RolloutEvent, type StoreEngine, labelRow, predictionRow } from "@vigil/store";
 import { predictionRecord } from "./store.js";
-
-/** A seeded generator of uniform numbers in [0, 1) (a linear congruential one), so synthetic traffic is the same every run. */
-export function lcg(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 /** One synthetic prediction row of a rollout, with its label when it has one. */
 export interface RolloutRow {
@@ -125,7 +127,7 @@ const flip = (label: string) => (label === CLASSES[0] ? CLASSES[1]! : CLASSES[0]
 
 /** Seeded traffic of one rollout: labels at random, each version right with its accuracy; latencies in whole microseconds with ties. */
 export function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): RolloutRow[] {
-  const random = lcg(seed);
+  const random = seededRandom(seed);
   const rows: RolloutRow[] = [];
   const spanUs = t.windows * STEP_MS * 1000;
   for (let i = 0; i < t.rows; i++) {
@@ -159,7 +161,7 @@ export function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): Ro
 
 /** Candidate rows' labels shuffled among themselves: the candidate's predictions no longer follow the truth. */
 export function shuffleCandidateLabels(rows: RolloutRow[], seed: number): RolloutRow[] {
-  const random = lcg(seed);
+  const random = seededRandom(seed);
   const candidate = rows.filter((r) => r.role !== "primary");
   const labels = candidate.map((r) => r.label);
   for (let i = labels.length - 1; i > 0; i--) {
@@ -168,4 +170,29 @@ export function shuffleCandidateLabels(rows: RolloutRow[], seed: number): Rollou
   }
   let next = 0;
   return rows.map((r) => (r.role === "primary" ? r : { ...r, label: labels[next++] }));
+}
+
+/**
+ * A version of the demo model trained on the same January–February flights with their delays
+ * shuffled among them: it learned no link between a flight and its delay, so on later flights
+ * it is worse than version 1 (a candidate a rollout must catch).
+ */
+export async function addShuffledLabelVersion(repository: string, version: number): Promise<void> {
+  const { train } = splitByMonth(loadFlights());
+  const delays = shuffled(
+    train.map((f) => f.delay),
+    18,
+  );
+  const weights = trainFlightDelayModel(
+    train.map((f, i) => ({ ...f, delay: delays[i]! })),
+    buildVocabulary(train),
+  );
+  await writeModelVersion(join(repository, DEMO_MODEL_NAME), version, { model: buildFlightDelayOnnx(weights) });
+}
+
+/** Gives the demo model's config.json a rollout, loading every version so both the primary and the candidate serve. */
+export async function setDemoRollout(repository: string, rollout: Partial<RolloutPolicy> & Pick<RolloutPolicy, "mode" | "candidate">): Promise<void> {
+  const path = join(repository, DEMO_MODEL_NAME, MODEL_CONFIG_FILE);
+  const config = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  await writeFile(path, `${JSON.stringify({ ...config, version_policy: { all: true }, rollout }, null, 2)}\n`);
 }

@@ -8,10 +8,17 @@ import { promisify } from "node:util";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { CLASS_LABELS, buildFlightMlpVersion, buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
+import { runLoadgen } from "@vigil/cli";
+import { judgeRollout, readCatalog, rolloutStatus } from "@vigil/monitor";
+import { pairedAccuracy } from "@vigil/onnx";
+import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./support/models.js";
+import { openTestStore } from "./support/recording.js";
+import { setDemoRollout } from "./support/rollout.js";
+import { eventually, tempDir } from "./support/store.js";
 import { contentsRequest, rawFloat32 } from "./support/requests.js";
 import { unary } from "./support/grpc.js";
-import { startTestServer } from "./support/server.js";
+import { type TestServer, startTestServer } from "./support/server.js";
 
 const run = promisify(execFile);
 const vigil = join(import.meta.dirname, "..", "packages", "cli", "bin", "vigil.js");
@@ -200,5 +207,97 @@ describe("vigil quantize", () => {
     assert.equal(floatAccuracy.toFixed(2), ((100 * right) / march.length).toFixed(2));
     assert.match(stdout, /^ {2}batch 1 {3}float [\d.]+ ms, int8 [\d.]+ ms/m);
     assert.match(stdout, /^ {2}batch 64 {2}float [\d.]+ ms, int8 [\d.]+ ms/m);
+  });
+});
+
+/**
+ * The int8 variant judged as a rollout would judge it: shadowed live beside its float version
+ * on held-out flights, one request at a time (a lone request is a batch of one, as the offline
+ * comparison scores each row), with every label sent back.
+ */
+describe("an int8 version shadowed beside its float version", () => {
+  const repository = mlpRepository();
+  let dirs: Awaited<ReturnType<typeof tempDir>>;
+  let store: Store;
+  let server: TestServer;
+
+  before(async () => {
+    await run(process.execPath, [vigil, "quantize", "--model", "flights", "--version", "2", "--models", repository.path]);
+    await setDemoRollout(repository.path, { mode: "shadow", primary: 2, candidate: 3 });
+    dirs = await tempDir("vigil-int8-shadow-");
+    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
+    await store.ready();
+    server = await startTestServer({ model_repository: repository.path, log_level: "info" }, store);
+  });
+  after(async () => {
+    await server?.stop();
+    await store?.close();
+    await dirs?.remove();
+  });
+
+  test("the shadow rows answer as int8 does offline, and the judge's agreement and accuracy difference are the offline comparison's on the same rows", async () => {
+    const requests = 600;
+    const summary = await runLoadgen({
+      target: server.address,
+      model: "flights",
+      rate: 0,
+      concurrency: 1,
+      requests,
+      durationMs: 0,
+      batch: 1,
+      shuffle: true,
+      labelFraction: 1,
+      labelDelayMs: 0,
+    });
+    assert.equal(summary.failed, 0);
+    const logged = await eventually(
+      async () => {
+        await Promise.all([store.predictions.flush(), store.labels.flush()]);
+        return store.engine.query<{ request_id: string; features: number[]; float: string; int8: string; label: string }>(
+          `SELECT p.request_id AS request_id, p.features AS features, p.prediction AS float, s.prediction AS int8, l.label AS label
+           FROM predictions AS p
+           INNER JOIN predictions AS s ON s.request_id = p.request_id AND s.row_index = p.row_index AND s.role = 'shadow' AND s.model_version = '3'
+           INNER JOIN labels AS l ON l.request_id = p.request_id AND l.row_index = p.row_index
+           WHERE p.model_name = 'flights' AND p.role = 'primary' AND p.model_version = '2'
+           ORDER BY p.request_id`,
+        );
+      },
+      (rows) => rows.length === requests,
+      "every request's primary row, shadow row and label",
+    );
+
+    // Row by row, each version answered as its file does offline; a row whose two scores are
+    // within 1e-4 of each other may fall either way (served scores match offline within 1e-5).
+    const rows = logged.map((r) => r.features.map(Number));
+    const [floatScores, int8Scores] = await Promise.all([
+      scoresOf(join(repository.path, "flights", "2", "model.onnx"), rows),
+      scoresOf(join(repository.path, "flights", "3", "model.onnx"), rows),
+    ]);
+    const close = (s: Float32Array) => Math.abs(s[1]! - s[0]!) < 1e-4;
+    const mismatched = logged.filter(
+      (r, i) =>
+        (r.float !== CLASS_LABELS[predicted(floatScores[i]!)] && !close(floatScores[i]!)) ||
+        (r.int8 !== CLASS_LABELS[predicted(int8Scores[i]!)] && !close(int8Scores[i]!)),
+    );
+    assert.deepEqual(mismatched, []);
+    const ambiguous = logged.filter((_, i) => close(floatScores[i]!) || close(int8Scores[i]!)).length;
+
+    const labels = logged.map((r) => CLASS_LABELS.indexOf(r.label as (typeof CLASS_LABELS)[number]));
+    const offline = pairedAccuracy(floatScores.map(predicted), int8Scores.map(predicted), labels);
+    const status = await rolloutStatus(store.engine, "flights", (await readCatalog(repository.path, assert.fail))[0]!.config.rollout);
+    assert.ok(status?.startedMs !== undefined, "the server started the rollout");
+    const judged = await judgeRollout(store.engine, { ...status, startedMs: status.startedMs }, { stepMs: 3_600_000, asOfMs: Date.now(), classifier: true });
+    assert.equal(judged.agreement?.pairs, requests);
+    assert.ok(
+      Math.abs(judged.agreement!.rate! - offline.agreement) <= ambiguous / requests,
+      `agreement ${judged.agreement!.rate} live, ${offline.agreement} offline`,
+    );
+    const accuracyTest = judged.tests.find((t) => t.name === "accuracy")!;
+    assert.ok(
+      Math.abs(accuracyTest.difference! - offline.difference) <= ambiguous / requests,
+      `difference ${accuracyTest.difference} live, ${offline.difference} offline`,
+    );
+    assert.ok(Math.abs(judged.primary.accuracy! - offline.accuracyBaseline) <= ambiguous / requests);
+    assert.ok(Math.abs(judged.candidate.accuracy! - offline.accuracyCandidate) <= ambiguous / requests);
   });
 });

@@ -42,6 +42,8 @@ export async function insertRolloutRows(engine: StoreEngine, model: string, rows
         prediction: r.prediction,
         status: r.status ?? "OK",
         latencyUs: r.latencyUs,
+        // Synthetic rows spend all their time in the model: a shadow is judged on compute time, a canary on latency.
+        computeUs: r.latencyUs,
       }),
     ),
   );

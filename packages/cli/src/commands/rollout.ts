@@ -114,7 +114,15 @@ export function formatRolloutStatus(status: RolloutStatus, judgement: RolloutJud
     judgement.sentence,
     "",
     formatTable(
-      ["role", "version", "rows", "labelled", "accuracy", "error rate", "p50 ms", "p95 ms", "p99 ms"],
+      [
+        "role",
+        "version",
+        "rows",
+        "labelled",
+        "accuracy",
+        "error rate",
+        ...["p50", "p95", "p99"].map((q) => `${judgement.timing === "compute" ? "compute " : ""}${q} ms`),
+      ],
       [versionRow("primary", judgement.primary), versionRow(status.policy.mode, judgement.candidate)],
     ),
   ];

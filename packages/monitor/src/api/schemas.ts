@@ -447,7 +447,10 @@ const rolloutFiguresSchema = z.object({
   errorRate: z.number().nullable(),
   labelled: z.number().describe("OK rows with a label"),
   accuracy: z.number().nullable().describe("Correct share of the labelled rows; null without labels"),
-  latencyMs: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }).nullable().describe("Exact percentiles of OK calls (one per request)"),
+  latencyMs: z
+    .object({ p50: z.number(), p95: z.number(), p99: z.number() })
+    .nullable()
+    .describe("Exact percentiles of OK calls (one per request) of the judgement's `timing`"),
 });
 
 const verdictSchema = z.enum(["better", "worse", "not yet distinguishable"]);
@@ -481,6 +484,11 @@ export const rolloutSchema = named(
               candidate: rolloutFiguresSchema.extend({ estimatedAccuracy: z.number().nullable() }),
             }),
             agreement: agreementSchema.nullable(),
+            timing: z
+              .enum(["latency", "compute"])
+              .describe(
+                "What latencyMs and the latency test compare: a canary's whole latency; a shadow's model compute time (a shadow runs after the primary's answer and yields to its requests, so its whole latency is not comparable)",
+              ),
             tests: z.array(
               z.object({
                 name: z.enum(["accuracy", "error_rate", "latency"]),

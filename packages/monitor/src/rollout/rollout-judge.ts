@@ -119,6 +119,8 @@ export interface RolloutJudgement {
   candidate: VersionFigures;
   /** Shadow rollouts: how often the candidate predicts what the primary did. */
   agreement: Agreement | null;
+  /** What `latencyMs` and the latency test measure: a canary's whole latency, a shadow's compute time (see RolloutScope.timing). */
+  timing: "latency" | "compute";
   tests: JudgedTest[];
   verdict: Verdict;
   /** The verdict in words, with the figures that decided it. */
@@ -161,7 +163,7 @@ const count = (n: number) => n.toLocaleString("en-US");
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(1)} ms`);
 
 /** The words of one test's figures: "accuracy 0.61 vs 0.80 (-0.19, 95% CI -0.22 to -0.16)". */
-function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "candidate">): string {
+function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "candidate" | "timing">): string {
   const ci = `${signed(test.difference)}, 95% CI ${fixed(test.interval[0])} to ${fixed(test.interval[1])}`;
   switch (test.name) {
     case "accuracy":
@@ -169,7 +171,7 @@ function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "c
     case "error_rate":
       return `error rate ${fixed(j.candidate.errorRate, 3)} vs ${fixed(j.primary.errorRate, 3)} (${signed(test.difference, 3)}, 95% CI ${fixed(test.interval[0], 3)} to ${fixed(test.interval[1], 3)})`;
     case "latency":
-      return `p95 latency ${ms(j.candidate.latencyMs?.p95)} vs ${ms(j.primary.latencyMs?.p95)} (Mann-Whitney p = ${test.pValue.toPrecision(2)}, alpha ${test.alpha.toPrecision(2)})`;
+      return `p95 ${j.timing === "compute" ? "compute time" : "latency"} ${ms(j.candidate.latencyMs?.p95)} vs ${ms(j.primary.latencyMs?.p95)} (Mann-Whitney p = ${test.pValue.toPrecision(2)}, alpha ${test.alpha.toPrecision(2)})`;
   }
 }
 
@@ -178,7 +180,7 @@ function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "c
  * nothing is distinguishable yet, the quality test, else (no labels) the shadow's agreement, else
  * the error rate.
  */
-export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement">): string {
+export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement" | "timing">): string {
   const head = j.verdict === "not yet distinguishable" ? "candidate not yet distinguishable from primary" : `candidate ${j.verdict} than primary`;
   const deciding = j.tests.find((t) => (j.verdict === "not yet distinguishable" ? t.name === "accuracy" : t.verdict === j.verdict));
   if (deciding) return `${head}: ${describeTest(deciding, j)}, n = ${count(deciding.n)} rows`;
@@ -213,6 +215,7 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
     fromUs: status.startedMs * 1000,
     toUs: options.asOfMs * 1000,
     stepUs: options.stepMs * 1000,
+    timing: shadow ? "compute_us" : "latency_us",
   };
   const [counts, pairs, ranks] = await Promise.all([
     versionCounts(engine, scope),
@@ -259,6 +262,7 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
       agreement: shadow ? agreementOf(pairs.find((p) => p.window === w)) : null,
     };
   });
-  const judgement = { fromMs: status.startedMs, toMs: options.asOfMs, look, alpha, primary, candidate, agreement, tests, verdict, windows };
+  const timing = shadow ? ("compute" as const) : ("latency" as const);
+  const judgement = { fromMs: status.startedMs, toMs: options.asOfMs, look, alpha, primary, candidate, agreement, timing, tests, verdict, windows };
   return { ...judgement, sentence: verdictSentence(judgement) };
 }

@@ -19,6 +19,12 @@ export interface RolloutScope {
   toUs: number;
   /** Monitor windows end on multiples of this (microseconds). */
   stepUs: number;
+  /**
+   * The time compared between the versions: a canary's requests take the primary's path, so
+   * their whole latency; a shadow runs after the primary's answer and yields to the primary's
+   * requests, so its latency holds that waiting, and only the model's compute time compares.
+   */
+  timing: "latency_us" | "compute_us";
 }
 
 const params = (scope: RolloutScope) => ({
@@ -50,7 +56,7 @@ export interface VersionCounts {
   errors: number;
   labelled: number;
   correct: number;
-  /** p50, p95, p99 of OK calls (one per request), microseconds; NaN without calls. */
+  /** p50, p95, p99 of OK calls' `scope.timing` (one per request), microseconds; NaN without calls. */
   latencyUs: [number, number, number];
 }
 
@@ -76,7 +82,7 @@ export async function versionCounts(engine: StoreEngine, scope: RolloutScope): P
             countIf(l.has = 1 AND p.status = 'OK') AS labelled,
             countIf(l.has = 1 AND p.status = 'OK' AND p.prediction = l.label) AS correct,
             countIf(p.status = 'OK' AND p.row_index = 0) AS calls,
-            quantilesExactInclusiveIf(0.5, 0.95, 0.99)(toFloat64(p.latency_us), p.status = 'OK' AND p.row_index = 0) AS latency
+            quantilesExactInclusiveIf(0.5, 0.95, 0.99)(toFloat64(p.${scope.timing}), p.status = 'OK' AND p.row_index = 0) AS latency
      FROM ${PREDICTIONS} AS p
      LEFT JOIN (${LABEL_KEYS}) AS l ON murmurHash3_128(p.request_id, p.row_index) = l.row_key
      WHERE ${ROLLOUT_ROWS("p.")}
@@ -145,7 +151,7 @@ export async function pairCounts(engine: StoreEngine, scope: RolloutScope): Prom
 }
 
 /**
- * The candidate's latency rank sum among both versions' OK calls, ties at their mean rank, and
+ * The candidate's rank sum of `scope.timing` among both versions' OK calls, ties at their mean rank, and
  * Σ (t³ − t) over groups of equal latency: rows are counted per distinct latency, and a running
  * sum over the sorted latencies gives each group's first rank, so no row leaves ClickHouse.
  */
@@ -154,13 +160,13 @@ export async function latencyRankSums(engine: StoreEngine, scope: RolloutScope):
     `SELECT sum(cand * (below + (cand + prim + 1) / 2)) AS rank_sum, sum(cand) AS n1, sum(prim) AS n2,
             sum(pow(toFloat64(cand + prim), 3) - (cand + prim)) AS ties
      FROM (
-       SELECT latency_us, cand, prim,
-              sum(cand + prim) OVER (ORDER BY latency_us ASC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS below
+       SELECT duration_us, cand, prim,
+              sum(cand + prim) OVER (ORDER BY duration_us ASC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS below
        FROM (
-         SELECT p.latency_us AS latency_us, toFloat64(countIf(p.role = {role:String})) AS cand, toFloat64(countIf(p.role != {role:String})) AS prim
+         SELECT p.${scope.timing} AS duration_us, toFloat64(countIf(p.role = {role:String})) AS cand, toFloat64(countIf(p.role != {role:String})) AS prim
          FROM ${PREDICTIONS} AS p
          WHERE ${ROLLOUT_ROWS("p.")} AND p.status = 'OK' AND p.row_index = 0
-         GROUP BY latency_us
+         GROUP BY duration_us
        )
      )`,
     params(scope),

@@ -28,6 +28,7 @@ function judgementBody(j: RolloutJudgement, estimated: Map<string, number>, stor
       candidate: { ...figuresBody(j.candidate), estimatedAccuracy: estimated.get(j.candidate.version) ?? null },
     },
     agreement: agreementBody(j.agreement),
+    timing: j.timing,
     tests: j.tests.map((t) => ({
       name: t.name,
       method: t.method,

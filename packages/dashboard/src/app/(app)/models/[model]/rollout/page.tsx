@@ -25,6 +25,8 @@ const STATE_WORDS: Record<Rollout["state"], string> = {
   rolled_back: "rolled back: every request goes to the primary",
   promoted: "promoted",
 };
+/** A canary is compared on its whole latency; a shadow, which runs after the primary's answer and yields to it, on the model's compute time. */
+const timingWords: Record<Judgement["timing"], string> = { latency: "latency", compute: "compute time" };
 const TEST_NAMES: Record<Judgement["tests"][number]["name"], string> = { accuracy: "accuracy", error_rate: "error rate", latency: "latency" };
 const METHODS: Record<Judgement["tests"][number]["method"], string> = {
   mcnemar_exact: "McNemar (exact)",
@@ -58,9 +60,7 @@ function FiguresTable({ judgement, mode }: { judgement: Judgement; mode: Rollout
     ["labelled rows", (f) => count(f.labelled)],
     ["accuracy", (f) => percent(f.accuracy)],
     ["estimated accuracy (CBPE)", (f) => percent(f.estimatedAccuracy)],
-    ["latency p50", (f) => ms(f.latencyMs?.p50)],
-    ["latency p95", (f) => ms(f.latencyMs?.p95)],
-    ["latency p99", (f) => ms(f.latencyMs?.p99)],
+    ...(["p50", "p95", "p99"] as const).map((q): [string, (f: Figures) => string] => [`${timingWords[judgement.timing]} ${q}`, (f) => ms(f.latencyMs?.[q])]),
   ];
   return (
     <div className="table-scroll">
@@ -180,14 +180,14 @@ function WindowCharts({ judgement, rollout }: { judgement: Judgement; rollout: R
         empty="No monitor window has ended since the rollout started."
       />
       <TimeChart
-        title="Latency p95 per monitor window"
+        title={`${judgement.timing === "compute" ? "Compute time" : "Latency"} p95 per monitor window`}
         unit="ms"
         fromMs={fromMs}
         toMs={toMs}
         points={latency}
         series={series}
         markers={markers}
-        description={`95th percentile latency in milliseconds of each version's successful requests, per monitor window since the rollout started.`}
+        description={`95th percentile ${timingWords[judgement.timing]} in milliseconds of each version's successful requests, per monitor window since the rollout started.`}
         empty="No monitor window has ended since the rollout started."
       />
     </section>

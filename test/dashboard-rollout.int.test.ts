@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runLoadgen, startMonitoring } from "@vigil/cli";
+import { startMonitoring } from "@vigil/cli";
 import { loadMonitorConfig, readCatalog, type RolloutResponse } from "@vigil/monitor";
 import { type Store, listRolloutEvents } from "@vigil/store";
 import type { Browser, Page } from "playwright-core";
 import { pageOverflow, seriousViolations } from "./support/a11y.js";
 import { collectPageErrors, launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
+import { flightsTraffic } from "./support/demo-traffic.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { addShuffledLabelVersion, setDemoRollout } from "./support/rollout.js";
@@ -38,20 +39,7 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
   let page: Page;
   const consoleErrors: string[] = [];
 
-  const loadgen = (requests: number, idPrefix: string) =>
-    runLoadgen({
-      target: server.address,
-      model: "flights",
-      rate: 0,
-      concurrency: 4,
-      requests,
-      durationMs: 0,
-      batch: 1,
-      shuffle: true,
-      labelFraction: 1,
-      labelDelayMs: 0,
-      idPrefix,
-    });
+  const loadgen = (requests: number, idPrefix: string) => flightsTraffic(server.address, requests, { idPrefix });
   const flush = () => Promise.all([store.predictions.flush(), store.labels.flush()]);
   const rollout = async () => {
     const response = await fetch(`${apiUrl}/api/v1/models/flights/rollout`, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -8,10 +8,10 @@ import { promisify } from "node:util";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { CLASS_LABELS, buildFlightMlpVersion, buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
-import { runLoadgen } from "@vigil/cli";
 import { judgeRollout, readCatalog, rolloutStatus } from "@vigil/monitor";
 import { pairedAccuracy } from "@vigil/onnx";
 import type { Store } from "@vigil/store";
+import { flightsTraffic } from "./support/demo-traffic.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
 import { setDemoRollout } from "./support/rollout.js";
@@ -237,18 +237,7 @@ describe("an int8 version shadowed beside its float version", () => {
 
   test("the shadow rows answer as int8 does offline, and the judge's agreement and accuracy difference are the offline comparison's on the same rows", async () => {
     const requests = 600;
-    const summary = await runLoadgen({
-      target: server.address,
-      model: "flights",
-      rate: 0,
-      concurrency: 1,
-      requests,
-      durationMs: 0,
-      batch: 1,
-      shuffle: true,
-      labelFraction: 1,
-      labelDelayMs: 0,
-    });
+    const summary = await flightsTraffic(server.address, requests, { concurrency: 1 });
     assert.equal(summary.failed, 0);
     const logged = await eventually(
       async () => {

@@ -14,6 +14,7 @@ import { contentsRequest, rawFloat32 } from "./support/requests.js";
 import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, tempDir } from "./support/store.js";
 import { serveDemo, storeEnv } from "./support/vigil.js";
+import { metricValue } from "./support/metrics.js";
 
 /** Every model here: x FP32 [-1,3] in, y FP32 [-1,3] out. */
 const io = {
@@ -145,18 +146,6 @@ async function rowsOnceLogged(store: Store, model: string, expected: (rows: Logg
 async function metricsText(server: TestServer): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${server.server.metricsPort}/metrics`);
   return response.text();
-}
-
-/** The sum of a counter's series whose labels include `labels`. */
-function metricValue(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const got = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(match[3]);
-  }
-  return sum;
 }
 
 /** Each response is version 1's answer (x * 2) to its input, whatever the candidate did. */

@@ -10,6 +10,7 @@ import type { ProcessOwner } from "./support/processes.js";
 import { FLIGHT_ROWS, contentsRequest } from "./support/requests.js";
 import { eventually } from "./support/store.js";
 import { type VigilProcess, demoWorkspace, serveDemo, spawnVigil, storeEnv } from "./support/vigil.js";
+import { metricValue } from "./support/metrics.js";
 
 const WORKERS = 2;
 const REQUEST_DEADLINE_MS = 30_000;
@@ -63,18 +64,6 @@ const delaysSeen = (connections: Connection[]) =>
 
 /** The pids of the workers that logged "worker N serving", by slot, in order (a replacement comes later). */
 const servingLogs = (serve: VigilProcess) => serve.logs.filter((l) => typeof l.msg === "string" && /^worker \d+ serving$/.test(l.msg));
-
-/** Sums of a metric's samples whose labels include `labels`, from Prometheus text. */
-function metricValue(text: string, name: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const got = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(match[3]);
-  }
-  return sum;
-}
 
 const isRunning = (pid: number) => {
   try {

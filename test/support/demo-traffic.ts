@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
+import { type LoadgenOptions, type LoadgenSummary, runLoadgen } from "@vigil/cli";
 import { type ModelLookup, MonitorJob, type RepositoryListing, catalogLookup, catalogRepository, parseSlo, readCatalog, startMonitorApi } from "@vigil/monitor";
 import type { Store } from "@vigil/store";
 import { addDemoModel, tempRepository } from "./models.js";
@@ -25,6 +25,26 @@ export interface DemoTraffic {
 }
 
 /**
+ * `requests` held-out flights sent to the demo model at `target` as fast as 4 clients go, one
+ * row each, in a seeded shuffled order, each labelled at once; `options` change any of it.
+ */
+export function flightsTraffic(target: string, requests: number, options: Partial<LoadgenOptions> = {}): Promise<LoadgenSummary> {
+  return runLoadgen({
+    target,
+    model: "flights",
+    rate: 0,
+    concurrency: 4,
+    requests,
+    durationMs: 0,
+    batch: 1,
+    shuffle: true,
+    labelFraction: 1,
+    labelDelayMs: 0,
+    ...options,
+  });
+}
+
+/**
  * A server with the demo model recording into its own embedded store, `requests` labelled
  * requests (half of them labelled) already answered and flushed, and one monitor window over
  * them evaluated: what the API and dashboard tests read.
@@ -37,18 +57,7 @@ export async function demoTraffic(requests: number): Promise<DemoTraffic> {
   await store.ready();
   const server = await startTestServer({ model_repository: repo.path, log_level: "warn" }, store);
   const startedMs = Date.now();
-  const summary = await runLoadgen({
-    target: server.address,
-    model: "flights",
-    rate: 0,
-    concurrency: 4,
-    requests,
-    durationMs: 0,
-    batch: 1,
-    shuffle: true,
-    labelFraction: 0.5,
-    labelDelayMs: 0,
-  });
+  const summary = await flightsTraffic(server.address, requests, { labelFraction: 0.5 });
   await Promise.all([store.predictions.flush(), store.labels.flush(), store.spans.flush()]);
   const endedMs = Date.now();
   const catalog = () => readCatalog(repo.path, (e) => assert.fail(e));

@@ -1,7 +1,7 @@
-import { type LoadgenSummary, runLoadgen } from "@vigil/cli";
+import type { LoadgenSummary } from "@vigil/cli";
 import { MonitorJob } from "@vigil/monitor";
 import { ModelInferRequest } from "@vigil/proto";
-import { type DemoTraffic, demoTraffic } from "./demo-traffic.js";
+import { type DemoTraffic, demoTraffic, flightsTraffic } from "./demo-traffic.js";
 import { rejection, unary } from "./grpc.js";
 
 export interface DriftTraffic extends DemoTraffic {
@@ -18,17 +18,8 @@ export interface DriftTraffic extends DemoTraffic {
 export async function driftTraffic(requests: number): Promise<DriftTraffic> {
   const traffic = await demoTraffic(requests);
   const calm = { fromMs: traffic.startedMs - 60_000, toMs: traffic.endedMs };
-  const drifted = await runLoadgen({
-    target: traffic.server.address,
-    model: "flights",
-    rate: 0,
-    concurrency: 4,
-    requests,
-    durationMs: 0,
-    batch: 1,
-    shuffle: true,
+  const drifted = await flightsTraffic(traffic.server.address, requests, {
     labelFraction: 0.5,
-    labelDelayMs: 0,
     drift: [
       { feature: "distance", operation: "*", amount: 3 },
       { feature: "hour", operation: "+", amount: 6 },

@@ -16,7 +16,17 @@ async function main(): Promise<void> {
     .name("vigil")
     .description("Vigil: serve ML models over the Open Inference Protocol and prove the service is good")
     .showHelpAfterError();
-  for (const register of [registerServe, registerMonitor, registerProfile, registerReport, registerSilence, registerRollout, registerLoadgen, registerUp, registerQuantize])
+  for (const register of [
+    registerServe,
+    registerMonitor,
+    registerProfile,
+    registerReport,
+    registerSilence,
+    registerRollout,
+    registerLoadgen,
+    registerUp,
+    registerQuantize,
+  ])
     register(program, env);
   await program.parseAsync();
 }

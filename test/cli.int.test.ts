@@ -9,7 +9,8 @@ import { runLoadgen } from "@vigil/cli";
 import { buildVocabulary, createFlightEncoder, isDelayed, loadFlights, splitByMonth } from "@vigil/demo-model";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { referenceRun } from "./support/requests.js";
-import { type TestServer, serveRepository } from "./support/server.js";
+import { freePort } from "./support/ports.js";
+import { type TestServer, serveRepository, startTestServer } from "./support/server.js";
 
 const run = promisify(execFile);
 const vigil = join(import.meta.dirname, "..", "packages", "cli", "bin", "vigil.js");
@@ -39,6 +40,19 @@ describe("vigil loadgen", () => {
     const p = out.probabilities!.data as Float32Array;
     const correct = flights.filter((f, i) => p[2 * i + 1]! >= p[2 * i]! === isDelayed(f)).length;
     assert.equal(summary.accuracy, correct / flights.length);
+  });
+
+  test("started before its server, it waits for the model and then sends everything", async () => {
+    const port = await freePort();
+    const load = runLoadgen({ target: `127.0.0.1:${port}`, model: "flights", rate: 0, concurrency: 2, requests: 20, durationMs: 0, batch: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const late = await startTestServer({ model_repository: served.repository, log_level: "warn", port });
+    try {
+      const summary = await load;
+      assert.deepEqual([summary.sent, summary.ok, summary.failed], [20, 20, 0]);
+    } finally {
+      await late.stop();
+    }
   });
 
   test("the vigil command prints the summary and exits 0", async () => {

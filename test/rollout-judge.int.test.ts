@@ -80,6 +80,11 @@ describe("judging a rollout from the prediction log", () => {
       r.role === "canary" && r.timestampUs % 2 === 0 ? { ...r, status: "UNAVAILABLE" } : r,
     );
     await plant("rj-slo", canary, failing);
+    await plant(
+      "rj-slower",
+      canary,
+      traffic("canary", 7, { rows: 3000, candidateShare: 0.3, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 4, candidateDelayUs: 300 }),
+    );
   });
 
   after(async () => {
@@ -204,6 +209,23 @@ describe("judging a rollout from the prediction log", () => {
     assert.ok(worse, "CandidateWorse fires");
     assert.equal(worse.labels.severity, "warning");
     assert.equal(worse.annotations.description, verdict.details.sentence);
+  });
+
+  test("a canary judged worse on latency alone stays in traffic and raises CandidateWorse: only quality, errors or a burning SLO roll back", async () => {
+    const endMs = BASE_MS + 4 * STEP_MS;
+    const results = await judgeAt("rj-slower", endMs);
+    const verdict = results.find((r) => r.metric === VERDICT_METRIC)!;
+    assert.equal(verdict.value, -1, String(verdict.details.sentence));
+    assert.match(String(verdict.details.sentence), /^candidate worse than primary: p95 latency /);
+    assert.equal(results.find((r) => r.metric === ROLLED_BACK_METRIC)?.value, 0);
+    assert.equal((await listRolloutEvents(store.engine, { model: "rj-slower" })).filter((e) => e.action === "rolled_back").length, 0);
+    await saveMonitorResults(store.engine, results);
+    const alerting = new Alerting(store.engine, parseAlertingConfig({}, "test", dirs.path), { onError: (e) => assert.fail(e) });
+    const alerts = await alerting.evaluateOnce(endMs + 30_000);
+    assert.ok(
+      alerts.some((a) => a.labels.alertname === "CandidateWorse" && a.labels.model === "rj-slower"),
+      "CandidateWorse fires",
+    );
   });
 
   test("a canary burning its model's availability SLO at the page threshold is rolled back with the burn in the reason", async () => {

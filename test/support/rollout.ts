@@ -123,6 +123,8 @@ export interface Traffic {
   errorRate?: number;
   /** Shadow: the candidate's prediction copies the primary's on this share of rows (drawn afresh otherwise). */
   copyShare?: number;
+  /** Added to every candidate row's latency (a slower candidate). */
+  candidateDelayUs?: number;
 }
 
 const flip = (label: string) => (label === CLASSES[0] ? CLASSES[1]! : CLASSES[0]!);
@@ -150,13 +152,22 @@ export function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): Ro
         prediction: candidate ? candidatePrediction : primaryPrediction,
         label,
         status,
-        latencyUs,
+        latencyUs: candidate ? latencyUs + (t.candidateDelayUs ?? 0) : latencyUs,
       });
       continue;
     }
     rows.push({ requestId, timestampUs, version: "1", role: "primary", prediction: primaryPrediction, label, status, latencyUs });
     if (candidate)
-      rows.push({ requestId, timestampUs, version: "2", role: "shadow", prediction: candidatePrediction, label, status, latencyUs: latencyUs + 5 });
+      rows.push({
+        requestId,
+        timestampUs,
+        version: "2",
+        role: "shadow",
+        prediction: candidatePrediction,
+        label,
+        status,
+        latencyUs: latencyUs + 5 + (t.candidateDelayUs ?? 0),
+      });
   }
   return rows;
 }

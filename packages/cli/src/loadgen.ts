@@ -90,6 +90,25 @@ function call<Req, Res>(
   return new Promise((resolve, reject) => method.call(client, request, metadata, { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))));
 }
 
+/** How long a load generator waits for a model that is still loading (its server just started). */
+const MODEL_READY_WAIT_MS = 30_000;
+
+/**
+ * The model's metadata, asked again while the server answers UNAVAILABLE (a model still loading
+ * says "retry shortly"), so a load generator started beside its server waits for the model.
+ */
+async function metadataWhenReady(client: GRPCInferenceServiceClient, model: string, metadata: Metadata, signal: AbortSignal | undefined) {
+  const deadline = Date.now() + MODEL_READY_WAIT_MS;
+  for (;;) {
+    try {
+      return await call(client.modelMetadata, client, { name: model, version: "" }, metadata);
+    } catch (error) {
+      if ((error as ServiceError).code !== status.UNAVAILABLE || Date.now() >= deadline || signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /**
  * Replays held-out flights (March 2001, never seen in training) against the server at a
  * chosen rate and concurrency, over raw tensors as Triton clients send them.
@@ -101,7 +120,7 @@ export async function runLoadgen(options: LoadgenOptions): Promise<LoadgenSummar
   const metadata = new Metadata();
   if (options.token) metadata.set("authorization", `Bearer ${options.token}`);
   try {
-    const modelMetadata = await call(client.modelMetadata, client, { name: options.model, version: "" }, metadata);
+    const modelMetadata = await metadataWhenReady(client, options.model, metadata, options.signal);
     const encode = createFlightEncoder(vocabularyFrom(modelMetadata));
     const shift = compileShifts(options.drift ?? [], featuresOf(modelMetadata));
     const driftAfter = options.driftAfter ?? 0;

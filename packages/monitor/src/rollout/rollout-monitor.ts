@@ -55,12 +55,15 @@ export async function burningSlos(engine: StoreEngine, slos: Slo[], model: strin
   return burning;
 }
 
-/** The reason a canary is taken out of traffic, in words, or undefined when it stays. */
+/**
+ * The reason a canary is taken out of traffic, in words, or undefined when it stays: its quality
+ * or its error rate judged worse, or an SLO burning on its version. A latency judged worse alone
+ * does not take it out (a few percent slower can be significant over many rows and still meet
+ * every objective): the latency SLOs decide that, and the verdict raises CandidateWorse.
+ */
 function rollbackReason(judgement: RolloutJudgement, burning: string[]): string | undefined {
-  const reasons = [
-    ...(judgement.verdict === "worse" ? [`${judgement.sentence} (look ${judgement.look}, alpha ${judgement.alpha.toPrecision(2)})`] : []),
-    ...burning,
-  ];
+  const decisive = judgement.tests.some((t) => (t.name === "accuracy" || t.name === "error_rate") && t.verdict === "worse");
+  const reasons = [...(decisive ? [`${judgement.sentence} (look ${judgement.look}, alpha ${judgement.alpha.toPrecision(2)})`] : []), ...burning];
   return reasons.length === 0 ? undefined : reasons.join("; ");
 }
 

@@ -19,7 +19,9 @@ const CONNECTIONS = 4;
 
 /** A client on a connection of its own (grpc-js otherwise shares one connection per address). */
 function ownConnection(address: string) {
-  const options = { "grpc.use_local_subchannel_pool": 1 };
+  // Each its own connection; one whose worker was killed retries within 2 s rather than after
+  // grpc-js's default backoff (growing to two minutes), which can outlast the test's wait.
+  const options = { "grpc.use_local_subchannel_pool": 1, "grpc.initial_reconnect_backoff_ms": 200, "grpc.max_reconnect_backoff_ms": 2000 };
   return {
     inference: new GRPCInferenceServiceClient(address, credentials.createInsecure(), options),
     feedback: new FeedbackClient(address, credentials.createInsecure(), options),

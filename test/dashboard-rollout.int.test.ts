@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startMonitoring } from "@vigil/cli";
-import { loadMonitorConfig, readCatalog, type RolloutResponse } from "@vigil/monitor";
+import { type PredictionDetail, type RolloutResponse, loadMonitorConfig, readCatalog } from "@vigil/monitor";
 import { type Store, listRolloutEvents } from "@vigil/store";
 import type { Browser, Page } from "playwright-core";
 import { pageOverflow, seriousViolations } from "./support/a11y.js";
@@ -11,7 +12,7 @@ import { type DashboardProcess, startDashboardProcess } from "./support/dashboar
 import { flightsTraffic } from "./support/demo-traffic.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
-import { addShuffledLabelVersion, setDemoRollout } from "./support/rollout.js";
+import { addShuffledLabelVersion, setRollout } from "./support/rollout.js";
 import { type TestServer, startTestServer } from "./support/server.js";
 import { eventually, quietLog, tempDir } from "./support/store.js";
 
@@ -52,7 +53,10 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
     repo = await tempRepository();
     await addDemoModel(repo.path);
     await addShuffledLabelVersion(repo.path, 2);
-    await setDemoRollout(repo.path, { mode: "canary", candidate: 2, primary: 1, canary_weight: 0.5 });
+    // A copy of the model under another name, shadowing the same candidate.
+    await cp(join(repo.path, "flights"), join(repo.path, "shadowed"), { recursive: true });
+    await setRollout(repo.path, { mode: "canary", candidate: 2, primary: 1, canary_weight: 0.5 });
+    await setRollout(repo.path, { mode: "shadow", candidate: 2, primary: 1 }, "shadowed");
     store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
     await store.ready();
     server = await startTestServer({ model_repository: repo.path, log_level: "info", rollout_poll_secs: 1 }, store);
@@ -103,6 +107,16 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
     assert.deepEqual(
       served.map((r) => [r.version, r.role, Number(r.n)]),
       [["1", "primary", 300]],
+    );
+    await flightsTraffic(server.address, 100, { model: "shadowed", idPrefix: "shadowed-" });
+    await eventually(
+      async () => {
+        await flush();
+        const [row] = await store.engine.query<{ n: string }>("SELECT count() AS n FROM predictions WHERE model_name = 'shadowed' AND role = 'shadow'");
+        return Number(row!.n);
+      },
+      (n) => n === 100,
+      "a shadow row for each of the shadowed model's requests",
     );
     const before = await store.engine.query<{ version: string; role: string }>(
       "SELECT DISTINCT model_version AS version, role FROM predictions WHERE model_name = 'flights' AND startsWith(request_id, 'before-') ORDER BY version",
@@ -163,6 +177,34 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
     await page.reload({ waitUntil: "networkidle" });
     const widths = await pageOverflow(page);
     assert.ok(widths.scrollWidth <= widths.clientWidth, `the page fits a phone: ${widths.scrollWidth} px (${widths.culprits.join(", ")})`);
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  test("a prediction's page names a canary's answer as the canary's and lists a shadow's answer beside the client's", async () => {
+    const one = async (where: string) => {
+      const [row] = await store.engine.query<{ request_id: string }>(`SELECT request_id FROM predictions WHERE ${where} ORDER BY request_id LIMIT 1`);
+      assert.ok(row, where);
+      return row.request_id;
+    };
+    const detail = async (requestId: string) => {
+      const response = await fetch(`${apiUrl}/api/v1/predictions/${requestId}/0`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(response.status, 200);
+      return (await response.json()) as PredictionDetail;
+    };
+    await page.setViewportSize({ width: 1400, height: 900 });
+
+    const canaryId = await one("model_name = 'flights' AND role = 'canary'");
+    assert.deepEqual([(await detail(canaryId)).role, (await detail(canaryId)).version], ["canary", "2"]);
+    await page.goto(`${dashboard.url}/predictions/${canaryId}/0`);
+    assert.equal(await page.locator("[data-field=role]").textContent(), "the rollout's canary");
+
+    const shadowedId = await one("model_name = 'shadowed' AND role = 'shadow'");
+    const shadowed = await detail(shadowedId);
+    assert.deepEqual([shadowed.role, shadowed.version, shadowed.shadows.length, shadowed.shadows[0]?.version], ["primary", "1", 1, "2"]);
+    await page.goto(`${dashboard.url}/predictions/${shadowedId}/0`);
+    const cells = await page.locator("[data-table=shadows] [data-shadow='2'] td").allTextContents();
+    assert.deepEqual(cells.slice(0, 4), ["2", shadowed.shadows[0]!.status, shadowed.shadows[0]!.prediction, shadowed.shadows[0]!.confidence.toFixed(4)]);
+    assert.deepEqual(await seriousViolations(page), []);
     assert.deepEqual(consoleErrors, []);
   });
 });

@@ -14,7 +14,7 @@ import type { Store } from "@vigil/store";
 import { flightsTraffic } from "./support/demo-traffic.js";
 import { addDemoModel, tempRepository } from "./support/models.js";
 import { openTestStore } from "./support/recording.js";
-import { setDemoRollout } from "./support/rollout.js";
+import { setRollout } from "./support/rollout.js";
 import { eventually, tempDir } from "./support/store.js";
 import { contentsRequest, rawFloat32 } from "./support/requests.js";
 import { unary } from "./support/grpc.js";
@@ -223,7 +223,7 @@ describe("an int8 version shadowed beside its float version", () => {
 
   before(async () => {
     await run(process.execPath, [vigil, "quantize", "--model", "flights", "--version", "2", "--models", repository.path]);
-    await setDemoRollout(repository.path, { mode: "shadow", primary: 2, candidate: 3 });
+    await setRollout(repository.path, { mode: "shadow", primary: 2, candidate: 3 });
     dirs = await tempDir("vigil-int8-shadow-");
     store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
     await store.ready();

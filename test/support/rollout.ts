@@ -203,9 +203,16 @@ export async function addShuffledLabelVersion(repository: string, version: numbe
   await writeModelVersion(join(repository, DEMO_MODEL_NAME), version, { model: buildFlightDelayOnnx(weights) });
 }
 
-/** Gives the demo model's config.json a rollout, loading every version so both the primary and the candidate serve. */
-export async function setDemoRollout(repository: string, rollout: Partial<RolloutPolicy> & Pick<RolloutPolicy, "mode" | "candidate">): Promise<void> {
-  const path = join(repository, DEMO_MODEL_NAME, MODEL_CONFIG_FILE);
+/**
+ * Gives a model's config.json a rollout, loading every version so both the primary and the
+ * candidate serve; `model` may be a copy of the demo model under another name.
+ */
+export async function setRollout(
+  repository: string,
+  rollout: Partial<RolloutPolicy> & Pick<RolloutPolicy, "mode" | "candidate">,
+  model: string = DEMO_MODEL_NAME,
+): Promise<void> {
+  const path = join(repository, model, MODEL_CONFIG_FILE);
   const config = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
-  await writeFile(path, `${JSON.stringify({ ...config, version_policy: { all: true }, rollout }, null, 2)}\n`);
+  await writeFile(path, `${JSON.stringify({ ...config, name: model, version_policy: { all: true }, rollout }, null, 2)}\n`);
 }

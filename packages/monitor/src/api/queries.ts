@@ -9,6 +9,7 @@ import {
   REQUESTS_PER_MINUTE,
   type StoreEngine,
   getPrediction,
+  getShadowPredictions,
   labelKey,
   listPredictions,
   newestLabels,
@@ -210,6 +211,7 @@ export async function searchPredictions(engine: StoreEngine, filter: PredictionF
     confidence: r.confidence,
     label: labels.get(labelKey(r.modelName, r.requestId, r.rowIndex))?.label ?? null,
     traceId: r.traceId,
+    role: r.role,
   }));
   return { rows: shown, last: last && { timestampUs: last.timestampUs, requestId: last.requestId, rowIndex: last.rowIndex } };
 }
@@ -233,7 +235,7 @@ export async function tracePredictions(engine: StoreEngine, traceId: string, req
 
 /** One prediction row with everything the log holds about it, and its newest label. */
 export async function predictionDetail(engine: StoreEngine, requestId: string, rowIndex: number): Promise<Omit<PredictionDetail, "inputs"> | undefined> {
-  const r = await getPrediction(engine, requestId, rowIndex);
+  const [r, shadows] = await Promise.all([getPrediction(engine, requestId, rowIndex), getShadowPredictions(engine, requestId, rowIndex)]);
   if (!r) return undefined;
   // Labels are looked up under the prediction's model, which only the row names.
   const label = (await newestLabels(engine, [r])).get(labelKey(r.modelName, requestId, rowIndex));
@@ -257,5 +259,16 @@ export async function predictionDetail(engine: StoreEngine, requestId: string, r
     traceId: r.traceId,
     label: label?.label ?? null,
     labelledAt: label === undefined ? null : rfc3339OfMicros(label.labelledAtUs),
+    role: r.role,
+    shadows: shadows.map((s) => ({
+      version: s.modelVersion,
+      status: s.status,
+      error: s.error,
+      prediction: s.prediction,
+      confidence: s.confidence,
+      scores: s.scores,
+      latencyMs: s.latencyUs / 1000,
+      computeMs: s.computeUs / 1000,
+    })),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { TraceSpan } from "@vigil/store";
+import { PREDICTION_ROLES, type TraceSpan } from "@vigil/store";
 
 /**
  * The monitor API's response bodies as zod schemas: the one description of them that the
@@ -387,6 +387,11 @@ export const predictionRowSchema = named(
     confidence: z.number(),
     label: z.string().nullable(),
     traceId: z.string(),
+    role: z
+      .enum(PREDICTION_ROLES)
+      .describe(
+        "primary: answered by the model's primary (or the named) version; canary: answered by a rollout's candidate. Shadow answers are listed under their request row's detail",
+      ),
   }),
 );
 
@@ -408,6 +413,20 @@ export const predictionDetailSchema = named(
     batchSize: z.number(),
     client: z.string(),
     labelledAt: RFC3339.nullable(),
+    shadows: z
+      .array(
+        z.object({
+          version: z.string(),
+          status: z.string(),
+          error: z.string(),
+          prediction: z.string(),
+          confidence: z.number(),
+          scores: z.array(z.number()),
+          latencyMs: z.number().describe("From when the shadow was queued, after the client's answer"),
+          computeMs: z.number(),
+        }),
+      )
+      .describe("A shadow candidate's answers to this request row, which the client never got (rollouts in shadow mode)"),
   }),
 );
 

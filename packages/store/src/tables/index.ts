@@ -25,6 +25,7 @@ export {
   predictionReadSchema,
   predictionRow,
   getPrediction,
+  getShadowPredictions,
   listPredictions,
   servedVersions,
   modelsOfRequests,

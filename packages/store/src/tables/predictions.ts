@@ -147,10 +147,20 @@ export async function getPrediction(engine: StoreEngine, requestId: string, rowI
   return row;
 }
 
+/** The shadow candidates' answers to one request row (rollouts in shadow mode), oldest version first; empty when it had none. */
+export function getShadowPredictions(engine: StoreEngine, requestId: string, rowIndex: number): Promise<PredictionRecord[]> {
+  return queryRows(
+    engine,
+    predictionReadSchema,
+    `SELECT ${ALL_COLUMNS} FROM ${PREDICTIONS} WHERE request_id = {request:String} AND row_index = {row:UInt32} AND role = 'shadow' ORDER BY model_version`,
+    { request: requestId, row: rowIndex },
+  );
+}
+
 /** The columns a page of the prediction log shows: the row without its feature, score and timing arrays. */
 export type PredictionSummary = Pick<
   PredictionRecord,
-  "timestampUs" | "requestId" | "rowIndex" | "modelName" | "modelVersion" | "status" | "error" | "latencyUs" | "prediction" | "confidence" | "traceId"
+  "timestampUs" | "requestId" | "rowIndex" | "modelName" | "modelVersion" | "status" | "error" | "latencyUs" | "prediction" | "confidence" | "traceId" | "role"
 >;
 
 const summaryReadSchema = z
@@ -166,6 +176,7 @@ const summaryReadSchema = z
     prediction: z.string(),
     confidence: floatValue,
     trace_id: z.string(),
+    role: z.enum(PREDICTION_ROLES),
   })
   .transform(
     (r): PredictionSummary => ({
@@ -180,6 +191,7 @@ const summaryReadSchema = z
       prediction: r.prediction,
       confidence: r.confidence,
       traceId: r.trace_id,
+      role: r.role,
     }),
   );
 
@@ -212,7 +224,7 @@ export function listPredictions(engine: StoreEngine, filter: PredictionFilter): 
     engine,
     summaryReadSchema,
     `SELECT toUnixTimestamp64Micro(timestamp) AS timestamp_us, request_id, row_index, model_name, model_version,
-            status, error, latency_us, prediction, confidence, trace_id
+            status, error, latency_us, prediction, confidence, trace_id, role
      FROM ${PREDICTIONS}
      WHERE timestamp >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND timestamp < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
        AND ${MODEL_SCOPE} AND role != 'shadow'

@@ -43,7 +43,7 @@ export default async function PredictionsPage({ searchParams }: { searchParams: 
     time: `${r.timestamp.slice(0, 10)} ${r.timestamp.slice(11, 26)}`,
     requestId: r.rowIndex === 0 ? r.requestId : `${r.requestId} row ${r.rowIndex}`,
     href: keep(search, `/predictions/${encodeURIComponent(r.requestId)}/${r.rowIndex}`),
-    model: `${r.model} v${r.version}`,
+    model: `${r.model} v${r.version}${r.role === "canary" ? " (canary)" : ""}`,
     status: r.status,
     statusTone: r.status === "OK" ? "" : "bad",
     prediction: r.prediction,

@@ -18,8 +18,15 @@ export default async function PredictionPage({ params, searchParams }: { params:
         Prediction {p.requestId} row {p.rowIndex}
       </h2>
       <p>
-        {p.timestamp.replace("T", " ").replace("Z", "")} UTC: model {p.model} version {p.version}, status{" "}
-        <b className={p.status === "OK" ? "" : "bad"}>{p.status}</b>
+        {p.timestamp.replace("T", " ").replace("Z", "")} UTC: model {p.model} version {p.version}
+        {p.role === "canary" && (
+          <>
+            {" "}
+            (<span data-field="role">the rollout&apos;s canary</span>,{" "}
+            <Link href={keep(search, `/models/${encodeURIComponent(p.model)}/rollout`)}>rollout</Link>)
+          </>
+        )}
+        , status <b className={p.status === "OK" ? "" : "bad"}>{p.status}</b>
         {p.error && ` (${p.error})`}, latency {p.latencyMs.toFixed(3)} ms (queue {p.queueMs.toFixed(3)}, compute {p.computeMs.toFixed(3)}, batch of{" "}
         {p.batchSize}), client {p.client}
       </p>
@@ -59,6 +66,43 @@ export default async function PredictionPage({ params, searchParams }: { params:
           </tbody>
         </table>
       </div>
+      {p.shadows.length > 0 && (
+        <div className="table-scroll">
+          <table data-table="shadows">
+            <caption className="muted">
+              What the rollout&apos;s shadow candidate answered to this row (the client got version {p.version}&apos;s answer);{" "}
+              <Link href={keep(search, `/models/${encodeURIComponent(p.model)}/rollout`)}>the rollout</Link>
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">version</th>
+                <th scope="col">status</th>
+                <th scope="col">predicted</th>
+                <th scope="col" className="num">
+                  confidence
+                </th>
+                <th scope="col" className="num">
+                  compute (ms)
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.shadows.map((shadow) => (
+                <tr key={shadow.version} data-shadow={shadow.version}>
+                  <td>{shadow.version}</td>
+                  <td className={shadow.status === "OK" ? "" : "bad"}>
+                    {shadow.status}
+                    {shadow.error && ` (${shadow.error})`}
+                  </td>
+                  <td className={p.label !== null && shadow.prediction !== p.label ? "bad" : ""}>{shadow.prediction}</td>
+                  <td className="num">{shadow.confidence.toFixed(4)}</td>
+                  <td className="num">{shadow.computeMs.toFixed(3)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {p.traceId && (
         <p>
           <Link href={keep(search, `/traces/${p.traceId}`)}>the request's trace</Link>

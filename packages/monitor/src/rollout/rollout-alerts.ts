@@ -15,7 +15,7 @@ export interface RolloutRule {
 /**
  * CandidateRolledBack (critical): a canary is rolled back, by the monitor or a person, and its
  * rollout is still configured. CandidateWorse (warning): a candidate judged worse that is not
- * rolled back (a shadow, or a canary without auto_rollback).
+ * rolled back (a shadow, a canary without auto_rollback, or a canary worse on latency alone).
  */
 export function rolloutRules(): RolloutRule[] {
   return [

@@ -140,7 +140,7 @@ function TestsTable({ judgement }: { judgement: Judgement }) {
   );
 }
 
-/** Per monitor window, each version's accuracy (and, for a shadow, how often they agreed), with the windows the monitor judged worse or better marked. */
+/** Per monitor window, each version's accuracy (and, for a shadow, how often they agreed), with where the monitor's verdict turned worse or better marked. */
 function WindowCharts({ judgement, rollout }: { judgement: Judgement; rollout: Rollout }) {
   const points: TimePoint[] = judgement.windows.map((w) => ({
     t: Date.parse(w.to),
@@ -154,8 +154,11 @@ function WindowCharts({ judgement, rollout }: { judgement: Judgement; rollout: R
     candidate: w.candidate.latencyMs?.p95 ?? null,
   }));
   const markers: TimeMarker[] = [
-    ...judgement.windows.flatMap((w) =>
-      w.verdict === "worse" || w.verdict === "better" ? [{ t: Date.parse(w.to), label: `candidate ${w.verdict}`, tone: "alert" as const }] : [],
+    // Where the monitor's verdict became "worse" or "better": a mark per window would repeat it until the rollout ends.
+    ...judgement.windows.flatMap((w, i) =>
+      (w.verdict === "worse" || w.verdict === "better") && w.verdict !== judgement.windows[i - 1]?.verdict
+        ? [{ t: Date.parse(w.to), label: `candidate ${w.verdict}`, tone: "alert" as const }]
+        : [],
     ),
     ...rollout.events.filter((e) => e.action !== "started").map((e) => ({ t: Date.parse(e.at), label: e.action.replace("_", " "), tone: "deploy" as const })),
   ];

@@ -18,7 +18,7 @@ export {
   type MonitoredFeature,
   type TensorSpec,
 } from "./model-config.js";
-export { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, REFERENCE_FILE, parseVersion, versionDirectory } from "./layout.js";
+export { MODEL_CHECKSUM_FILE, MODEL_CONFIG_FILE, MODEL_FILE, REFERENCE_FILE, parseVersion, versionDirectory, versionsOnDisk } from "./layout.js";
 export { writeModelVersion, type VersionFiles } from "./write-version.js";
 export { checksumLine, checksumMismatch, modelChecksum } from "./checksum.js";
 export { answerOfScores } from "./answer.js";

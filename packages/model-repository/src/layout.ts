@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** A model's settings, in its directory (`<repository>/<model>/config.json`). */
@@ -23,4 +24,12 @@ export function parseVersion(name: string): number | undefined {
 /** The directory of one version of a model, given the model's directory. */
 export function versionDirectory(modelDir: string, version: number | string): string {
   return join(modelDir, String(version));
+}
+
+/** The versions whose directories a model's directory holds, oldest first; none when it does not exist. */
+export function versionsOnDisk(modelDir: string): number[] {
+  if (!existsSync(modelDir)) return [];
+  return readdirSync(modelDir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? (parseVersion(entry.name) ?? []) : []))
+    .sort((a, b) => a - b);
 }

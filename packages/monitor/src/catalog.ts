@@ -5,9 +5,9 @@ import {
   MODEL_CONFIG_FILE,
   type ModelConfig,
   REFERENCE_FILE,
-  parseVersion,
   readModelConfig,
   versionDirectory,
+  versionsOnDisk,
 } from "@vigil/model-repository";
 import type { ReferenceCalibration, StoreEngine } from "@vigil/store";
 import type { Registry } from "prom-client";
@@ -215,12 +215,7 @@ export function catalogLookup(engine: StoreEngine, catalog: () => CatalogModel[]
 export function catalogRepository(catalog: () => CatalogModel[]): RepositoryListing {
   return async () =>
     catalog().map((model) => {
-      const versions = existsSync(model.dir)
-        ? readdirSync(model.dir, { withFileTypes: true })
-            .filter((entry) => entry.isDirectory() && parseVersion(entry.name) !== undefined)
-            .map((entry) => entry.name)
-            .sort((a, b) => Number(a) - Number(b))
-        : [];
+      const versions = versionsOnDisk(model.dir).map(String);
       return {
         name: model.name,
         versions: versions.map((version) => ({ version, referenceFile: existsSync(join(versionDirectory(model.dir, version), REFERENCE_FILE)) })),

@@ -38,7 +38,7 @@ export { windowedClassificationQuality, type WindowedClassificationQuality } fro
 export { storedHistograms, type StoredHistogram } from "./stored-drift.js";
 export { profileFromValues, quantileSorted, binOf, type FeatureSpec, type FeatureProfile, type NumericalProfile, type CategoricalProfile } from "./profiles.js";
 export { saveProfiles, loadProfiles, servedVersions } from "@vigil/store";
-export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow } from "./reference.js";
+export { ensureProfiles, ensureReconstruction, profilesFromFile, profilesFromWindow, referenceRows, type ReferenceRow } from "./reference.js";
 export { dataQuality, dataQualityResults, type DataQuality, type InputQuality } from "./data-quality.js";
 export {
   fitReconstruction,

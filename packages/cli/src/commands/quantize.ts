@@ -3,6 +3,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { choosePolicyVersions, loadServerConfig } from "@vigil/inference";
+import { type ReferenceRow, referenceRows } from "@vigil/monitor";
 import {
   MODEL_CHECKSUM_FILE,
   MODEL_CONFIG_FILE,
@@ -14,6 +15,7 @@ import {
   parseVersion,
   readModelConfig,
   versionDirectory,
+  versionsOnDisk,
   writeModelVersion,
 } from "@vigil/model-repository";
 import {
@@ -50,18 +52,6 @@ export interface QuantizeSummary {
   /** What to change in config.json for the server to load the new version, or what loading it will do. */
   policyNote?: string;
   comparison?: Int8Comparison;
-}
-
-/** A reference-file row, kept whole so fields this command does not rewrite (label, ...) pass through. */
-type ReferenceLine = Record<string, unknown> & { features: number[] };
-
-async function versionsOf(modelDir: string): Promise<number[]> {
-  const entries = await readdir(modelDir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => parseVersion(e.name))
-    .filter((v): v is number => v !== undefined)
-    .sort((a, b) => a - b);
 }
 
 async function modelsIn(repository: string): Promise<string[]> {
@@ -108,23 +98,10 @@ function inputRow(features: number[], columnOf: number[], width: number): Float3
   return row;
 }
 
-async function readReferenceLines(path: string): Promise<ReferenceLine[]> {
-  const text = await readFile(path, "utf8");
-  const rows: ReferenceLine[] = [];
-  for (const [i, line] of text.split("\n").entries()) {
-    if (line.trim() === "") continue;
-    let row: unknown;
-    try {
-      row = JSON.parse(line);
-    } catch (error) {
-      throw new Error(`${path} line ${i + 1}: not JSON (${(error as Error).message})`);
-    }
-    const features = (row as { features?: unknown }).features;
-    if (typeof row !== "object" || row === null || !Array.isArray(features) || !features.every((v) => typeof v === "number" || v === null)) {
-      throw new Error(`${path} line ${i + 1}: expected {"features": [numbers], ...}`);
-    }
-    rows.push(row as ReferenceLine);
-  }
+/** Every row of a reference-format file, kept whole so fields this command does not rewrite (label, ...) pass through. */
+async function readReferenceLines(path: string): Promise<ReferenceRow[]> {
+  const rows: ReferenceRow[] = [];
+  for await (const row of referenceRows(path)) rows.push(row);
   return rows;
 }
 
@@ -136,12 +113,7 @@ function answerOf(scores: Float32Array, classes: string[] | undefined): { predic
 }
 
 /** The reference rows with what the int8 model answers for each (scored one row at a time, as an unbatched request is). */
-async function rescoreReference(
-  model: Uint8Array,
-  config: ModelConfig,
-  rows: ReferenceLine[],
-  mapping: { width: number; columnOf: number[] },
-): Promise<string> {
+async function rescoreReference(model: Uint8Array, config: ModelConfig, rows: ReferenceRow[], mapping: { width: number; columnOf: number[] }): Promise<string> {
   const scoring = await openScoringSession(model, mapping.width, 1, config.outputs[0]?.name);
   try {
     const { scores, classes } = await scoreRows(
@@ -199,7 +171,7 @@ export async function quantizeModelVersion(request: QuantizeRequest): Promise<Qu
     const known = await modelsIn(request.repository);
     throw new Error(`model "${request.model}" is not in the repository ${request.repository} (models: ${known.join(", ") || "none"})`);
   }
-  const versions = await versionsOf(modelDir);
+  const versions = versionsOnDisk(modelDir);
   const source = parseVersion(request.version);
   if (source === undefined || !versions.includes(source)) {
     throw new Error(`model "${request.model}" has no version "${request.version}" (versions: ${versions.join(", ") || "none"})`);

@@ -102,6 +102,7 @@ try {
       events: [],
       startedMs: startMs,
       state: "active",
+      decidedToMs: undefined,
       primaryVersion: "1",
       candidateVersion: "2",
     };

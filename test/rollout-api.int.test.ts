@@ -5,7 +5,7 @@ import type { RolloutPolicy } from "@vigil/model-repository";
 import { type RolloutModel, errorSchema, lookAlpha, rolloutJudge, rolloutSchema, startMonitorApi } from "@vigil/monitor";
 import { type Store, saveMonitorResults, saveRolloutEvent } from "@vigil/store";
 import { openTestStore } from "./support/recording.js";
-import { BASE_MS, STEP_MS, insertRolloutRows, rolloutPolicy, shuffleCandidateLabels, startedEvent, traffic } from "./support/rollout.js";
+import { BASE_MS, STEP_MS, type RolloutRow, insertRolloutRows, rolloutPolicy, shuffleCandidateLabels, startedEvent, traffic } from "./support/rollout.js";
 import { tempDir } from "./support/store.js";
 
 const TOKEN = "rollout-api-token";
@@ -14,10 +14,12 @@ const TOKEN = "rollout-api-token";
 describe("monitor API: a model's rollout", () => {
   let dirs: Awaited<ReturnType<typeof tempDir>>;
   let store: Store;
+  let plantedRows: RolloutRow[];
   let api: Awaited<ReturnType<typeof startMonitorApi>>;
-  const known = new Set(["ra-canary", "ra-plain", "ra-pending"]);
+  const known = new Set(["ra-canary", "ra-watched", "ra-plain", "ra-pending"]);
   const policies = new Map<string, RolloutPolicy | undefined>();
   const canary = rolloutPolicy({ mode: "canary", candidate: 2, canary_weight: 0.2 });
+  const watched = rolloutPolicy({ mode: "canary", candidate: 2, canary_weight: 0.2, auto_rollback: false });
   const rollouts = (): RolloutModel[] => [...known].map((name) => ({ name, rollout: policies.get(name), classifier: true }));
 
   const get = async (model: string) => {
@@ -33,15 +35,27 @@ describe("monitor API: a model's rollout", () => {
     store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
     await store.ready();
     policies.set("ra-canary", canary);
+    policies.set("ra-watched", watched);
     policies.set("ra-pending", rolloutPolicy({ mode: "shadow", candidate: 3, primary: 2 }));
-    const rows = shuffleCandidateLabels(
+    plantedRows = shuffleCandidateLabels(
       traffic("canary", 11, { rows: 3000, candidateShare: 0.2, primaryAccuracy: 0.8, candidateAccuracy: 0.8, windows: 3 }),
       12,
     );
-    await insertRolloutRows(store.engine, "ra-canary", rows);
-    await saveRolloutEvent(store.engine, startedEvent("ra-canary", canary, "1", BASE_MS));
-    // The monitor judged the first two windows (the first already judged the canary worse and rolled it back).
-    const judge = rolloutJudge(store.engine, () => rollouts().filter((m) => m.name === "ra-canary"), { stepMs: STEP_MS, slos: [] });
+    // The same traffic twice: ra-canary is rolled back by the monitor at its first window, ra-watched (no auto_rollback) stays in traffic.
+    for (const [model, policy] of [
+      ["ra-canary", canary],
+      ["ra-watched", watched],
+    ] as const) {
+      // Labels are keyed by request id: each model's copy gets ids of its own.
+      await insertRolloutRows(
+        store.engine,
+        model,
+        plantedRows.map((r) => ({ ...r, requestId: `${model}-${r.requestId}` })),
+      );
+      await saveRolloutEvent(store.engine, startedEvent(model, policy, "1", BASE_MS));
+    }
+    // The monitor judged the first two windows.
+    const judge = rolloutJudge(store.engine, () => rollouts().filter((m) => m.name === "ra-canary" || m.name === "ra-watched"), { stepMs: STEP_MS, slos: [] });
     for (const endMs of [BASE_MS + STEP_MS, BASE_MS + 2 * STEP_MS]) {
       await saveMonitorResults(store.engine, await judge({ fromUs: (endMs - STEP_MS) * 1000, toUs: endMs * 1000 }));
     }
@@ -79,7 +93,7 @@ describe("monitor API: a model's rollout", () => {
     assert.deepEqual([pending.mode, pending.primaryVersion, pending.candidateVersion], ["shadow", "2", "3"]);
   });
 
-  test("a canary judged worse: policy, state, events, per-version figures, tests with this look's alpha, verdict and per-window series", async () => {
+  test("a canary judged worse and rolled back: policy, state, events, and the judgement as it was decided, at the rollback's look", async () => {
     const { status, body } = await get("ra-canary");
     assert.equal(status, 200);
     const rollout = body!.rollout!;
@@ -93,6 +107,25 @@ describe("monitor API: a model's rollout", () => {
       ],
     );
     assert.equal(rollout.policy.canary_weight, 0.2);
+    const j = rollout.judgement!;
+    assert.deepEqual([j.from, j.to], [rollout.startedAt, new Date(BASE_MS + STEP_MS).toISOString()], "the rows up to the judged window's end");
+    assert.equal(j.look, 1, "the look that rolled it back, two hours later");
+    assert.equal(j.alpha, lookAlpha(0.05, 1));
+    assert.equal(j.verdict, "worse");
+    assert.match(j.sentence, /^candidate worse than primary: accuracy 0\.\d\d vs 0\.\d\d/);
+    const firstWindowRows = plantedRows.filter((r) => r.timestampUs < (BASE_MS + STEP_MS) * 1000).length;
+    assert.equal(j.versions.primary.rows + j.versions.candidate.rows, firstWindowRows);
+    assert.deepEqual(
+      j.windows.map((w) => [w.look, w.verdict]),
+      [[1, "worse"]],
+    );
+  });
+
+  test("a canary judged worse and left in traffic: figures, tests with this look's alpha, verdict and per-window series", async () => {
+    const { status, body } = await get("ra-watched");
+    assert.equal(status, 200);
+    const rollout = body!.rollout!;
+    assert.equal(rollout.state, "active");
     const j = rollout.judgement!;
     assert.equal(j.from, rollout.startedAt);
     assert.ok(j.look >= 120, `look ${j.look}: a minute's step over two hours`);

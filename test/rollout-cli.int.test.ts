@@ -89,7 +89,11 @@ describe("vigil rollout status, rollback and promote", () => {
     const events = await withStore((store) => listRolloutEvents(store.engine, { model: "flights" }));
     const rollback = events.find((e) => e.action === "rolled_back")!;
     assert.deepEqual([rollback.actor, rollback.reason, rollback.candidateVersion], ["cli", "paged: checkout errors", "2"]);
-    assert.match((await vigil("rollout", "status", "--model", "flights", "--monitor-config", monitorFile)).stdout, /, rolled back \(policy/);
+    const status = (await vigil("rollout", "status", "--model", "flights", "--monitor-config", monitorFile)).stdout;
+    assert.match(status, /, rolled back \(policy/);
+    const judgedTo = new Date(rollback.judgedToMs!).toISOString();
+    assert.equal(rollback.judgedToMs, rollback.timestampMs, "a person's rollback rests on every row up to it");
+    assert.match(status, new RegExp(`^look \\d+, rows from \\S+ to ${judgedTo.replaceAll(".", "\\.")} \\(as rolled back\\)$`, "m"));
   });
 
   test("promote rewrites config.json atomically (rollout gone, the candidate loaded alone, the rest kept) and records 'promoted'", async () => {

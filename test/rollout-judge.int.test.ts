@@ -7,6 +7,7 @@ import {
   ROLLED_BACK_METRIC,
   VERDICT_METRIC,
   judgeRollout,
+  judgedUntil,
   parseAlertingConfig,
   parseSlo,
   rolloutJudge,
@@ -123,6 +124,16 @@ describe("judging a rollout from the prediction log", () => {
     // A server restarting writes 'started' again; the policy stays rolled back.
     await saveRolloutEvent(store.engine, startedEvent("rj-worse", canary, "1", endMs + 2 * STEP_MS));
     assert.equal((await statusOf("rj-worse")).state, "rolled_back");
+
+    // A decided rollout is judged as it was decided, at the rollback's look, however long after:
+    // judged at a later look, the same rows would only be held to a smaller alpha.
+    const decided = await statusOf("rj-worse");
+    assert.equal(decided.decidedToMs, endMs, "the rollback rests on the rows up to the judged window's end");
+    const muchLaterMs = endMs + 2000 * STEP_MS;
+    const asDecided = await judgeRollout(store.engine, decided, { stepMs: STEP_MS, asOfMs: judgedUntil(decided, muchLaterMs), classifier: true });
+    assert.deepEqual([asDecided.verdict, asDecided.look, asDecided.toMs], ["worse", 5, endMs]);
+    const monitorLater = (await judgeAt("rj-worse", muchLaterMs)).find((r) => r.metric === VERDICT_METRIC);
+    assert.deepEqual([monitorLater?.value, monitorLater?.details.look], [-1, 5], "the monitor keeps reporting the verdict that rolled it back");
 
     const config = parseAlertingConfig({}, "test", dirs.path);
     const alerting = new Alerting(store.engine, config, { onError: (e) => assert.fail(e) });

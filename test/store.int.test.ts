@@ -169,7 +169,7 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
     });
 
     test("rollout events read back in order, by model and policy", async () => {
-      const event = (timestampMs: number, policyId: string, action: RolloutEvent["action"]): RolloutEvent => ({
+      const event = (timestampMs: number, policyId: string, action: RolloutEvent["action"], judgedToMs = timestampMs): RolloutEvent => ({
         timestampMs,
         modelName: "rollout-test",
         policyId,
@@ -180,9 +180,13 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
         actor: "test",
         reason: `${action} at ${timestampMs}`,
         policy: "{}",
+        judgedToMs,
       });
       const t = Date.now();
-      for (const e of [event(t + 2, "p1", "rolled_back"), event(t, "p1", "started"), event(t + 1, "p2", "started")]) await saveRolloutEvent(engine, e);
+      // The rollback rests on rows up to a window that ended a minute before it; 'started' has no judged_to of its own.
+      for (const e of [event(t + 2, "p1", "rolled_back", t - 60_000), { ...event(t, "p1", "started"), judgedToMs: undefined }, event(t + 1, "p2", "started")]) {
+        await saveRolloutEvent(engine, e);
+      }
       const all = await listRolloutEvents(engine, { model: "rollout-test" });
       assert.deepEqual(
         all.map((e) => [e.policyId, e.action]),
@@ -194,7 +198,7 @@ function storeSuite(name: string, open: () => Promise<{ engine: StoreEngine; clo
       );
       assert.deepEqual(await listRolloutEvents(engine, { model: "rollout-test", policyId: "p1" }), [
         event(t, "p1", "started"),
-        event(t + 2, "p1", "rolled_back"),
+        event(t + 2, "p1", "rolled_back", t - 60_000),
       ]);
     });
 

@@ -186,6 +186,7 @@ export {
 } from "./rollout/rollout-stats.js";
 export {
   judgeRollout,
+  judgedUntil,
   lookAt,
   rolloutStatus,
   verdictSentence,

@@ -12,6 +12,7 @@ import {
   type VersionFigures,
   formatTable,
   judgeRollout,
+  judgedUntil,
   loadMonitorConfig,
   readCatalog,
   rolloutStatus,
@@ -137,7 +138,7 @@ export function formatRolloutStatus(status: RolloutStatus, judgement: RolloutJud
       judgement.tests.map((t) => [t.name, fixed(t.statistic, 3), t.pValue.toPrecision(3), t.alpha.toPrecision(3), t.verdict]),
     ),
     "",
-    `look ${judgement.look} since ${new Date(judgement.fromMs).toISOString()}`,
+    `look ${judgement.look}, rows from ${new Date(judgement.fromMs).toISOString()} to ${new Date(judgement.toMs).toISOString()}${status.decidedToMs === undefined ? "" : ` (as ${status.state === "promoted" ? "promoted" : "rolled back"})`}`,
   );
   return lines.join("\n");
 }
@@ -173,7 +174,7 @@ export function registerRollout(program: Command, env: CliEnv): void {
             : await judgeRollout(
                 engine,
                 { ...status, startedMs: status.startedMs },
-                { stepMs, asOfMs: Date.now(), classifier: model.config.classes !== undefined },
+                { stepMs, asOfMs: judgedUntil(status, Date.now()), classifier: model.config.classes !== undefined },
               );
         console.log(opts.json ? JSON.stringify({ status, judgement }, null, 2) : formatRolloutStatus(status, judgement));
       });

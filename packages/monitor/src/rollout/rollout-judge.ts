@@ -29,6 +29,12 @@ export interface RolloutStatus {
   /** Epoch ms of the policy's earliest 'started'; judging starts there. */
   startedMs: number | undefined;
   state: RolloutStateName;
+  /**
+   * Epoch ms the decision of a rolled_back or promoted rollout rests on (its event's judgedToMs);
+   * undefined while it is pending or active. Judging stops there: the sequential test ended at
+   * that look, and looking again later would only spend more alpha on the same rows.
+   */
+  decidedToMs: number | undefined;
   primaryVersion: string;
   candidateVersion: string;
 }
@@ -68,6 +74,7 @@ export async function rolloutStatus(engine: StoreEngine, model: string, configur
     events,
     startedMs: started[0]?.timestampMs,
     state,
+    decidedToMs: decided?.judgedToMs ?? decided?.timestampMs,
     primaryVersion: policy.primary !== undefined ? String(policy.primary) : (started.at(-1)?.primaryVersion ?? ""),
     candidateVersion: String(policy.candidate),
   };
@@ -151,6 +158,9 @@ const agreementOf = (p: PairCounts | undefined): Agreement => {
   const agree = p?.agree ?? 0;
   return { pairs, agree, rate: ratio(agree, pairs), interval: wilsonInterval(agree, pairs) };
 };
+
+/** Where judging a rollout at `nowMs` ends: now, or its decision's point once it is decided. */
+export const judgedUntil = (status: RolloutStatus, nowMs: number): number => Math.min(nowMs, status.decidedToMs ?? nowMs);
 
 /** The look at `asOfMs`: monitor windows ended since the start, the one in progress counting, at least 1. */
 export function lookAt(startedMs: number, asOfMs: number, stepMs: number): number {

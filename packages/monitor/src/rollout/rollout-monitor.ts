@@ -3,7 +3,7 @@ import type { RolloutPolicy } from "@vigil/model-repository";
 import { type MonitorResult, type RolloutEvent, type StoreEngine, saveRolloutEvent } from "@vigil/store";
 import { type Slo, burnRate, burnRateAlerts, sloEvents } from "../alerting/slo.js";
 import type { Window } from "../window.js";
-import { type RolloutJudgement, type RolloutStatus, judgeRollout, rolloutStatus } from "./rollout-judge.js";
+import { type RolloutJudgement, type RolloutStatus, judgeRollout, judgedUntil, rolloutStatus } from "./rollout-judge.js";
 import type { Verdict } from "./rollout-stats.js";
 
 /** Stored rollout results: kind 'rollout', version the candidate's. */
@@ -121,7 +121,7 @@ export function rolloutJudge(engine: StoreEngine, models: () => RolloutModel[], 
       const status = await rolloutStatus(engine, model.name, model.rollout);
       if (!status || status.startedMs === undefined || status.startedMs >= endMs || status.state === "promoted") continue;
       const started = { ...status, startedMs: status.startedMs };
-      const judgement = await judgeRollout(engine, started, { stepMs: options.stepMs, asOfMs: endMs, classifier: model.classifier });
+      const judgement = await judgeRollout(engine, started, { stepMs: options.stepMs, asOfMs: judgedUntil(status, endMs), classifier: model.classifier });
       const burning = status.policy.mode === "canary" ? await burningSlos(engine, options.slos, model.name, status.candidateVersion, endMs) : [];
       const reason = rollbackReason(judgement, burning);
       let judged = started;
@@ -137,10 +137,11 @@ export function rolloutJudge(engine: StoreEngine, models: () => RolloutModel[], 
           actor: "monitor",
           reason,
           policy: JSON.stringify(status.policy),
+          judgedToMs: endMs,
         };
         await saveRolloutEvent(engine, event);
         options.onRollback?.(event);
-        judged = { ...started, state: "rolled_back", events: [...status.events, event] };
+        judged = { ...started, state: "rolled_back", decidedToMs: endMs, events: [...status.events, event] };
       }
       results.push(...resultRows(window, judged, judgement, burning));
     }

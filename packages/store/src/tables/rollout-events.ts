@@ -29,6 +29,11 @@ export interface RolloutEvent {
   reason: string;
   /** The policy's settings as JSON. */
   policy: string;
+  /**
+   * Epoch milliseconds: the end of the rows a rolled_back or promoted decision rests on (the
+   * judged window's end when the monitor decided); the event's own time when not given.
+   */
+  judgedToMs?: number;
 }
 
 const eventColumns = {
@@ -56,11 +61,12 @@ export async function saveRolloutEvent(engine: StoreEngine, event: RolloutEvent)
       actor: event.actor,
       reason: event.reason,
       policy: event.policy,
+      judged_to: formatDateTime64Millis(event.judgedToMs ?? event.timestampMs),
     },
   ]);
 }
 
-const eventReadSchema = z.object({ ...eventColumns, timestamp_ms: countValue }).transform(
+const eventReadSchema = z.object({ ...eventColumns, timestamp_ms: countValue, judged_to_ms: countValue }).transform(
   (r): RolloutEvent => ({
     timestampMs: r.timestamp_ms,
     modelName: r.model_name,
@@ -72,6 +78,7 @@ const eventReadSchema = z.object({ ...eventColumns, timestamp_ms: countValue }).
     actor: r.actor,
     reason: r.reason,
     policy: r.policy,
+    judgedToMs: r.judged_to_ms,
   }),
 );
 
@@ -81,7 +88,8 @@ export function listRolloutEvents(engine: StoreEngine, filter: { model: string; 
     engine,
     eventReadSchema,
     `SELECT * FROM (
-       SELECT toUnixTimestamp64Milli(timestamp) AS timestamp_ms, model_name, policy_id, action, mode, primary_version, candidate_version, actor, reason, policy
+       SELECT toUnixTimestamp64Milli(timestamp) AS timestamp_ms, model_name, policy_id, action, mode, primary_version, candidate_version, actor, reason, policy,
+              toUnixTimestamp64Milli(judged_to) AS judged_to_ms
        FROM ${ROLLOUT_EVENTS}
        WHERE ({model:String} = '' OR model_name = {model:String}) AND ({policy:String} = '' OR policy_id = {policy:String})
        ORDER BY timestamp DESC LIMIT {limit:UInt32}

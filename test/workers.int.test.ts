@@ -246,9 +246,16 @@ describe("vigil serve --workers", () => {
     running = false;
     await load;
     ctx.diagnostic(`load loops ended; ${failed} failed`);
-    // A connection that was on the killed worker reconnects (with grpc-js's backoff) before it answers again.
+    // New connections, handed to each worker in turn, find the replacement running the override.
+    // (Not the load's connections: one that reconnected in the instant its worker died can be
+    // handed by Node's cluster to the dead worker and never answered, and grpc-js has no connect
+    // timeout to give up on it; see docs/serving.md, "Workers".)
+    const fresh: Connection[] = Array.from({ length: CONNECTIONS }, () => ownConnection(serve.address));
+    ctx.after(() => {
+      for (const c of fresh) c.close();
+    });
     const delays = await eventually(
-      () => delaysSeen(connections).catch((error: Error) => [error.message]),
+      () => delaysSeen(fresh).catch((error: Error) => [error.message]),
       (seen) => seen.length === CONNECTIONS && seen.every((d) => typeof d === "number"),
       "every connection answering model metadata again",
       90_000,

@@ -9,18 +9,15 @@
  *   pnpm build && node --import tsx bench/screenshots.ts [--minutes 4]
  */
 import { join } from "node:path";
-import { parseShift, runLoadgen, startMonitoring } from "@vigil/cli";
-import { AlertEvaluator, MonitorJob, loadMonitorConfig, parseAlertingConfig, readCatalog, windows } from "@vigil/monitor";
+import { parseShift } from "@vigil/cli";
+import { AlertEvaluator, MonitorJob, parseAlertingConfig, windows } from "@vigil/monitor";
 import { listRolloutEvents } from "@vigil/store";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { launchChromium, logIn } from "../test/support/browser.js";
 import { startDashboardProcess } from "../test/support/dashboard.js";
 import { demoTraffic, flightsTraffic } from "../test/support/demo-traffic.js";
-import { addDemoModel, tempRepository } from "../test/support/models.js";
-import { openTestStore } from "../test/support/recording.js";
-import { addShuffledLabelVersion, setRollout } from "../test/support/rollout.js";
-import { startTestServer } from "../test/support/server.js";
-import { eventually, quietLog, tempDir } from "../test/support/store.js";
+import { rolloutStack } from "../test/support/rollout.js";
+import { eventually } from "../test/support/store.js";
 import { flag } from "./args.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -32,51 +29,41 @@ const MINUTE_MS = 60_000;
 
 /** The Rollout page of a canary the monitor judged worse and rolled back (the stack of test/dashboard-rollout.int.test.ts). */
 async function shootRollout(browser: Browser): Promise<void> {
-  const dirs = await tempDir("vigil-screenshots-rollout-");
-  const repo = await tempRepository();
-  await addDemoModel(repo.path);
-  await addShuffledLabelVersion(repo.path, 2);
-  await setRollout(repo.path, { mode: "canary", candidate: 2, primary: 1, canary_weight: 0.3 });
-  const store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
-  await store.ready();
-  const server = await startTestServer({ model_repository: repo.path, log_level: "warn", rollout_poll_secs: 1 }, store);
-  const monitoring = startMonitoring(
-    store.engine,
-    () => readCatalog(repo.path, (e) => console.warn(e.message)),
-    { monitor: loadMonitorConfig({ overrides: { window: "10s", lag: "0s" } }), api: { host: "127.0.0.1", port: 0, tokens: [TOKEN] } },
-    { log: quietLog },
-  );
+  const stack = await rolloutStack({ canaryWeight: 0.3, logLevel: "warn", onCatalogError: (e) => console.warn(e.message) });
   try {
+    const monitoring = stack.startMonitoring("10s", TOKEN);
     await monitoring.started;
     console.log("rollout: a canary trained on shuffled delays, until the monitor rolls it back");
-    await flightsTraffic(server.address, 4000, { rate: 100, idPrefix: "rollout-" });
-    await Promise.all([store.predictions.flush(), store.labels.flush()]);
+    await flightsTraffic(stack.server.address, 4000, { rate: 100, idPrefix: "rollout-" });
+    await stack.flush();
     await eventually(
-      async () => (await listRolloutEvents(store.engine, { model: "flights" })).some((e) => e.action === "rolled_back"),
+      async () => (await listRolloutEvents(stack.store.engine, { model: "flights" })).some((e) => e.action === "rolled_back"),
       Boolean,
       "the monitor to roll the canary back",
       120_000,
     );
-    await flightsTraffic(server.address, 500, { rate: 100, idPrefix: "after-" });
-    await Promise.all([store.predictions.flush(), store.labels.flush()]);
+    await flightsTraffic(stack.server.address, 500, { rate: 100, idPrefix: "after-" });
+    await stack.flush();
     const api = (await monitoring.api)!;
     const dashboard = await startDashboardProcess({ apiUrl: api.url, apiToken: TOKEN, password: PASSWORD });
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await logIn(page, dashboard.url, PASSWORD);
-      await page.goto(`${dashboard.url}/models/flights/rollout`, { waitUntil: "networkidle" });
-      await page.screenshot({ path: join(IMAGES, "rollout.png") });
-      console.log("docs/images/rollout.png: /models/flights/rollout");
+      await shoot(page, dashboard.url, "rollout", "/models/flights/rollout");
     } finally {
       await dashboard.stop();
     }
   } finally {
-    await monitoring.stop();
-    await server.stop();
-    await store.close();
-    await repo.remove();
-    await dirs.remove();
+    await stack.close();
   }
+}
+
+/** Opens `path` of the dashboard at `base`, which must answer 200, and saves the page as docs/images/<name>.png. */
+async function shoot(page: Page, base: string, name: string, path: string): Promise<void> {
+  const response = await page.goto(`${base}${path}`, { waitUntil: "networkidle" });
+  if (response?.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);
+  await page.screenshot({ path: join(IMAGES, `${name}.png`) });
+  console.log(`docs/images/${name}.png: ${path}`);
 }
 
 const traffic = await demoTraffic(200);
@@ -85,17 +72,10 @@ try {
   try {
     console.log(`demo traffic for ${minutes} minutes, drift (distance*1.5, hour+6) from half way`);
     const rate = 20;
-    await runLoadgen({
-      target: traffic.server.address,
-      model: "flights",
+    await flightsTraffic(traffic.server.address, 0, {
       rate,
-      concurrency: 4,
-      requests: 0,
       durationMs: minutes * MINUTE_MS,
-      batch: 1,
-      shuffle: true,
       labelFraction: 0.5,
-      labelDelayMs: 0,
       idPrefix: "screenshots-",
       drift: [parseShift("distance*1.5"), parseShift("hour+6")],
       driftAfter: (rate * minutes * 60) / 2,
@@ -129,12 +109,7 @@ try {
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       await logIn(page, dashboard.url, PASSWORD);
-      const shoot = async (name: string, path: string) => {
-        const response = await page.goto(`${dashboard.url}${path}`, { waitUntil: "networkidle" });
-        if (response?.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);
-        await page.screenshot({ path: join(IMAGES, `${name}.png`) });
-        console.log(`docs/images/${name}.png: ${path}`);
-      };
+      const shootPage = (name: string, path: string) => shoot(page, dashboard.url, name, path);
       /** The first link in the page's main content to a path matching `pattern`. */
       const firstLink = async (pattern: RegExp) => {
         const hrefs = await page.locator("main a[href]").evaluateAll((links) => links.map((a) => a.getAttribute("href") ?? ""));
@@ -143,16 +118,16 @@ try {
         return href;
       };
 
-      await shoot("overview", "/?range=15m");
-      await shoot("model", "/models/flights?range=15m");
-      await shoot("drift", "/models/flights/drift?range=15m");
-      await shoot("slos", "/slos?range=15m");
-      await shoot("alerts", "/alerts?range=15m");
-      await shoot("traces", "/traces?range=15m");
-      await shoot("trace", await firstLink(/^\/traces\/[0-9a-f]{32}$/));
-      await shoot("predictions", "/predictions?range=15m");
+      await shootPage("overview", "/?range=15m");
+      await shootPage("model", "/models/flights?range=15m");
+      await shootPage("drift", "/models/flights/drift?range=15m");
+      await shootPage("slos", "/slos?range=15m");
+      await shootPage("alerts", "/alerts?range=15m");
+      await shootPage("traces", "/traces?range=15m");
+      await shootPage("trace", await firstLink(/^\/traces\/[0-9a-f]{32}$/));
+      await shootPage("predictions", "/predictions?range=15m");
       await page.setViewportSize({ width: 390, height: 844 });
-      await shoot("overview-phone", "/?range=15m");
+      await shootPage("overview-phone", "/?range=15m");
     } finally {
       await dashboard.stop();
       await api.close();

@@ -6,11 +6,12 @@
  * against raw in-process onnxruntime on the same inputs and execution provider in the same run.
  * Then the cost of observability (prediction log, traces, metrics) on versus off, each setting in
  * its own server for several interleaved rounds. With a GPU on the host the MLP also runs on the
- * CUDA execution provider against CPU. The shadow section serves the demo model with a shadow
+ * CUDA execution provider against CPU. The shadow section, run on its own into a report section
+ * of its own (the second command; `npm run bench` runs both), serves the demo model with a shadow
  * candidate (a copy of itself) against the model alone. Writes docs/benchmarks.md.
  *
  *   npm run bench            (or: node --import tsx bench/serving.ts [--seconds 5] [--clients 1,4,16,64,128] [--rounds 3])
- *   node --import tsx bench/serving.ts --sections shadow --report-section "Serving: shadow rollouts" --seconds 3 --rounds 2
+ *   node --import tsx bench/serving.ts --sections shadow --report-section "Serving: shadow rollouts" --seconds 3 --rounds 3
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -44,8 +45,11 @@ const root = join(import.meta.dirname, "..");
 const hasGpu = gpuDescription() !== "no GPU";
 const SECTIONS = ["models", "transport", "observability", "workers", "gpu", "shadow"] as const;
 type Section = (typeof SECTIONS)[number];
-/** Which parts run: all by default (gpu only where there is one); `--sections transport,workers` for a partial run. */
-const sections = new Set((flag("sections")?.split(",") ?? SECTIONS.filter((x) => x !== "gpu" || hasGpu)) as Section[]);
+/**
+ * Which parts run: all but shadow by default (gpu only where there is one; shadow writes a report
+ * section of its own, see the usage above); `--sections transport,workers` for a partial run.
+ */
+const sections = new Set((flag("sections")?.split(",") ?? SECTIONS.filter((x) => x !== "shadow" && (x !== "gpu" || hasGpu))) as Section[]);
 for (const x of sections) if (!SECTIONS.includes(x)) throw new Error(`--sections: unknown section ${x}; known: ${SECTIONS.join(", ")}`);
 /** The docs/benchmarks.md section written; a partial run on another host writes a section of its own. */
 const reportTitle = flag("report-section") ?? "Serving";
@@ -522,6 +526,8 @@ function workersReport(rows: WorkersRow[], transport: TransportRow[] | undefined
 const SHADOW_CLIENTS = [1, 64];
 /** The demo model's copy that runs a shadow of every request on its version 2 (the same model file). */
 const SHADOWED = "flights_shadowed";
+/** SHADOWED's config.json `rollout`, as written and as the report quotes it. */
+const SHADOW_ROLLOUT = { mode: "shadow", primary: 1, candidate: 2 };
 
 interface ShadowCell {
   qps: number[];
@@ -552,7 +558,7 @@ async function shadowComparison(demo: BenchModel): Promise<{ cells: Map<string, 
   const repository = await mkdtemp(join(tmpdir(), "vigil-bench-shadow-"));
   const withShadow = (config: Record<string, unknown>) => {
     config.version_policy = { specific: [1, 2] };
-    config.rollout = { mode: "shadow", primary: 1, candidate: 2 };
+    config.rollout = SHADOW_ROLLOUT;
   };
   try {
     await writeRepository(repository, [
@@ -620,7 +626,7 @@ function shadowReport(demo: BenchModel, { cells, shadowShare }: Awaited<ReturnTy
     );
   }
   return [
-    `The demo model served alone (\`${demo.name}\`) and with a shadow of every request on a copy of itself (\`${SHADOWED}\`: versions 1 and 2 are the same file, \`rollout\` {"mode": "shadow", "candidate": 2}), in one server with dynamic batching and the prediction log on (the shadow's rows are written like the primary's), traces and metrics off. ${rounds} interleaved rounds of ${seconds} s at each client count; each cell is the median (min–max) over the rounds. Client latency is the primary's: the client never waits for a shadow.`,
+    `The demo model served alone (\`${demo.name}\`) and with a shadow of every request on a copy of itself (\`${SHADOWED}\`: versions 1 and 2 are the same file, \`rollout\` ${JSON.stringify(SHADOW_ROLLOUT)}), in one server with dynamic batching and the prediction log on (the shadow's rows are written like the primary's), traces and metrics off. ${rounds} interleaved rounds of ${seconds} s at each client count; each cell is the median (min–max) over the rounds. Client latency is the primary's: the client never waits for a shadow.`,
     "",
     ...lines,
     "",

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 node --import tsx bench/serving.ts "$@"
+node --import tsx bench/serving.ts --sections shadow --report-section "Serving: shadow rollouts" --seconds 3 --rounds 3
 node --import tsx bench/quantize.ts
 node --import tsx bench/request-profile.ts --settings off,sampled,on --rounds 3 --seconds 6
 node --import tsx bench/ingest.ts

@@ -113,7 +113,7 @@ describe("dashboard accessibility, phone layout and time range", () => {
       await anonymous.goto(`${dashboard.url}/login`, { waitUntil: "networkidle" });
       assert.deepEqual(await seriousViolations(anonymous), []);
       assert.equal(await anonymous.title(), "Log in · Vigil");
-      const [scrollWidth, clientWidth] = await anonymous.evaluate(() => [document.scrollingElement!.scrollWidth, document.scrollingElement!.clientWidth]);
+      const { scrollWidth, clientWidth } = await pageOverflow(anonymous);
       assert.ok(scrollWidth <= clientWidth, `login is ${scrollWidth} px wide in a ${clientWidth} px viewport`);
     } finally {
       await anonymous.close();

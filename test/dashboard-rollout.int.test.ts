@@ -2,19 +2,16 @@ import assert from "node:assert/strict";
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startMonitoring } from "@vigil/cli";
-import { type PredictionDetail, type RolloutResponse, loadMonitorConfig, readCatalog } from "@vigil/monitor";
+import type { PredictionDetail, RolloutResponse } from "@vigil/monitor";
 import { type Store, listRolloutEvents } from "@vigil/store";
 import type { Browser, Page } from "playwright-core";
 import { pageOverflow, seriousViolations } from "./support/a11y.js";
 import { collectPageErrors, launchChromium, logIn } from "./support/browser.js";
 import { type DashboardProcess, startDashboardProcess } from "./support/dashboard.js";
 import { flightsTraffic } from "./support/demo-traffic.js";
-import { addDemoModel, tempRepository } from "./support/models.js";
-import { openTestStore } from "./support/recording.js";
-import { addShuffledLabelVersion, setRollout } from "./support/rollout.js";
-import { type TestServer, startTestServer } from "./support/server.js";
-import { eventually, quietLog, tempDir } from "./support/store.js";
+import { type RolloutStack, rolloutStack, setRollout } from "./support/rollout.js";
+import type { TestServer } from "./support/server.js";
+import { eventually } from "./support/store.js";
 
 const TOKEN = "dashboard-rollout-token";
 const PASSWORD = "correct horse battery";
@@ -29,11 +26,9 @@ const percent = (v: number | null) => (v === null ? "-" : `${(100 * v).toFixed(2
  * traffic, and the dashboard's version comparison page says so with the API's figures.
  */
 describe("rollout from serving to the dashboard: a worse canary is caught, rolled back and shown", () => {
-  let dirs: Awaited<ReturnType<typeof tempDir>>;
-  let repo: Awaited<ReturnType<typeof tempRepository>>;
+  let stack: RolloutStack;
   let store: Store;
   let server: TestServer;
-  let monitoring: ReturnType<typeof startMonitoring>;
   let apiUrl: string;
   let dashboard: DashboardProcess;
   let browser: Browser;
@@ -41,7 +36,7 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
   const consoleErrors: string[] = [];
 
   const loadgen = (requests: number, idPrefix: string) => flightsTraffic(server.address, requests, { idPrefix });
-  const flush = () => Promise.all([store.predictions.flush(), store.labels.flush()]);
+  const flush = () => stack.flush();
   const rollout = async () => {
     const response = await fetch(`${apiUrl}/api/v1/models/flights/rollout`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(response.status, 200);
@@ -49,26 +44,21 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
   };
 
   before(async () => {
-    dirs = await tempDir("vigil-dashboard-rollout-");
-    repo = await tempRepository();
-    await addDemoModel(repo.path);
-    await addShuffledLabelVersion(repo.path, 2);
-    // A copy of the model under another name, shadowing the same candidate.
-    await cp(join(repo.path, "flights"), join(repo.path, "shadowed"), { recursive: true });
-    await setRollout(repo.path, { mode: "canary", candidate: 2, primary: 1, canary_weight: 0.5 });
-    await setRollout(repo.path, { mode: "shadow", candidate: 2, primary: 1 }, "shadowed");
-    store = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
-    await store.ready();
-    server = await startTestServer({ model_repository: repo.path, log_level: "info", rollout_poll_secs: 1 }, store);
+    stack = await rolloutStack({
+      canaryWeight: 0.5,
+      logLevel: "info",
+      onCatalogError: (e) => assert.fail(e),
+      // A copy of the model under another name, shadowing the same candidate.
+      prepare: async (repository) => {
+        await cp(join(repository, "flights"), join(repository, "shadowed"), { recursive: true });
+        await setRollout(repository, { mode: "shadow", candidate: 2, primary: 1 }, "shadowed");
+      },
+    });
+    ({ store, server } = stack);
     const summary = await loadgen(3000, "before-");
     assert.equal(summary.failed, 0, "every request answered");
     await flush();
-    monitoring = startMonitoring(
-      store.engine,
-      () => readCatalog(repo.path, (e) => assert.fail(e)),
-      { monitor: loadMonitorConfig({ overrides: { window: "5s", lag: "0s" } }), api: { host: "127.0.0.1", port: 0, tokens: [TOKEN] } },
-      { log: quietLog },
-    );
+    const monitoring = stack.startMonitoring("5s", TOKEN);
     await monitoring.started;
     const api = await monitoring.api;
     assert.ok(api, "the monitor API listens");
@@ -78,11 +68,7 @@ describe("rollout from serving to the dashboard: a worse canary is caught, rolle
   after(async () => {
     await browser?.close();
     await dashboard?.stop();
-    await monitoring?.stop();
-    await server?.stop();
-    await store?.close();
-    await repo?.remove();
-    await dirs?.remove();
+    await stack?.close();
   });
 
   test("the monitor rolls the canary back, and the server then answers every unversioned request from version 1", async () => {

@@ -7,7 +7,6 @@ import {
   ROLLED_BACK_METRIC,
   VERDICT_METRIC,
   judgeRollout,
-  judgedUntil,
   parseAlertingConfig,
   parseSlo,
   rolloutJudge,
@@ -130,7 +129,7 @@ describe("judging a rollout from the prediction log", () => {
     const decided = await statusOf("rj-worse");
     assert.equal(decided.decidedToMs, endMs, "the rollback rests on the rows up to the judged window's end");
     const muchLaterMs = endMs + 2000 * STEP_MS;
-    const asDecided = await judgeRollout(store.engine, decided, { stepMs: STEP_MS, asOfMs: judgedUntil(decided, muchLaterMs), classifier: true });
+    const asDecided = await judgeRollout(store.engine, decided, { stepMs: STEP_MS, asOfMs: muchLaterMs, classifier: true });
     assert.deepEqual([asDecided.verdict, asDecided.look, asDecided.toMs], ["worse", 5, endMs]);
     const monitorLater = (await judgeAt("rj-worse", muchLaterMs)).find((r) => r.metric === VERDICT_METRIC);
     assert.deepEqual([monitorLater?.value, monitorLater?.details.look], [-1, 5], "the monitor keeps reporting the verdict that rolled it back");
@@ -250,7 +249,7 @@ describe("judging a rollout from the prediction log", () => {
     );
   });
 
-  test("over 40 seeded replays without a difference, at most the significance of runs ever leave 'not yet distinguishable' across 6 looks", async () => {
+  test("over 40 seeded replays without a difference, at most the significance of runs ever leave 'not yet distinguishable' across 6 looks", async (ctx) => {
     const RUNS = 40;
     const LOOKS = 6;
     const noDifference = rolloutPolicy({ mode: "canary", candidate: 2, canary_weight: 0.5, auto_rollback: false });
@@ -262,19 +261,26 @@ describe("judging a rollout from the prediction log", () => {
       );
     }
     let departed = 0;
+    // For comparison, the runs in which some test at some look had p < 0.05: what judging each look at the full significance would call.
+    let departedUnspent = 0;
     let looks = 0;
     for (let run = 0; run < RUNS; run++) {
       const status = await statusOf(`rj-null-${run}`);
+      let left = false;
+      let leftUnspent = false;
       for (let look = 1; look <= LOOKS; look++) {
         const j = await judgeRollout(store.engine, status, { stepMs: STEP_MS, asOfMs: BASE_MS + look * STEP_MS, classifier: true });
         assert.equal(j.look, look);
         looks++;
-        if (j.verdict !== "not yet distinguishable") {
-          departed++;
-          break;
-        }
+        left ||= j.verdict !== "not yet distinguishable";
+        leftUnspent ||= j.tests.some((t) => t.pValue < 0.05);
       }
+      if (left) departed++;
+      if (leftUnspent) departedUnspent++;
     }
+    ctx.diagnostic(
+      `${departed} of ${RUNS} runs left 'not yet distinguishable' with the spending; ${departedUnspent} of ${RUNS} had a test at p < 0.05 at some look`,
+    );
     // Each run leaves with probability at most 0.05 (alpha spending over looks and tests). Were it
     // exactly 0.05, more than 6 of 40 would happen with probability 0.003 (binomial tail); without
     // the spending (0.05 per test and look) about a third of the runs would leave.

@@ -11,9 +11,25 @@ import {
   splitByMonth,
   trainFlightDelayModel,
 } from "@vigil/demo-model";
-import { MODEL_CONFIG_FILE, type RolloutPolicy, rolloutPolicyId, writeModelVersion } from "@vigil/model-repository";
-import { LABELS, type LabelRecord, PREDICTIONS, type PredictionRole, type RolloutEvent, type StoreEngine, labelRow, predictionRow } from "@vigil/store";
-import { predictionRecord } from "./store.js";
+import { type Monitoring, startMonitoring } from "@vigil/cli";
+import type { ServerConfigInput } from "@vigil/inference";
+import { MODEL_CONFIG_FILE, type RolloutPolicy, rolloutPolicyId, rolloutPolicySchema, writeModelVersion } from "@vigil/model-repository";
+import { loadMonitorConfig, readCatalog } from "@vigil/monitor";
+import {
+  LABELS,
+  type LabelRecord,
+  PREDICTIONS,
+  type PredictionRole,
+  type RolloutEvent,
+  type Store,
+  type StoreEngine,
+  labelRow,
+  predictionRow,
+} from "@vigil/store";
+import { addDemoModel, tempRepository } from "./models.js";
+import { openTestStore } from "./recording.js";
+import { type TestServer, startTestServer } from "./server.js";
+import { predictionRecord, quietLog, tempDir } from "./store.js";
 
 /** One synthetic prediction row of a rollout, with its label when it has one. */
 export interface RolloutRow {
@@ -85,7 +101,7 @@ export function startedEvent(model: string, policy: RolloutPolicy, primaryVersio
 
 /** A rollout policy with the defaults config.json fills in. */
 export function rolloutPolicy(settings: Partial<RolloutPolicy> & Pick<RolloutPolicy, "mode" | "candidate">): RolloutPolicy {
-  return { shadow_share: 1, shadow_max_queue: 256, canary_weight: 0.1, auto_rollback: true, significance: 0.05, ...settings };
+  return rolloutPolicySchema.parse(settings);
 }
 
 /** What test/python/rollout_reference.py answers: scipy's and statsmodels' figures for each case. */
@@ -130,7 +146,7 @@ export interface Traffic {
 const flip = (label: string) => (label === CLASSES[0] ? CLASSES[1]! : CLASSES[0]!);
 
 /** Seeded traffic of one rollout: labels at random, each version right with its accuracy; latencies in whole microseconds with ties. */
-export function traffic(mode: "canary" | "shadow", seed: number, t: Traffic): RolloutRow[] {
+export function traffic(mode: RolloutPolicy["mode"], seed: number, t: Traffic): RolloutRow[] {
   const random = seededRandom(seed);
   const rows: RolloutRow[] = [];
   const spanUs = t.windows * STEP_MS * 1000;
@@ -215,4 +231,81 @@ export async function setRollout(
   const path = join(repository, model, MODEL_CONFIG_FILE);
   const config = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
   await writeFile(path, `${JSON.stringify({ ...config, name: model, version_policy: { all: true }, rollout }, null, 2)}\n`);
+}
+
+/** A canary from serving to the monitor on real parts, as rolloutStack() starts it. */
+export interface RolloutStack {
+  /** The model repository: the demo model with version 2, trained on shuffled delays, as its canary. */
+  repository: string;
+  store: Store;
+  /** `vigil serve`'s server, recording into `store` and reading rollbacks back every second. */
+  server: TestServer;
+  /** Flushes the prediction and label writers, so what the server answered is in the store. */
+  flush: () => Promise<void>;
+  /** Starts the monitor's schedule over `window`-long windows and its API accepting `token`; close() stops it. */
+  startMonitoring: (window: string, token: string) => Monitoring;
+  /** Stops whatever started, in reverse order, and removes the directories. */
+  close: () => Promise<void>;
+}
+
+export interface RolloutStackOptions {
+  /** The share of requests the canary answers. */
+  canaryWeight: number;
+  /** The server's log level ("info" keeps its rollout lines in `server.logs`). */
+  logLevel: ServerConfigInput["log_level"];
+  /** What an unreadable model config does to the monitor's catalog: fail a test, warn a script. */
+  onCatalogError: (error: Error) => void;
+  /** Runs on the repository after the canary is set and before the server starts (another model beside it). */
+  prepare?: (repository: string) => Promise<void>;
+}
+
+/**
+ * The demo model served with a canary that is worse than version 1 (addShuffledLabelVersion)
+ * into an embedded store of its own; the monitor starts when the caller says, so traffic may
+ * come before it or after it.
+ */
+export async function rolloutStack(options: RolloutStackOptions): Promise<RolloutStack> {
+  const dirs = await tempDir("vigil-rollout-stack-");
+  const repo = await tempRepository();
+  let store: Store | undefined;
+  let server: TestServer | undefined;
+  let monitoring: Monitoring | undefined;
+  const close = async () => {
+    await monitoring?.stop();
+    await server?.stop();
+    await store?.close();
+    await repo.remove();
+    await dirs.remove();
+  };
+  try {
+    await addDemoModel(repo.path);
+    await addShuffledLabelVersion(repo.path, 2);
+    await setRollout(repo.path, { mode: "canary", candidate: 2, primary: 1, canary_weight: options.canaryWeight });
+    await options.prepare?.(repo.path);
+    const opened = await openTestStore({ dataDir: join(dirs.path, "data"), spoolDir: join(dirs.path, "spool") });
+    store = opened;
+    await opened.ready();
+    server = await startTestServer({ model_repository: repo.path, log_level: options.logLevel, rollout_poll_secs: 1 }, opened);
+    return {
+      repository: repo.path,
+      store: opened,
+      server,
+      flush: async () => {
+        await Promise.all([opened.predictions.flush(), opened.labels.flush()]);
+      },
+      startMonitoring: (window, token) => {
+        monitoring = startMonitoring(
+          opened.engine,
+          () => readCatalog(repo.path, options.onCatalogError),
+          { monitor: loadMonitorConfig({ overrides: { window, lag: "0s" } }), api: { host: "127.0.0.1", port: 0, tokens: [token] } },
+          { log: quietLog },
+        );
+        return monitoring;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

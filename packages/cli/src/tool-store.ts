@@ -19,13 +19,19 @@ export async function withToolStore<T>(config: ServerConfig, use: (engine: Store
   }
 }
 
-const printError = (error: Error) => console.error(`vigil: ${error.message}`);
+/** One model of a repository directory, or an error naming the models there. */
+export function repositoryModel(root: string, name: string): CatalogModel {
+  const catalog = readCatalog(
+    root,
+    (error) => console.error(`vigil: ${error.message}`),
+    (warning) => console.error(`vigil: warning: ${warning}`),
+  );
+  const found = catalog.find((m) => m.name === name);
+  if (!found) throw new Error(`model "${name}" is not in the repository ${root} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
+  return found;
+}
 
 /** One model of the repository the server config names, as the monitor sees it. */
 export function catalogModel(config: ServerConfig, name: string): CatalogModel {
-  const catalog = readCatalog(config.model_repository, printError, (warning) => console.error(`vigil: warning: ${warning}`));
-  const found = catalog.find((m) => m.name === name);
-  if (!found)
-    throw new Error(`model "${name}" is not in the repository ${config.model_repository} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
-  return found;
+  return repositoryModel(config.model_repository, name);
 }

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { MODEL_CONFIG_FILE, writeModelVersion } from "@vigil/model-repository";
 import * as ort from "onnxruntime-node";
 import { DEMO_MODEL_NAME, demoModelConfig } from "./demo-config.js";
@@ -83,20 +84,24 @@ export async function buildDemoModel(repository = DEFAULT_MODEL_REPOSITORY): Pro
  * as `version` of the "flights" model in a repository that already holds the demo model's
  * config. A model with MatMul weights, for int8 quantization to work on.
  */
-export async function buildFlightMlpVersion(repository: string, version: number): Promise<{ heldOut: BinaryEvaluation; sha256: string; bytes: number }> {
-  const { train, heldOut } = splitByMonth(loadFlights());
+export async function buildFlightMlpVersion(repository: string, version: number): Promise<void> {
+  const { train } = splitByMonth(loadFlights());
   const vocabulary = buildVocabulary(train);
   const onnx = buildFlightDelayMlpOnnx(trainFlightDelayMlp(train, vocabulary));
   const encode = createFlightEncoder(vocabulary);
   const trainRows = train.map(encode);
   const reference = `${referenceLines(trainRows, await scoreWithOnnx(onnx, trainRows))}\n`;
-  const { sha256 } = await writeModelVersion(join(repository, DEMO_MODEL_NAME), version, { model: onnx, reference });
-  const heldOutScores = await scoreWithOnnx(onnx, heldOut.map(encode));
-  return { heldOut: evaluateBinary(delayedShare(heldOutScores), heldOut.map(isDelayed)), sha256, bytes: onnx.byteLength };
+  await writeModelVersion(join(repository, DEMO_MODEL_NAME), version, { model: onnx, reference });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const target = process.argv[2] ? resolve(process.argv[2]) : DEFAULT_MODEL_REPOSITORY;
+  // build.ts [repository] [--mlp VERSION]: the demo model, and with --mlp its MLP variant as that version too.
+  const { values, positionals } = parseArgs({ options: { mlp: { type: "string" } }, allowPositionals: true });
+  const mlpVersion = values.mlp === undefined ? undefined : Number(values.mlp);
+  if (mlpVersion !== undefined && !(Number.isInteger(mlpVersion) && mlpVersion >= 2)) {
+    throw new Error(`--mlp takes the version to write the MLP as, an integer of at least 2 (version 1 is the logistic model); got "${values.mlp}"`);
+  }
+  const target = positionals[0] ? resolve(positionals[0]) : DEFAULT_MODEL_REPOSITORY;
   const report = await buildDemoModel(target);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const h = report.heldOut;
@@ -106,4 +111,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       `(majority class ${pct(h.majorityAccuracy)}), precision ${h.precision.toFixed(3)}, recall ${h.recall.toFixed(3)}, ` +
       `F1 ${h.f1.toFixed(3)}, ROC AUC ${h.rocAuc.toFixed(3)}, log loss ${h.logLoss.toFixed(3)}`,
   );
+  if (mlpVersion !== undefined) {
+    await buildFlightMlpVersion(target, mlpVersion);
+    console.log(`MLP variant of "${DEMO_MODEL_NAME}" written as version ${mlpVersion} (MatMul weights, for vigil quantize)`);
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { seededRandom } from "@vigil/onnx";
 
 /** One flight as vega-datasets ships it: departure time, arrival delay in minutes, miles, airports. */
 export interface FlightRecord {
@@ -87,15 +88,6 @@ export function createFlightEncoder(vocabulary: AirportVocabulary): FlightEncode
   return (record) => {
     const { hour, weekday } = departureTime(record);
     return [hour, weekday, record.distance, origins.get(record.origin) ?? 0, destinations.get(record.destination) ?? 0];
-  };
-}
-
-/** A reproducible stream of numbers in [0, 1) (a 32-bit linear congruential generator), for seeded sampling and shuffles. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
   };
 }
 

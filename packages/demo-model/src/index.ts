@@ -11,7 +11,6 @@ export {
   departureTime,
   isDelayed,
   loadFlights,
-  seededRandom,
   shuffled,
   splitByMonth,
 } from "./flights.js";
@@ -21,4 +20,12 @@ export { FLIGHTS_INPUT, FLIGHTS_OUTPUT, buildFlightDelayOnnx } from "./model.js"
 export { buildFlightDelayMlpOnnx, trainFlightDelayMlp, type FlightMlpWeights } from "./mlp.js";
 export { trainFlightDelayModel, type FlightDelayWeights } from "./train.js";
 export { evaluateBinary, rocAuc, type BinaryEvaluation } from "./metrics.js";
-export { buildOnnxModel, OnnxType, type OnnxGraphSpec, type OnnxNode, type OnnxValue, type OnnxInitializer } from "@vigil/onnx";
+export {
+  buildOnnxModel,
+  OnnxType,
+  seededRandom,
+  type OnnxGraphSpec,
+  type OnnxNode,
+  type OnnxValue,
+  type OnnxInitializer,
+} from "@vigil/onnx";

@@ -1,5 +1,5 @@
-import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel } from "@vigil/onnx";
-import { type AirportVocabulary, FEATURE_NAMES, type FlightRecord, createFlightEncoder, isDelayed, seededRandom, shuffled } from "./flights.js";
+import { type OnnxInitializer, type OnnxNode, OnnxType, buildOnnxModel, seededRandom } from "@vigil/onnx";
+import { type AirportVocabulary, FEATURE_NAMES, type FlightRecord, createFlightEncoder, isDelayed, shuffled } from "./flights.js";
 import { type DistanceScaling, FLIGHTS_INPUT, FLIGHTS_OUTPUT, distanceFeatures, lookup, scalar } from "./model.js";
 import { distanceScaling } from "./train.js";
 
@@ -18,15 +18,8 @@ export interface FlightMlpWeights extends DistanceScaling {
   b1: Float32Array;
 }
 
-export interface MlpTrainingOptions {
-  hidden: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  seed: number;
-}
-
-export const DEFAULT_MLP_TRAINING: MlpTrainingOptions = { hidden: 32, epochs: 12, batchSize: 128, learningRate: 0.005, seed: 7 };
+/** The one training set-up the demo uses: the hidden width, the Adam schedule, and the seed of the initialisation and row order. */
+const TRAINING = { hidden: 32, epochs: 12, batchSize: 128, learningRate: 0.005, seed: 7 } as const;
 
 const CLASSES = 2;
 
@@ -45,11 +38,7 @@ function inputLayout(categories: FlightMlpWeights["categories"]) {
  * build gives the same network. Each row has six non-zero inputs, which the training loop
  * exploits; the ONNX graph multiplies the full one-hot vector.
  */
-export function trainFlightDelayMlp(
-  records: FlightRecord[],
-  vocabulary: AirportVocabulary,
-  options: MlpTrainingOptions = DEFAULT_MLP_TRAINING,
-): FlightMlpWeights {
+export function trainFlightDelayMlp(records: FlightRecord[], vocabulary: AirportVocabulary): FlightMlpWeights {
   const encode = createFlightEncoder(vocabulary);
   const categories = { hour: 24, weekday: 7, origin: vocabulary.origin.length, destination: vocabulary.destination.length };
   const layout = inputLayout(categories);
@@ -64,8 +53,8 @@ export function trainFlightDelayMlp(
   const positives = labels.reduce((a, y) => a + y, 0);
   const classWeight = [rows.length / (2 * (rows.length - positives)), rows.length / (2 * positives)];
 
-  const H = options.hidden;
-  const random = seededRandom(options.seed);
+  const H = TRAINING.hidden;
+  const random = seededRandom(TRAINING.seed);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   // Parameters in one vector so one Adam loop updates them all: [w0 (width x H), b0 (H), w1 (H x 2), b1 (2)].
   const offsets = { b0: layout.width * H, w1: layout.width * H + H, b1: layout.width * H + H + H * CLASSES };
@@ -83,13 +72,13 @@ export function trainFlightDelayMlp(
   const dHidden = new Float64Array(H);
   let step = 0;
 
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
+  for (let epoch = 0; epoch < TRAINING.epochs; epoch++) {
     const order = shuffled(
       rows.map((_, i) => i),
-      options.seed + epoch,
+      TRAINING.seed + epoch,
     );
-    for (let start = 0; start < order.length; start += options.batchSize) {
-      const batch = order.slice(start, start + options.batchSize);
+    for (let start = 0; start < order.length; start += TRAINING.batchSize) {
+      const batch = order.slice(start, start + TRAINING.batchSize);
       const batchWeight = batch.reduce((a, i) => a + classWeight[labels[i]!]!, 0);
       grad.fill(0);
       for (const i of batch) {
@@ -131,7 +120,7 @@ export function trainFlightDelayMlp(
         const g = grad[p]!;
         m[p] = beta1 * m[p]! + (1 - beta1) * g;
         v[p] = beta2 * v[p]! + (1 - beta2) * g * g;
-        theta[p]! -= (options.learningRate * (m[p]! / (1 - beta1 ** step))) / (Math.sqrt(v[p]! / (1 - beta2 ** step)) + eps);
+        theta[p]! -= (TRAINING.learningRate * (m[p]! / (1 - beta1 ** step))) / (Math.sqrt(v[p]! / (1 - beta2 ** step)) + eps);
       }
     }
   }

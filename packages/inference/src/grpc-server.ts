@@ -21,7 +21,7 @@ import { ModelRepository } from "./repository.js";
 import { RepositoryPoller } from "./repository-poll.js";
 import { addReflection } from "./reflection.js";
 import { RolloutRouter } from "./rollout-serving.js";
-import { RolloutWatch } from "./rollout-watch.js";
+import { RolloutWatch, logRolloutWithoutStore } from "./rollout-watch.js";
 import { ServerState } from "./server-state.js";
 import { createInferenceHandlers } from "./service.js";
 import type { RemoteLog, WorkerHooks } from "./workers/hooks.js";
@@ -161,11 +161,7 @@ export async function startInferenceServer(config: ServerConfig, dependencies: S
     if (watch) void watch.started(rollout);
     else if (reportRollout)
       void reportRollout(rollout).catch((error: unknown) => log.error({ model: rollout.model, err: error }, "rollout start not reported to the primary"));
-    else
-      log.info(
-        { model: rollout.model, policy_id: rollout.policyId },
-        `rollout of model ${rollout.model} started (no prediction log: no rollout events, no rollbacks)`,
-      );
+    else logRolloutWithoutStore(log, rollout);
   });
   server.addService(
     GRPCInferenceServiceService,

@@ -1,5 +1,5 @@
 import { type Aggregator, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Store } from "@vigil/store";
+import type { PredictionRole, Store } from "@vigil/store";
 import type { ModelVersion } from "./model-version.js";
 import type { ModelRepository, ModelState } from "./repository.js";
 
@@ -29,6 +29,16 @@ interface VersionSeries {
  * Counters and histograms move per request; gauges are read from the server's state when
  * Prometheus scrapes, so they cost nothing between scrapes.
  */
+/** The series kept under `key`, made on first use. */
+function kept<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let series = cache.get(key);
+  if (series === undefined) {
+    series = make();
+    cache.set(key, series);
+  }
+  return series;
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<"model" | "version" | "status">;
@@ -44,6 +54,7 @@ export class ServerMetrics {
   /** prom-client hashes a label object on every call; the hot series are looked up once and kept. */
   private readonly versionSeries = new Map<string, VersionSeries>();
   private readonly rpcSeries = new Map<string, Counter.Internal>();
+  private readonly rolloutSeries = new Map<string, Counter.Internal>();
 
   constructor(repository: ModelRepository, store: Store | undefined) {
     const registers = [this.registry];
@@ -151,8 +162,8 @@ export class ServerMetrics {
     this.nonFinite.inc({ model, version }, rows);
   }
 
-  observeRollout(model: string, version: string, role: string): void {
-    this.rolloutRequests.inc({ model, version, role });
+  observeRollout(model: string, version: string, role: PredictionRole): void {
+    kept(this.rolloutSeries, `${model}\n${version}\n${role}`, () => this.rolloutRequests.labels(model, version, role)).inc();
   }
 
   observeShadowSkipped(model: string, version: string, reason: ShadowSkipReason): void {
@@ -168,30 +179,18 @@ export class ServerMetrics {
   }
 
   observeRpc(method: string, code: string): void {
-    const key = `${method}\n${code}`;
-    let series = this.rpcSeries.get(key);
-    if (!series) {
-      series = this.rpcs.labels(method, code);
-      this.rpcSeries.set(key, series);
-    }
-    series.inc();
+    kept(this.rpcSeries, `${method}\n${code}`, () => this.rpcs.labels(method, code)).inc();
   }
 
   /** Model and version are names the repository knows, so the map stays as small as the repository. */
   private seriesOf(model: string, version: string): VersionSeries {
-    const key = `${model}\n${version}`;
-    let series = this.versionSeries.get(key);
-    if (!series) {
-      series = {
-        answered: this.requests.labels(model, version, "OK"),
-        requestSeconds: this.requestSeconds.labels(model, version),
-        queueSeconds: this.queueSeconds.labels(model, version),
-        computeSeconds: this.computeSeconds.labels(model, version),
-        batchRows: this.batchRows.labels(model, version),
-      };
-      this.versionSeries.set(key, series);
-    }
-    return series;
+    return kept(this.versionSeries, `${model}\n${version}`, () => ({
+      answered: this.requests.labels(model, version, "OK"),
+      requestSeconds: this.requestSeconds.labels(model, version),
+      queueSeconds: this.queueSeconds.labels(model, version),
+      computeSeconds: this.computeSeconds.labels(model, version),
+      batchRows: this.batchRows.labels(model, version),
+    }));
   }
 }
 

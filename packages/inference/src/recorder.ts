@@ -78,7 +78,7 @@ function nonFiniteElement(datatype: HostTensor["datatype"], value: number | bigi
  * Per request row, why its answer is not a number: "" when every value of every float output
  * is finite, else which outputs hold how many NaN or infinite values.
  */
-export function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] {
+function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] {
   if (allFinite(outputs)) return new Array<string>(rows).fill("");
   const floats = outputs.filter((t) => t.datatype === "FP16" || t.datatype === "FP32" || t.datatype === "FP64");
   return Array.from({ length: rows }, (_, row) =>
@@ -91,6 +91,13 @@ export function nonFiniteReasons(outputs: HostTensor[], rows: number): string[] 
       })
       .join("; "),
   );
+}
+
+/** A run's request rows, why each row's answer is not a number (nonFiniteReasons), and how many rows have a reason. */
+export function answeredRows(model: ModelVersion, inputs: HostTensor[], outputs: HostTensor[]): { rows: number; nonFinite: string[]; nonFiniteRows: number } {
+  const rows = requestRows(model.signature, inputs);
+  const nonFinite = nonFiniteReasons(outputs, rows);
+  return { rows, nonFinite, nonFiniteRows: nonFinite.filter((reason) => reason !== "").length };
 }
 
 /** The common case, checked without building a reason per row. */

@@ -5,11 +5,10 @@ import type { Logger } from "pino";
 import { asInferenceError } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ModelVersion } from "./model-version.js";
-import { type PredictionRecorder, type RequestFacts, nonFiniteReasons } from "./recorder.js";
+import { type PredictionRecorder, type RequestFacts, answeredRows } from "./recorder.js";
 import type { ModelRepository } from "./repository.js";
 import { type ActiveRollout, decideRoute } from "./rollout.js";
 import type { HostTensor } from "./tensors.js";
-import { requestRows } from "./tensors.js";
 
 /** The version that answers a request, its role, and the candidate to shadow it on afterwards. */
 export interface Route {
@@ -54,17 +53,18 @@ export class RolloutRouter {
   route(modelName: string, version: string, client: string, parameters: Record<string, InferParameter>): Route {
     const rollout = version === "" ? this.repository.rolloutOf(modelName) : undefined;
     if (!rollout) return { model: this.repository.resolve(modelName, version), role: "primary" };
-    const primary = this.repository.resolve(modelName, String(rollout.primary));
-    const candidate = this.repository.resolve(modelName, String(rollout.candidate));
+    // Without a version the repository answers with the rollout's primary; the candidate is looked up only when it serves or shadows.
+    const primary = this.repository.resolve(modelName, "");
+    const candidate = () => this.repository.resolve(modelName, String(rollout.candidate));
     const decision = decideRoute(rollout, { client, parameters });
     if (this.rolledBack.has(rollout.policyId)) {
       if (decision.shadow) this.metrics?.observeShadowSkipped(modelName, String(rollout.candidate), "rolled_back");
       this.metrics?.observeRollout(modelName, String(rollout.primary), "primary");
       return { model: primary, role: "primary" };
     }
-    const model = decision.role === "canary" ? candidate : primary;
+    const model = decision.role === "canary" ? candidate() : primary;
     this.metrics?.observeRollout(modelName, String(model.version), decision.role);
-    return { model, role: decision.role, shadow: decision.shadow ? { candidate, rollout } : undefined };
+    return { model, role: decision.role, shadow: decision.shadow ? { candidate: candidate(), rollout } : undefined };
   }
 
   /**
@@ -82,24 +82,22 @@ export class RolloutRouter {
     }
     this.pendingShadows.set(label, pending + 1);
     this.metrics?.observeRollout(candidate.name, version, "shadow");
-    const started = now();
     // The timestamp stays the client's arrival (the rows pair with the primary's); latency is the shadow's own.
-    const shadowFacts: RequestFacts = { ...facts, arrivedNs: started, role: "shadow" };
-    void this.runShadow(shadowFacts, candidate, inputs, started).finally(() => {
+    const shadowFacts: RequestFacts = { ...facts, arrivedNs: now(), role: "shadow" };
+    void this.runShadow(shadowFacts, candidate, inputs).finally(() => {
       const left = (this.pendingShadows.get(label) ?? 1) - 1;
       if (left === 0) this.pendingShadows.delete(label);
       else this.pendingShadows.set(label, left);
     });
   }
 
-  private async runShadow(facts: RequestFacts, candidate: ModelVersion, inputs: HostTensor[], started: bigint): Promise<void> {
+  private async runShadow(facts: RequestFacts, candidate: ModelVersion, inputs: HostTensor[]): Promise<void> {
+    const started = facts.arrivedNs;
     const version = String(candidate.version);
     const fields = { request_id: facts.requestId, model: candidate.label };
     try {
       const result = await candidate.infer(inputs);
-      const rows = requestRows(candidate.signature, inputs);
-      const nonFinite = nonFiniteReasons(result.outputs, rows);
-      const nonFiniteRows = nonFinite.filter((reason) => reason !== "").length;
+      const { rows, nonFinite, nonFiniteRows } = answeredRows(candidate, inputs, result.outputs);
       if (nonFiniteRows > 0) this.metrics?.observeNonFinite(candidate.name, version, nonFiniteRows);
       candidate.stats.recordSuccess(rows, Number(now() - started), result);
       await this.record(fields, candidate, () => this.recorder?.success(facts, candidate, inputs, result.outputs, result, nonFinite));

@@ -2,6 +2,14 @@ import { type StoreEngine, listRolloutEvents, saveRolloutEvent } from "@vigil/st
 import type { Logger } from "pino";
 import type { ActiveRollout } from "./rollout.js";
 
+/** Without a store a policy is still applied, but nothing records it or can roll it back: say so. */
+export function logRolloutWithoutStore(log: Logger, rollout: ActiveRollout): void {
+  log.info(
+    { model: rollout.model, policy_id: rollout.policyId },
+    `rollout of model ${rollout.model} started (no prediction log: no rollout events, no rollbacks)`,
+  );
+}
+
 /**
  * The rollout side of the process that owns the store: writes a 'started' event when a policy
  * starts being applied, and polls the events so that a policy whose newest event is

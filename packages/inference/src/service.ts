@@ -18,13 +18,13 @@ import { InferenceError, type Redact, asInferenceError, deadlineExceeded } from 
 import { STRING_LIMITS, checkInferStrings, checkModelRef, clip } from "./limits.js";
 import type { ModelVersion } from "./model-version.js";
 import type { ServerMetrics } from "./metrics.js";
-import { type PredictionRecorder, type RequestFacts, nonFiniteReasons, recordedFeatureNames } from "./recorder.js";
+import { type PredictionRecorder, type RequestFacts, answeredRows, recordedFeatureNames } from "./recorder.js";
 import type { Tracing } from "./tracing.js";
 import type { ModelRepository } from "./repository.js";
 import type { RolloutRouter } from "./rollout-serving.js";
 import type { ServerState } from "./server-state.js";
 import type { WorkerHooks } from "./workers/hooks.js";
-import { decodeInputs, encodeOutputs, requestRows, selectOutputs } from "./tensors.js";
+import { decodeInputs, encodeOutputs, selectOutputs } from "./tensors.js";
 import { classifyOutputs } from "./classification.js";
 import { tritonModelConfig } from "./model-config-rpc.js";
 import { FINAL_RESPONSE_PARAMETER, checkRequestParameters, wantsFinalResponseFlag } from "./request-parameters.js";
@@ -195,9 +195,7 @@ export async function infer(
     );
     const t = result.timing;
     const computeNs = t.computeInputNs + t.computeInferNs + t.computeOutputNs;
-    const rows = requestRows(model.signature, inputs);
-    const nonFinite = nonFiniteReasons(result.outputs, rows);
-    const nonFiniteRows = nonFinite.filter((reason) => reason !== "").length;
+    const { rows, nonFinite, nonFiniteRows } = answeredRows(model, inputs, result.outputs);
     if (nonFiniteRows > 0) {
       ctx.metrics?.observeNonFinite(model.name, String(model.version), nonFiniteRows);
       // Debug, not warn: a client sending NaN inputs could otherwise flood the log; the metric counts every row.

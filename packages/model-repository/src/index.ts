@@ -9,7 +9,6 @@ export {
   rolloutPolicyId,
   rolloutPolicySchema,
   ROLLOUT_MODES,
-  type RolloutMode,
   type RolloutPolicy,
   type BatchingMode,
   type ConfigWarning,

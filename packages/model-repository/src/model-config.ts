@@ -63,7 +63,6 @@ const dynamicBatching = z.strictObject({
 });
 
 export const ROLLOUT_MODES = ["shadow", "canary"] as const;
-export type RolloutMode = (typeof ROLLOUT_MODES)[number];
 
 /**
  * A candidate version served beside the primary one. Requests that name a version get exactly
@@ -73,7 +72,7 @@ export type RolloutMode = (typeof ROLLOUT_MODES)[number];
  * - canary: a share of requests is answered by the candidate (role canary), at random or sticky
  *   per client or per value of a request parameter.
  */
-const rolloutPolicy = z.strictObject({
+export const rolloutPolicySchema = z.strictObject({
   mode: z.enum(ROLLOUT_MODES),
   candidate: positiveInt,
   /** The version clients get otherwise; by default the highest loaded version other than the candidate. */
@@ -108,7 +107,7 @@ export const modelConfigSchema = z
     monitored_features: z.array(monitoredFeature).default([]),
     version_policy: versionPolicy.default({ latest: 1 }),
     execution: execution.default(() => execution.parse({})),
-    rollout: rolloutPolicy.optional(),
+    rollout: rolloutPolicySchema.optional(),
   })
   .superRefine((config, ctx) => {
     const unique = (kind: "inputs" | "outputs") => {
@@ -173,9 +172,7 @@ export const modelConfigSchema = z
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type TensorSpec = z.infer<typeof tensorSpec>;
 export type MonitoredFeature = z.infer<typeof monitoredFeature>;
-export type RolloutPolicy = z.infer<typeof rolloutPolicy>;
-/** A rollout policy on its own, as rollout_events keep it (their `policy` JSON). */
-export const rolloutPolicySchema = rolloutPolicy;
+export type RolloutPolicy = z.infer<typeof rolloutPolicySchema>;
 
 /** JSON with object keys sorted, so equal settings give equal text whatever order the file wrote them in. */
 function canonicalJson(value: unknown): string {

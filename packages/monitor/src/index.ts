@@ -179,32 +179,6 @@ export {
   testVerdict,
   twoProportionTest,
   wilsonInterval,
-  type Interval,
-  type RankSums,
-  type RolloutTest,
-  type Verdict,
 } from "./rollout/rollout-stats.js";
-export {
-  judgeRollout,
-  judgedUntil,
-  lookAt,
-  rolloutStatus,
-  verdictSentence,
-  type Agreement,
-  type JudgedTest,
-  type RolloutJudgement,
-  type RolloutStateName,
-  type RolloutStatus,
-  type RolloutWindow,
-  type VersionFigures,
-} from "./rollout/rollout-judge.js";
-export {
-  rolloutJudge,
-  burningSlos,
-  ROLLOUT_KIND,
-  VERDICT_METRIC,
-  ROLLED_BACK_METRIC,
-  type RolloutModel,
-  type RolloutMonitorOptions,
-} from "./rollout/rollout-monitor.js";
-export { rolloutRules, type RolloutRule } from "./rollout/rollout-alerts.js";
+export { judgeRollout, rolloutEventOf, rolloutStatus, type RolloutJudgement, type RolloutStatus, type VersionFigures } from "./rollout/rollout-judge.js";
+export { rolloutJudge, VERDICT_METRIC, ROLLED_BACK_METRIC, type RolloutModel } from "./rollout/rollout-monitor.js";

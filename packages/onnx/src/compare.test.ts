@@ -2,26 +2,17 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { OnnxType, argmaxRows, buildOnnxModel, compareInt8, formatInt8Comparison, pairedAccuracy, quantizeDynamicInt8 } from "./index.js";
+import { OnnxType, argmaxRows, buildOnnxModel, compareInt8, formatInt8Comparison, pairedAccuracy, quantizeDynamicInt8, seededRandom } from "./index.js";
 
 const REFERENCE = join(import.meta.dirname, "..", "..", "..", "test", "python", "int8_reference.py");
 
 /** Predictions for `labels` whose right/wrong pattern is the given one: a right row predicts its label, a wrong one the next class. */
 const predictionsFor = (correct: boolean[], labels: number[], classes: number) => labels.map((y, i) => (correct[i] ? y : (y + 1) % classes));
 
-/** A reproducible stream of numbers in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 describe("float versus int8 comparison", () => {
   test("the paired accuracy difference and its 95% interval equal an independent numpy/scipy computation", () => {
     const cases: Array<{ baseline: boolean[]; candidate: boolean[] }> = [];
-    const next = random(42);
+    const next = seededRandom(42);
     // Sizes and disagreement rates from none (a perfect copy) to a clearly worse candidate.
     for (const [n, flip, worse] of [
       [500, 0, 0],
@@ -68,7 +59,7 @@ describe("float versus int8 comparison", () => {
 
   test("compareInt8 reports sizes, latency per batch size and agreement of a quantized classifier", async () => {
     const [width, classes] = [8, 3];
-    const next = random(7);
+    const next = seededRandom(7);
     const weights = Float32Array.from({ length: width * classes }, () => next() - 0.5);
     const float = buildOnnxModel({
       name: "linear",

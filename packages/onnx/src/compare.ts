@@ -79,8 +79,8 @@ export interface ScoringSession {
  * One thread, so a latency figure is the model's cost and not the scheduling of a thread pool
  * shared with other work. Scores come from `output`, or the model's first output.
  */
-export async function openScoringSession(model: Uint8Array, width: number, threads = 1, output?: string): Promise<ScoringSession> {
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+export async function openScoringSession(model: Uint8Array, width: number, output?: string): Promise<ScoringSession> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: "all" });
   const input = session.inputNames[0];
   const scores = output ?? session.outputNames[0];
   if (!input || session.inputNames.length !== 1 || !scores || !session.outputNames.includes(scores)) {
@@ -110,7 +110,7 @@ export async function scoreRows(scoring: ScoringSession, rows: readonly ArrayLik
 }
 
 /** Median milliseconds of `runs` timed runs of one batch, after a few untimed ones that warm caches and the allocator. */
-export async function medianLatencyMs(scoring: ScoringSession, batch: Float32Array, batchSize: number, runs: number): Promise<number> {
+async function medianLatencyMs(scoring: ScoringSession, batch: Float32Array, batchSize: number, runs: number): Promise<number> {
   const feeds = { [scoring.input]: new ort.Tensor("float32", batch, [batchSize, scoring.width]) };
   for (let i = 0; i < 5; i++) await scoring.session.run(feeds);
   const times: number[] = [];

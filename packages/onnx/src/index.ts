@@ -11,7 +11,6 @@ export {
   argmaxRows,
   compareInt8,
   formatInt8Comparison,
-  medianLatencyMs,
   openScoringSession,
   pairedAccuracy,
   scoreRows,
@@ -21,4 +20,4 @@ export {
   type PairedAccuracy,
   type ScoringSession,
 } from "./compare.js";
-export { seededUniform } from "./seeded.js";
+export { seededRandom, seededUniform } from "./seeded.js";

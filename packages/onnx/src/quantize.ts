@@ -112,8 +112,6 @@ interface Candidate {
   node: Node;
   activation: string;
   weight: Tensor;
-  /** [K, N] float weights. */
-  matrix: Float32Array;
   /** Gemm with transB: the stored weight is [N, K]. */
   transposed: boolean;
   rows: number;
@@ -132,7 +130,6 @@ interface Candidate {
 function candidates(graph: onnxProto.onnx.IGraphProto): Candidate[] {
   const inputs = new Set((graph.input ?? []).map((i) => i.name));
   const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t]));
-  const matrices = new Map<string, Float32Array>();
   const found: Candidate[] = [];
   for (const node of graph.node ?? []) {
     if (node.opType !== "MatMul" && node.opType !== "Gemm") continue;
@@ -147,20 +144,11 @@ function candidates(graph: onnxProto.onnx.IGraphProto): Candidate[] {
     if (gemm && intAttribute(node, "transA", 0) !== 0) continue;
     const transposed = gemm && intAttribute(node, "transB", 0) !== 0;
     const [rows, columns] = transposed ? [d1, d0] : [d0, d1];
-    const key = `${weightName}:${transposed}`;
-    let matrix = matrices.get(key);
-    if (!matrix) {
-      const stored = floatValues(weight);
-      if (stored.length !== d0 * d1) throw new Error(`initializer "${weightName}" holds ${stored.length} values for dims [${d0}, ${d1}]`);
-      matrix = transposed ? transpose(stored, d0, d1) : stored;
-      matrices.set(key, matrix);
-    }
     const beta = floatAttribute(node, "beta", 1);
     found.push({
       node,
       activation,
       weight,
-      matrix,
       transposed,
       rows,
       columns,
@@ -169,6 +157,15 @@ function candidates(graph: onnxProto.onnx.IGraphProto): Candidate[] {
     });
   }
   return found;
+}
+
+/** A candidate's float weights in the [K, N] layout MatMulInteger reads (a transB weight transposed). */
+function weightMatrix(c: Candidate): Float32Array {
+  const stored = floatValues(c.weight);
+  if (stored.length !== c.rows * c.columns) {
+    throw new Error(`initializer "${c.weight.name}" holds ${stored.length} values for dims [${c.weight.dims?.map(toNumber).join(", ")}]`);
+  }
+  return c.transposed ? transpose(stored, c.columns, c.rows) : stored;
 }
 
 /** Every value a graph's nodes (and the subgraphs of If, Loop, Scan) read, and its outputs. */
@@ -241,6 +238,7 @@ export function quantizeDynamicInt8(modelBytes: Uint8Array): QuantizationResult 
   const fresh = nameAllocator(graph);
   const replaced = new Map<Node, Node[]>();
   const added: Tensor[] = [];
+  // Keyed by weight and layout: a weight read both as stored and transposed is quantized once for each.
   const quantizedWeights = new Map<string, { values: string; scales: Float32Array; report: QuantizedWeight }>();
   const activations = new Map<string, { values: string; scale: string; zeroPoint: string }>();
 
@@ -249,7 +247,7 @@ export function quantizeDynamicInt8(modelBytes: Uint8Array): QuantizationResult 
     const key = `${weightName}:${c.transposed}`;
     let weight = quantizedWeights.get(key);
     if (!weight) {
-      const q = quantizePerColumn(c.matrix, c.rows, c.columns);
+      const q = quantizePerColumn(weightMatrix(c), c.rows, c.columns);
       const values = fresh(`${weightName}_quantized`);
       added.push(int8Tensor(values, [c.rows, c.columns], q.values));
       weight = { values, scales: q.scales, report: { name: weightName, nodes: [], rows: c.rows, columns: c.columns } };

@@ -60,7 +60,11 @@ GROUP BY minute, model_name, model_version, status, le_us;
 -- Every change of a model's rollout: a server applying a policy ('started'), the monitor or a
 -- person taking the candidate out of traffic ('rolled_back'), a person promoting it ('promoted').
 -- `policy_id` names one rollout policy (a hash of its settings), so a rollback applies to the
--- policy it judged and a new policy starts clean.
+-- policy it judged and a new policy starts clean. `judged_to` is the end of the rows a decision
+-- rests on: the end of the window the monitor judged when it rolled a canary back (which can be
+-- well before the event is written: the monitor's lag, a backlog of windows), the event's own
+-- time for a person's promote or rollback. It lets a decided rollout be judged again exactly as
+-- it was decided, at the same look.
 CREATE TABLE IF NOT EXISTS rollout_events (
     timestamp         DateTime64(3, 'UTC'),
     model_name        LowCardinality(String),
@@ -71,7 +75,8 @@ CREATE TABLE IF NOT EXISTS rollout_events (
     candidate_version String,
     actor             LowCardinality(String),
     reason            String,
-    policy            String
+    policy            String,
+    judged_to         DateTime64(3, 'UTC') DEFAULT timestamp
 ) ENGINE = MergeTree
 ORDER BY (model_name, timestamp)
 SETTINGS non_replicated_deduplication_window = 1000;

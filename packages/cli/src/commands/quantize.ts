@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { choosePolicyVersions, loadServerConfig } from "@vigil/inference";
@@ -13,7 +13,6 @@ import {
   answerOfScores,
   checksumMismatch,
   parseVersion,
-  readModelConfig,
   versionDirectory,
   versionsOnDisk,
   writeModelVersion,
@@ -30,6 +29,7 @@ import {
 } from "@vigil/onnx";
 import type { CliEnv } from "../env.js";
 import { integer } from "../options.js";
+import { repositoryModel } from "../tool-store.js";
 
 export interface QuantizeRequest {
   repository: string;
@@ -52,11 +52,6 @@ export interface QuantizeSummary {
   /** What to change in config.json for the server to load the new version, or what loading it will do. */
   policyNote?: string;
   comparison?: Int8Comparison;
-}
-
-async function modelsIn(repository: string): Promise<string[]> {
-  const entries = await readdir(repository, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && existsSync(join(repository, e.name, MODEL_CONFIG_FILE))).map((e) => e.name);
 }
 
 /** Refuses a model file that does not match its published checksum: quantizing it would launder it under a fresh one. */
@@ -114,7 +109,7 @@ function answerOf(scores: Float32Array, classes: string[] | undefined): { predic
 
 /** The reference rows with what the int8 model answers for each (scored one row at a time, as an unbatched request is). */
 async function rescoreReference(model: Uint8Array, config: ModelConfig, rows: ReferenceRow[], mapping: { width: number; columnOf: number[] }): Promise<string> {
-  const scoring = await openScoringSession(model, mapping.width, 1, config.outputs[0]?.name);
+  const scoring = await openScoringSession(model, mapping.width, config.outputs[0]?.name);
   try {
     const { scores, classes } = await scoreRows(
       scoring,
@@ -166,11 +161,7 @@ async function labelledRows(path: string, config: ModelConfig, mapping: { width:
  * left alone.
  */
 export async function quantizeModelVersion(request: QuantizeRequest): Promise<QuantizeSummary> {
-  const modelDir = join(request.repository, request.model);
-  if (!existsSync(join(modelDir, MODEL_CONFIG_FILE))) {
-    const known = await modelsIn(request.repository);
-    throw new Error(`model "${request.model}" is not in the repository ${request.repository} (models: ${known.join(", ") || "none"})`);
-  }
+  const { dir: modelDir, config } = repositoryModel(request.repository, request.model);
   const versions = versionsOnDisk(modelDir);
   const source = parseVersion(request.version);
   if (source === undefined || !versions.includes(source)) {
@@ -180,7 +171,6 @@ export async function quantizeModelVersion(request: QuantizeRequest): Promise<Qu
   if (versions.includes(target) || existsSync(versionDirectory(modelDir, target))) {
     throw new Error(`version ${target} of model "${request.model}" already exists; choose a free version with --to`);
   }
-  const config = readModelConfig(join(modelDir, MODEL_CONFIG_FILE));
   const sourceDir = versionDirectory(modelDir, source);
   const float = await readPublishedModel(sourceDir, `model "${request.model}" version ${source}`);
 

@@ -12,25 +12,16 @@ import {
   type VersionFigures,
   formatTable,
   judgeRollout,
-  judgedUntil,
   loadMonitorConfig,
-  readCatalog,
+  rolloutEventOf,
   rolloutStatus,
 } from "@vigil/monitor";
 import { GRPCInferenceServiceClient } from "@vigil/proto";
-import { type RolloutEvent, type StoreEngine, saveRolloutEvent } from "@vigil/store";
+import { type StoreEngine, saveRolloutEvent } from "@vigil/store";
 import type { CliEnv } from "../env.js";
-import { withToolStore } from "../tool-store.js";
+import { repositoryModel, withToolStore } from "../tool-store.js";
 
 const DEFAULT_SERVER = "127.0.0.1:8001";
-
-/** One model of a repository directory, or an error naming the models there. */
-function repositoryModel(root: string, name: string): CatalogModel {
-  const catalog = readCatalog(root, (error) => console.error(`vigil: ${error.message}`));
-  const found = catalog.find((m) => m.name === name);
-  if (!found) throw new Error(`model "${name}" is not in the repository ${root} (models: ${catalog.map((m) => m.name).join(", ") || "none"})`);
-  return found;
-}
 
 /** The model's rollout as recorded, or an error saying the model has none to act on. */
 async function requireRollout(engine: StoreEngine, model: CatalogModel): Promise<RolloutStatus> {
@@ -39,28 +30,13 @@ async function requireRollout(engine: StoreEngine, model: CatalogModel): Promise
   return status;
 }
 
-function rolloutEvent(status: RolloutStatus, action: RolloutEvent["action"], reason: string): RolloutEvent {
-  return {
-    timestampMs: Date.now(),
-    modelName: status.model,
-    policyId: status.policyId,
-    action,
-    mode: status.policy.mode,
-    primaryVersion: status.primaryVersion,
-    candidateVersion: status.candidateVersion,
-    actor: "cli",
-    reason,
-    policy: JSON.stringify(status.policy),
-  };
-}
-
 /**
  * config.json with the candidate promoted: `rollout` removed and `version_policy` loading the
  * candidate alone, so it answers every request. Written to a temporary file beside it and
  * renamed over it, so a server polling the repository reads the old file or the new one, never
  * half of one. The rest of the file is kept as written.
  */
-export function promoteConfigFile(modelDir: string, candidate: number): Record<string, unknown> {
+function promoteConfigFile(modelDir: string, candidate: number): Record<string, unknown> {
   const path = join(modelDir, MODEL_CONFIG_FILE);
   const { rollout: _, ...rest } = readJsonObject(path, "model config");
   const promoted = { ...rest, version_policy: { specific: [candidate] } };
@@ -107,7 +83,7 @@ function versionRow(role: string, f: VersionFigures): string[] {
 }
 
 /** The verdict sentence, then the versions' figures and the tests as tables. */
-export function formatRolloutStatus(status: RolloutStatus, judgement: RolloutJudgement | undefined): string {
+function formatRolloutStatus(status: RolloutStatus, judgement: RolloutJudgement | undefined): string {
   const head = `model ${status.model}: ${status.policy.mode} of version ${status.candidateVersion} against ${status.primaryVersion || "-"}, ${status.state.replace("_", " ")} (policy ${status.policyId})`;
   if (!judgement) return `${head}\nno server has applied this policy yet: nothing to judge`;
   const lines = [
@@ -174,7 +150,7 @@ export function registerRollout(program: Command, env: CliEnv): void {
             : await judgeRollout(
                 engine,
                 { ...status, startedMs: status.startedMs },
-                { stepMs, asOfMs: judgedUntil(status, Date.now()), classifier: model.config.classes !== undefined },
+                { stepMs, asOfMs: Date.now(), classifier: model.config.classes !== undefined },
               );
         console.log(opts.json ? JSON.stringify({ status, judgement }, null, 2) : formatRolloutStatus(status, judgement));
       });
@@ -196,7 +172,10 @@ export function registerRollout(program: Command, env: CliEnv): void {
       await withToolStore(config, async (engine) => {
         const status = await requireRollout(engine, model);
         promoteConfigFile(model.dir, policy.candidate);
-        await saveRolloutEvent(engine, rolloutEvent(status, "promoted", `version ${policy.candidate} promoted by the command line`));
+        await saveRolloutEvent(
+          engine,
+          rolloutEventOf(status, { action: "promoted", actor: "cli", reason: `version ${policy.candidate} promoted by the command line` }),
+        );
         console.log(`model ${model.name}: version ${policy.candidate} promoted; config.json now loads it alone and has no rollout`);
       });
       if (opts.reload) {
@@ -219,7 +198,7 @@ export function registerRollout(program: Command, env: CliEnv): void {
       await withToolStore(config, async (engine) => {
         const status = await requireRollout(engine, model);
         if (status.state === "promoted") throw new Error(`model ${model.name}: version ${status.candidateVersion} was already promoted; nothing to roll back`);
-        await saveRolloutEvent(engine, rolloutEvent(status, "rolled_back", opts.reason));
+        await saveRolloutEvent(engine, rolloutEventOf(status, { action: "rolled_back", actor: "cli", reason: opts.reason }));
         console.log(`model ${model.name}: candidate version ${status.candidateVersion} rolled back (policy ${status.policyId})`);
       });
     });

@@ -79,6 +79,8 @@ export const percent = (v: number | null | undefined, digits = 2) =>
 export const fixed = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits));
 /** A time of day in UTC, as every page labels times. */
 export const timeOf = (iso: string) => iso.slice(11, 19);
+/** A date and time to the second, marked UTC, for moments a time of day alone leaves unclear. */
+export const utc = (iso: string) => `${iso.replace("T", " ").slice(0, 19)} UTC`;
 
 /** The shortest range that reaches back to `sinceIso`, so a link to an alert's model shows the alert's time. */
 export function rangeCovering(sinceIso: string, now = Date.now()): RangeKey {

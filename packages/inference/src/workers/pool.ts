@@ -6,7 +6,7 @@ import { type Store, WriterFullError, modelsOfRequests } from "@vigil/store";
 import { serveMetrics } from "../grpc-server.js";
 import { registerWriterMetrics } from "../metrics.js";
 import type { ServerConfig } from "../server-config.js";
-import { RolloutWatch } from "../rollout-watch.js";
+import { RolloutWatch, logRolloutWithoutStore } from "../rollout-watch.js";
 import { IpcPeer } from "./ipc.js";
 import type { ControlAction, ControlOutcome, PrimaryMethods, RecordEntry, WorkerMethods } from "./protocol.js";
 import { sumStatistics } from "./statistics.js";
@@ -143,7 +143,7 @@ export async function startWorkerPool(config: ServerConfig, workers: number, { l
     });
     peer.handle("statistics", async (query) => sumStatistics(await gather((s) => s.peer.call("statistics", query, GATHER_TIMEOUT_MS))));
     peer.handle("control", broadcast);
-    peer.handle("rolloutStarted", (rollout) => watch?.started(rollout));
+    peer.handle("rolloutStarted", async (rollout) => (watch ? watch.started(rollout) : logRolloutWithoutStore(log, rollout)));
     peer.handle("ready", () => {
       slot.ready = true;
       slot.failures = 0;

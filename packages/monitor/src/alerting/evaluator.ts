@@ -5,7 +5,7 @@ import { anomalySamples } from "./anomaly.js";
 import { type Labels, expandTemplate, fingerprint } from "./alert-labels.js";
 import { type AlertRule, compare } from "./rules.js";
 import { type Sample, sampleMetric } from "./signals.js";
-import { type BurnRateAlert, type Slo, burnRate, burnRateAlerts, sloEvents } from "./slo.js";
+import { type BurnRateAlert, type Slo, alertBurn, burnRateAlerts } from "./slo.js";
 import { type RolloutRule, rolloutSeries } from "../rollout/rollout-alerts.js";
 
 export type AlertState = "pending" | "firing" | "resolved" | "inactive";
@@ -90,12 +90,11 @@ async function activeSeries(engine: StoreEngine, rule: EvaluatedRule, nowMs: num
     }
     case "burn_rate": {
       const { slo, alert } = rule;
-      const long = burnRate(await sloEvents(engine, slo, nowMs - alert.longMs, nowMs), slo.objective);
-      const short = burnRate(await sloEvents(engine, slo, nowMs - alert.shortMs, nowMs), slo.objective);
+      const { long, firing } = await alertBurn(engine, slo, alert, nowMs);
       // sloEvents counts the complete minutes, so the long window is whole minutes too.
       const endMs = Math.floor(nowMs / 60_000) * 60_000;
       const window = { startMs: Math.floor((nowMs - alert.longMs) / 60_000) * 60_000, endMs };
-      return long > alert.factor && short > alert.factor
+      return firing
         ? [
             {
               labels: { model: slo.model, ...(slo.version ? { version: slo.version } : {}) },

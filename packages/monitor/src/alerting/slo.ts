@@ -210,6 +210,13 @@ export interface BurnRateAlert {
   factor: number;
 }
 
+/** An alert's burn rates over its long and short windows ending at `nowMs`; it fires when both exceed its factor. */
+export async function alertBurn(engine: StoreEngine, slo: Slo, alert: BurnRateAlert, nowMs: number): Promise<{ long: number; short: number; firing: boolean }> {
+  const long = burnRate(await sloEvents(engine, slo, nowMs - alert.longMs, nowMs), slo.objective);
+  const short = burnRate(await sloEvents(engine, slo, nowMs - alert.shortMs, nowMs), slo.objective);
+  return { long, short, firing: long > alert.factor && short > alert.factor };
+}
+
 /**
  * The SRE workbook's multi-window, multi-burn-rate alerts for a 30-day SLO (page at 14.4x over
  * 1h with 5m and 6x over 6h with 30m; ticket at 3x over 1d with 2h and 1x over 3d with 6h). For

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { PREDICTION_ROLES, type TraceSpan } from "@vigil/store";
+import { ROLLOUT_MODES } from "@vigil/model-repository";
+import { PREDICTION_ROLES, ROLLOUT_ACTIONS, type TraceSpan } from "@vigil/store";
 
 /**
  * The monitor API's response bodies as zod schemas: the one description of them that the
@@ -486,12 +487,12 @@ export const rolloutSchema = named(
       .object({
         policyId: z.string(),
         policy: z.record(z.string(), z.unknown()).describe("The rollout policy as config.json gives it, defaults filled in"),
-        mode: z.enum(["shadow", "canary"]),
+        mode: z.enum(ROLLOUT_MODES),
         primaryVersion: z.string(),
         candidateVersion: z.string(),
         state: z.enum(["pending", "active", "rolled_back", "promoted"]).describe("pending: no server has applied the policy yet"),
         startedAt: ISO.nullable().describe("The policy's earliest 'started' event: judging counts rows from here"),
-        events: z.array(z.object({ at: ISO, action: z.enum(["started", "rolled_back", "promoted"]), actor: z.string(), reason: z.string() })),
+        events: z.array(z.object({ at: ISO, action: z.enum(ROLLOUT_ACTIONS), actor: z.string(), reason: z.string() })),
         judgement: z
           .object({
             from: ISO,

@@ -80,6 +80,20 @@ export async function rolloutStatus(engine: StoreEngine, model: string, configur
   };
 }
 
+/** A change of the status's policy, as rollout_events keep it; `judgedToMs` when the decision rests on rows up to an earlier point than now. */
+export function rolloutEventOf(status: RolloutStatus, change: Pick<RolloutEvent, "action" | "actor" | "reason"> & { judgedToMs?: number }): RolloutEvent {
+  return {
+    timestampMs: Date.now(),
+    modelName: status.model,
+    policyId: status.policyId,
+    mode: status.policy.mode,
+    primaryVersion: status.primaryVersion,
+    candidateVersion: status.candidateVersion,
+    policy: JSON.stringify(status.policy),
+    ...change,
+  };
+}
+
 /** One version's figures over a stretch of the rollout. */
 export interface VersionFigures {
   version: string;
@@ -159,12 +173,13 @@ const agreementOf = (p: PairCounts | undefined): Agreement => {
   return { pairs, agree, rate: ratio(agree, pairs), interval: wilsonInterval(agree, pairs) };
 };
 
-/** Where judging a rollout at `nowMs` ends: now, or its decision's point once it is decided. */
-export const judgedUntil = (status: RolloutStatus, nowMs: number): number => Math.min(nowMs, status.decidedToMs ?? nowMs);
-
-/** The look at `asOfMs`: monitor windows ended since the start, the one in progress counting, at least 1. */
-export function lookAt(startedMs: number, asOfMs: number, stepMs: number): number {
-  return Math.max(1, Math.ceil((asOfMs - startedMs) / stepMs));
+/**
+ * The look at `asOfMs`: monitor windows (they end on multiples of the step) ended since the
+ * start, the one in progress counting, at least 1. Between two window ends this is the look of
+ * the next end, so a judgement taken now never reuses the alpha of a look the monitor took.
+ */
+function lookAt(startedMs: number, asOfMs: number, stepMs: number): number {
+  return Math.max(1, Math.ceil(asOfMs / stepMs) - Math.floor(startedMs / stepMs));
 }
 
 const fixed = (v: number | null, digits = 2) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(digits));
@@ -190,7 +205,7 @@ function describeTest(test: JudgedTest, j: Pick<RolloutJudgement, "primary" | "c
  * nothing is distinguishable yet, the quality test, else (no labels) the shadow's agreement, else
  * the error rate.
  */
-export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement" | "timing">): string {
+function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | "primary" | "candidate" | "agreement" | "timing">): string {
   const head = j.verdict === "not yet distinguishable" ? "candidate not yet distinguishable from primary" : `candidate ${j.verdict} than primary`;
   const deciding = j.tests.find((t) => (j.verdict === "not yet distinguishable" ? t.name === "accuracy" : t.verdict === j.verdict));
   if (deciding) return `${head}: ${describeTest(deciding, j)}, n = ${count(deciding.n)} rows`;
@@ -204,7 +219,12 @@ export function verdictSentence(j: Pick<RolloutJudgement, "verdict" | "tests" | 
 export interface JudgeOptions {
   /** Monitor window step, milliseconds: looks are counted in these. */
   stepMs: number;
-  /** Judge the rows up to here (a window's end for the monitor, now for the API). */
+  /**
+   * Judge the rows up to here (a window's end for the monitor, now for the API and the CLI). A
+   * rolled_back or promoted rollout is judged only up to its decision (`decidedToMs`): the
+   * sequential test ended at that look, and judging the same rows at later looks would only hold
+   * them to a smaller alpha.
+   */
   asOfMs: number;
   /** A classifier's rollout gets a quality test on its labelled rows. */
   classifier: boolean;
@@ -216,6 +236,7 @@ export interface JudgeOptions {
  * monitor window for a chart.
  */
 export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & { startedMs: number }, options: JudgeOptions): Promise<RolloutJudgement> {
+  const asOfMs = Math.min(options.asOfMs, status.decidedToMs ?? options.asOfMs);
   const shadow = status.policy.mode === "shadow";
   const scope: RolloutScope = {
     model: status.model,
@@ -223,7 +244,7 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
     candidate: status.candidateVersion,
     candidateRole: shadow ? "shadow" : "canary",
     fromUs: status.startedMs * 1000,
-    toUs: options.asOfMs * 1000,
+    toUs: asOfMs * 1000,
     stepUs: options.stepMs * 1000,
     timing: shadow ? "compute_us" : "latency_us",
   };
@@ -232,7 +253,7 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
     shadow ? pairCounts(engine, scope) : Promise.resolve([]),
     latencyRankSums(engine, scope),
   ]);
-  const look = lookAt(status.startedMs, options.asOfMs, options.stepMs);
+  const look = lookAt(status.startedMs, asOfMs, options.stepMs);
   const alpha = lookAlpha(status.policy.significance, look);
   const side = (window: number | null, candidate: boolean) => counts.find((c) => c.window === window && c.candidate === candidate);
   const primary = figures(status.primaryVersion, side(null, false));
@@ -265,7 +286,7 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
     const endMs = (w + 1) * options.stepMs;
     return {
       startMs: Math.max(status.startedMs, w * options.stepMs),
-      endMs: Math.min(endMs, options.asOfMs),
+      endMs: Math.min(endMs, asOfMs),
       look: lookAt(status.startedMs, endMs, options.stepMs),
       primary: figures(status.primaryVersion, side(w, false)),
       candidate: figures(status.candidateVersion, side(w, true)),
@@ -273,6 +294,6 @@ export async function judgeRollout(engine: StoreEngine, status: RolloutStatus & 
     };
   });
   const timing = shadow ? ("compute" as const) : ("latency" as const);
-  const judgement = { fromMs: status.startedMs, toMs: options.asOfMs, look, alpha, primary, candidate, agreement, timing, tests, verdict, windows };
+  const judgement = { fromMs: status.startedMs, toMs: asOfMs, look, alpha, primary, candidate, agreement, timing, tests, verdict, windows };
   return { ...judgement, sentence: verdictSentence(judgement) };
 }

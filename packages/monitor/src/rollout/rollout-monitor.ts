@@ -1,9 +1,9 @@
 import { formatDuration } from "@vigil/config";
 import type { RolloutPolicy } from "@vigil/model-repository";
 import { type MonitorResult, type RolloutEvent, type StoreEngine, saveRolloutEvent } from "@vigil/store";
-import { type Slo, burnRate, burnRateAlerts, sloEvents } from "../alerting/slo.js";
+import { type Slo, alertBurn, burnRateAlerts } from "../alerting/slo.js";
 import type { Window } from "../window.js";
-import { type RolloutJudgement, type RolloutStatus, judgeRollout, judgedUntil, rolloutStatus } from "./rollout-judge.js";
+import { type RolloutJudgement, type RolloutStatus, judgeRollout, rolloutEventOf, rolloutStatus } from "./rollout-judge.js";
 import type { Verdict } from "./rollout-stats.js";
 
 /** Stored rollout results: kind 'rollout', version the candidate's. */
@@ -37,14 +37,13 @@ export interface RolloutMonitorOptions {
  * windows of a critical burn-rate pair above its factor), described in words; the rollups count
  * only traffic clients were answered with, so this judges canaries, not shadows.
  */
-export async function burningSlos(engine: StoreEngine, slos: Slo[], model: string, version: string, nowMs: number): Promise<string[]> {
+async function burningSlos(engine: StoreEngine, slos: Slo[], model: string, version: string, nowMs: number): Promise<string[]> {
   const burning: string[] = [];
   for (const slo of slos.filter((s) => s.model === model && (s.version === "" || s.version === version))) {
     const scoped = { ...slo, version };
     for (const pair of burnRateAlerts(scoped).filter((a) => a.severity === "critical")) {
-      const long = burnRate(await sloEvents(engine, scoped, nowMs - pair.longMs, nowMs), slo.objective);
-      const short = burnRate(await sloEvents(engine, scoped, nowMs - pair.shortMs, nowMs), slo.objective);
-      if (long > pair.factor && short > pair.factor) {
+      const { long, short, firing } = await alertBurn(engine, scoped, pair, nowMs);
+      if (firing) {
         burning.push(
           `SLO ${slo.name} (${slo.indicator}, objective ${slo.objective}) burns ${long.toFixed(1)}x its budget over ${formatDuration(pair.longMs)} and ${short.toFixed(1)}x over ${formatDuration(pair.shortMs)} on version ${version} (page threshold ${pair.factor}x)`,
         );
@@ -121,24 +120,12 @@ export function rolloutJudge(engine: StoreEngine, models: () => RolloutModel[], 
       const status = await rolloutStatus(engine, model.name, model.rollout);
       if (!status || status.startedMs === undefined || status.startedMs >= endMs || status.state === "promoted") continue;
       const started = { ...status, startedMs: status.startedMs };
-      const judgement = await judgeRollout(engine, started, { stepMs: options.stepMs, asOfMs: judgedUntil(status, endMs), classifier: model.classifier });
+      const judgement = await judgeRollout(engine, started, { stepMs: options.stepMs, asOfMs: endMs, classifier: model.classifier });
       const burning = status.policy.mode === "canary" ? await burningSlos(engine, options.slos, model.name, status.candidateVersion, endMs) : [];
       const reason = rollbackReason(judgement, burning);
       let judged = started;
       if (status.policy.mode === "canary" && status.policy.auto_rollback && status.state === "active" && reason) {
-        const event: RolloutEvent = {
-          timestampMs: Date.now(),
-          modelName: model.name,
-          policyId: status.policyId,
-          action: "rolled_back",
-          mode: status.policy.mode,
-          primaryVersion: status.primaryVersion,
-          candidateVersion: status.candidateVersion,
-          actor: "monitor",
-          reason,
-          policy: JSON.stringify(status.policy),
-          judgedToMs: endMs,
-        };
+        const event = rolloutEventOf(status, { action: "rolled_back", actor: "monitor", reason, judgedToMs: endMs });
         await saveRolloutEvent(engine, event);
         options.onRollback?.(event);
         judged = { ...started, state: "rolled_back", decidedToMs: endMs, events: [...status.events, event] };

@@ -1,5 +1,5 @@
 import { latestMonitorValues, readMonitorResults } from "@vigil/store";
-import { type RolloutJudgement, type VersionFigures, type Agreement, judgeRollout, judgedUntil, rolloutStatus } from "../../rollout/rollout-judge.js";
+import { type RolloutJudgement, type VersionFigures, type Agreement, judgeRollout, rolloutStatus } from "../../rollout/rollout-judge.js";
 import { ROLLOUT_KIND, VERDICT_METRIC, VERDICT_VALUE } from "../../rollout/rollout-monitor.js";
 import type { Verdict } from "../../rollout/rollout-stats.js";
 import { modelPath } from "../params.js";
@@ -71,16 +71,15 @@ export function rolloutRoutes(options: MonitorApiOptions): Route[] {
         const model = options.rollouts?.().find((m) => m.name === params.model);
         const status = await rolloutStatus(engine, params.model, model?.rollout);
         if (!status) return { model: params.model, rollout: null };
-        const untilMs = judgedUntil(status, Date.now());
         const started = status.startedMs;
         let judgement: JudgementBody | null = null;
         if (started !== undefined) {
           const j = await judgeRollout(
             engine,
             { ...status, startedMs: started },
-            { stepMs: options.monitorStepMs ?? DEFAULT_STEP_MS, asOfMs: untilMs, classifier: model?.classifier ?? true },
+            { stepMs: options.monitorStepMs ?? DEFAULT_STEP_MS, asOfMs: Date.now(), classifier: model?.classifier ?? true },
           );
-          const range = { fromMs: started, toMs: untilMs };
+          const range = { fromMs: started, toMs: j.toMs };
           const [estimates, stored] = await Promise.all([
             latestMonitorValues(engine, { kind: "estimated", metric: "accuracy" }, { model: params.model, version: "", feature: "" }, range),
             readMonitorResults(engine, { kind: ROLLOUT_KIND, model: params.model, version: status.candidateVersion, ...range }),

@@ -7,7 +7,7 @@ import { VersionPicker } from "@/components/version-picker";
 import { ApiError, api } from "@/lib/api";
 import { windowEndLabels } from "@/lib/drift";
 import { apiOrNotFound, chosenVersion, repositoryModel } from "@/lib/models";
-import { type Search, fixed, keep, percent, rangeBounds, rangeQuery } from "@/lib/range";
+import { type Search, fixed, keep, percent, rangeBounds, rangeQuery, utc } from "@/lib/range";
 
 type Params = { params: Promise<{ model: string }>; searchParams: Promise<Search> };
 
@@ -21,8 +21,6 @@ const QUALITY_LINES = [
   { key: "roc_auc", name: "ROC AUC" },
   { key: "label_coverage", name: "label coverage" },
 ];
-
-const utc = (iso: string) => `${iso.replace("T", " ").slice(0, 19)} UTC`;
 
 /** A confusion matrix cell's shade: its share of the row (the true class), so each row reads as where that class's rows went. */
 const shade = (share: number) => ({ background: `rgb(37 99 235 / ${(0.6 * share).toFixed(3)})` });

@@ -2,7 +2,7 @@ import type { RolloutResponse } from "@vigil/monitor";
 import { Link } from "@/components/link";
 import { type TimeMarker, type TimePoint, TimeChart } from "@/components/time-chart";
 import { api } from "@/lib/api";
-import { type Search, fixed, keep, percent } from "@/lib/range";
+import { type Search, fixed, keep, percent, utc } from "@/lib/range";
 
 type Params = { params: Promise<{ model: string }>; searchParams: Promise<Search> };
 type Rollout = NonNullable<RolloutResponse["rollout"]>;
@@ -14,7 +14,6 @@ export async function generateMetadata({ params }: Params) {
   return { title: `Rollout of ${decodeURIComponent((await params).model)} · Vigil` };
 }
 
-const utc = (iso: string) => `${iso.replace("T", " ").slice(0, 19)} UTC`;
 const count = (n: number) => n.toLocaleString("en-US");
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(2)} ms`);
 
@@ -27,6 +26,9 @@ const STATE_WORDS: Record<Rollout["state"], string> = {
 };
 /** A canary is compared on its whole latency; a shadow, which runs after the primary's answer and yields to it, on the model's compute time. */
 const timingWords: Record<Judgement["timing"], string> = { latency: "latency", compute: "compute time" };
+const capitalized = (words: string) => `${words.charAt(0).toUpperCase()}${words.slice(1)}`;
+/** An event's action as a sentence says it ("rolled back"). */
+const actionWords = (action: Rollout["events"][number]["action"]) => action.replace("_", " ");
 const TEST_NAMES: Record<Judgement["tests"][number]["name"], string> = { accuracy: "accuracy", error_rate: "error rate", latency: "latency" };
 const METHODS: Record<Judgement["tests"][number]["method"], string> = {
   mcnemar_exact: "McNemar (exact)",
@@ -42,14 +44,13 @@ function VerdictBadge({ verdict }: { verdict: Verdict }) {
   );
 }
 
-/** A difference and its 95% interval, as percentage points for shares. */
+/** A difference, for shares in percentage points with its 95% interval; the latency test (Mann-Whitney U) gives no interval. */
 function difference(test: Judgement["tests"][number]): string {
   if (test.difference === null) return "-";
+  if (test.name === "latency") return fixed(test.difference, 3);
   const points = (v: number) => `${(100 * v).toFixed(2)} pp`;
-  const shown = test.name === "latency" ? fixed(test.difference, 3) : points(test.difference);
-  if (test.low === null || test.high === null) return shown;
-  const bound = test.name === "latency" ? (v: number) => fixed(v, 3) : points;
-  return `${shown} (${bound(test.low)} to ${bound(test.high)})`;
+  if (test.low === null || test.high === null) return points(test.difference);
+  return `${points(test.difference)} (${points(test.low)} to ${points(test.high)})`;
 }
 
 function FiguresTable({ judgement, mode }: { judgement: Judgement; mode: Rollout["mode"] }) {
@@ -160,7 +161,7 @@ function WindowCharts({ judgement, rollout }: { judgement: Judgement; rollout: R
         ? [{ t: Date.parse(w.to), label: `candidate ${w.verdict}`, tone: "alert" as const }]
         : [],
     ),
-    ...rollout.events.filter((e) => e.action !== "started").map((e) => ({ t: Date.parse(e.at), label: e.action.replace("_", " "), tone: "deploy" as const })),
+    ...rollout.events.filter((e) => e.action !== "started").map((e) => ({ t: Date.parse(e.at), label: actionWords(e.action), tone: "deploy" as const })),
   ];
   const fromMs = Date.parse(judgement.from);
   const toMs = Math.max(Date.parse(judgement.to), fromMs + 60_000);
@@ -183,7 +184,7 @@ function WindowCharts({ judgement, rollout }: { judgement: Judgement; rollout: R
         empty="No monitor window has ended since the rollout started."
       />
       <TimeChart
-        title={`${judgement.timing === "compute" ? "Compute time" : "Latency"} p95 per monitor window`}
+        title={`${capitalized(timingWords[judgement.timing])} p95 per monitor window`}
         unit="ms"
         fromMs={fromMs}
         toMs={toMs}
@@ -283,7 +284,7 @@ export default async function RolloutPage({ params, searchParams }: Params) {
                 {rollout.events.map((e) => (
                   <tr key={`${e.at}:${e.action}:${e.actor}`}>
                     <td>{utc(e.at)}</td>
-                    <td>{e.action.replace("_", " ")}</td>
+                    <td>{actionWords(e.action)}</td>
                     <td>{e.actor}</td>
                     <td>{e.reason}</td>
                   </tr>
